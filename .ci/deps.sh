@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install the Debian packages b4k builds and tests with, if any are missing.
+# Run as root (CI) or with sudo available.
+set -eu
+pkgs=(
+  gcc make                       # toolchain
+  libopenblas-dev libzstd-dev libjansson-dev   # build + runtime
+  zstd                           # tests compress fixtures
+  unicode-data                   # regenerating the Unicode tables
+  fortunes-zh                    # demo text
+  python3 python3-numpy python3-jieba python3-sentencepiece   # reference checks (skip if absent)
+  nodejs npm                     # HF tokenizers / gpt-3-encoder peers (test tooling only)
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Node peers for parity tests, kept out of the runtime (test/node/).
+if command -v npm >/dev/null 2>&1 && [ ! -d test/node/node_modules/@anush008/tokenizers ]; then
+  (cd test/node && npm install --no-audit --no-fund --silent >/dev/null 2>&1) ||
+    echo "deps: npm install failed; node parity tests will SKIP" >&2
+fi
+exit 0

@@ -1,0 +1,273 @@
+/* lib/core and lib/io unit tests. */
+#include "t.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "core/utf8.h"
+#include "io/atomic.h"
+#include "io/jsonl.h"
+#include "io/stream.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+#include <zstd.h>
+
+TEST(err_format)
+{
+    b4k_err e;
+    b4k_err_clear(&e);
+    CHECK_EQ_INT(b4k_err_set(&e, B4K_EFORMAT, "train.txt", 1234, "expected %d columns, got %d", 3, 2),
+                 B4K_EFORMAT);
+    char buf[256];
+    b4k_err_format(&e, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "train.txt:1234: expected 3 columns, got 2");
+    b4k_err_set(&e, B4K_EIO, "x", 0, "gone");
+    b4k_err_format(&e, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "x: gone");
+    b4k_err_locate(&e, "y", 7);
+    CHECK_EQ_INT(e.line, 7);
+    CHECK_EQ_STR(e.file, "x");
+}
+
+TEST(alloc_overflow)
+{
+    CHECK(b4k_malloc_n((size_t)1 << 62, 16) == NULL);
+    CHECK(b4k_calloc((size_t)-1, 2) == NULL);
+    int *p = NULL;
+    size_t cap = 0;
+    CHECK_EQ_INT(B4K_GROW(p, cap, 100), 0);
+    CHECK(cap >= 100);
+    p[99] = 1;
+    free(p);
+}
+
+TEST(buf_json)
+{
+    b4k_buf b;
+    b4k_buf_init(&b);
+    b4k_buf_put_json_str(&b, "a\"b\\c\n\x01é", 9);
+    CHECK_EQ_STR(b.data, "\"a\\\"b\\\\c\\n\\u0001é\"");
+    b4k_buf_reset(&b);
+    int32_t v[] = { 0, -5, 2147483647, -2147483647 - 1 };
+    b4k_jsonl_put_ints(&b, v, 4);
+    CHECK_EQ_STR(b.data, "[0,-5,2147483647,-2147483648]");
+    b4k_buf_reset(&b);
+    b4k_buf_put_i64(&b, -9223372036854775807LL - 1);
+    CHECK_EQ_STR(b.data, "-9223372036854775808");
+    b4k_buf_free(&b);
+}
+
+TEST(utf8)
+{
+    uint32_t cp;
+    CHECK_EQ_INT(b4k_utf8_decode((const unsigned char *)"\xe4\xb8\xad", 3, &cp), 3);
+    CHECK_EQ_INT(cp, 0x4E2D);
+    CHECK_EQ_INT(b4k_utf8_decode((const unsigned char *)"\xc0\x80", 2, &cp), -1); /* overlong */
+    CHECK_EQ_INT(b4k_utf8_decode((const unsigned char *)"\xed\xa0\x80", 3, &cp), -1); /* surrogate */
+    CHECK_EQ_INT(b4k_utf8_check("abc\xe4\xb8", 5), 3);
+    CHECK_EQ_INT((long long)b4k_utf8_check("abc\xe4\xb8\xad", 6), -1);
+    char *o;
+    size_t n;
+    /* maximal subparts: E4 B8 (truncated) -> one U+FFFD; FF -> one each */
+    CHECK_EQ_INT(b4k_utf8_sanitize("a\xe4\xb8z\xff\xff", 6, &o, &n), 0);
+    CHECK_EQ_STR(o, "a\xef\xbf\xbdz\xef\xbf\xbd\xef\xbf\xbd");
+    free(o);
+    char enc[4];
+    CHECK_EQ_INT(b4k_utf8_encode(0x1F60E, enc), 4);
+    CHECK(!memcmp(enc, "\xf0\x9f\x98\x8e", 4));
+}
+
+struct sum_ctx {
+    long long part[8];
+};
+static void sum_range(void *p, size_t b, size_t e, int tid)
+{
+    struct sum_ctx *c = p;
+    for (size_t i = b; i < e; i++)
+        c->part[tid] += (long long)i;
+}
+
+TEST(pool)
+{
+    for (int nt = 1; nt <= 4; nt++) {
+        b4k_pool *pool = b4k_pool_new(nt);
+        CHECK(pool != NULL);
+        for (int rep = 0; rep < 50; rep++) {
+            struct sum_ctx c = { { 0 } };
+            b4k_pool_for(pool, 10001, sum_range, &c);
+            long long s = 0;
+            for (int i = 0; i < 8; i++)
+                s += c.part[i];
+            CHECK_EQ_INT(s, 10000LL * 10001 / 2);
+        }
+        b4k_pool_free(pool);
+    }
+    b4k_pool_free(NULL);
+}
+
+TEST(rng)
+{
+    b4k_rng a, b;
+    b4k_rng_seed(&a, 42, 0);
+    b4k_rng_seed(&b, 42, 0);
+    for (int i = 0; i < 100; i++)
+        CHECK(b4k_rng_u64(&a) == b4k_rng_u64(&b));
+    b4k_rng_seed(&b, 42, 1);
+    CHECK(b4k_rng_u64(&a) != b4k_rng_u64(&b));
+    int hist[10] = { 0 };
+    for (int i = 0; i < 100000; i++)
+        hist[b4k_rng_below(&a, 10)]++;
+    for (int i = 0; i < 10; i++)
+        CHECK(hist[i] > 9500 && hist[i] < 10500);
+}
+
+static int read_lines(b4k_stream *s, char out[][64], int max)
+{
+    int n = 0;
+    char *line;
+    size_t len;
+    b4k_err e;
+    while (n < max && b4k_stream_getline(s, &line, &len, &e) == 1) {
+        snprintf(out[n], 64, "%.*s", (int)len, line);
+        n++;
+    }
+    return n;
+}
+
+TEST(stream_plain_and_zstd)
+{
+    const char *text = "one\ntwo\n\nfour";
+    b4k_stream *s;
+    b4k_err e;
+    char lines[8][64];
+    CHECK_EQ_INT(b4k_stream_open_mem(&s, text, strlen(text), "mem", &e), 0);
+    CHECK_EQ_INT(read_lines(s, lines, 8), 4);
+    CHECK_EQ_STR(lines[2], "");
+    CHECK_EQ_STR(lines[3], "four");
+    CHECK_EQ_INT(b4k_stream_lineno(s), 4);
+    b4k_stream_close(s);
+
+    char z[256];
+    size_t zn = ZSTD_compress(z, sizeof z, text, strlen(text), 3);
+    CHECK(!ZSTD_isError(zn));
+    CHECK_EQ_INT(b4k_stream_open_mem(&s, z, zn, "mem.zst", &e), 0);
+    CHECK(b4k_stream_is_zstd(s));
+    CHECK_EQ_INT(read_lines(s, lines, 8), 4);
+    CHECK_EQ_STR(lines[1], "two");
+    b4k_stream_close(s);
+
+    /* truncated zstd is an error, not silent data loss */
+    CHECK_EQ_INT(b4k_stream_open_mem(&s, z, zn - 3, "cut.zst", &e), 0);
+    char *line;
+    size_t len;
+    int rc;
+    while ((rc = b4k_stream_getline(s, &line, &len, &e)) == 1)
+        ;
+    CHECK(rc < 0);
+    CHECK(strstr(e.msg, "truncated") != NULL);
+    b4k_stream_close(s);
+}
+
+TEST(stream_long_lines)
+{
+    size_t n = 5u << 20;
+    char *big = malloc(n + 2);
+    memset(big, 'x', n);
+    big[n] = '\n';
+    big[n + 1] = 'y';
+    b4k_stream *s;
+    b4k_err e;
+    CHECK_EQ_INT(b4k_stream_open_mem(&s, big, n + 2, "big", &e), 0);
+    char *line;
+    size_t len;
+    CHECK_EQ_INT(b4k_stream_getline(s, &line, &len, &e), 1);
+    CHECK_EQ_INT(len, n);
+    CHECK_EQ_INT(b4k_stream_getline(s, &line, &len, &e), 1);
+    CHECK_EQ_INT(len, 1);
+    CHECK_EQ_INT(b4k_stream_getline(s, &line, &len, &e), 0);
+    b4k_stream_close(s);
+    CHECK_EQ_INT(b4k_stream_open_mem(&s, big, n + 2, "big", &e), 0);
+    b4k_stream_set_max_line(s, 1000);
+    CHECK_EQ_INT(b4k_stream_getline(s, &line, &len, &e), B4K_ERANGE);
+    CHECK_EQ_INT(e.line, 1);
+    b4k_stream_close(s);
+    free(big);
+}
+
+TEST(jsonl)
+{
+    json_t *v;
+    b4k_err e;
+    const char *rec = "{\"text\":\"\xe4\xb8\xad\",\"id\":3}";
+    CHECK_EQ_INT(b4k_jsonl_parse_object(&v, rec, strlen(rec), "f", 9, &e), 0);
+    size_t n;
+    const char *t = b4k_json_get_str(v, "text", &n, "f", 9, &e);
+    CHECK(t && n == 3);
+    CHECK(b4k_json_get_str(v, "missing", NULL, "f", 9, &e) == NULL);
+    CHECK_EQ_STR(e.msg, "missing field \"missing\"");
+    CHECK(b4k_json_get_str(v, "id", NULL, "f", 9, &e) == NULL);
+    b4k_buf b;
+    b4k_buf_init(&b);
+    b4k_jsonl_dump(&b, v);
+    CHECK_EQ_STR(b.data, "{\"text\":\"\xe4\xb8\xad\",\"id\":3}");
+    json_decref(v);
+    CHECK(b4k_jsonl_parse_object(&v, "[1]", 3, "f", 2, &e) == B4K_EFORMAT);
+    CHECK(b4k_jsonl_parse_object(&v, "{\"a\":", 5, "f", 2, &e) == B4K_EFORMAT);
+    CHECK_EQ_INT(e.line, 2);
+    /* invalid UTF-8 inside a JSON string is rejected */
+    CHECK(b4k_jsonl_parse_object(&v, "{\"a\":\"\xff\"}", 9, "f", 2, &e) == B4K_EFORMAT);
+    b4k_buf_reset(&b);
+    CHECK_EQ_INT(b4k_jsonl_splice(&b, "{\"a\":1} ", 8, "\"ids\":[1]", 9), 0);
+    CHECK_EQ_STR(b.data, "{\"a\":1,\"ids\":[1]}");
+    b4k_buf_reset(&b);
+    CHECK_EQ_INT(b4k_jsonl_splice(&b, "{ }", 3, "\"ids\":[1]", 9), 0);
+    CHECK_EQ_STR(b.data, "{ \"ids\":[1]}");
+    b4k_buf_free(&b);
+}
+
+TEST(atomic_file)
+{
+    char dir[] = "/tmp/b4k-atomic.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+    b4k_err e;
+    CHECK_EQ_INT(b4k_afile_write_all(path, "old", 3, &e), 0);
+    b4k_afile *af;
+    CHECK_EQ_INT(b4k_afile_open(&af, path, &e), 0);
+    fputs("new data", b4k_afile_fp(af));
+    b4k_afile_abort(af); /* the old file must survive */
+    FILE *fp = fopen(path, "rb");
+    char got[16] = { 0 };
+    CHECK(fp && fread(got, 1, sizeof got, fp) == 3);
+    fclose(fp);
+    CHECK_EQ_STR(got, "old");
+    CHECK_EQ_INT(b4k_afile_open(&af, path, &e), 0);
+    fputs("new", b4k_afile_fp(af));
+    CHECK_EQ_INT(b4k_afile_commit(af, &e), 0);
+    fp = fopen(path, "rb");
+    memset(got, 0, sizeof got);
+    CHECK(fp && fread(got, 1, sizeof got, fp) == 3);
+    fclose(fp);
+    CHECK_EQ_STR(got, "new");
+    unlink(path);
+    CHECK_EQ_INT(rmdir(dir), 0); /* no temporaries left behind */
+}
+
+int main(void)
+{
+    RUN(err_format);
+    RUN(alloc_overflow);
+    RUN(buf_json);
+    RUN(utf8);
+    RUN(pool);
+    RUN(rng);
+    RUN(stream_plain_and_zstd);
+    RUN(stream_long_lines);
+    RUN(jsonl);
+    RUN(atomic_file);
+    return t_done();
+}
