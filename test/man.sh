@@ -4,7 +4,8 @@
 #  - the OPTIONS section of man/<prog>.1 names exactly the long options that
 #    --help lists (for subcommand tools: the union over subcommands);
 #  - every command in an EXAMPLES section (".EX" block lines starting "$ ")
-#    runs and exits 0, in a scratch folder where data/ is the repo's data/.
+#    runs and exits 0; a page's examples run in order in one scratch folder
+#    where data/ is the repo's data/.
 set -u
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -60,18 +61,20 @@ for man in man/*.[157]; do
   [ -f "$man" ] || continue
   awk '/^\.SH EXAMPLES/{e=1;next} /^\.SH /{e=0} e' "$man" |
     awk '/^\.EX/{x=1;next} /^\.EE/{x=0} x' | deroff > "$WORK/ex"
-  # join continuation lines, keep commands ("$ " prefix)
+  # join continuation lines; commands start with "$ "; records end with \036
   awk '{ if (cont) { buf = buf "\n" $0 } else { buf = $0 }
-         cont = ($0 ~ /\\$/); if (!cont) print buf "\x1e" }' RS='\n' "$WORK/ex" |
-    tr -d '\n' | tr '\036' '\n' | grep '^\$ ' | sed 's/^\$ //' > "$WORK/cmds"
+         cont = ($0 ~ /\\$/); if (!cont && buf ~ /^\$ /) printf "%s\036", substr(buf, 3) }' \
+    "$WORK/ex" > "$WORK/cmds"
+  # the examples of one page run in order in one scratch folder, so a later
+  # example may use a file an earlier one wrote
   i=0
-  while IFS= read -r cmd; do
+  d="$WORK/ex-$(basename "$man")"; mkdir -p "$d"; ln -s "$TOP/data" "$d/data"
+  while IFS= read -r -d $'\036' cmd; do
     i=$((i+1))
-    d="$WORK/ex$i"; mkdir -p "$d"; ln -s "$TOP/data" "$d/data"
-    if (cd "$d" && printf '%b\n' "$cmd" > cmd.sh && timeout 300 bash -o pipefail cmd.sh) > "$WORK/out" 2>&1 </dev/null; then
+    if (cd "$d" && printf '%s\n' "$cmd" > cmd.sh && timeout 300 bash -o pipefail cmd.sh) > "$WORK/out" 2>&1 </dev/null; then
       echo "PASS: $man example $i"
     else
-      echo "FAIL: $man example $i: $(printf '%b' "$cmd" | head -c 200)"
+      echo "FAIL: $man example $i: $(printf '%s' "$cmd" | head -c 200)"
       tail -5 "$WORK/out" | sed 's/^/  /'
     fi
   done < "$WORK/cmds"
