@@ -9,8 +9,10 @@ pkgs=(
   unicode-data                   # regenerating the Unicode tables
   fortunes-zh                    # demo text
   python3 python3-numpy python3-jieba python3-sentencepiece   # reference checks (skip if absent)
-  nodejs npm                     # HF tokenizers / gpt-3-encoder peers (test tooling only)
 )
+# node + npm run the HF tokenizers / gpt-3-encoder peers (test tooling only);
+# the machine image may already have them from elsewhere than Debian.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
