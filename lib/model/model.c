@@ -1,0 +1,489 @@
+/* .b4k reader: validates the whole header on a memory buffer (mmap'd file
+ * or caller's buffer), then hands out zero-copy or decompressed views. */
+#include "model/model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "core/alloc.h"
+
+typedef struct mtensor {
+    char *name;
+    int dtype, ndim, codec;
+    int64_t shape[B4K_MAX_DIMS];
+    uint64_t offset, stored, raw, checksum;
+    const char *cks_text; /* borrowed from the header JSON */
+    int verified;
+    void *owned; /* decompressed zstd data */
+} mtensor;
+
+struct b4k_model {
+    char *name;
+    const uint8_t *base;
+    size_t size;
+    void *map;
+    size_t map_len;
+    unsigned flags;
+    json_t *header;
+    const char *arch;
+    json_t *config, *tok;
+    const uint8_t *data; /* base + D */
+    size_t data_len;
+    mtensor *t;          /* file (offset) order */
+    size_t nt;
+    size_t *by_name;     /* indices sorted by name */
+};
+
+#define FAIL(code, ...) b4k_err_set(err, code, m->name, 0, __VA_ARGS__)
+
+static int get_u64(const json_t *o, const char *key, uint64_t *v)
+{
+    json_t *x = json_object_get(o, key);
+    if (!json_is_integer(x) || json_integer_value(x) < 0)
+        return -1;
+    *v = (uint64_t)json_integer_value(x);
+    return 0;
+}
+
+static int parse_hex64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (strncmp(s, "xxh64:", 6) || strlen(s) != 22)
+        return -1;
+    for (int i = 6; i < 22; i++) {
+        int c = s[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else
+            return -1;
+        v = v << 4 | (uint64_t)d;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_tensor(b4k_model *m, mtensor *t, const char *name, json_t *e, b4k_err *err)
+{
+    json_t *shape, *dt, *codec, *cks;
+    size_t need, end;
+    if (!json_is_object(e))
+        return FAIL(B4K_EFORMAT, "tensor %s: entry is not an object", name);
+    t->name = b4k_strdup(name);
+    if (!t->name)
+        return FAIL(B4K_ENOMEM, "out of memory");
+    dt = json_object_get(e, "dtype");
+    t->dtype = json_is_string(dt) ? b4k_dtype_from_name(json_string_value(dt)) : -1;
+    if (t->dtype < 0)
+        return FAIL(B4K_EFORMAT, "tensor %s: unknown dtype", name);
+    shape = json_object_get(e, "shape");
+    if (!json_is_array(shape) || json_array_size(shape) > B4K_MAX_DIMS)
+        return FAIL(B4K_EFORMAT, "tensor %s: shape must be an array of at most %d sizes", name,
+                    B4K_MAX_DIMS);
+    t->ndim = (int)json_array_size(shape);
+    for (int i = 0; i < t->ndim; i++) {
+        json_t *d = json_array_get(shape, (size_t)i);
+        if (!json_is_integer(d) || json_integer_value(d) < 0)
+            return FAIL(B4K_EFORMAT, "tensor %s: bad dimension %d", name, i);
+        t->shape[i] = json_integer_value(d);
+    }
+    codec = json_object_get(e, "codec");
+    if (json_is_string(codec) && !strcmp(json_string_value(codec), "raw"))
+        t->codec = B4K_CODEC_RAW;
+    else if (json_is_string(codec) && !strcmp(json_string_value(codec), "zstd"))
+        t->codec = B4K_CODEC_ZSTD;
+    else
+        return FAIL(B4K_EFORMAT, "tensor %s: codec must be \"raw\" or \"zstd\"", name);
+    if (get_u64(e, "offset", &t->offset) || get_u64(e, "stored_size", &t->stored) ||
+        get_u64(e, "raw_size", &t->raw))
+        return FAIL(B4K_EFORMAT, "tensor %s: offset, stored_size and raw_size must be "
+                    "non-negative integers", name);
+    cks = json_object_get(e, "checksum");
+    if (!json_is_string(cks) || parse_hex64(json_string_value(cks), &t->checksum))
+        return FAIL(B4K_EFORMAT, "tensor %s: checksum must be \"xxh64:<16 hex digits>\"",
+                    name);
+    t->cks_text = json_string_value(cks);
+    if (b4k_dtype_nbytes(t->dtype, t->ndim, t->shape, &need))
+        return FAIL(B4K_EFORMAT, "tensor %s: size of shape overflows", name);
+    if (need != t->raw)
+        return FAIL(B4K_EFORMAT, "tensor %s: raw_size %llu does not match %s shape (%zu bytes)",
+                    name, (unsigned long long)t->raw, b4k_dtype_name(t->dtype), need);
+    if (t->codec == B4K_CODEC_RAW && t->stored != t->raw)
+        return FAIL(B4K_EFORMAT, "tensor %s: raw tensor with stored_size != raw_size", name);
+    if (t->offset % B4K_MODEL_ALIGN)
+        return FAIL(B4K_EFORMAT, "tensor %s: offset %llu is not %d-byte aligned", name,
+                    (unsigned long long)t->offset, B4K_MODEL_ALIGN);
+    if (t->offset > m->data_len || t->stored > m->data_len ||
+        __builtin_add_overflow((size_t)t->offset, (size_t)t->stored, &end) || end > m->data_len)
+        return FAIL(B4K_EFORMAT, "tensor %s: data [%llu, +%llu) lies past the end of the file "
+                    "(%zu data bytes)", name, (unsigned long long)t->offset,
+                    (unsigned long long)t->stored, m->data_len);
+    return 0;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const mtensor *x = a, *y = b;
+    if (x->offset != y->offset)
+        return x->offset < y->offset ? -1 : 1;
+    if (x->stored != y->stored)
+        return x->stored < y->stored ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int name_cmp(const void *a, const void *b, void *ctx)
+{
+    const b4k_model *m = ctx;
+    return strcmp(m->t[*(const size_t *)a].name, m->t[*(const size_t *)b].name);
+}
+
+static int validate(b4k_model *m, b4k_err *err)
+{
+    uint32_t version;
+    uint64_t hlen;
+    json_error_t je;
+    json_t *tensors, *a;
+    const char *key;
+    json_t *val;
+    size_t i, dstart;
+
+    if (m->size < 16 || memcmp(m->base, "B4K\0", 4))
+        return FAIL(B4K_EFORMAT, "not a .b4k model (bad magic)");
+    memcpy(&version, m->base + 4, 4);
+    memcpy(&hlen, m->base + 8, 8);
+    if (version == 0)
+        return FAIL(B4K_EFORMAT, "bad format version 0");
+    if (version > B4K_MODEL_VERSION)
+        return FAIL(B4K_EUNSUP, "format version %u is newer than this b4k supports (%d)",
+                    version, B4K_MODEL_VERSION);
+    if (hlen > m->size - 16)
+        return FAIL(B4K_EFORMAT, "header length %llu exceeds the file (%zu bytes): truncated?",
+                    (unsigned long long)hlen, m->size);
+    dstart = (16 + (size_t)hlen + B4K_MODEL_ALIGN - 1) / B4K_MODEL_ALIGN * B4K_MODEL_ALIGN;
+    m->data = m->base + (dstart < m->size ? dstart : m->size);
+    m->data_len = dstart < m->size ? m->size - dstart : 0;
+    m->header = json_loadb((const char *)m->base + 16, (size_t)hlen, JSON_REJECT_DUPLICATES, &je);
+    if (!m->header)
+        return FAIL(B4K_EFORMAT, "header JSON: %s (at byte %d)", je.text, je.position);
+    if (!json_is_object(m->header))
+        return FAIL(B4K_EFORMAT, "header is not a JSON object");
+    a = json_object_get(m->header, "architecture");
+    if (!json_is_string(a))
+        return FAIL(B4K_EFORMAT, "header has no \"architecture\" string");
+    m->arch = json_string_value(a);
+    m->config = json_object_get(m->header, "config");
+    if (!json_is_object(m->config))
+        return FAIL(B4K_EFORMAT, "header has no \"config\" object");
+    m->tok = json_object_get(m->header, "tokenizer");
+    if (json_is_null(m->tok))
+        m->tok = NULL;
+    if (m->tok && !json_is_object(m->tok))
+        return FAIL(B4K_EFORMAT, "header \"tokenizer\" is not an object");
+    tensors = json_object_get(m->header, "tensors");
+    if (!json_is_object(tensors))
+        return FAIL(B4K_EFORMAT, "header has no \"tensors\" object");
+    m->nt = json_object_size(tensors);
+    m->t = b4k_calloc(m->nt ? m->nt : 1, sizeof *m->t);
+    m->by_name = b4k_malloc_n(m->nt ? m->nt : 1, sizeof *m->by_name);
+    if (!m->t || !m->by_name)
+        return FAIL(B4K_ENOMEM, "out of memory");
+    i = 0;
+    json_object_foreach(tensors, key, val) {
+        int rc;
+        if (i >= m->nt)
+            break;
+        rc = parse_tensor(m, &m->t[i++], key, val, err);
+        if (rc)
+            return rc;
+    }
+    if (i != m->nt)
+        return FAIL(B4K_EFORMAT, "header tensor count mismatch");
+    qsort(m->t, m->nt, sizeof *m->t, by_offset);
+    for (i = 0; i + 1 < m->nt; i++)
+        if (m->t[i].stored && m->t[i].offset + m->t[i].stored > m->t[i + 1].offset)
+            return FAIL(B4K_EFORMAT, "tensors %s and %s overlap", m->t[i].name,
+                        m->t[i + 1].name);
+    for (i = 0; i < m->nt; i++)
+        m->by_name[i] = i;
+    qsort_r(m->by_name, m->nt, sizeof *m->by_name, name_cmp, m);
+    for (i = 0; i + 1 < m->nt; i++)
+        if (!strcmp(m->t[m->by_name[i]].name, m->t[m->by_name[i + 1]].name))
+            return FAIL(B4K_EFORMAT, "duplicate tensor %s", m->t[m->by_name[i]].name);
+    return 0;
+}
+
+static int verify_one(b4k_model *m, mtensor *t, b4k_err *err)
+{
+    if (t->verified)
+        return 0;
+    if (b4k_xxh64(m->data + t->offset, (size_t)t->stored, 0) != t->checksum)
+        return FAIL(B4K_ECHECKSUM, "tensor %s: checksum mismatch (file is corrupt)", t->name);
+    t->verified = 1;
+    return 0;
+}
+
+int b4k_model_verify(b4k_model *m, b4k_err *err)
+{
+    for (size_t i = 0; i < m->nt; i++) {
+        int rc = verify_one(m, &m->t[i], err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int finish_open(b4k_model *m, unsigned flags, b4k_err *err)
+{
+    int rc;
+    m->flags = flags;
+    rc = validate(m, err);
+    if (!rc && (flags & B4K_MODEL_VERIFY_ALL))
+        rc = b4k_model_verify(m, err);
+    return rc;
+}
+
+int b4k_model_open_mem_ex(b4k_model **out, const void *buf, size_t n, const char *name,
+                          unsigned flags, b4k_err *err)
+{
+    b4k_model *m = b4k_calloc(1, sizeof *m);
+    int rc;
+    *out = NULL;
+    if (!m || !(m->name = b4k_strdup(name ? name : "<memory>"))) {
+        b4k_free(m);
+        return b4k_err_set(err, B4K_ENOMEM, name, 0, "out of memory");
+    }
+    m->base = buf;
+    m->size = n;
+    rc = finish_open(m, flags, err);
+    if (rc) {
+        b4k_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int b4k_model_open_mem(b4k_model **out, const void *buf, size_t n, const char *name,
+                       b4k_err *err)
+{
+    return b4k_model_open_mem_ex(out, buf, n, name, 0, err);
+}
+
+int b4k_model_open_ex(b4k_model **out, const char *path, unsigned flags, b4k_err *err)
+{
+    b4k_model *m;
+    struct stat st;
+    int fd, rc;
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return b4k_err_set(err, B4K_EIO, path, 0, "cannot open: %s", strerror(errno));
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return b4k_err_set(err, B4K_EIO, path, 0, "not a regular file");
+    }
+    m = b4k_calloc(1, sizeof *m);
+    if (!m || !(m->name = b4k_strdup(path))) {
+        b4k_free(m);
+        close(fd);
+        return b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
+    }
+    m->size = (size_t)st.st_size;
+    if (m->size) {
+        m->map = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m->map == MAP_FAILED) {
+            m->map = NULL;
+            close(fd);
+            b4k_model_free(m);
+            return b4k_err_set(err, B4K_EIO, path, 0, "mmap: %s", strerror(errno));
+        }
+        m->map_len = m->size;
+        m->base = m->map;
+    } else {
+        m->base = (const uint8_t *)"";
+    }
+    close(fd);
+    rc = finish_open(m, flags, err);
+    if (rc) {
+        b4k_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int b4k_model_open(b4k_model **out, const char *path, b4k_err *err)
+{
+    return b4k_model_open_ex(out, path, 0, err);
+}
+
+void b4k_model_free(b4k_model *m)
+{
+    if (!m)
+        return;
+    if (m->t)
+        for (size_t i = 0; i < m->nt; i++) {
+            b4k_free(m->t[i].name);
+            b4k_free(m->t[i].owned);
+        }
+    b4k_free(m->t);
+    b4k_free(m->by_name);
+    json_decref(m->header);
+    if (m->map)
+        munmap(m->map, m->map_len);
+    b4k_free(m->name);
+    b4k_free(m);
+}
+
+const char *b4k_model_arch(const b4k_model *m) { return m->arch; }
+json_t *b4k_model_config(const b4k_model *m) { return m->config; }
+json_t *b4k_model_tokenizer(const b4k_model *m) { return m->tok; }
+json_t *b4k_model_header(const b4k_model *m) { return m->header; }
+const char *b4k_model_name(const b4k_model *m) { return m->name; }
+size_t b4k_model_count(const b4k_model *m) { return m->nt; }
+
+const char *b4k_model_tensor_name(const b4k_model *m, size_t i)
+{
+    return i < m->nt ? m->t[i].name : NULL;
+}
+
+static long find(const b4k_model *m, const char *name)
+{
+    size_t lo = 0, hi = m->nt;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(m->t[m->by_name[mid]].name, name);
+        if (!c)
+            return (long)m->by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+int b4k_model_has(const b4k_model *m, const char *name) { return find(m, name) >= 0; }
+
+int b4k_model_stored(const b4k_model *m, size_t i, int *codec, size_t *stored_size,
+                     const char **checksum)
+{
+    if (i >= m->nt)
+        return B4K_EINVAL;
+    if (codec)
+        *codec = m->t[i].codec;
+    if (stored_size)
+        *stored_size = (size_t)m->t[i].stored;
+    if (checksum)
+        *checksum = m->t[i].cks_text;
+    return 0;
+}
+
+int b4k_model_get_at(b4k_model *m, size_t i, b4k_tensor_view *v, b4k_err *err)
+{
+    mtensor *t;
+    int rc;
+    if (i >= m->nt)
+        return FAIL(B4K_EINVAL, "tensor index %zu out of range", i);
+    t = &m->t[i];
+    memset(v, 0, sizeof *v);
+    v->dtype = t->dtype;
+    v->ndim = t->ndim;
+    memcpy(v->shape, t->shape, sizeof t->shape);
+    v->nbytes = (size_t)t->raw;
+    if (t->codec == B4K_CODEC_RAW) {
+        if (!(m->flags & B4K_MODEL_NO_VERIFY) && (rc = verify_one(m, t, err)))
+            return rc;
+        v->data = m->data + t->offset;
+        return 0;
+    }
+    if (!t->owned) {
+        const uint8_t *src = m->data + t->offset;
+        unsigned long long cs;
+        size_t got;
+        if ((rc = verify_one(m, t, err)))
+            return rc;
+        cs = ZSTD_getFrameContentSize(src, (size_t)t->stored);
+        if (cs != t->raw || ZSTD_findFrameCompressedSize(src, (size_t)t->stored) != t->stored)
+            return FAIL(B4K_EFORMAT, "tensor %s: zstd frame does not hold raw_size bytes",
+                        t->name);
+        t->owned = b4k_aligned_alloc(B4K_MODEL_ALIGN, t->raw ? (size_t)t->raw : 1);
+        if (!t->owned)
+            return FAIL(B4K_ENOMEM, "tensor %s: out of memory (%llu bytes)", t->name,
+                        (unsigned long long)t->raw);
+        got = ZSTD_decompress(t->owned, (size_t)t->raw, src, (size_t)t->stored);
+        if (ZSTD_isError(got) || got != t->raw) {
+            b4k_free(t->owned);
+            t->owned = NULL;
+            return FAIL(B4K_EFORMAT, "tensor %s: zstd: %s", t->name,
+                        ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short frame");
+        }
+    }
+    v->data = t->owned;
+    return 0;
+}
+
+int b4k_model_get(b4k_model *m, const char *name, b4k_tensor_view *v, b4k_err *err)
+{
+    long i = find(m, name);
+    if (i < 0)
+        return FAIL(B4K_EFORMAT, "no tensor %s", name);
+    return b4k_model_get_at(m, (size_t)i, v, err);
+}
+
+int b4k_model_get_checked(b4k_model *m, const char *name, int dtype, int ndim,
+                          const int64_t *shape, b4k_tensor_view *v, b4k_err *err)
+{
+    int rc = b4k_model_get(m, name, v, err);
+    if (rc)
+        return rc;
+    if (v->dtype != dtype)
+        return FAIL(B4K_EFORMAT, "tensor %s: dtype %s, expected %s", name,
+                    b4k_dtype_name(v->dtype), b4k_dtype_name(dtype));
+    if (v->ndim != ndim)
+        return FAIL(B4K_EFORMAT, "tensor %s: %d dimensions, expected %d", name, v->ndim, ndim);
+    for (int k = 0; k < ndim; k++)
+        if (shape[k] >= 0 && shape[k] != v->shape[k])
+            return FAIL(B4K_EFORMAT, "tensor %s: dimension %d is %lld, expected %lld", name, k,
+                        (long long)v->shape[k], (long long)shape[k]);
+    return 0;
+}
+
+int b4k_model_get_blob(b4k_model *m, const char *name, const void **data, size_t *n,
+                       b4k_err *err)
+{
+    b4k_tensor_view v;
+    int64_t any = -1;
+    int rc = b4k_model_get_checked(m, name, B4K_U8, 1, &any, &v, err);
+    if (rc)
+        return rc;
+    *data = v.data;
+    *n = v.nbytes;
+    return 0;
+}
+
+int b4k_model_get_f32(b4k_model *m, const char *name, float **out, b4k_tensor_view *v,
+                      b4k_err *err)
+{
+    size_t n;
+    int rc = b4k_model_get(m, name, v, err);
+    *out = NULL;
+    if (rc)
+        return rc;
+    if (!b4k_dtype_traits_of(v->dtype)->is_float || b4k_shape_numel(v->ndim, v->shape, &n))
+        return FAIL(B4K_EFORMAT, "tensor %s: dtype %s is not a float type", name,
+                    b4k_dtype_name(v->dtype));
+    *out = b4k_malloc_n(n ? n : 1, sizeof(float));
+    if (!*out)
+        return FAIL(B4K_ENOMEM, "tensor %s: out of memory", name);
+    b4k_dtype_to_f32(*out, v->dtype, v->data, n,
+                     v->ndim ? (size_t)v->shape[v->ndim - 1] : 1);
+    return 0;
+}

@@ -1,0 +1,148 @@
+/* The .b4k model container (man/b4k-model.5).
+ *
+ *   offset 0   "B4K\0"                 magic
+ *          4   u32 LE version          (B4K_MODEL_VERSION = 1)
+ *          8   u64 LE header length H  (JSON bytes, space padded)
+ *         16   JSON header, H bytes    {"architecture","config","tokenizer",
+ *                                        "tensors":{name:{dtype,shape,codec,
+ *                                        offset,stored_size,raw_size,checksum}}}
+ *   D = 16+H   (a multiple of 64) tensor data; each tensor's offset is
+ *              relative to D and a multiple of 64; little-endian.
+ *
+ * checksum = "xxh64:<16 hex digits>", XXH64 (seed 0) of the *stored* bytes.
+ *
+ * READING.  b4k_model_open mmaps the file; raw tensors are returned zero-copy
+ * (pointers into the map, valid until b4k_model_free), zstd tensors are
+ * decompressed once on first access into memory the model owns.  The header
+ * is validated completely at open (magic, version, lengths, offsets inside
+ * the file, overlaps, duplicate names, shape x dtype = raw_size, overflow).
+ * Checksums: a zstd tensor is always verified before it is decompressed; a
+ * raw tensor is verified lazily on its first b4k_model_get (one pass over
+ * bytes the caller is about to touch anyway), or eagerly for all tensors at
+ * open with B4K_MODEL_VERIFY_ALL, or never with B4K_MODEL_NO_VERIFY (for
+ * mmap-and-go loading of very large models).  b4k_model_get is not
+ * thread-safe on the first access of a tensor: load from one thread.
+ *
+ * WRITING.  b4k_mw_* collects tensors and writes them in insertion order with
+ * the header keys in a fixed order, so the same calls give byte-identical
+ * files.  The file is written atomically (temp + fsync + rename). */
+#ifndef B4K_MODEL_MODEL_H
+#define B4K_MODEL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "io/jsonl.h"
+#include "tensor/dtype.h"
+
+#define B4K_MODEL_VERSION 1
+#define B4K_MODEL_ALIGN 64
+
+enum { B4K_CODEC_RAW = 0, B4K_CODEC_ZSTD = 1 };
+
+enum {
+    B4K_MODEL_VERIFY_ALL = 1 << 0, /* verify every checksum at open */
+    B4K_MODEL_NO_VERIFY = 1 << 1   /* never verify raw tensors */
+};
+
+typedef struct b4k_model b4k_model;
+
+typedef struct b4k_tensor_view {
+    int dtype;                      /* b4k_dtype */
+    int ndim;
+    int64_t shape[B4K_MAX_DIMS];    /* logical shape (q8: (rows..., K)) */
+    const void *data;               /* borrowed from the model */
+    size_t nbytes;                  /* raw size (b4k_dtype_nbytes) */
+} b4k_tensor_view;
+
+/* Open a file (mmap, read-only). */
+int b4k_model_open(b4k_model **out, const char *path, b4k_err *err);
+int b4k_model_open_ex(b4k_model **out, const char *path, unsigned flags, b4k_err *err);
+/* Open a memory buffer (borrowed: keep it alive until b4k_model_free).
+ * name is used in messages.  Same validation as open. */
+int b4k_model_open_mem(b4k_model **out, const void *buf, size_t n, const char *name,
+                       b4k_err *err);
+int b4k_model_open_mem_ex(b4k_model **out, const void *buf, size_t n, const char *name,
+                          unsigned flags, b4k_err *err);
+void b4k_model_free(b4k_model *m);
+
+/* Borrowed header parts (valid until b4k_model_free). */
+const char *b4k_model_arch(const b4k_model *m);
+json_t *b4k_model_config(const b4k_model *m);     /* an object, maybe empty */
+json_t *b4k_model_tokenizer(const b4k_model *m);  /* an object or NULL */
+json_t *b4k_model_header(const b4k_model *m);     /* the whole JSON header */
+const char *b4k_model_name(const b4k_model *m);   /* path or buffer name */
+
+/* Tensors, in file order: for (i = 0; i < b4k_model_count(m); i++)
+ * b4k_model_tensor_name(m, i) ... */
+size_t b4k_model_count(const b4k_model *m);
+const char *b4k_model_tensor_name(const b4k_model *m, size_t i);
+/* 1 if present, 0 if not. */
+int b4k_model_has(const b4k_model *m, const char *name);
+
+/* Look up a tensor: fills *view (data decompressed / verified as above).
+ * A missing name is B4K_EFORMAT with "no tensor NAME". */
+int b4k_model_get(b4k_model *m, const char *name, b4k_tensor_view *view, b4k_err *err);
+int b4k_model_get_at(b4k_model *m, size_t i, b4k_tensor_view *view, b4k_err *err);
+/* Stored (on-disk) facts of tensor i: codec, stored size, checksum text. */
+int b4k_model_stored(const b4k_model *m, size_t i, int *codec, size_t *stored_size,
+                     const char **checksum);
+/* Like b4k_model_get, but also checks dtype and shape: ndim and every
+ * shape[k] (a -1 in shape matches any size).  Message names the tensor. */
+int b4k_model_get_checked(b4k_model *m, const char *name, int dtype, int ndim,
+                          const int64_t *shape, b4k_tensor_view *view, b4k_err *err);
+/* A byte payload (a u8 tensor of 1 dimension), e.g. an embedded
+ * sentencepiece model or jieba dictionary. */
+int b4k_model_get_blob(b4k_model *m, const char *name, const void **data, size_t *n,
+                       b4k_err *err);
+/* Verify every tensor's checksum now (and decompress nothing). */
+int b4k_model_verify(b4k_model *m, b4k_err *err);
+
+/* Get a float tensor as f32 (converted from f16/bf16/q8), newly allocated
+ * with b4k_malloc; the caller frees it with b4k_free. */
+int b4k_model_get_f32(b4k_model *m, const char *name, float **out, b4k_tensor_view *view,
+                      b4k_err *err);
+
+/* ---- writer ---- */
+typedef struct b4k_mw b4k_mw;
+
+b4k_mw *b4k_mw_new(const char *arch);   /* NULL on allocation failure */
+void b4k_mw_free(b4k_mw *w);
+/* config/tokenizer: the writer takes a new reference (json_incref). */
+int b4k_mw_set_config(b4k_mw *w, json_t *config);
+int b4k_mw_set_tokenizer(b4k_mw *w, json_t *tokenizer);
+/* Extra top-level header members (e.g. "source"); reference taken. */
+int b4k_mw_set_meta(b4k_mw *w, const char *key, json_t *value);
+/* zstd level for B4K_CODEC_ZSTD tensors (default 3), and worker threads
+ * (default 0 = single-threaded; the output bytes do not depend on it). */
+void b4k_mw_set_zstd(b4k_mw *w, int level, int threads);
+
+/* Add a tensor whose bytes are already in `dtype` layout (q8: packed).
+ * b4k_mw_add BORROWS data: it must stay valid until b4k_mw_write returns.
+ * b4k_mw_add_copy copies it; b4k_mw_add_owned takes ownership of a buffer
+ * from b4k_malloc/b4k_aligned_alloc (freed by the writer, also on error).
+ * Duplicate names and bad shapes are B4K_EINVAL. */
+int b4k_mw_add(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
+               const void *data, int codec, b4k_err *err);
+int b4k_mw_add_copy(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
+                    const void *data, int codec, b4k_err *err);
+int b4k_mw_add_owned(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
+                     void *data, int codec, b4k_err *err);
+/* Convert f32 data to dtype (f32/f16/bf16/q8) and add it (owned copy). */
+int b4k_mw_add_f32(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
+                   const float *data, int codec, b4k_err *err);
+/* A byte blob as a 1-D u8 tensor (copied). */
+int b4k_mw_add_blob(b4k_mw *w, const char *name, const void *data, size_t n, int codec,
+                    b4k_err *err);
+
+/* Write atomically to path ("-" is not allowed: a binary model never goes to
+ * stdout through here).  Can be called once. */
+int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err);
+/* Write into memory (for tests and fuzzers); *out from b4k_malloc. */
+int b4k_mw_write_mem(b4k_mw *w, uint8_t **out, size_t *n, b4k_err *err);
+
+/* XXH64 with seed 0 (lib/model/xxh64.c). */
+uint64_t b4k_xxh64(const void *data, size_t n, uint64_t seed);
+
+#endif

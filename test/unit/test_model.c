@@ -1,0 +1,264 @@
+/* .b4k container: write -> read round trips, determinism, validation of
+ * every header field, checksums, zstd, blobs, q8. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "model/model.h"
+#include "t.h"
+
+static float fdata[6 * 40];
+static int32_t idata[5] = {1, -2, 3, -4, 5};
+
+static b4k_mw *make_writer(int codec)
+{
+    b4k_mw *w = b4k_mw_new("gpt2");
+    b4k_err e;
+    json_t *cfg = json_pack("{s:i,s:i}", "n_layer", 2, "n_embd", 40);
+    json_t *tok = json_pack("{s:s,s:[s,s]}", "kind", "bpe", "merges", "a b", "ab c");
+    for (int i = 0; i < 6 * 40; i++)
+        fdata[i] = (float)((i * 7919) % 201 - 100) / 37.0f;
+    b4k_mw_set_config(w, cfg);
+    b4k_mw_set_tokenizer(w, tok);
+    json_decref(cfg);
+    json_decref(tok);
+    int64_t s2[2] = {6, 40}, s1[1] = {5}, s0[1] = {0};
+    CHECK_EQ_INT(b4k_mw_add(w, "w.f32", B4K_F32, 2, s2, fdata, codec, &e), 0);
+    CHECK_EQ_INT(b4k_mw_add_f32(w, "w.f16", B4K_F16, 2, s2, fdata, codec, &e), 0);
+    CHECK_EQ_INT(b4k_mw_add_f32(w, "w.bf16", B4K_BF16, 2, s2, fdata, codec, &e), 0);
+    CHECK_EQ_INT(b4k_mw_add_f32(w, "w.q8", B4K_Q8, 2, s2, fdata, codec, &e), 0);
+    CHECK_EQ_INT(b4k_mw_add_copy(w, "ids", B4K_I32, 1, s1, idata, codec, &e), 0);
+    CHECK_EQ_INT(b4k_mw_add_blob(w, "blob", "hello\0world", 11, codec, &e), 0);
+    CHECK_EQ_INT(b4k_mw_add(w, "empty", B4K_F32, 1, s0, NULL, codec, &e), 0);
+    CHECK_EQ_INT(b4k_mw_add(w, "w.f32", B4K_F32, 1, s1, fdata, codec, &e), B4K_EINVAL);
+    return w;
+}
+
+static void check_model(b4k_model *m)
+{
+    b4k_err e;
+    b4k_tensor_view v;
+    CHECK_EQ_STR(b4k_model_arch(m), "gpt2");
+    CHECK_EQ_INT(json_integer_value(json_object_get(b4k_model_config(m), "n_embd")), 40);
+    CHECK_EQ_STR(json_string_value(json_object_get(b4k_model_tokenizer(m), "kind")), "bpe");
+    CHECK_EQ_INT(b4k_model_count(m), 7);
+    CHECK_EQ_STR(b4k_model_tensor_name(m, 0), "w.f32");
+    CHECK_EQ_STR(b4k_model_tensor_name(m, 6), "empty");
+    CHECK_EQ_INT(b4k_model_get(m, "w.f32", &v, &e), 0);
+    CHECK_EQ_INT(v.dtype, B4K_F32);
+    CHECK_EQ_INT(v.ndim, 2);
+    CHECK_EQ_INT(v.shape[1], 40);
+    CHECK_EQ_INT(v.nbytes, 6 * 40 * 4);
+    CHECK(!memcmp(v.data, fdata, sizeof fdata));
+    CHECK_EQ_INT(b4k_model_get(m, "ids", &v, &e), 0);
+    CHECK(!memcmp(v.data, idata, sizeof idata));
+    CHECK_EQ_INT(v.dtype, B4K_I32);
+    const void *bp;
+    size_t bn;
+    CHECK_EQ_INT(b4k_model_get_blob(m, "blob", &bp, &bn, &e), 0);
+    CHECK_EQ_INT(bn, 11);
+    CHECK(!memcmp(bp, "hello\0world", 11));
+    CHECK(b4k_model_get_blob(m, "ids", &bp, &bn, &e) == B4K_EFORMAT);
+    CHECK(b4k_model_get(m, "nope", &v, &e) == B4K_EFORMAT);
+    CHECK(strstr(e.msg, "no tensor nope") != NULL);
+    CHECK(b4k_model_has(m, "w.q8") && !b4k_model_has(m, "w.q"));
+    int64_t want[2] = {-1, 40}, bad[2] = {6, 41};
+    CHECK_EQ_INT(b4k_model_get_checked(m, "w.f16", B4K_F16, 2, want, &v, &e), 0);
+    CHECK(b4k_model_get_checked(m, "w.f16", B4K_F16, 2, bad, &v, &e) == B4K_EFORMAT);
+    CHECK(b4k_model_get_checked(m, "w.f16", B4K_F32, 2, want, &v, &e) == B4K_EFORMAT);
+    /* converted values */
+    float *f;
+    CHECK_EQ_INT(b4k_model_get_f32(m, "w.f16", &f, &v, &e), 0);
+    double md = 0;
+    for (int i = 0; i < 240; i++)
+        md = fmax(md, fabs(f[i] - fdata[i]) / (fabs(fdata[i]) + 1e-3));
+    CHECK(md < 1.0 / 1024);
+    b4k_free(f);
+    CHECK_EQ_INT(b4k_model_get_f32(m, "w.q8", &f, &v, &e), 0);
+    CHECK_EQ_INT(v.nbytes, 6 * 64 + 6 * 2 * 2);
+    for (int r = 0; r < 6; r++)
+        for (int i = 0; i < 40; i++) {
+            float amax = 0;
+            int lo = i / 32 * 32, hi = lo + 32 < 40 ? lo + 32 : 40;
+            for (int j = lo; j < hi; j++)
+                amax = fmaxf(amax, fabsf(fdata[r * 40 + j]));
+            CHECK(fabsf(f[r * 40 + i] - fdata[r * 40 + i]) <= amax / 127 * (1 + 1.0 / 2048) / 2);
+        }
+    b4k_free(f);
+    CHECK_EQ_INT(b4k_model_get(m, "empty", &v, &e), 0);
+    CHECK_EQ_INT(v.nbytes, 0);
+    CHECK_EQ_INT(b4k_model_verify(m, &e), 0);
+}
+
+TEST(roundtrip_raw_and_zstd)
+{
+    for (int codec = 0; codec < 2; codec++) {
+        b4k_mw *w = make_writer(codec);
+        uint8_t *buf, *buf2;
+        size_t n, n2;
+        b4k_err e;
+        b4k_model *m;
+        CHECK_EQ_INT(b4k_mw_write_mem(w, &buf, &n, &e), 0);
+        b4k_mw_free(w);
+        CHECK(n % 64 != 0 || n > 0);
+        uint64_t hlen;
+        memcpy(&hlen, buf + 8, 8);
+        CHECK_EQ_INT((16 + hlen) % 64, 0);
+        CHECK_EQ_INT(b4k_model_open_mem(&m, buf, n, "mem", &e), 0);
+        if (m)
+            check_model(m);
+        b4k_model_free(m);
+        /* determinism: same calls, same bytes */
+        w = make_writer(codec);
+        CHECK_EQ_INT(b4k_mw_write_mem(w, &buf2, &n2, &e), 0);
+        b4k_mw_free(w);
+        CHECK(n == n2 && !memcmp(buf, buf2, n));
+        b4k_free(buf2);
+        b4k_free(buf);
+    }
+}
+
+TEST(file_roundtrip_mmap)
+{
+    char path[] = "/tmp/b4k-test-model-XXXXXX";
+    int fd = mkstemp(path);
+    b4k_err e;
+    b4k_model *m;
+    close(fd);
+    b4k_mw *w = make_writer(B4K_CODEC_RAW);
+    CHECK_EQ_INT(b4k_mw_write(w, path, &e), 0);
+    b4k_mw_free(w);
+    CHECK_EQ_INT(b4k_model_open_ex(&m, path, B4K_MODEL_VERIFY_ALL, &e), 0);
+    if (m) {
+        b4k_tensor_view v;
+        check_model(m);
+        b4k_model_get(m, "w.f32", &v, &e);
+        CHECK(((uintptr_t)v.data & 63) == 0);
+    }
+    b4k_model_free(m);
+    CHECK(b4k_model_open(&m, "/nonexistent/x.b4k", &e) == B4K_EIO);
+    unlink(path);
+}
+
+/* Build a file from a header text and a data section for validation tests. */
+static int open_hdr(const char *json, size_t datalen, uint32_t version, b4k_err *e)
+{
+    b4k_buf b;
+    b4k_model *m;
+    uint64_t hl = strlen(json);
+    b4k_buf_init(&b);
+    b4k_buf_append(&b, "B4K\0", 4);
+    b4k_buf_append(&b, &version, 4);
+    b4k_buf_append(&b, &hl, 8);
+    b4k_buf_puts(&b, json);
+    while (b.len % 64)
+        b4k_buf_putc(&b, 0);
+    for (size_t i = 0; i < datalen; i++)
+        b4k_buf_putc(&b, (char)i);
+    int rc = b4k_model_open_mem_ex(&m, b.data, b.len, "h", B4K_MODEL_VERIFY_ALL, e);
+    b4k_model_free(m);
+    b4k_buf_free(&b);
+    return rc;
+}
+
+#define T1(extra) "{\"architecture\":\"x\",\"config\":{},\"tensors\":{" extra "}}"
+#define ENT(name, dt, shape, off, st, raw, cks)                                          \
+    "\"" name "\":{\"dtype\":\"" dt "\",\"shape\":" shape ",\"codec\":\"raw\",\"offset\":" \
+    off ",\"stored_size\":" st ",\"raw_size\":" raw ",\"checksum\":\"xxh64:" cks "\"}"
+#define Z16 "0000000000000000"
+
+TEST(validation)
+{
+    b4k_err e;
+    char cks[17];
+    uint8_t d[8];
+    for (int i = 0; i < 8; i++)
+        d[i] = (uint8_t)i;
+    snprintf(cks, sizeof cks, "%016llx", (unsigned long long)b4k_xxh64(d, 8, 0));
+    CHECK_EQ_INT(open_hdr(T1(""), 0, 1, &e), 0);
+    char ok[512];
+    snprintf(ok, sizeof ok, T1(ENT("a", "f32", "[2]", "0", "8", "8", "%s")), cks);
+    CHECK_EQ_INT(open_hdr(ok, 8, 1, &e), 0);
+    CHECK_EQ_INT(open_hdr(ok, 8, 2, &e), B4K_EUNSUP);
+    CHECK(strstr(e.msg, "newer") != NULL);
+    CHECK_EQ_INT(open_hdr(ok, 8, 0, &e), B4K_EFORMAT);
+    CHECK_EQ_INT(open_hdr(ok, 7, 1, &e), B4K_EFORMAT); /* truncated data */
+    CHECK(strstr(e.msg, "past the end") != NULL);
+    CHECK_EQ_INT(open_hdr(T1(ENT("a", "f32", "[2]", "0", "8", "8", Z16)), 8, 1, &e),
+                 B4K_ECHECKSUM);
+    CHECK_EQ_INT(open_hdr(T1(ENT("a", "f32", "[3]", "0", "8", "8", Z16)), 8, 1, &e),
+                 B4K_EFORMAT); /* shape x dtype != raw_size */
+    CHECK_EQ_INT(open_hdr(T1(ENT("a", "f32", "[4611686018427387904,4]", "0", "8", "8", Z16)),
+                          8, 1, &e), B4K_EFORMAT); /* overflow */
+    CHECK_EQ_INT(open_hdr(T1(ENT("a", "f32", "[2]", "18446744073709551552", "8", "8", Z16)), 8,
+                          1, &e), B4K_EFORMAT);
+    CHECK_EQ_INT(open_hdr(T1(ENT("a", "f32", "[2]", "64", "8", "8", Z16)), 8, 1, &e),
+                 B4K_EFORMAT); /* offset past EOF */
+    CHECK_EQ_INT(open_hdr(T1(ENT("a", "f32", "[2]", "4", "8", "8", Z16)), 72, 1, &e),
+                 B4K_EFORMAT); /* misaligned */
+    CHECK_EQ_INT(open_hdr(T1(ENT("a", "f99", "[2]", "0", "8", "8", Z16)), 8, 1, &e),
+                 B4K_EFORMAT);
+    CHECK_EQ_INT(open_hdr(T1(ENT("a", "f32", "[2]", "0", "8", "8", Z16) ","
+                             ENT("a", "f32", "[2]", "0", "8", "8", Z16)), 8, 1, &e),
+                 B4K_EFORMAT); /* duplicate */
+    CHECK(strstr(e.msg, "duplicate") != NULL);
+    CHECK_EQ_INT(open_hdr(T1(ENT("a", "f32", "[16]", "0", "64", "64", Z16) ","
+                             ENT("b", "f32", "[16]", "0", "64", "64", Z16)), 64, 1, &e),
+                 B4K_EFORMAT); /* overlap */
+    CHECK_EQ_INT(open_hdr("{\"architecture\":\"x\",\"config\":{}}", 0, 1, &e), B4K_EFORMAT);
+    CHECK_EQ_INT(open_hdr("[1]", 0, 1, &e), B4K_EFORMAT);
+    CHECK_EQ_INT(open_hdr("{", 0, 1, &e), B4K_EFORMAT);
+    b4k_model *m;
+    CHECK_EQ_INT(b4k_model_open_mem(&m, "B4K", 3, "x", &e), B4K_EFORMAT);
+    CHECK_EQ_INT(b4k_model_open_mem(&m, "GGUF\1\0\0\0\0\0\0\0\0\0\0\0", 16, "x", &e),
+                 B4K_EFORMAT);
+    CHECK(strstr(e.msg, "magic") != NULL);
+    CHECK_EQ_INT(b4k_model_open_mem(&m, "B4K\0\1\0\0\0\xff\0\0\0\0\0\0\0", 16, "x", &e),
+                 B4K_EFORMAT);
+}
+
+TEST(lazy_checksum)
+{
+    b4k_mw *w = make_writer(B4K_CODEC_RAW);
+    uint8_t *buf;
+    size_t n;
+    b4k_err e;
+    b4k_model *m;
+    b4k_tensor_view v;
+    b4k_mw_write_mem(w, &buf, &n, &e);
+    b4k_mw_free(w);
+    buf[n - 1] ^= 1; /* last byte belongs to "blob"... or padding; flip in w.f32 */
+    buf[n - 1] ^= 1;
+    uint64_t hl;
+    memcpy(&hl, buf + 8, 8);
+    buf[16 + hl + 5] ^= 0x40; /* inside w.f32 */
+    CHECK_EQ_INT(b4k_model_open_mem(&m, buf, n, "mem", &e), 0); /* lazy: opens */
+    CHECK_EQ_INT(b4k_model_get(m, "ids", &v, &e), 0);
+    CHECK_EQ_INT(b4k_model_get(m, "w.f32", &v, &e), B4K_ECHECKSUM);
+    b4k_model_free(m);
+    CHECK_EQ_INT(b4k_model_open_mem_ex(&m, buf, n, "mem", B4K_MODEL_NO_VERIFY, &e), 0);
+    CHECK_EQ_INT(b4k_model_get(m, "w.f32", &v, &e), 0);
+    b4k_model_free(m);
+    CHECK_EQ_INT(b4k_model_open_mem_ex(&m, buf, n, "mem", B4K_MODEL_VERIFY_ALL, &e),
+                 B4K_ECHECKSUM);
+    b4k_free(buf);
+}
+
+TEST(xxh64_vectors)
+{
+    CHECK(b4k_xxh64("", 0, 0) == 0xEF46DB3751D8E999ull);
+    CHECK(b4k_xxh64("a", 1, 0) == 0xD24EC4F1A98C6E5Bull);
+    CHECK(b4k_xxh64("abc", 3, 0) == 0x44BC2CF5AD770999ull);
+    CHECK(b4k_xxh64("Nobody inspects the spammish repetition", 39, 0) == 0xFBCEA83C8A378BF1ull);
+}
+
+int main(void)
+{
+    RUN(roundtrip_raw_and_zstd);
+    RUN(file_roundtrip_mmap);
+    RUN(validation);
+    RUN(lazy_checksum);
+    RUN(xxh64_vectors);
+    return t_done();
+}
