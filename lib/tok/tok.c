@@ -1,0 +1,230 @@
+/* Tokenizer interface: dispatch on the kind (see tok.h).
+ *
+ * Adding a kind: give it a module (tok/<kind>.c/.h) with load/free/encode/
+ * decode/piece/id/size functions, then fill its case in each switch below.
+ * The SentencePiece and CPM cases are marked "issue 4". */
+#include "tok/tok.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/alloc.h"
+#include "tok/bpe.h"
+#include "tok/wordpiece.h"
+
+struct b4k_tok {
+    b4k_tok_kind kind;
+    void *impl; /* b4k_wordpiece, b4k_bpe, ... */
+};
+
+b4k_tok_kind b4k_tok_kind_parse(const char *name)
+{
+    if (!name) return B4K_TOK_NONE;
+    if (!strcasecmp(name, "wordpiece") || !strcasecmp(name, "bert")) return B4K_TOK_WORDPIECE;
+    if (!strcasecmp(name, "bpe") || !strcasecmp(name, "gpt2")) return B4K_TOK_BPE;
+    if (!strcasecmp(name, "spm") || !strcasecmp(name, "sentencepiece")) return B4K_TOK_SPM;
+    if (!strcasecmp(name, "cpm")) return B4K_TOK_CPM;
+    return B4K_TOK_NONE;
+}
+
+const char *b4k_tok_kind_name(b4k_tok_kind kind)
+{
+    switch (kind) {
+    case B4K_TOK_WORDPIECE: return "wordpiece";
+    case B4K_TOK_BPE: return "bpe";
+    case B4K_TOK_SPM: return "spm";
+    case B4K_TOK_CPM: return "cpm";
+    default: return "none";
+    }
+}
+
+void b4k_tok_opts_init(b4k_tok_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->lower = -1;
+    o->strip_accents = -1;
+    o->tokenize_cjk = 1;
+}
+
+void b4k_tok_enc_init(b4k_tok_enc *e)
+{
+    memset(e, 0, sizeof *e);
+    e->add_special = 1;
+}
+
+int b4k_tok_load(b4k_tok **out, const b4k_tok_opts *o, b4k_err *err)
+{
+    *out = NULL;
+    b4k_tok *t = b4k_calloc(1, sizeof *t);
+    if (!t) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    t->kind = o->kind;
+    int rc;
+    switch (o->kind) {
+    case B4K_TOK_WORDPIECE:
+        if (!o->vocab) {
+            rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "wordpiece needs a vocabulary (vocab.txt)");
+            break;
+        }
+        rc = b4k_wordpiece_load((b4k_wordpiece **)&t->impl, o->vocab, o->lower, o->strip_accents,
+                                o->tokenize_cjk, err);
+        break;
+    case B4K_TOK_BPE:
+        if (!o->vocab || !o->merges) {
+            rc = b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                             "bpe needs an encoder (encoder.json) and merges (vocab.bpe)");
+            break;
+        }
+        rc = b4k_bpe_load((b4k_bpe **)&t->impl, o->vocab, o->merges, err);
+        break;
+    case B4K_TOK_SPM: /* issue 4: SentencePiece */
+    case B4K_TOK_CPM: /* issue 4: CPM (jieba + SentencePiece) */
+        rc = b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tokenizer kind '%s' is not built in yet",
+                         b4k_tok_kind_name(o->kind));
+        break;
+    default:
+        rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "unknown tokenizer kind");
+        break;
+    }
+    if (rc) {
+        free(t); /* impl is NULL on failure */
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void b4k_tok_free(b4k_tok *t)
+{
+    if (!t) return;
+    switch (t->kind) {
+    case B4K_TOK_WORDPIECE: b4k_wordpiece_free(t->impl); break;
+    case B4K_TOK_BPE: b4k_bpe_free(t->impl); break;
+    case B4K_TOK_SPM: /* issue 4 */
+    case B4K_TOK_CPM: /* issue 4 */
+    default: break;
+    }
+    free(t);
+}
+
+b4k_tok_kind b4k_tok_kind_of(const b4k_tok *t) { return t->kind; }
+
+size_t b4k_tok_vocab_size(const b4k_tok *t)
+{
+    switch (t->kind) {
+    case B4K_TOK_WORDPIECE: return b4k_wordpiece_size(t->impl);
+    case B4K_TOK_BPE: return b4k_bpe_size(t->impl);
+    case B4K_TOK_SPM: /* issue 4 */
+    case B4K_TOK_CPM: /* issue 4 */
+    default: return 0;
+    }
+}
+
+const char *b4k_tok_piece(const b4k_tok *t, int32_t id, size_t *len)
+{
+    switch (t->kind) {
+    case B4K_TOK_WORDPIECE: return b4k_wordpiece_piece(t->impl, id, len);
+    case B4K_TOK_BPE: return b4k_bpe_piece(t->impl, id, len);
+    case B4K_TOK_SPM: /* issue 4 */
+    case B4K_TOK_CPM: /* issue 4 */
+    default: return NULL;
+    }
+}
+
+int32_t b4k_tok_id(const b4k_tok *t, const char *piece, size_t len)
+{
+    switch (t->kind) {
+    case B4K_TOK_WORDPIECE: return b4k_wordpiece_id(t->impl, piece, len);
+    case B4K_TOK_BPE: return b4k_bpe_id(t->impl, piece, len);
+    case B4K_TOK_SPM: /* issue 4 */
+    case B4K_TOK_CPM: /* issue 4 */
+    default: return -1;
+    }
+}
+
+int b4k_tok_lower(const b4k_tok *t)
+{
+    return t->kind == B4K_TOK_WORDPIECE ? b4k_wordpiece_lower(t->impl) : 0;
+}
+
+static int32_t special(const b4k_tok *t, int which)
+{
+    switch (t->kind) {
+    case B4K_TOK_WORDPIECE: return b4k_wordpiece_special(t->impl, which);
+    case B4K_TOK_BPE: return which == 2 ? b4k_bpe_eos(t->impl) : -1;
+    case B4K_TOK_SPM: /* issue 4 */
+    case B4K_TOK_CPM: /* issue 4 */
+    default: return -1;
+    }
+}
+
+int32_t b4k_tok_unk_id(const b4k_tok *t) { return special(t, 0); }
+int32_t b4k_tok_cls_id(const b4k_tok *t) { return special(t, 1); }
+int32_t b4k_tok_sep_id(const b4k_tok *t) { return special(t, 2); }
+int32_t b4k_tok_pad_id(const b4k_tok *t) { return special(t, 3); }
+
+void b4k_tok_out_init(b4k_tok_out *o) { memset(o, 0, sizeof *o); }
+
+void b4k_tok_out_free(b4k_tok_out *o)
+{
+    if (!o) return;
+    free(o->ids);
+    free(o->offsets);
+    free(o->segs);
+    if (o->scratch_free) o->scratch_free(o->scratch);
+    memset(o, 0, sizeof *o);
+}
+
+int b4k_tok_out_reserve(b4k_tok_out *o, size_t extra)
+{
+    size_t need = o->n + extra;
+    if (need <= o->cap) return 0;
+    size_t cap = o->cap ? o->cap : 64;
+    while (cap < need) {
+        if (cap > ((size_t)1 << 40)) return B4K_ENOMEM;
+        cap *= 2;
+    }
+    int32_t *ids = b4k_realloc_n(o->ids, cap, sizeof *ids);
+    if (!ids) return B4K_ENOMEM;
+    o->ids = ids;
+    int32_t *segs = b4k_realloc_n(o->segs, cap, sizeof *segs);
+    if (!segs) return B4K_ENOMEM;
+    o->segs = segs;
+    int32_t *offs = b4k_realloc_n(o->offsets, cap, 2 * sizeof *offs);
+    if (!offs) return B4K_ENOMEM;
+    o->offsets = offs;
+    o->cap = cap;
+    return 0;
+}
+
+int b4k_tok_encode(const b4k_tok *t, const char *a, size_t a_len, const char *b, size_t b_len,
+                   const b4k_tok_enc *enc, b4k_tok_out *out, b4k_err *err)
+{
+    switch (t->kind) {
+    case B4K_TOK_WORDPIECE:
+        return b4k_wordpiece_encode(t->impl, a, a_len, b, b_len, enc, out, err);
+    case B4K_TOK_BPE:
+        if (b)
+            return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "bpe does not encode sentence pairs");
+        return b4k_bpe_encode(t->impl, a, a_len, enc, out, err);
+    case B4K_TOK_SPM: /* issue 4 */
+    case B4K_TOK_CPM: /* issue 4 */
+    default:
+        return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tokenizer kind '%s' cannot encode",
+                           b4k_tok_kind_name(t->kind));
+    }
+}
+
+int b4k_tok_decode(const b4k_tok *t, const int32_t *ids, size_t n, int skip_special,
+                   b4k_buf *out, b4k_err *err)
+{
+    switch (t->kind) {
+    case B4K_TOK_WORDPIECE: return b4k_wordpiece_decode(t->impl, ids, n, skip_special, out, err);
+    case B4K_TOK_BPE: return b4k_bpe_decode(t->impl, ids, n, skip_special, out, err);
+    case B4K_TOK_SPM: /* issue 4 */
+    case B4K_TOK_CPM: /* issue 4 */
+    default:
+        return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tokenizer kind '%s' cannot decode",
+                           b4k_tok_kind_name(t->kind));
+    }
+}
