@@ -73,6 +73,12 @@ void b4k_attention_cached_fwd(float *out, float *scratch, const float *q, int ld
                               int pos0, b4k_pool *pool);
 size_t b4k_attention_cached_scratch(int ctx, b4k_pool *pool);
 
+/* One (head, query) row of it: out(HS) = softmax(q.K[s]/sqrt(HS), s < S) V,
+ * K and V (S,HS) of one head, sc(S) scratch.  Used by the decoder's fused
+ * per-thread step. */
+void b4k_attention_cached_row(float *out, float *sc, const float *q, const float *K,
+                              const float *V, int HS, int S);
+
 /* out(n) = a(n) + b(n); out may alias either. */
 void b4k_add_fwd(float *out, const float *a, const float *b, size_t n);
 

@@ -1,0 +1,574 @@
+#include "nn/gpt2.h"
+
+#include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "nn/ops.h"
+#include "tensor/blas.h"
+
+#define SMALL_T 8 /* forward calls with at most this many tokens use matvec */
+
+typedef struct layer {
+    const float *ln1_w, *ln1_b, *ln2_w, *ln2_b;
+    b4k_wmat attn_w, proj_w, fc_w, fcp_w;
+    const float *attn_b, *proj_b, *fc_b, *fcp_b;
+} layer;
+
+typedef struct spin_bar {
+    int n;
+    atomic_int count;
+    atomic_int gen;
+} spin_bar;
+
+struct b4k_gpt2 {
+    b4k_gpt2_config cfg;
+    b4k_model *model;
+    b4k_pool *pool;
+    int nthreads, slots, ctx, tmax, small;
+    layer *L;
+    b4k_wmat wte, lm;
+    const float *wpe, *lnf_w, *lnf_b;
+    float **owned;          /* f32 copies of vectors stored in other dtypes */
+    int nowned;
+    /* arena */
+    float *arena;
+    float *x, *xn, *qkv, *att, *fc, *tmp, *scratch, *work;
+    size_t scr_per_thread, mm_scratch;
+    float *kv;              /* (slots, L, 2, NH, ctx, HS) */
+    spin_bar bar;
+};
+
+const b4k_gpt2_config *b4k_gpt2_cfg(const b4k_gpt2 *g) { return &g->cfg; }
+int b4k_gpt2_ctx(const b4k_gpt2 *g) { return g->ctx; }
+
+/* ---- config and weights ---------------------------------------------------- */
+
+static int cfg_int(json_t *c, const char *const *keys, int *out)
+{
+    for (; *keys; keys++) {
+        json_t *v = json_object_get(c, *keys);
+        if (json_is_integer(v)) {
+            json_int_t x = json_integer_value(v);
+            if (x < 0 || x > (1 << 30))
+                return -1;
+            *out = (int)x;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int b4k_gpt2_config_parse(b4k_gpt2_config *cfg, const char *arch, json_t *config,
+                          b4k_err *err)
+{
+    static const char *const k_layer[] = { "n_layer", "num_hidden_layers", NULL };
+    static const char *const k_embd[] = { "n_embd", "hidden_size", NULL };
+    static const char *const k_head[] = { "n_head", "num_attention_heads", NULL };
+    static const char *const k_vocab[] = { "vocab_size", NULL };
+    static const char *const k_ctx[] = { "n_ctx", "n_positions", "max_position_embeddings", NULL };
+    static const char *const k_eos[] = { "eos_token_id", "eos_id", NULL };
+    memset(cfg, 0, sizeof *cfg);
+    if (!arch || (strcmp(arch, "gpt2") && strcmp(arch, "cpm")))
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                           "architecture is \"%s\", expected \"gpt2\" or \"cpm\"",
+                           arch ? arch : "(none)");
+    if (!json_is_object(config))
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "model has no config object");
+    struct { const char *const *k; int *v; } need[] = {
+        { k_layer, &cfg->n_layer }, { k_embd, &cfg->n_embd }, { k_head, &cfg->n_head },
+        { k_vocab, &cfg->vocab }, { k_ctx, &cfg->n_ctx } };
+    for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
+        int r = cfg_int(config, need[i].k, need[i].v);
+        if (r <= 0 || *need[i].v <= 0)
+            return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "config: %s missing or invalid",
+                               need[i].k[0]);
+    }
+    if (cfg->n_embd % cfg->n_head)
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "config: n_embd %d not a multiple of n_head %d",
+                           cfg->n_embd, cfg->n_head);
+    cfg->eos_id = -1;
+    if (cfg_int(config, k_eos, &cfg->eos_id) < 0 || cfg->eos_id >= cfg->vocab)
+        cfg->eos_id = -1;
+    cfg->eps = 1e-5f;
+    json_t *e = json_object_get(config, "layer_norm_epsilon");
+    if (!e)
+        e = json_object_get(config, "layer_norm_eps");
+    if (json_is_number(e))
+        cfg->eps = (float)json_number_value(e);
+    json_t *a = json_object_get(config, "activation");
+    if (!a)
+        a = json_object_get(config, "activation_function");
+    if (json_is_string(a)) {
+        const char *s = json_string_value(a);
+        if (!strcmp(s, "gelu") || !strcmp(s, "gelu_erf"))
+            cfg->gelu_erf = 1;
+        else if (strcmp(s, "gelu_new") && strcmp(s, "gelu_tanh") && strcmp(s, "gelu_pytorch_tanh"))
+            return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "config: unsupported activation \"%s\"", s);
+    }
+    return 0;
+}
+
+static int get_mat(b4k_gpt2 *g, const char *name, int rows, int cols, b4k_wmat *w, b4k_err *err)
+{
+    b4k_tensor_view v;
+    int rc = b4k_model_get(g->model, name, &v, err);
+    if (rc)
+        return rc;
+    if (v.ndim != 2 || v.shape[0] != rows || v.shape[1] != cols)
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "tensor %s: expected shape (%d,%d)", name,
+                           rows, cols);
+    if (v.dtype != B4K_F32 && v.dtype != B4K_F16 && v.dtype != B4K_BF16 && v.dtype != B4K_Q8)
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "tensor %s: dtype %s is not a float type",
+                           name, b4k_dtype_name(v.dtype));
+    if (v.dtype == B4K_Q8 && cols % 32)
+        return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: q8 needs columns %% 32 == 0",
+                           name);
+    w->type = v.dtype;
+    w->rows = rows;
+    w->cols = cols;
+    w->data = v.data;
+    w->scales = v.dtype == B4K_Q8 ? b4k_q8_scales(v.data, rows, cols) : NULL;
+    return 0;
+}
+
+static int get_vec(b4k_gpt2 *g, const char *name, size_t n, size_t k, const float **out,
+                   b4k_err *err)
+{
+    b4k_tensor_view v;
+    int rc = b4k_model_get(g->model, name, &v, err);
+    if (rc)
+        return rc;
+    size_t numel = 1;
+    for (int i = 0; i < v.ndim; i++)
+        numel *= (size_t)v.shape[i];
+    if (numel != n || (k > 1 && (v.ndim != 2 || (size_t)v.shape[1] != k)) ||
+        (k <= 1 && v.ndim != 1))
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "tensor %s: unexpected shape", name);
+    if (v.dtype == B4K_F32) {
+        *out = v.data;
+        return 0;
+    }
+    float *f = b4k_malloc_n(n, sizeof *f);
+    if (!f)
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    g->owned[g->nowned++] = f;
+    if (b4k_dtype_to_f32(f, v.dtype, v.data, n, k > 1 ? k : n))
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "tensor %s: dtype %s is not a float type",
+                           name, b4k_dtype_name(v.dtype));
+    *out = f;
+    return 0;
+}
+
+static int load_weights(b4k_gpt2 *g, b4k_err *err)
+{
+    const b4k_gpt2_config *c = &g->cfg;
+    int C = c->n_embd, rc;
+    char nm[128];
+    g->owned = b4k_calloc((size_t)c->n_layer * 12 + 8, sizeof *g->owned);
+    g->L = b4k_calloc((size_t)c->n_layer, sizeof *g->L);
+    if (!g->owned || !g->L)
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    if ((rc = get_mat(g, "wte.weight", c->vocab, C, &g->wte, err)) ||
+        (rc = get_vec(g, "wpe.weight", (size_t)c->n_ctx * C, C, &g->wpe, err)) ||
+        (rc = get_vec(g, "ln_f.weight", C, 1, &g->lnf_w, err)) ||
+        (rc = get_vec(g, "ln_f.bias", C, 1, &g->lnf_b, err)))
+        return rc;
+    g->lm = g->wte;
+    if (b4k_model_has(g->model, "lm_head.weight") &&
+        (rc = get_mat(g, "lm_head.weight", c->vocab, C, &g->lm, err)))
+        return rc;
+    g->cfg.wdtype = g->wte.type;
+    for (int l = 0; l < c->n_layer; l++) {
+        layer *y = &g->L[l];
+#define V(field, nmfmt, n)                                                   \
+        snprintf(nm, sizeof nm, "h.%d." nmfmt, l);                           \
+        if ((rc = get_vec(g, nm, (n), 1, &y->field, err)))                    \
+            return rc;
+#define M(field, nmfmt, r, k)                                                \
+        snprintf(nm, sizeof nm, "h.%d." nmfmt, l);                           \
+        if ((rc = get_mat(g, nm, (r), (k), &y->field, err)))                  \
+            return rc;
+        V(ln1_w, "ln_1.weight", C) V(ln1_b, "ln_1.bias", C)
+        V(ln2_w, "ln_2.weight", C) V(ln2_b, "ln_2.bias", C)
+        M(attn_w, "attn.c_attn.weight", 3 * C, C) V(attn_b, "attn.c_attn.bias", 3 * C)
+        M(proj_w, "attn.c_proj.weight", C, C) V(proj_b, "attn.c_proj.bias", C)
+        M(fc_w, "mlp.c_fc.weight", 4 * C, C) V(fc_b, "mlp.c_fc.bias", 4 * C)
+        M(fcp_w, "mlp.c_proj.weight", C, 4 * C) V(fcp_b, "mlp.c_proj.bias", C)
+#undef V
+#undef M
+    }
+    return 0;
+}
+
+size_t b4k_gpt2_weight_bytes(const b4k_gpt2 *g)
+{
+    size_t n = b4k_wmat_bytes(&g->lm);
+    for (int l = 0; l < g->cfg.n_layer; l++)
+        n += b4k_wmat_bytes(&g->L[l].attn_w) + b4k_wmat_bytes(&g->L[l].proj_w) +
+             b4k_wmat_bytes(&g->L[l].fc_w) + b4k_wmat_bytes(&g->L[l].fcp_w);
+    return n;
+}
+
+int b4k_gpt2_new(b4k_gpt2 **out, b4k_model *m, const b4k_gpt2_opts *opts, b4k_err *err)
+{
+    *out = NULL;
+    b4k_gpt2 *g = b4k_calloc(1, sizeof *g);
+    if (!g)
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    int rc = b4k_gpt2_config_parse(&g->cfg, b4k_model_arch(m), b4k_model_config(m), err);
+    if (rc)
+        goto fail;
+    g->model = m;
+    if ((rc = load_weights(g, err)))
+        goto fail;
+    const b4k_gpt2_config *c = &g->cfg;
+    g->nthreads = opts && opts->threads > 0 ? opts->threads : b4k_ncpu();
+    g->slots = opts && opts->slots > 0 ? opts->slots : 1;
+    g->ctx = opts && opts->ctx > 0 && opts->ctx < c->n_ctx ? opts->ctx : c->n_ctx;
+    g->small = g->slots > SMALL_T ? g->slots : SMALL_T;
+    g->tmax = opts && opts->max_tokens > 0 ? opts->max_tokens : 256;
+    if (g->tmax < g->small)
+        g->tmax = g->small;
+    g->pool = b4k_pool_new(g->nthreads);
+    if (!g->pool) {
+        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "cannot start %d threads", g->nthreads);
+        goto fail;
+    }
+    b4k_blas_set_threads(g->nthreads);
+    g->bar.n = g->nthreads;
+
+    size_t C = (size_t)c->n_embd, T = (size_t)g->tmax, mm = 0;
+    const b4k_wmat *all[] = { &g->lm, &g->L[0].attn_w, &g->L[0].proj_w, &g->L[0].fc_w,
+                              &g->L[0].fcp_w };
+    size_t big = 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        size_t s = b4k_matmul_scratch(all[i], g->small), b = b4k_matmul_big_work(all[i]);
+        mm = s > mm ? s : mm;
+        big = b > big ? b : big;
+    }
+    g->mm_scratch = (mm + 15) & ~(size_t)15;
+    g->scr_per_thread = g->mm_scratch + (((size_t)g->ctx + 15) & ~(size_t)15);
+    size_t sizes[] = { T * C, T * C, T * 3 * C, T * C, T * 4 * C, T * C,
+                       g->scr_per_thread * g->nthreads, big + 16 };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        total += (sizes[i] + 15) & ~(size_t)15;
+    g->arena = b4k_aligned_alloc(64, total * sizeof(float));
+    size_t kvn = (size_t)g->slots * c->n_layer * 2 * C * g->ctx;
+    g->kv = b4k_calloc(kvn, sizeof(float)); /* lazily backed by the OS */
+    if (!g->arena || !g->kv) {
+        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory for activations / KV cache");
+        goto fail;
+    }
+    float **ptrs[] = { &g->x, &g->xn, &g->qkv, &g->att, &g->fc, &g->tmp, &g->scratch, &g->work };
+    float *p = g->arena;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        *ptrs[i] = p;
+        p += (sizes[i] + 15) & ~(size_t)15;
+    }
+    *out = g;
+    return 0;
+fail:
+    b4k_gpt2_free(g);
+    return rc;
+}
+
+void b4k_gpt2_free(b4k_gpt2 *g)
+{
+    if (!g)
+        return;
+    b4k_pool_free(g->pool);
+    for (int i = 0; i < g->nowned; i++)
+        b4k_free(g->owned[i]);
+    b4k_free(g->owned);
+    b4k_free(g->L);
+    b4k_free(g->arena);
+    b4k_free(g->kv);
+    b4k_free(g);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static inline float *kv_at(const b4k_gpt2 *g, int slot, int l, int which, int h)
+{
+    const b4k_gpt2_config *c = &g->cfg;
+    size_t HS = (size_t)c->n_embd / c->n_head;
+    return g->kv + ((((size_t)slot * c->n_layer + l) * 2 + which) * c->n_head + h) * g->ctx * HS;
+}
+
+static void embed_one(const b4k_gpt2 *g, float *o, int id, int pos)
+{
+    int C = g->cfg.n_embd;
+    b4k_wmat_rows_f32(o, &g->wte, id, id + 1);
+    const float *p = g->wpe + (size_t)pos * C;
+    for (int c = 0; c < C; c++)
+        o[c] += p[c];
+}
+
+static void gelu(const b4k_gpt2 *g, float *x, size_t n)
+{
+    if (g->cfg.gelu_erf)
+        b4k_gelu_erf_fwd(x, x, n);
+    else
+        b4k_gelu_tanh_fwd(x, x, n);
+}
+
+static void bar_wait(spin_bar *b)
+{
+    if (b->n <= 1)
+        return;
+    int gen = atomic_load_explicit(&b->gen, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
+        atomic_store_explicit(&b->count, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->gen, 1, memory_order_release);
+        return;
+    }
+    for (int spins = 0; atomic_load_explicit(&b->gen, memory_order_acquire) == gen; spins++) {
+        if (spins < 20000)
+            __builtin_ia32_pause();
+        else
+            sched_yield();
+    }
+}
+
+static int check_ids(const b4k_gpt2 *g, const int *ids, int n, b4k_err *err)
+{
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= g->cfg.vocab)
+            return b4k_err_set(err, B4K_ERANGE, NULL, 0, "token id %d outside the vocabulary (%d)",
+                               ids[i], g->cfg.vocab);
+    return 0;
+}
+
+/* ---- small-T forward: one pool run, spin barriers between phases ----------- */
+
+typedef struct step_job {
+    b4k_gpt2 *g;
+    int T;
+    const int *slots, *ids, *pos;
+    float *logits;
+    int lrow0, lrows; /* rows of xn that get logits */
+} step_job;
+
+static void mm_part(b4k_gpt2 *g, float *out, int ldo, const float *x, const b4k_wmat *w,
+                    const float *bias, int T, int tid, int nt, float *scr, float *resid)
+{
+    int r0, r1;
+    b4k_matmul_split(w->rows, tid, nt, &r0, &r1);
+    b4k_matmul_rows(out, ldo, x, w, bias, T, r0, r1, scr);
+    if (resid)
+        for (int t = 0; t < T; t++)
+            for (int r = r0; r < r1; r++)
+                resid[(size_t)t * ldo + r] += out[(size_t)t * ldo + r];
+    (void)g;
+}
+
+static void step_thread(void *ctx, int tid, int nt)
+{
+    step_job *j = ctx;
+    b4k_gpt2 *g = j->g;
+    const b4k_gpt2_config *c = &g->cfg;
+    int T = j->T, C = c->n_embd, NH = c->n_head, HS = C / NH;
+    float *scr = g->scratch + (size_t)tid * g->scr_per_thread, *asc = scr + g->mm_scratch;
+    for (int t = tid; t < T; t += nt)
+        embed_one(g, g->x + (size_t)t * C, j->ids[t], j->pos[t]);
+    bar_wait(&g->bar);
+    for (int l = 0; l < c->n_layer; l++) {
+        const layer *y = &g->L[l];
+        for (int t = tid; t < T; t += nt)
+            b4k_layernorm_fwd(g->xn + (size_t)t * C, NULL, NULL, g->x + (size_t)t * C, y->ln1_w,
+                              y->ln1_b, 1, C, c->eps);
+        bar_wait(&g->bar);
+        mm_part(g, g->qkv, 3 * C, g->xn, &y->attn_w, y->attn_b, T, tid, nt, scr, NULL);
+        bar_wait(&g->bar);
+        for (int it = tid; it < T * NH; it += nt) {
+            int t = it / NH, h = it % NH;
+            const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * HS;
+            memcpy(kv_at(g, j->slots[t], l, 0, h) + (size_t)j->pos[t] * HS, q + C,
+                   (size_t)HS * sizeof(float));
+            memcpy(kv_at(g, j->slots[t], l, 1, h) + (size_t)j->pos[t] * HS, q + 2 * C,
+                   (size_t)HS * sizeof(float));
+        }
+        bar_wait(&g->bar);
+        for (int it = tid; it < T * NH; it += nt) {
+            int t = it / NH, h = it % NH;
+            b4k_attention_cached_row(g->att + (size_t)t * C + (size_t)h * HS, asc,
+                                     g->qkv + (size_t)t * 3 * C + (size_t)h * HS,
+                                     kv_at(g, j->slots[t], l, 0, h), kv_at(g, j->slots[t], l, 1, h),
+                                     HS, j->pos[t] + 1);
+        }
+        bar_wait(&g->bar);
+        mm_part(g, g->tmp, C, g->att, &y->proj_w, y->proj_b, T, tid, nt, scr, g->x);
+        bar_wait(&g->bar);
+        for (int t = tid; t < T; t += nt)
+            b4k_layernorm_fwd(g->xn + (size_t)t * C, NULL, NULL, g->x + (size_t)t * C, y->ln2_w,
+                              y->ln2_b, 1, C, c->eps);
+        bar_wait(&g->bar);
+        {
+            int r0, r1;
+            b4k_matmul_split(4 * C, tid, nt, &r0, &r1);
+            b4k_matmul_rows(g->fc, 4 * C, g->xn, &y->fc_w, y->fc_b, T, r0, r1, scr);
+            for (int t = 0; t < T; t++)
+                gelu(g, g->fc + (size_t)t * 4 * C + r0, (size_t)(r1 - r0));
+        }
+        bar_wait(&g->bar);
+        mm_part(g, g->tmp, C, g->fc, &y->fcp_w, y->fcp_b, T, tid, nt, scr, g->x);
+        bar_wait(&g->bar);
+    }
+    for (int t = tid; t < T; t += nt)
+        b4k_layernorm_fwd(g->xn + (size_t)t * C, NULL, NULL, g->x + (size_t)t * C, g->lnf_w,
+                          g->lnf_b, 1, C, c->eps);
+    bar_wait(&g->bar);
+    if (j->logits)
+        mm_part(g, j->logits, c->vocab, g->xn + (size_t)j->lrow0 * C, &g->lm, NULL, j->lrows,
+                tid, nt, scr, NULL);
+}
+
+static void run_small(b4k_gpt2 *g, int T, const int *slots, const int *ids, const int *pos,
+                      float *logits, int lrow0, int lrows)
+{
+    step_job j = { g, T, slots, ids, pos, logits, lrow0, lrows };
+    atomic_store(&g->bar.count, 0);
+    b4k_pool_run(g->pool, step_thread, &j);
+}
+
+/* ---- large-T forward (prefill): sgemm, op by op ---------------------------- */
+
+typedef struct gelu_job {
+    const b4k_gpt2 *g;
+    float *x;
+} gelu_job;
+
+static void gelu_range(void *p, size_t b, size_t e, int tid)
+{
+    gelu_job *j = p;
+    (void)tid;
+    gelu(j->g, j->x + b, e - b);
+}
+
+typedef struct lm_job {
+    b4k_gpt2 *g;
+    float *out;
+    const float *x;
+} lm_job;
+
+static void lm_thread(void *p, int tid, int nt)
+{
+    lm_job *j = p;
+    float *scr = j->g->scratch + (size_t)tid * j->g->scr_per_thread;
+    mm_part(j->g, j->out, j->g->cfg.vocab, j->x, &j->g->lm, NULL, 1, tid, nt, scr, NULL);
+}
+
+static void run_big(b4k_gpt2 *g, int slot, const int *ids, int T, int pos0, float *logits,
+                    int all)
+{
+    const b4k_gpt2_config *c = &g->cfg;
+    int C = c->n_embd, NH = c->n_head, HS = C / NH;
+    for (int t = 0; t < T; t++)
+        embed_one(g, g->x + (size_t)t * C, ids[t], pos0 + t);
+    for (int l = 0; l < c->n_layer; l++) {
+        const layer *y = &g->L[l];
+        b4k_layernorm_fwd(g->xn, NULL, NULL, g->x, y->ln1_w, y->ln1_b, T, C, c->eps);
+        b4k_matmul_big(g->qkv, g->xn, &y->attn_w, y->attn_b, T, g->work);
+        for (int h = 0; h < NH; h++) {
+            float *K = kv_at(g, slot, l, 0, h), *Vv = kv_at(g, slot, l, 1, h);
+            for (int t = 0; t < T; t++) {
+                const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * HS;
+                memcpy(K + (size_t)(pos0 + t) * HS, q + C, (size_t)HS * sizeof(float));
+                memcpy(Vv + (size_t)(pos0 + t) * HS, q + 2 * C, (size_t)HS * sizeof(float));
+            }
+        }
+        /* kv_at(slot, l, 0, 0) .. heads are ctx*HS apart: pass per-layer base */
+        b4k_attention_cached_fwd(g->att, g->scratch, g->qkv, 3 * C, kv_at(g, slot, l, 0, 0),
+                                 kv_at(g, slot, l, 1, 0), T, C, NH, g->ctx, pos0, g->pool);
+        b4k_matmul_big(g->tmp, g->att, &y->proj_w, y->proj_b, T, g->work);
+        b4k_add_fwd(g->x, g->x, g->tmp, (size_t)T * C);
+        b4k_layernorm_fwd(g->xn, NULL, NULL, g->x, y->ln2_w, y->ln2_b, T, C, c->eps);
+        b4k_matmul_big(g->fc, g->xn, &y->fc_w, y->fc_b, T, g->work);
+        gelu_job gj = { g, g->fc };
+        b4k_pool_for(g->pool, (size_t)T * 4 * C, gelu_range, &gj);
+        b4k_matmul_big(g->tmp, g->fc, &y->fcp_w, y->fcp_b, T, g->work);
+        b4k_add_fwd(g->x, g->x, g->tmp, (size_t)T * C);
+    }
+    if (!logits)
+        return;
+    if (all) {
+        b4k_layernorm_fwd(g->xn, NULL, NULL, g->x, g->lnf_w, g->lnf_b, T, C, c->eps);
+        b4k_matmul_big(logits, g->xn, &g->lm, NULL, T, g->work);
+    } else {
+        float *last = g->xn + (size_t)(T - 1) * C;
+        b4k_layernorm_fwd(last, NULL, NULL, g->x + (size_t)(T - 1) * C, g->lnf_w, g->lnf_b, 1,
+                          C, c->eps);
+        lm_job lj = { g, logits, last };
+        b4k_pool_run(g->pool, lm_thread, &lj);
+    }
+}
+
+/* ---- public forward calls ------------------------------------------------- */
+
+int b4k_gpt2_prefill(b4k_gpt2 *g, int slot, const int *ids, int T, int pos0, float *logits,
+                     int all, b4k_err *err)
+{
+    if (slot < 0 || slot >= g->slots || T <= 0 || pos0 < 0)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "bad prefill arguments");
+    if (pos0 + T > g->ctx)
+        return b4k_err_set(err, B4K_ERANGE, NULL, 0,
+                           "%d tokens exceed the context of %d positions", pos0 + T, g->ctx);
+    int rc = check_ids(g, ids, T, err);
+    if (rc)
+        return rc;
+    int V = g->cfg.vocab;
+    int pos[SMALL_T], slots[SMALL_T];
+    for (int done = 0; done < T;) {
+        int n = T - done;
+        if (n > g->tmax)
+            n = g->tmax;
+        int last = done + n == T;
+        float *lg = logits ? (all ? logits + (size_t)done * V : last ? logits : NULL) : NULL;
+        if (n <= SMALL_T) {
+            for (int i = 0; i < n; i++) {
+                pos[i] = pos0 + done + i;
+                slots[i] = slot;
+            }
+            run_small(g, n, slots, ids + done, pos, lg, all ? 0 : n - 1, lg ? (all ? n : 1) : 0);
+        } else {
+            run_big(g, slot, ids + done, n, pos0 + done, lg, all);
+        }
+        done += n;
+    }
+    return 0;
+}
+
+int b4k_gpt2_step(b4k_gpt2 *g, int B, const int *slots, const int *ids, const int *pos,
+                  float *logits, b4k_err *err)
+{
+    if (B <= 0 || B > g->small)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "bad step batch %d", B);
+    for (int b = 0; b < B; b++) {
+        if (slots[b] < 0 || slots[b] >= g->slots || pos[b] < 0)
+            return b4k_err_set(err, B4K_EINVAL, NULL, 0, "bad step slot/position");
+        if (pos[b] >= g->ctx)
+            return b4k_err_set(err, B4K_ERANGE, NULL, 0, "position %d exceeds the context of %d",
+                               pos[b], g->ctx);
+    }
+    int rc = check_ids(g, ids, B, err);
+    if (rc)
+        return rc;
+    run_small(g, B, slots, ids, pos, logits, 0, logits ? B : 0);
+    return 0;
+}
+
+void b4k_gpt2_copy_slot(b4k_gpt2 *g, int dst, int src, int n)
+{
+    if (dst == src || n <= 0)
+        return;
+    const b4k_gpt2_config *c = &g->cfg;
+    size_t HS = (size_t)c->n_embd / c->n_head;
+    for (int l = 0; l < c->n_layer; l++)
+        for (int w = 0; w < 2; w++)
+            for (int h = 0; h < c->n_head; h++)
+                memcpy(kv_at(g, dst, l, w, h), kv_at(g, src, l, w, h), (size_t)n * HS * sizeof(float));
+}

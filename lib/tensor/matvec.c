@@ -1,0 +1,254 @@
+#include "tensor/matvec.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/cpu.h"
+#include "tensor/blas.h"
+#include "tensor/matvec_kern.h"
+
+size_t b4k_wmat_bytes(const b4k_wmat *w)
+{
+    size_t n = (size_t)w->rows * w->cols;
+    switch (w->type) {
+    case B4K_F32: return n * 4;
+    case B4K_BF16:
+    case B4K_F16: return n * 2;
+    default: return n + (n / B4K_Q8_BLOCK) * 2;
+    }
+}
+
+size_t b4k_matmul_scratch(const b4k_wmat *w, int T)
+{
+    size_t K = (size_t)w->cols, t = (size_t)T;
+    if (w->type == B4K_BF16)
+        return t * K + 16;                           /* hi + lo uint16 */
+    if (w->type == B4K_Q8)
+        return t * (K / 4 + K / B4K_Q8_BLOCK + 32) + 32; /* int8 + scales */
+    return 0;
+}
+
+void b4k_matmul_split(int N, int tid, int nthreads, int *r0, int *r1)
+{
+    int blocks = (N + 15) / 16;
+    int b0 = (int)((long long)blocks * tid / nthreads);
+    int b1 = (int)((long long)blocks * (tid + 1) / nthreads);
+    *r0 = b0 * 16 < N ? b0 * 16 : N;
+    *r1 = b1 * 16 < N ? b1 * 16 : N;
+}
+
+/* x(T,K) -> hi, lo bf16 (T,K) each. */
+void b4k_mv_prep_bf16(uint16_t *hi, uint16_t *lo, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h = b4k_mv_f2bf(x[i]);
+        hi[i] = h;
+        lo[i] = b4k_mv_f2bf(x[i] - b4k_mv_bf2f(h));
+    }
+}
+
+/* x(T,K) -> q (T,K) int8 and d (T,ldd) f32 per block of 32. */
+void b4k_mv_prep_q8(int8_t *q, float *d, int ldd, const float *x, int T, int K)
+{
+    int nb = K / B4K_Q8_BLOCK;
+    for (int t = 0; t < T; t++) {
+        for (int b = 0; b < nb; b++) {
+            const float *xs = x + (size_t)t * K + (size_t)b * B4K_Q8_BLOCK;
+            float amax = 0;
+            for (int i = 0; i < B4K_Q8_BLOCK; i++)
+                amax = fmaxf(amax, fabsf(xs[i]));
+            float dd = amax / 127.0f, id = dd > 0 ? 1.0f / dd : 0.0f;
+            d[(size_t)t * ldd + b] = dd;
+            int8_t *qs = q + (size_t)t * K + (size_t)b * B4K_Q8_BLOCK;
+            for (int i = 0; i < B4K_Q8_BLOCK; i++) {
+                float v = rintf(xs[i] * id);
+                qs[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+            }
+        }
+        for (int b = nb; b < ldd; b++)
+            d[(size_t)t * ldd + b] = 0;
+    }
+}
+
+/* Scratch layout shared by the reference and fast kernels. */
+void b4k_mv_scratch_layout(const b4k_wmat *w, int T, float *scratch, uint16_t **hi,
+                           uint16_t **lo, int8_t **q, float **d, int *ldd)
+{
+    size_t K = (size_t)w->cols;
+    if (w->type == B4K_BF16) {
+        *hi = (uint16_t *)scratch;
+        *lo = *hi + (size_t)T * K;
+    } else if (w->type == B4K_Q8) {
+        int nb = (int)(K / B4K_Q8_BLOCK);
+        *ldd = (nb + 15) & ~15;
+        *d = scratch;
+        *q = (int8_t *)(scratch + (size_t)T * *ldd);
+    }
+}
+
+void b4k_matmul_rows_ref(float *out, int ldo, const float *x, const b4k_wmat *w,
+                         const float *bias, int T, int r0, int r1, float *scratch)
+{
+    int K = w->cols;
+    uint16_t *hi = NULL, *lo = NULL;
+    int8_t *q = NULL;
+    float *d = NULL;
+    int ldd = 0;
+    b4k_mv_scratch_layout(w, T, scratch, &hi, &lo, &q, &d, &ldd);
+    if (w->type == B4K_BF16)
+        b4k_mv_prep_bf16(hi, lo, x, (size_t)T * K);
+    else if (w->type == B4K_Q8)
+        b4k_mv_prep_q8(q, d, ldd, x, T, K);
+    int nb = K / B4K_Q8_BLOCK;
+    for (int t = 0; t < T; t++) {
+        const float *xt = x + (size_t)t * K;
+        for (int r = r0; r < r1; r++) {
+            float s = 0;
+            switch (w->type) {
+            case B4K_F32: {
+                const float *wr = (const float *)w->data + (size_t)r * K;
+                for (int k = 0; k < K; k++)
+                    s += wr[k] * xt[k];
+                break;
+            }
+            case B4K_F16: {
+                const uint16_t *wr = (const uint16_t *)w->data + (size_t)r * K;
+                for (int k = 0; k < K; k++)
+                    s += b4k_f16_to_f32(wr[k]) * xt[k];
+                break;
+            }
+            case B4K_BF16: {
+                const uint16_t *wr = (const uint16_t *)w->data + (size_t)r * K;
+                const uint16_t *h = hi + (size_t)t * K, *l = lo + (size_t)t * K;
+                for (int k = 0; k < K; k++)
+                    s += b4k_mv_bf2f(wr[k]) * b4k_mv_bf2f(h[k]) +
+                         b4k_mv_bf2f(wr[k]) * b4k_mv_bf2f(l[k]);
+                break;
+            }
+            default: {
+                const int8_t *wr = (const int8_t *)w->data + (size_t)r * K;
+                const uint16_t *sc = w->scales + (size_t)r * nb;
+                const int8_t *qt = q + (size_t)t * K;
+                for (int b = 0; b < nb; b++) {
+                    int32_t is = 0;
+                    for (int i = 0; i < B4K_Q8_BLOCK; i++)
+                        is += (int32_t)wr[b * B4K_Q8_BLOCK + i] * qt[b * B4K_Q8_BLOCK + i];
+                    s += (float)is * (b4k_f16_to_f32(sc[b]) * d[(size_t)t * ldd + b]);
+                }
+                break;
+            }
+            }
+            out[(size_t)t * ldo + r] = s + (bias ? bias[r] : 0.0f);
+        }
+    }
+}
+
+void b4k_matmul_rows(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                     int T, int r0, int r1, float *scratch)
+{
+    if (r1 <= r0)
+        return;
+    switch (w->type) {
+    case B4K_F32:
+        if (b4k_cpu_has(B4K_CPU_AVX512)) {
+            b4k_mv_f32_avx512(out, ldo, x, w, bias, T, r0, r1);
+            return;
+        }
+        break;
+    case B4K_F16:
+        if (b4k_cpu_has(B4K_CPU_AVX512)) {
+            b4k_mv_f16_avx512(out, ldo, x, w, bias, T, r0, r1);
+            return;
+        }
+        break;
+    case B4K_BF16:
+        if (b4k_cpu_has(B4K_CPU_AVX512BF16)) {
+            b4k_mv_bf16_avx512bf16(out, ldo, x, w, bias, T, r0, r1, scratch);
+            return;
+        }
+        break;
+    case B4K_Q8:
+        if (b4k_cpu_has(B4K_CPU_AVX512VNNI)) {
+            b4k_mv_q8_vnni(out, ldo, x, w, bias, T, r0, r1, scratch);
+            return;
+        }
+        break;
+    }
+    b4k_matmul_rows_ref(out, ldo, x, w, bias, T, r0, r1, scratch);
+}
+
+const char *b4k_matmul_kernel_name(int type)
+{
+    switch (type) {
+    case B4K_F32:
+    case B4K_F16: return b4k_cpu_has(B4K_CPU_AVX512) ? "avx512" : "scalar";
+    case B4K_BF16: return b4k_cpu_has(B4K_CPU_AVX512BF16) ? "avx512bf16" : "scalar";
+    default: return b4k_cpu_has(B4K_CPU_AVX512VNNI) ? "avx512vnni" : "scalar";
+    }
+}
+
+void b4k_wmat_rows_f32(float *out, const b4k_wmat *w, int r0, int r1)
+{
+    size_t K = (size_t)w->cols, n = (size_t)(r1 - r0) * K;
+    switch (w->type) {
+    case B4K_F32:
+        memcpy(out, (const float *)w->data + (size_t)r0 * K, n * sizeof *out);
+        break;
+    case B4K_BF16: {
+        const uint16_t *s = (const uint16_t *)w->data + (size_t)r0 * K;
+        for (size_t i = 0; i < n; i++)
+            out[i] = b4k_mv_bf2f(s[i]);
+        break;
+    }
+    case B4K_F16: {
+        const uint16_t *s = (const uint16_t *)w->data + (size_t)r0 * K;
+        for (size_t i = 0; i < n; i++)
+            out[i] = b4k_f16_to_f32(s[i]);
+        break;
+    }
+    default: {
+        size_t nb = K / B4K_Q8_BLOCK;
+        for (int r = r0; r < r1; r++) {
+            const int8_t *q = (const int8_t *)w->data + (size_t)r * K;
+            const uint16_t *sc = w->scales + (size_t)r * nb;
+            float *o = out + (size_t)(r - r0) * K;
+            for (size_t b = 0; b < nb; b++) {
+                float dd = b4k_f16_to_f32(sc[b]);
+                for (int i = 0; i < B4K_Q8_BLOCK; i++)
+                    o[b * B4K_Q8_BLOCK + i] = q[b * B4K_Q8_BLOCK + i] * dd;
+            }
+        }
+        break;
+    }
+    }
+}
+
+#define BIG_ROWS 512
+
+size_t b4k_matmul_big_work(const b4k_wmat *w)
+{
+    if (w->type == B4K_F32)
+        return 0;
+    return (size_t)BIG_ROWS * w->cols;
+}
+
+void b4k_matmul_big(float *out, const float *x, const b4k_wmat *w, const float *bias, int T,
+                    float *work)
+{
+    int N = w->rows, K = w->cols;
+    if (w->type == B4K_F32) {
+        b4k_sgemm(0, 1, T, N, K, 1.0f, x, K, (const float *)w->data, K, 0.0f, out, N);
+    } else {
+        for (int r0 = 0; r0 < N; r0 += BIG_ROWS) {
+            int r1 = r0 + BIG_ROWS < N ? r0 + BIG_ROWS : N;
+            b4k_wmat_rows_f32(work, w, r0, r1);
+            b4k_sgemm(0, 1, T, r1 - r0, K, 1.0f, x, K, work, K, 0.0f, out + r0, N);
+        }
+    }
+    if (bias)
+        for (int t = 0; t < T; t++) {
+            float *o = out + (size_t)t * N;
+            for (int n = 0; n < N; n++)
+                o[n] += bias[n];
+        }
+}

@@ -1,0 +1,35 @@
+#include "tensor/ops.h"
+
+#include "core/cpu.h"
+
+float b4k_dot_f32_avx512(const float *a, const float *b, int n);
+void b4k_axpy_f32_avx512(float *y, float a, const float *x, int n);
+
+float b4k_dot_f32_ref(const float *a, const float *b, int n)
+{
+    float s = 0;
+    for (int i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+void b4k_axpy_f32_ref(float *y, float a, const float *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+float b4k_dot_f32(const float *a, const float *b, int n)
+{
+    if (b4k_cpu_has(B4K_CPU_AVX512))
+        return b4k_dot_f32_avx512(a, b, n);
+    return b4k_dot_f32_ref(a, b, n);
+}
+
+void b4k_axpy_f32(float *y, float a, const float *x, int n)
+{
+    if (b4k_cpu_has(B4K_CPU_AVX512))
+        b4k_axpy_f32_avx512(y, a, x, n);
+    else
+        b4k_axpy_f32_ref(y, a, x, n);
+}

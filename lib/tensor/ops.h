@@ -1,0 +1,15 @@
+/* Small vector kernels with runtime dispatch (AVX-512 or portable scalar;
+ * each has a _ref twin used by the tests and by B4K_CPU=scalar). */
+#ifndef B4K_TENSOR_OPS_H
+#define B4K_TENSOR_OPS_H
+
+#include <stddef.h>
+
+/* sum_i a[i] b[i] */
+float b4k_dot_f32(const float *a, const float *b, int n);
+float b4k_dot_f32_ref(const float *a, const float *b, int n);
+/* y[i] += a x[i] */
+void b4k_axpy_f32(float *y, float a, const float *x, int n);
+void b4k_axpy_f32_ref(float *y, float a, const float *x, int n);
+
+#endif

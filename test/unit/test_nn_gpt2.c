@@ -1,0 +1,277 @@
+/* Golden tests of the GPT-2 decoder against torch (test/ref/gpt2_golden.py):
+ * logits at every position through the uncached prefill, through the cached
+ * path (prefill then one-token steps), several slots at once, greedy
+ * continuations; bf16 and q8 files against torch on the rounded weights. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/alloc.h"
+#include "io/jsonl.h"
+#include "model/model.h"
+#include "nn/gpt2.h"
+#include "t.h"
+
+#define DIR "test/golden/gen/"
+
+static json_t *meta;
+static int nprompt, V;
+
+static const char *top(void)
+{
+    const char *t = getenv("TOP");
+    return t ? t : ".";
+}
+
+static float *load_f32(const char *name, size_t *n)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/" DIR "%s", top(), name);
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    float *v = malloc((size_t)sz);
+    *n = fread(v, 1, (size_t)sz, f) / sizeof(float);
+    fclose(f);
+    return v;
+}
+
+static b4k_model *open_model(const char *name)
+{
+    char p[1024];
+    b4k_err err;
+    b4k_model *m = NULL;
+    snprintf(p, sizeof p, "%s/" DIR "%s", top(), name);
+    if (b4k_model_open(&m, p, &err)) {
+        printf("  cannot open %s: %s\n", p, err.msg);
+        return NULL;
+    }
+    return m;
+}
+
+static int prompt(int i, int *ids)
+{
+    json_t *a = json_array_get(json_object_get(meta, "prompts"), (size_t)i);
+    for (size_t k = 0; k < json_array_size(a); k++)
+        ids[k] = (int)json_integer_value(json_array_get(a, k));
+    return (int)json_array_size(a);
+}
+
+static double maxdiff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= m))
+            m = d;
+    }
+    return m;
+}
+
+/* mode 0: one prefill with all logits; 1: prefill 1 token then steps;
+ * 2: prefill in chunks of 3 (cached prefill). Returns max abs diff. */
+static double run_prompts_only(const char *model, const char *ref, int mode, int threads,
+                               int only)
+{
+    b4k_model *m = open_model(model);
+    size_t nref = 0;
+    float *want = load_f32(ref, &nref);
+    if (!m || !want) {
+        CHECK(m && want);
+        free(want);
+        b4k_model_free(m);
+        return 1e9;
+    }
+    b4k_gpt2_opts o = { threads, 2, 0, 32 };
+    b4k_gpt2 *g = NULL;
+    b4k_err err;
+    int rc = b4k_gpt2_new(&g, m, &o, &err);
+    CHECK_EQ_INT(rc, 0);
+    if (rc)
+        printf("  %s\n", err.msg);
+    double md = 0;
+    size_t off = 0;
+    for (int p = 0; !rc && p < nprompt; p++) {
+        int ids[64], T = prompt(p, ids);
+        float *lg = calloc((size_t)T * V, sizeof *lg);
+        if (mode == 0) {
+            CHECK_EQ_INT(b4k_gpt2_prefill(g, p % 2, ids, T, 0, lg, 1, &err), 0);
+        } else if (mode == 1) {
+            CHECK_EQ_INT(b4k_gpt2_prefill(g, p % 2, ids, 1, 0, lg, 1, &err), 0);
+            for (int t = 1; t < T; t++) {
+                int s = p % 2;
+                CHECK_EQ_INT(b4k_gpt2_step(g, 1, &s, ids + t, &t, lg + (size_t)t * V, &err), 0);
+            }
+        } else {
+            for (int t = 0; t < T; t += 3) {
+                int n = T - t < 3 ? T - t : 3;
+                CHECK_EQ_INT(b4k_gpt2_prefill(g, p % 2, ids + t, n, t, lg + (size_t)t * V, 1, &err), 0);
+            }
+        }
+        double d = maxdiff(lg, want + off, (size_t)T * V);
+        if (only < 0 || only == p)
+            md = d > md ? d : md;
+        off += (size_t)T * V;
+        free(lg);
+    }
+    CHECK_EQ_INT(off, nref);
+    b4k_gpt2_free(g);
+    b4k_model_free(m);
+    free(want);
+    return md;
+}
+
+static double run_prompts(const char *model, const char *ref, int mode, int threads)
+{
+    return run_prompts_only(model, ref, mode, threads, -1);
+}
+
+TEST(f32_prefill_all_positions)
+{
+    double d1 = run_prompts("tiny-gpt2.b4k", "logits-f32.f32", 0, 1);
+    double d2 = run_prompts("tiny-gpt2.b4k", "logits-f32.f32", 0, 2);
+    printf("  f32 prefill max|diff| vs torch: %.3g (1 thread) %.3g (2 threads)\n", d1, d2);
+    CHECK(d1 <= 1e-4);
+    CHECK(d2 <= 1e-4);
+}
+
+TEST(f32_cached_steps)
+{
+    double d1 = run_prompts("tiny-gpt2.b4k", "logits-f32.f32", 1, 2);
+    double d2 = run_prompts("tiny-gpt2.b4k", "logits-f32.f32", 2, 3);
+    printf("  f32 cached max|diff| vs torch: %.3g (steps) %.3g (chunks of 3)\n", d1, d2);
+    CHECK(d1 <= 1e-4);
+    CHECK(d2 <= 1e-4);
+}
+
+/* bf16 and q8: against torch run on the rounded weights (the model's exact
+ * answer).  Bounds (man/b4k-generate.1): bf16 1e-4 (activations are split
+ * hi+lo so only accumulation order differs); q8 prefill 1e-4 (weights
+ * expanded to f32), q8 decode 0.05 (activations quantised per 32 to int8,
+ * the int8 x int8 VNNI product). */
+TEST(bf16_q8_bounds)
+{
+    double b0 = run_prompts("tiny-gpt2-bf16.b4k", "logits-bf16.f32", 0, 2);
+    double b1 = run_prompts("tiny-gpt2-bf16.b4k", "logits-bf16.f32", 1, 2);
+    /* prompt 1 has 20 tokens: the sgemm path; the others run the matvec path */
+    double q0 = run_prompts_only("tiny-gpt2-q8.b4k", "logits-q8.f32", 0, 2, 1);
+    double q1 = run_prompts("tiny-gpt2-q8.b4k", "logits-q8.f32", 1, 2);
+    double bf = run_prompts("tiny-gpt2-bf16.b4k", "logits-f32.f32", 1, 2);
+    double qf = run_prompts("tiny-gpt2-q8.b4k", "logits-f32.f32", 1, 2);
+    printf("  bf16 vs torch(bf16 weights): prefill %.3g, steps %.3g; vs torch f32: %.3g\n", b0,
+           b1, bf);
+    printf("  q8 vs torch(q8 weights): sgemm prefill %.3g, steps %.3g; vs torch f32: %.3g\n", q0, q1,
+           qf);
+    CHECK(b0 <= 1e-4);
+    CHECK(b1 <= 1e-4);
+    CHECK(q0 <= 1e-4);
+    CHECK(q1 <= 0.05);
+}
+
+static int argmax(const float *x, int n)
+{
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[b])
+            b = i;
+    return b;
+}
+
+TEST(greedy_matches_torch)
+{
+    b4k_model *m = open_model("tiny-gpt2.b4k");
+    if (!m) {
+        CHECK(m);
+        return;
+    }
+    b4k_gpt2_opts o = { 2, 3, 0, 16 };
+    b4k_gpt2 *g = NULL;
+    b4k_err err;
+    CHECK_EQ_INT(b4k_gpt2_new(&g, m, &o, &err), 0);
+    float *lg = calloc((size_t)3 * V, sizeof *lg);
+    /* all prompts decoded side by side in one batch of slots */
+    int ids[3][64], T[3], next[3], pos[3], slots[3] = { 0, 1, 2 }, ok = 1;
+    json_t *gr = json_object_get(meta, "greedy");
+    for (int p = 0; p < nprompt; p++) {
+        T[p] = prompt(p, ids[p]);
+        CHECK_EQ_INT(b4k_gpt2_prefill(g, p, ids[p], T[p], 0, lg, 0, &err), 0);
+        next[p] = argmax(lg, V);
+        pos[p] = T[p];
+    }
+    size_t ngen = json_array_size(json_array_get(gr, 0));
+    for (size_t k = 0; k < ngen; k++) {
+        for (int p = 0; p < nprompt; p++)
+            if (next[p] != (int)json_integer_value(json_array_get(json_array_get(gr, p), k)))
+                ok = 0;
+        if (k + 1 == ngen)
+            break;
+        CHECK_EQ_INT(b4k_gpt2_step(g, nprompt, slots, next, pos, lg, &err), 0);
+        for (int p = 0; p < nprompt; p++) {
+            next[p] = argmax(lg + (size_t)p * V, V);
+            pos[p]++;
+        }
+    }
+    CHECK(ok);
+    free(lg);
+    b4k_gpt2_free(g);
+    b4k_model_free(m);
+}
+
+TEST(bad_inputs)
+{
+    b4k_model *m = open_model("tiny-gpt2.b4k");
+    if (!m) {
+        CHECK(m);
+        return;
+    }
+    b4k_gpt2 *g = NULL;
+    b4k_err err;
+    CHECK_EQ_INT(b4k_gpt2_new(&g, m, NULL, &err), 0);
+    int ids[64] = { 0 }, bad = V, s = 0, p = 0;
+    float *lg = calloc((size_t)V, sizeof *lg);
+    CHECK_EQ_INT(b4k_gpt2_prefill(g, 0, ids, 49, 0, lg, 0, &err), B4K_ERANGE);
+    CHECK(strstr(err.msg, "context") != NULL);
+    CHECK_EQ_INT(b4k_gpt2_prefill(g, 0, &bad, 1, 0, lg, 0, &err), B4K_ERANGE);
+    CHECK_EQ_INT(b4k_gpt2_step(g, 1, &s, &bad, &p, lg, &err), B4K_ERANGE);
+    p = 48;
+    CHECK_EQ_INT(b4k_gpt2_step(g, 1, &s, ids, &p, lg, &err), B4K_ERANGE);
+    free(lg);
+    b4k_gpt2_free(g);
+    b4k_model_free(m);
+    /* wrong architecture */
+    b4k_mw *w = b4k_mw_new("bert");
+    json_t *cfg = json_pack("{s:i}", "n_layer", 1);
+    b4k_mw_set_config(w, cfg);
+    json_decref(cfg);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(b4k_mw_write_mem(w, &buf, &n, &err), 0);
+    b4k_mw_free(w);
+    CHECK_EQ_INT(b4k_model_open_mem(&m, buf, n, "bert.b4k", &err), 0);
+    CHECK_EQ_INT(b4k_gpt2_new(&g, m, NULL, &err), B4K_EFORMAT);
+    CHECK(strstr(err.msg, "architecture") != NULL);
+    b4k_model_free(m);
+    b4k_free(buf);
+}
+
+int main(void)
+{
+    char p[1024];
+    b4k_err err;
+    snprintf(p, sizeof p, "%s/" DIR "meta.json", top());
+    if (b4k_json_load_file(&meta, p, &err)) {
+        printf("FAIL: test_nn_gpt2: cannot load %s: %s\n", p, err.msg);
+        return 1;
+    }
+    nprompt = (int)json_array_size(json_object_get(meta, "prompts"));
+    V = (int)json_integer_value(json_object_get(json_object_get(meta, "config"), "vocab_size"));
+    RUN(f32_prefill_all_positions);
+    RUN(f32_cached_steps);
+    RUN(bf16_q8_bounds);
+    RUN(greedy_matches_torch);
+    RUN(bad_inputs);
+    json_decref(meta);
+    return t_done();
+}
