@@ -1,0 +1,438 @@
+/* BERT encoder forward (keeping activations) and backward; see bert.h. */
+#include "nn/bert.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/threads.h"
+#include "nn/ops_bwd.h"
+#include "tensor/blas.h"
+
+int b4k_bert_config_check(const b4k_bert_config *c, b4k_err *err)
+{
+    if (c->vocab <= 0 || c->hidden <= 0 || c->layers <= 0 || c->heads <= 0 || c->inter <= 0 ||
+        c->max_pos <= 0 || c->type_vocab <= 0)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "BERT config: sizes must be positive");
+    if (c->hidden % c->heads)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                           "BERT config: hidden_size %d not divisible by num_attention_heads %d",
+                           c->hidden, c->heads);
+    if (c->vocab > (1 << 24) || c->hidden > 16384 || c->inter > 65536 || c->layers > 256 ||
+        c->max_pos > 65536 || c->type_vocab > 65536)
+        return b4k_err_set(err, B4K_ERANGE, NULL, 0, "BERT config: sizes too large");
+    if (!(c->drop_hidden >= 0 && c->drop_hidden < 1 && c->drop_attn >= 0 && c->drop_attn < 1))
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "BERT config: dropout must be in [0,1)");
+    if (!(c->ln_eps > 0)) return b4k_err_set(err, B4K_EINVAL, NULL, 0, "BERT config: bad eps");
+    return 0;
+}
+
+int b4k_bert_add_params(b4k_bert *m, b4k_ptab *tab, b4k_err *err, const b4k_bert_config *c,
+                        const char *prefix)
+{
+    int rc = b4k_bert_config_check(c, err);
+    if (rc) return rc;
+    memset(m, 0, sizeof *m);
+    m->c = *c;
+    m->pl = b4k_calloc((size_t)c->layers * B4K_BL_N, sizeof *m->pl);
+    if (!m->pl) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    int H = c->hidden, I = c->inter;
+    char nm[96];
+#define ADD(dst, suffix, r, cl, dec)                                                   \
+    do {                                                                             \
+        snprintf(nm, sizeof nm, "%s%s", prefix, suffix);                             \
+        int i_ = b4k_ptab_add(tab, err, nm, r, cl, dec);                             \
+        if (i_ < 0) return i_;                                                       \
+        dst = i_;                                                                    \
+    } while (0)
+    int dummy;
+    ADD(m->p_word, "embeddings.word_embeddings.weight", c->vocab, H, 1);
+    m->first_param = m->p_word;
+    ADD(m->p_pos, "embeddings.position_embeddings.weight", c->max_pos, H, 1);
+    ADD(m->p_type, "embeddings.token_type_embeddings.weight", c->type_vocab, H, 1);
+    ADD(m->p_eln_g, "embeddings.LayerNorm.weight", H, 0, 0);
+    ADD(m->p_eln_b, "embeddings.LayerNorm.bias", H, 0, 0);
+    for (int l = 0; l < c->layers; l++) {
+        int *p = m->pl + (size_t)l * B4K_BL_N;
+        char s[96];
+#define LADD(dst, suffix, r, cl, dec)                                                  \
+    do {                                                                             \
+        snprintf(s, sizeof s, "encoder.layer.%d.%s", l, suffix);                     \
+        ADD(dst, s, r, cl, dec);                                                     \
+    } while (0)
+        /* q, k, v consecutive: one (3H, H) weight block and one (3H) bias block */
+        LADD(p[B4K_BL_WQKV], "attention.self.query.weight", H, H, 1);
+        LADD(dummy, "attention.self.key.weight", H, H, 1);
+        LADD(dummy, "attention.self.value.weight", H, H, 1);
+        LADD(p[B4K_BL_BQKV], "attention.self.query.bias", H, 0, 0);
+        LADD(dummy, "attention.self.key.bias", H, 0, 0);
+        LADD(dummy, "attention.self.value.bias", H, 0, 0);
+        LADD(p[B4K_BL_WO], "attention.output.dense.weight", H, H, 1);
+        LADD(p[B4K_BL_BO], "attention.output.dense.bias", H, 0, 0);
+        LADD(p[B4K_BL_LN1G], "attention.output.LayerNorm.weight", H, 0, 0);
+        LADD(p[B4K_BL_LN1B], "attention.output.LayerNorm.bias", H, 0, 0);
+        LADD(p[B4K_BL_W1], "intermediate.dense.weight", I, H, 1);
+        LADD(p[B4K_BL_B1], "intermediate.dense.bias", I, 0, 0);
+        LADD(p[B4K_BL_W2], "output.dense.weight", H, I, 1);
+        LADD(p[B4K_BL_B2], "output.dense.bias", H, 0, 0);
+        LADD(p[B4K_BL_LN2G], "output.LayerNorm.weight", H, 0, 0);
+        LADD(p[B4K_BL_LN2B], "output.LayerNorm.bias", H, 0, 0);
+        m->last_param = p[B4K_BL_LN2B];
+    }
+#undef LADD
+#undef ADD
+    (void)dummy;
+    return 0;
+}
+
+void b4k_bert_free(b4k_bert *m)
+{
+    if (!m) return;
+    free(m->pl);
+    m->pl = NULL;
+}
+
+static float trunc_normal(b4k_rng *r, float sd)
+{
+    for (;;) {
+        double z = b4k_rng_normal(r);
+        if (z >= -2 && z <= 2) return (float)(z * sd);
+    }
+}
+
+void b4k_bert_init_weights(const b4k_bert *m, b4k_ptab *tab, uint64_t seed)
+{
+    b4k_rng r;
+    b4k_rng_seed(&r, seed, 0x62657274); /* "bert" */
+    for (int i = m->first_param; i <= m->last_param; i++) {
+        b4k_ptensor *t = &tab->t[i];
+        float *w = tab->w + t->off;
+        const char *nm = t->name;
+        size_t len = strlen(nm);
+        int is_ln_g = len > 16 && !strcmp(nm + len - 16, "LayerNorm.weight");
+        if (is_ln_g)
+            for (size_t k = 0; k < t->n; k++) w[k] = 1.f;
+        else if (t->ndim == 1)
+            memset(w, 0, t->n * sizeof *w);
+        else
+            for (size_t k = 0; k < t->n; k++) w[k] = trunc_normal(&r, 0.02f);
+    }
+}
+
+/* ---- activations --------------------------------------------------------- */
+
+int b4k_bert_act_init(b4k_bert_act *a, b4k_err *err, const b4k_bert_config *c, int Bcap,
+                      int Tcap, int keep)
+{
+    memset(a, 0, sizeof *a);
+    if (Bcap <= 0 || Tcap <= 0 || Tcap > c->max_pos)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "batch shape %dx%d out of range", Bcap, Tcap);
+    a->Bcap = Bcap;
+    a->Tcap = Tcap;
+    a->keep = keep;
+    a->layers = c->layers;
+    size_t N = (size_t)Bcap * Tcap, H = c->hidden, I = c->inter, NH = c->heads;
+    size_t nl = keep ? (size_t)c->layers : 1;
+    size_t PT = (size_t)Bcap * NH * Tcap * Tcap;
+    /* float counts */
+    size_t emb = 3 * N * H + 2 * N;
+    size_t lay = N * 3 * H + PT + N * H * 4 + N * I * 2 + N * 4 + N * H;
+    size_t bwd = keep ? N * H * 2 + N * I + N * 3 * H + (size_t)Tcap * Tcap * 2 : 0;
+    size_t total = emb + nl * lay + bwd, bytes;
+    size_t mbytes = N * H + nl * (PT + 2 * N * H);
+    if (b4k_mul_ok(total, sizeof(float), &bytes))
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "activation size overflow");
+    a->arena = b4k_aligned_alloc(64, bytes);
+    a->mask_arena = b4k_malloc(mbytes);
+    a->L = b4k_calloc(nl, sizeof *a->L);
+    a->lens = b4k_calloc((size_t)Bcap, sizeof *a->lens);
+    if (!a->arena || !a->mask_arena || !a->L || !a->lens) {
+        b4k_bert_act_free(a);
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0,
+                           "out of memory for activations (%zu MiB)", bytes >> 20);
+    }
+    a->arena_n = total;
+    float *p = a->arena;
+    uint8_t *q = a->mask_arena;
+#define TAKE(n) (p += (n), p - (n))
+#define TAKEM(n) (q += (n), q - (n))
+    a->e_sum = TAKE(N * H);
+    a->e_ln = TAKE(N * H);
+    a->x0 = TAKE(N * H);
+    a->e_mean = TAKE(N);
+    a->e_rstd = TAKE(N);
+    a->e_mask = TAKEM(N * H);
+    for (size_t l = 0; l < nl; l++) {
+        struct b4k_bert_lact *L = &a->L[l];
+        L->qkv = TAKE(N * 3 * H);
+        L->P = TAKE(PT);
+        L->ctx = TAKE(N * H);
+        L->h1 = TAKE(N * H);
+        L->a = TAKE(N * H);
+        L->h2 = TAKE(N * H);
+        L->u = TAKE(N * I);
+        L->g = TAKE(N * I);
+        L->m1 = TAKE(N);
+        L->r1 = TAKE(N);
+        L->m2 = TAKE(N);
+        L->r2 = TAKE(N);
+        L->out = TAKE(N * H);
+        L->pmask = TAKEM(PT);
+        L->amask = TAKEM(N * H);
+        L->fmask = TAKEM(N * H);
+    }
+    if (keep) {
+        a->dA = TAKE(N * H);
+        a->dB = TAKE(N * H);
+        a->dI = TAKE(N * I);
+        a->dQKV = TAKE(N * 3 * H);
+        a->dP = TAKE((size_t)Tcap * Tcap);
+        a->Pd = TAKE((size_t)Tcap * Tcap);
+    }
+#undef TAKE
+#undef TAKEM
+    return 0;
+}
+
+void b4k_bert_act_free(b4k_bert_act *a)
+{
+    if (!a) return;
+    b4k_free(a->arena);
+    free(a->mask_arena);
+    free(a->L);
+    free(a->lens);
+    memset(a, 0, sizeof *a);
+}
+
+float *b4k_bert_out(const b4k_bert_act *a) { return a->L[a->keep ? a->layers - 1 : 0].out; }
+float *b4k_bert_pre(const b4k_bert_act *a) { return a->L[a->keep ? a->layers - 1 : 0].h2; }
+
+/* ---- attention ---------------------------------------------------------- */
+
+struct att_ctx {
+    const b4k_bert_act *a;
+    struct b4k_bert_lact *L;
+    int B, T, H, NH, dh, drop;
+    float pdrop, scale;
+    float *dctx;  /* backward */
+    float *scratch; /* per-thread (2*T*T) */
+};
+
+/* P' = P * mask / keep into dst (or P itself when no dropout) */
+static const float *att_probs(const struct att_ctx *c, const float *P, const uint8_t *pm,
+                              float *dst)
+{
+    if (!c->drop) return P;
+    b4k_nn_dropout_apply(dst, P, pm, (size_t)c->T * c->T, c->pdrop);
+    return dst;
+}
+
+static void att_fwd_fn(void *vctx, size_t lo, size_t hi, int tid)
+{
+    struct att_ctx *c = vctx;
+    int T = c->T, H = c->H, dh = c->dh, H3 = 3 * H;
+    float *Pd = c->scratch + (size_t)tid * 2 * T * T;
+    for (size_t bh = lo; bh < hi; bh++) {
+        int b = (int)(bh / c->NH), h = (int)(bh % c->NH);
+        const float *q = c->L->qkv + (size_t)b * T * H3 + (size_t)h * dh;
+        const float *k = q + H, *v = q + 2 * H;
+        float *P = c->L->P + bh * T * T;
+        b4k_sgemm(0, 1, T, T, dh, c->scale, q, H3, k, H3, 0.f, P, T);
+        b4k_nn_softmax_rows(P, T, T, c->a->lens[b]);
+        const float *Pu = att_probs(c, P, c->L->pmask + bh * T * T, Pd);
+        b4k_sgemm(0, 0, T, dh, T, 1.f, Pu, T, v, H3, 0.f, c->L->ctx + (size_t)b * T * H + h * dh, H);
+    }
+}
+
+static void att_bwd_fn(void *vctx, size_t lo, size_t hi, int tid)
+{
+    struct att_ctx *c = vctx;
+    int T = c->T, H = c->H, dh = c->dh, H3 = 3 * H;
+    float *Pd = c->scratch + (size_t)tid * 2 * T * T, *dP = Pd + (size_t)T * T;
+    float *dqkv = c->a->dQKV;
+    for (size_t bh = lo; bh < hi; bh++) {
+        int b = (int)(bh / c->NH), h = (int)(bh % c->NH);
+        size_t ro = (size_t)b * T * H3 + (size_t)h * dh;
+        const float *q = c->L->qkv + ro, *k = q + H, *v = q + 2 * H;
+        float *dq = dqkv + ro, *dk = dq + H, *dv = dq + 2 * H;
+        const float *P = c->L->P + bh * T * T;
+        const uint8_t *pm = c->L->pmask + bh * T * T;
+        const float *dctx = c->dctx + (size_t)b * T * H + h * dh;
+        const float *Pu = att_probs(c, P, pm, Pd);
+        b4k_sgemm(0, 1, T, T, dh, 1.f, dctx, H, v, H3, 0.f, dP, T);
+        b4k_sgemm(1, 0, T, dh, T, 1.f, Pu, T, dctx, H, 0.f, dv, H3);
+        if (c->drop) b4k_nn_dropout_apply(dP, dP, pm, (size_t)T * T, c->pdrop);
+        b4k_nn_softmax_bwd(dP, dP, P, T, T);
+        b4k_sgemm(0, 0, T, dh, T, c->scale, dP, T, k, H3, 0.f, dq, H3);
+        b4k_sgemm(1, 0, T, dh, T, c->scale, dP, T, q, H3, 0.f, dk, H3);
+    }
+}
+
+/* Per-thread scratch for attention: allocated lazily per call (small). */
+static float *att_scratch(int T, b4k_pool *pool)
+{
+    return b4k_malloc_n((size_t)b4k_pool_size(pool) * 2 * T * T, sizeof(float));
+}
+
+/* ---- forward ----------------------------------------------------------------- */
+
+static void add_rows(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4k_err *err,
+                     const int32_t *ids, const int32_t *segs, const int32_t *lens, int B,
+                     int T, int train, b4k_rng *rng, b4k_pool *pool)
+{
+    const b4k_bert_config *c = &m->c;
+    int H = c->hidden, I = c->inter, NH = c->heads, dh = H / NH;
+    if (B <= 0 || T <= 0 || B > a->Bcap || T > a->Tcap)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "batch %dx%d exceeds %dx%d", B, T, a->Bcap,
+                           a->Tcap);
+    int N = B * T;
+    for (int i = 0; i < N; i++) {
+        if (ids[i] < 0 || ids[i] >= c->vocab)
+            return b4k_err_set(err, B4K_ERANGE, NULL, 0, "token id %d out of vocabulary", ids[i]);
+        if (segs && (segs[i] < 0 || segs[i] >= c->type_vocab))
+            return b4k_err_set(err, B4K_ERANGE, NULL, 0, "segment id %d out of range", segs[i]);
+    }
+    int drop_h = train && c->drop_hidden > 0, drop_a = train && c->drop_attn > 0;
+    if ((drop_h || drop_a) && !rng)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "dropout needs an rng");
+    a->B = B;
+    a->T = T;
+    a->train = train;
+    a->ids = ids;
+    a->segs = segs;
+    for (int b = 0; b < B; b++) a->lens[b] = lens[b] < 0 ? 0 : lens[b] > T ? T : lens[b];
+
+    /* embeddings */
+    const float *we = b4k_ptab_w(tab, m->p_word), *pe = b4k_ptab_w(tab, m->p_pos),
+                *te = b4k_ptab_w(tab, m->p_type);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            size_t n = (size_t)b * T + t;
+            float *o = a->e_sum + n * H;
+            const float *w = we + (size_t)ids[n] * H, *p = pe + (size_t)t * H,
+                        *s = te + (size_t)(segs ? segs[n] : 0) * H;
+            for (int k = 0; k < H; k++) o[k] = w[k] + s[k] + p[k];
+        }
+    b4k_nn_ln_fwd_par(pool, a->e_ln, a->e_mean, a->e_rstd, a->e_sum, b4k_ptab_w(tab, m->p_eln_g),
+                      0, b4k_ptab_w(tab, m->p_eln_b), 0, N, H, c->ln_eps);
+    if (drop_h) {
+        b4k_nn_dropout_mask(a->e_mask, (size_t)N * H, c->drop_hidden, rng);
+        b4k_nn_dropout_apply(a->x0, a->e_ln, a->e_mask, (size_t)N * H, c->drop_hidden);
+    } else {
+        memcpy(a->x0, a->e_ln, (size_t)N * H * sizeof(float));
+    }
+
+    float *scratch = att_scratch(T, pool);
+    if (!scratch) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    const float *x = a->x0;
+    for (int l = 0; l < c->layers; l++) {
+        struct b4k_bert_lact *L = &a->L[a->keep ? l : 0];
+        const int *p = m->pl + (size_t)l * B4K_BL_N;
+        b4k_nn_linear_fwd(L->qkv, x, b4k_ptab_w(tab, p[B4K_BL_WQKV]),
+                          b4k_ptab_w(tab, p[B4K_BL_BQKV]), N, H, 3 * H);
+        if (drop_a) b4k_nn_dropout_mask(L->pmask, (size_t)B * NH * T * T, c->drop_attn, rng);
+        struct att_ctx ac = {a, L, B, T, H, NH, dh, drop_a, c->drop_attn,
+                             1.f / sqrtf((float)dh), NULL, scratch};
+        b4k_pool_for(pool, (size_t)B * NH, att_fwd_fn, &ac);
+        /* h1 = x + drop(ctx Wo + bo) */
+        b4k_nn_linear_fwd(L->h1, L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]),
+                          b4k_ptab_w(tab, p[B4K_BL_BO]), N, H, H);
+        if (drop_h) {
+            b4k_nn_dropout_mask(L->amask, (size_t)N * H, c->drop_hidden, rng);
+            b4k_nn_dropout_apply(L->h1, L->h1, L->amask, (size_t)N * H, c->drop_hidden);
+        }
+        add_rows(L->h1, x, (size_t)N * H);
+        b4k_nn_ln_fwd_par(pool, L->a, L->m1, L->r1, L->h1, b4k_ptab_w(tab, p[B4K_BL_LN1G]), 0,
+                          b4k_ptab_w(tab, p[B4K_BL_LN1B]), 0, N, H, c->ln_eps);
+        /* h2 = a + drop(gelu(a W1 + b1) W2 + b2) */
+        b4k_nn_linear_fwd(L->u, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), b4k_ptab_w(tab, p[B4K_BL_B1]),
+                          N, H, I);
+        b4k_nn_gelu_fwd_par(pool, L->g, L->u, (size_t)N * I, c->gelu_tanh);
+        b4k_nn_linear_fwd(L->h2, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), b4k_ptab_w(tab, p[B4K_BL_B2]),
+                          N, I, H);
+        if (drop_h) {
+            b4k_nn_dropout_mask(L->fmask, (size_t)N * H, c->drop_hidden, rng);
+            b4k_nn_dropout_apply(L->h2, L->h2, L->fmask, (size_t)N * H, c->drop_hidden);
+        }
+        add_rows(L->h2, L->a, (size_t)N * H);
+        b4k_nn_ln_fwd_par(pool, L->out, L->m2, L->r2, L->h2, b4k_ptab_w(tab, p[B4K_BL_LN2G]), 0,
+                          b4k_ptab_w(tab, p[B4K_BL_LN2B]), 0, N, H, c->ln_eps);
+        x = L->out;
+    }
+    free(scratch);
+    return 0;
+}
+
+
+/* ---- backward ---------------------------------------------------------------- */
+
+int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err *err,
+                      float *dout, const float *dpre, b4k_pool *pool)
+{
+    const b4k_bert_config *c = &m->c;
+    if (!a->keep)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "backward needs stored activations");
+    int B = a->B, T = a->T, N = B * T, H = c->hidden, I = c->inter, NH = c->heads, dh = H / NH;
+    int drop_h = a->train && c->drop_hidden > 0, drop_a = a->train && c->drop_attn > 0;
+    float *scratch = att_scratch(T, pool);
+    if (!scratch) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    float *dx = dout;       /* gradient w.r.t. the current layer's output */
+    float *dh_ = a->dA;     /* (N,H) */
+    float *dt = a->dB;      /* (N,H) */
+    for (int l = c->layers - 1; l >= 0; l--) {
+        struct b4k_bert_lact *L = &a->L[l];
+        const int *p = m->pl + (size_t)l * B4K_BL_N;
+        const float *xin = l ? a->L[l - 1].out : a->x0;
+        /* out = LN2(h2) */
+        b4k_nn_ln_bwd(dh_, b4k_ptab_g(tab, p[B4K_BL_LN2G]), b4k_ptab_g(tab, p[B4K_BL_LN2B]), dx,
+                      L->h2, L->m2, L->r2, b4k_ptab_w(tab, p[B4K_BL_LN2G]), 0, N, H);
+        if (l == c->layers - 1 && dpre) add_rows(dh_, dpre, (size_t)N * H);
+        /* h2 = a + drop(g W2 + b2):  dt = drop(dh2) */
+        if (drop_h) b4k_nn_dropout_apply(dt, dh_, L->fmask, (size_t)N * H, c->drop_hidden);
+        else memcpy(dt, dh_, (size_t)N * H * sizeof(float));
+        b4k_nn_linear_bwd(a->dI, 0, b4k_ptab_g(tab, p[B4K_BL_W2]), b4k_ptab_g(tab, p[B4K_BL_B2]),
+                          dt, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), N, I, H);
+        b4k_nn_gelu_bwd_par(pool, a->dI, a->dI, L->u, (size_t)N * I, c->gelu_tanh);
+        /* da = dh2 + dI W1 (into dh_) */
+        b4k_nn_linear_bwd(dh_, 1, b4k_ptab_g(tab, p[B4K_BL_W1]), b4k_ptab_g(tab, p[B4K_BL_B1]),
+                          a->dI, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), N, H, I);
+        /* a = LN1(h1): dh1 into dx (dx is free now) */
+        b4k_nn_ln_bwd(dx, b4k_ptab_g(tab, p[B4K_BL_LN1G]), b4k_ptab_g(tab, p[B4K_BL_LN1B]), dh_,
+                      L->h1, L->m1, L->r1, b4k_ptab_w(tab, p[B4K_BL_LN1G]), 0, N, H);
+        /* h1 = x + drop(ctx Wo + bo): dt = drop(dh1); dctx into dh_ */
+        if (drop_h) b4k_nn_dropout_apply(dt, dx, L->amask, (size_t)N * H, c->drop_hidden);
+        else memcpy(dt, dx, (size_t)N * H * sizeof(float));
+        b4k_nn_linear_bwd(dh_, 0, b4k_ptab_g(tab, p[B4K_BL_WO]), b4k_ptab_g(tab, p[B4K_BL_BO]), dt,
+                          L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]), N, H, H);
+        struct att_ctx ac = {a, L, B, T, H, NH, dh, drop_a, c->drop_attn,
+                             1.f / sqrtf((float)dh), dh_, scratch};
+        b4k_pool_for(pool, (size_t)B * NH, att_bwd_fn, &ac);
+        /* qkv = x Wqkv + b: dx (residual, already dh1) += dQKV Wqkv */
+        b4k_nn_linear_bwd(dx, 1, b4k_ptab_g(tab, p[B4K_BL_WQKV]), b4k_ptab_g(tab, p[B4K_BL_BQKV]),
+                          a->dQKV, xin, b4k_ptab_w(tab, p[B4K_BL_WQKV]), N, H, 3 * H);
+    }
+    free(scratch);
+    /* embeddings: x0 = drop(LN(e_sum)) */
+    if (drop_h) b4k_nn_dropout_apply(dx, dx, a->e_mask, (size_t)N * H, c->drop_hidden);
+    b4k_nn_ln_bwd(dh_, b4k_ptab_g(tab, m->p_eln_g), b4k_ptab_g(tab, m->p_eln_b), dx, a->e_sum,
+                  a->e_mean, a->e_rstd, b4k_ptab_w(tab, m->p_eln_g), 0, N, H);
+    b4k_nn_embed_bwd(b4k_ptab_g(tab, m->p_word), dh_, a->ids, N, H, c->vocab);
+    float *gp = b4k_ptab_g(tab, m->p_pos), *gt = b4k_ptab_g(tab, m->p_type);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const float *r = dh_ + ((size_t)b * T + t) * H;
+            float *pp = gp + (size_t)t * H, *tt = gt + (size_t)(a->segs ? a->segs[b * T + t] : 0) * H;
+            for (int k = 0; k < H; k++) {
+                pp[k] += r[k];
+                tt[k] += r[k];
+            }
+        }
+    return 0;
+}

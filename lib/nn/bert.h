@@ -1,0 +1,102 @@
+/* BERT encoder for fine-tuning: forward that keeps its activations, and an
+ * exact backward pass.
+ *
+ *   embeddings: word + segment + position, LayerNorm, dropout
+ *   L post-LN blocks: h1 = LN1(x + drop(Attn(x) Wo + bo))
+ *                     out = LN2(h1 + drop(GELU(h1 W1 + b1) W2 + b2))
+ *   attention: fused q|k|v projection, scale 1/sqrt(d), padding keys of
+ *   sequence b (positions >= lens[b]) get probability exactly 0, dropout on
+ *   the probabilities.
+ *
+ * Parameters live in a b4k_ptab (names as HuggingFace's BertModel with the
+ * prefix given to b4k_bert_add_params, e.g. "bert."); linear weights use the
+ * (out, in) layout of lib/nn/ops.h.  query/key/value are added consecutively
+ * so that their weights form one (3C, C) block and their biases one (3C). */
+#ifndef B4K_NN_BERT_H
+#define B4K_NN_BERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/rng.h"
+#include "nn/adamw.h"
+
+typedef struct b4k_pool b4k_pool;
+
+typedef struct b4k_bert_config {
+    int vocab, hidden, layers, heads, inter, max_pos, type_vocab;
+    int gelu_tanh;      /* 1: tanh-approximate GELU (hidden_act "gelu_new") */
+    float ln_eps;       /* 1e-12 as Google's BERT */
+    float drop_hidden;  /* hidden_dropout_prob */
+    float drop_attn;    /* attention_probs_dropout_prob */
+} b4k_bert_config;
+
+/* Checks sizes (hidden divisible by heads, all positive, ...). */
+int b4k_bert_config_check(const b4k_bert_config *c, b4k_err *err);
+
+enum { /* per-layer parameter slots */
+    B4K_BL_WQKV, B4K_BL_BQKV, B4K_BL_WO, B4K_BL_BO, B4K_BL_LN1G, B4K_BL_LN1B,
+    B4K_BL_W1, B4K_BL_B1, B4K_BL_W2, B4K_BL_B2, B4K_BL_LN2G, B4K_BL_LN2B, B4K_BL_N
+};
+
+typedef struct b4k_bert {
+    b4k_bert_config c;
+    int p_word, p_pos, p_type, p_eln_g, p_eln_b; /* ptab indices */
+    int *pl;                                     /* (layers, B4K_BL_N) ptab indices */
+    int first_param, last_param;                 /* index range in the table */
+} b4k_bert;
+
+/* Adds the encoder's tensors to tab (before b4k_ptab_alloc). */
+int b4k_bert_add_params(b4k_bert *m, b4k_ptab *tab, b4k_err *err, const b4k_bert_config *c,
+                        const char *prefix);
+void b4k_bert_free(b4k_bert *m);
+/* Random init as BERT: N(0, 0.02) weights (truncated at 2 sigma), zero
+ * biases, LayerNorm gain 1. */
+void b4k_bert_init_weights(const b4k_bert *m, b4k_ptab *tab, uint64_t seed);
+
+/* Activations of one forward pass (one arena, sized for B*T <= cap). */
+typedef struct b4k_bert_act {
+    int B, T, Bcap, Tcap, keep;  /* keep: all layers stored (training) */
+    int layers;
+    int train;                   /* last forward used dropout */
+    int32_t *lens;               /* (Bcap) */
+    const int32_t *ids, *segs;   /* borrowed from the last forward */
+    float *arena;
+    size_t arena_n;
+    /* embeddings */
+    float *e_sum, *e_mean, *e_rstd, *e_ln; /* e_ln: (N,H) LN output before dropout */
+    uint8_t *e_mask;
+    float *x0;                   /* (N,H) input of layer 0 */
+    /* per layer slot (keep ? layers : 1) */
+    struct b4k_bert_lact {
+        float *qkv, *P, *ctx, *h1, *m1, *r1, *a, *u, *g, *h2, *m2, *r2, *out;
+        uint8_t *pmask, *amask, *fmask;
+    } *L;
+    /* backward scratch */
+    float *dA, *dB, *dI, *dQKV, *dP, *Pd;
+    uint8_t *mask_arena;
+} b4k_bert_act;
+
+int b4k_bert_act_init(b4k_bert_act *a, b4k_err *err, const b4k_bert_config *c, int Bcap,
+                      int Tcap, int keep);
+void b4k_bert_act_free(b4k_bert_act *a);
+
+/* Forward over ids, segs (B,T) (segs may be NULL = 0) with lens (B).
+ * train: apply dropout drawn from rng (rng may be NULL when not training).
+ * Output: b4k_bert_out(a) (B*T, H); the last block's pre-LN sum h2 (what
+ * bert4keras reaches with model.layers[-2]) is b4k_bert_pre(a).
+ * Ids must be in range (checked: returns B4K_ERANGE). */
+int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4k_err *err,
+                     const int32_t *ids, const int32_t *segs, const int32_t *lens, int B,
+                     int T, int train, b4k_rng *rng, b4k_pool *pool);
+float *b4k_bert_out(const b4k_bert_act *a);
+float *b4k_bert_pre(const b4k_bert_act *a);
+
+/* Backward from dout (B*T,H) (gradient w.r.t. the output, consumed: it is
+ * used as scratch) and dpre (gradient w.r.t. the last pre-LN sum, may be
+ * NULL).  Accumulates into tab->g.  Needs keep = 1. */
+int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err *err,
+                      float *dout, const float *dpre, b4k_pool *pool);
+
+#endif
