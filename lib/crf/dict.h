@@ -1,0 +1,56 @@
+/* String dictionary for CRF attributes and labels: open addressing over an
+ * append-only string arena, FNV-1a 64 hashing, ids in insertion order, with
+ * an occurrence count per entry.  The same table layout is stored in .b4k
+ * models (arena, offsets, slots) and used in place after loading, so a model
+ * needs no rebuilding of its dictionary. */
+#ifndef B4K_CRF_DICT_H
+#define B4K_CRF_DICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct b4k_crf_dict {
+    char *arena;       /* strings, each followed by a NUL */
+    size_t alen, acap;
+    int64_t *off;      /* (n+1) start of string i in arena; off[n] = alen */
+    uint32_t *count;   /* (n) occurrences (NULL in a loaded, read-only dict) */
+    int32_t *slots;    /* (cap) id or -1 */
+    size_t n, ncap, cap;
+    int borrowed;      /* arena/off/slots point into a model: read-only */
+} b4k_crf_dict;
+
+static inline uint64_t b4k_crf_hash(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+void b4k_crf_dict_init(b4k_crf_dict *d);
+void b4k_crf_dict_free(b4k_crf_dict *d);
+/* id of s (length n), or -1. */
+int32_t b4k_crf_dict_find(const b4k_crf_dict *d, const char *s, size_t n);
+/* id of s, adding it if new; count is incremented.  Returns the id, or
+ * B4K_ENOMEM / B4K_ERANGE (more than 2^31-2 entries). */
+int32_t b4k_crf_dict_add(b4k_crf_dict *d, const char *s, size_t n);
+static inline const char *b4k_crf_dict_str(const b4k_crf_dict *d, int32_t id)
+{
+    return d->arena + d->off[id];
+}
+static inline size_t b4k_crf_dict_len(const b4k_crf_dict *d, int32_t id)
+{
+    return (size_t)(d->off[id + 1] - d->off[id] - 1);
+}
+/* Keep the entries with keep[i] != 0, renumbered in order; newid (n) gets
+ * the new id or -1.  Returns 0 or B4K_ENOMEM. */
+int b4k_crf_dict_filter(b4k_crf_dict *d, const uint8_t *keep, int32_t *newid);
+/* Use stored tables in place (borrowed; validated: offsets increasing and
+ * inside the arena, strings NUL-terminated, slots in range, cap a power of
+ * two larger than n).  Returns 0 or B4K_EFORMAT. */
+int b4k_crf_dict_borrow(b4k_crf_dict *d, const char *arena, size_t alen, const int64_t *off,
+                        size_t n, const int32_t *slots, size_t cap);
+
+#endif
