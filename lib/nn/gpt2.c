@@ -1,7 +1,10 @@
 #include "nn/gpt2.h"
 
 #include <math.h>
-#include <sched.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -21,6 +24,7 @@ typedef struct spin_bar {
     int n;
     atomic_int count;
     atomic_int gen;
+    atomic_int sleepers;
 } spin_bar;
 
 struct b4k_gpt2 {
@@ -250,7 +254,8 @@ int b4k_gpt2_new(b4k_gpt2 **out, b4k_model *m, const b4k_gpt2_opts *opts, b4k_er
         big = b > big ? b : big;
     }
     g->mm_scratch = (mm + 15) & ~(size_t)15;
-    g->scr_per_thread = g->mm_scratch + (((size_t)g->ctx + 15) & ~(size_t)15);
+    g->scr_per_thread = g->mm_scratch + (((size_t)g->ctx + 15) & ~(size_t)15) +
+                        (size_t)g->small * C;
     size_t sizes[] = { T * C, T * C, T * 3 * C, T * C, T * 4 * C, T * C,
                        g->scr_per_thread * g->nthreads, big + 16 };
     size_t total = 0;
@@ -316,6 +321,9 @@ static void gelu(const b4k_gpt2 *g, float *x, size_t n)
         b4k_gelu_tanh_fwd(x, x, n);
 }
 
+/* Barrier between the phases of a decode step: spin briefly (phases last
+ * microseconds), then sleep on a futex so that an oversubscribed machine does
+ * not burn the time slice the other thread needs. */
 static void bar_wait(spin_bar *b)
 {
     if (b->n <= 1)
@@ -324,14 +332,19 @@ static void bar_wait(spin_bar *b)
     if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == b->n - 1) {
         atomic_store_explicit(&b->count, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&b->gen, 1, memory_order_release);
+        if (atomic_load_explicit(&b->sleepers, memory_order_acquire))
+            syscall(SYS_futex, &b->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
         return;
     }
-    for (int spins = 0; atomic_load_explicit(&b->gen, memory_order_acquire) == gen; spins++) {
-        if (spins < 20000)
-            __builtin_ia32_pause();
-        else
-            sched_yield();
+    for (int spins = 0; spins < 4000; spins++) {
+        if (atomic_load_explicit(&b->gen, memory_order_acquire) != gen)
+            return;
+        __builtin_ia32_pause();
     }
+    atomic_fetch_add_explicit(&b->sleepers, 1, memory_order_acq_rel);
+    while (atomic_load_explicit(&b->gen, memory_order_acquire) == gen)
+        syscall(SYS_futex, &b->gen, FUTEX_WAIT_PRIVATE, gen, NULL, NULL, 0);
+    atomic_fetch_sub_explicit(&b->sleepers, 1, memory_order_acq_rel);
 }
 
 static int check_ids(const b4k_gpt2 *g, const int *ids, int n, b4k_err *err)
@@ -366,6 +379,15 @@ static void mm_part(b4k_gpt2 *g, float *out, int ldo, const float *x, const b4k_
     (void)g;
 }
 
+static void ln_all(float *out, const float *x, const float *w, const float *b, int T, int C,
+                   float eps)
+{
+    b4k_layernorm_fwd(out, NULL, NULL, x, w, b, T, C, eps);
+}
+
+/* Five barriers per layer: every thread normalises all T rows itself (a few
+ * microseconds) instead of waiting for one thread to do it, and the thread
+ * that computed a k/v row stores it in the cache. */
 static void step_thread(void *ctx, int tid, int nt)
 {
     step_job *j = ctx;
@@ -373,25 +395,22 @@ static void step_thread(void *ctx, int tid, int nt)
     const b4k_gpt2_config *c = &g->cfg;
     int T = j->T, C = c->n_embd, NH = c->n_head, HS = C / NH;
     float *scr = g->scratch + (size_t)tid * g->scr_per_thread, *asc = scr + g->mm_scratch;
+    float *xn = asc + (((size_t)g->ctx + 15) & ~(size_t)15); /* private (T,C) */
     for (int t = tid; t < T; t += nt)
         embed_one(g, g->x + (size_t)t * C, j->ids[t], j->pos[t]);
     bar_wait(&g->bar);
     for (int l = 0; l < c->n_layer; l++) {
         const layer *y = &g->L[l];
-        for (int t = tid; t < T; t += nt)
-            b4k_layernorm_fwd(g->xn + (size_t)t * C, NULL, NULL, g->x + (size_t)t * C, y->ln1_w,
-                              y->ln1_b, 1, C, c->eps);
-        bar_wait(&g->bar);
-        mm_part(g, g->qkv, 3 * C, g->xn, &y->attn_w, y->attn_b, T, tid, nt, scr, NULL);
-        bar_wait(&g->bar);
-        for (int it = tid; it < T * NH; it += nt) {
-            int t = it / NH, h = it % NH;
-            const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * HS;
-            memcpy(kv_at(g, j->slots[t], l, 0, h) + (size_t)j->pos[t] * HS, q + C,
-                   (size_t)HS * sizeof(float));
-            memcpy(kv_at(g, j->slots[t], l, 1, h) + (size_t)j->pos[t] * HS, q + 2 * C,
-                   (size_t)HS * sizeof(float));
-        }
+        int r0, r1;
+        ln_all(xn, g->x, y->ln1_w, y->ln1_b, T, C, c->eps);
+        b4k_matmul_split(3 * C, tid, nt, &r0, &r1);
+        b4k_matmul_rows(g->qkv, 3 * C, xn, &y->attn_w, y->attn_b, T, r0, r1, scr);
+        for (int t = 0; t < T; t++)
+            for (int r = r0 > C ? r0 : C; r < r1; r++) {
+                int which = r >= 2 * C, h = (r - C - which * C) / HS, i = (r - C - which * C) % HS;
+                kv_at(g, j->slots[t], l, which, h)[(size_t)j->pos[t] * HS + i] =
+                    g->qkv[(size_t)t * 3 * C + r];
+            }
         bar_wait(&g->bar);
         for (int it = tid; it < T * NH; it += nt) {
             int t = it / NH, h = it % NH;
@@ -403,28 +422,19 @@ static void step_thread(void *ctx, int tid, int nt)
         bar_wait(&g->bar);
         mm_part(g, g->tmp, C, g->att, &y->proj_w, y->proj_b, T, tid, nt, scr, g->x);
         bar_wait(&g->bar);
-        for (int t = tid; t < T; t += nt)
-            b4k_layernorm_fwd(g->xn + (size_t)t * C, NULL, NULL, g->x + (size_t)t * C, y->ln2_w,
-                              y->ln2_b, 1, C, c->eps);
-        bar_wait(&g->bar);
-        {
-            int r0, r1;
-            b4k_matmul_split(4 * C, tid, nt, &r0, &r1);
-            b4k_matmul_rows(g->fc, 4 * C, g->xn, &y->fc_w, y->fc_b, T, r0, r1, scr);
-            for (int t = 0; t < T; t++)
-                gelu(g, g->fc + (size_t)t * 4 * C + r0, (size_t)(r1 - r0));
-        }
+        ln_all(xn, g->x, y->ln2_w, y->ln2_b, T, C, c->eps);
+        b4k_matmul_split(4 * C, tid, nt, &r0, &r1);
+        b4k_matmul_rows(g->fc, 4 * C, xn, &y->fc_w, y->fc_b, T, r0, r1, scr);
+        for (int t = 0; t < T; t++)
+            gelu(g, g->fc + (size_t)t * 4 * C + r0, (size_t)(r1 - r0));
         bar_wait(&g->bar);
         mm_part(g, g->tmp, C, g->fc, &y->fcp_w, y->fcp_b, T, tid, nt, scr, g->x);
         bar_wait(&g->bar);
     }
-    for (int t = tid; t < T; t += nt)
-        b4k_layernorm_fwd(g->xn + (size_t)t * C, NULL, NULL, g->x + (size_t)t * C, g->lnf_w,
-                          g->lnf_b, 1, C, c->eps);
-    bar_wait(&g->bar);
-    if (j->logits)
-        mm_part(g, j->logits, c->vocab, g->xn + (size_t)j->lrow0 * C, &g->lm, NULL, j->lrows,
-                tid, nt, scr, NULL);
+    if (j->logits) {
+        ln_all(xn, g->x + (size_t)j->lrow0 * C, g->lnf_w, g->lnf_b, j->lrows, C, c->eps);
+        mm_part(g, j->logits, c->vocab, xn, &g->lm, NULL, j->lrows, tid, nt, scr, NULL);
+    }
 }
 
 static void run_small(b4k_gpt2 *g, int T, const int *slots, const int *ids, const int *pos,

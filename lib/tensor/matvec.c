@@ -154,10 +154,18 @@ void b4k_matmul_rows(float *out, int ldo, const float *x, const b4k_wmat *w, con
             b4k_mv_f32_avx512(out, ldo, x, w, bias, T, r0, r1);
             return;
         }
+        if (b4k_cpu_has(B4K_CPU_AVX2)) {
+            b4k_mv_f32_avx2(out, ldo, x, w, bias, T, r0, r1);
+            return;
+        }
         break;
     case B4K_F16:
         if (b4k_cpu_has(B4K_CPU_AVX512)) {
             b4k_mv_f16_avx512(out, ldo, x, w, bias, T, r0, r1);
+            return;
+        }
+        if (b4k_cpu_has(B4K_CPU_AVX2)) {
+            b4k_mv_f16_avx2(out, ldo, x, w, bias, T, r0, r1);
             return;
         }
         break;
@@ -166,10 +174,18 @@ void b4k_matmul_rows(float *out, int ldo, const float *x, const b4k_wmat *w, con
             b4k_mv_bf16_avx512bf16(out, ldo, x, w, bias, T, r0, r1, scratch);
             return;
         }
+        if (b4k_cpu_has(B4K_CPU_AVX2)) {
+            b4k_mv_bf16_avx2(out, ldo, x, w, bias, T, r0, r1, scratch);
+            return;
+        }
         break;
     case B4K_Q8:
         if (b4k_cpu_has(B4K_CPU_AVX512VNNI)) {
             b4k_mv_q8_vnni(out, ldo, x, w, bias, T, r0, r1, scratch);
+            return;
+        }
+        if (b4k_cpu_has(B4K_CPU_AVX2)) {
+            b4k_mv_q8_avx2(out, ldo, x, w, bias, T, r0, r1, scratch);
             return;
         }
         break;
@@ -181,9 +197,16 @@ const char *b4k_matmul_kernel_name(int type)
 {
     switch (type) {
     case B4K_F32:
-    case B4K_F16: return b4k_cpu_has(B4K_CPU_AVX512) ? "avx512" : "scalar";
-    case B4K_BF16: return b4k_cpu_has(B4K_CPU_AVX512BF16) ? "avx512bf16" : "scalar";
-    default: return b4k_cpu_has(B4K_CPU_AVX512VNNI) ? "avx512vnni" : "scalar";
+    case B4K_F16:
+        return b4k_cpu_has(B4K_CPU_AVX512) ? "avx512" : b4k_cpu_has(B4K_CPU_AVX2) ? "avx2" : "scalar";
+    case B4K_BF16:
+        return b4k_cpu_has(B4K_CPU_AVX512BF16) ? "avx512bf16"
+               : b4k_cpu_has(B4K_CPU_AVX2)     ? "avx2"
+                                               : "scalar";
+    default:
+        return b4k_cpu_has(B4K_CPU_AVX512VNNI) ? "avx512vnni"
+               : b4k_cpu_has(B4K_CPU_AVX2)     ? "avx2"
+                                               : "scalar";
     }
 }
 

@@ -19,4 +19,13 @@ void b4k_mv_bf16_avx512bf16(float *out, int ldo, const float *x, const b4k_wmat 
 void b4k_mv_q8_vnni(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
                     int T, int r0, int r1, float *scratch);
 
+void b4k_mv_f32_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                     int T, int r0, int r1);
+void b4k_mv_f16_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                     int T, int r0, int r1);
+void b4k_mv_bf16_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                      int T, int r0, int r1, float *scratch);
+void b4k_mv_q8_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                    int T, int r0, int r1, float *scratch);
+
 #endif

@@ -4,6 +4,8 @@
 
 float b4k_dot_f32_avx512(const float *a, const float *b, int n);
 void b4k_axpy_f32_avx512(float *y, float a, const float *x, int n);
+float b4k_dot_f32_avx2(const float *a, const float *b, int n);
+void b4k_axpy_f32_avx2(float *y, float a, const float *x, int n);
 
 float b4k_dot_f32_ref(const float *a, const float *b, int n)
 {
@@ -23,6 +25,8 @@ float b4k_dot_f32(const float *a, const float *b, int n)
 {
     if (b4k_cpu_has(B4K_CPU_AVX512))
         return b4k_dot_f32_avx512(a, b, n);
+    if (b4k_cpu_has(B4K_CPU_AVX2))
+        return b4k_dot_f32_avx2(a, b, n);
     return b4k_dot_f32_ref(a, b, n);
 }
 
@@ -30,6 +34,8 @@ void b4k_axpy_f32(float *y, float a, const float *x, int n)
 {
     if (b4k_cpu_has(B4K_CPU_AVX512))
         b4k_axpy_f32_avx512(y, a, x, n);
+    else if (b4k_cpu_has(B4K_CPU_AVX2))
+        b4k_axpy_f32_avx2(y, a, x, n);
     else
         b4k_axpy_f32_ref(y, a, x, n);
 }

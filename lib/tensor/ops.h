@@ -1,4 +1,4 @@
-/* Small vector kernels with runtime dispatch (AVX-512 or portable scalar;
+/* Small vector kernels with runtime dispatch (AVX-512, AVX2 or portable scalar;
  * each has a _ref twin used by the tests and by B4K_CPU=scalar). */
 #ifndef B4K_TENSOR_OPS_H
 #define B4K_TENSOR_OPS_H

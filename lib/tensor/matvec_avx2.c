@@ -1,0 +1,190 @@
+/* AVX2 + FMA + F16C matvec kernels (for CPUs without AVX-512; see matvec.h).
+ * bf16 weights are widened to f32 in registers (exact, x stays f32); q8 uses
+ * the maddubs/madd int8 dot on x quantised per 32 like the VNNI kernel. */
+#include <immintrin.h>
+
+#include "tensor/matvec_kern.h"
+
+static inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float dot_f32(const float *w, const float *x, int K)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+           a3 = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 32 <= K; k += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k), _mm256_loadu_ps(x + k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k + 16), _mm256_loadu_ps(x + k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k + 24), _mm256_loadu_ps(x + k + 24), a3);
+    }
+    for (; k + 8 <= K; k += 8)
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k), _mm256_loadu_ps(x + k), a0);
+    float s = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; k < K; k++)
+        s += w[k] * x[k];
+    return s;
+}
+
+void b4k_mv_f32_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                     int T, int r0, int r1)
+{
+    int K = w->cols;
+    const float *W = w->data;
+    for (int r = r0; r < r1; r++) {
+        const float *wr = W + (size_t)r * K;
+        float b = bias ? bias[r] : 0.0f;
+        for (int t = 0; t < T; t++)
+            out[(size_t)t * ldo + r] = dot_f32(wr, x + (size_t)t * K, K) + b;
+    }
+}
+
+static inline float dot_f16(const uint16_t *w, const float *x, int K)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= K; k += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k))),
+                             _mm256_loadu_ps(x + k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + k + 8))),
+                             _mm256_loadu_ps(x + k + 8), a1);
+    }
+    float s = hsum256(_mm256_add_ps(a0, a1));
+    for (; k < K; k++)
+        s += _cvtsh_ss(w[k]) * x[k];
+    return s;
+}
+
+void b4k_mv_f16_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                     int T, int r0, int r1)
+{
+    int K = w->cols;
+    const uint16_t *W = w->data;
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *wr = W + (size_t)r * K;
+        float b = bias ? bias[r] : 0.0f;
+        for (int t = 0; t < T; t++)
+            out[(size_t)t * ldo + r] = dot_f16(wr, x + (size_t)t * K, K) + b;
+    }
+}
+
+/* bf16: 16 weights per 256-bit load; the even ones are (v << 16), the odd
+ * ones (v & 0xffff0000).  x is pre-split per block of 16 into its even and
+ * odd elements (xe[8], xo[8]) so both halves meet the right activations. */
+static void prep_eo(float *eo, const float *x, int K)
+{
+    int k = 0;
+    for (; k + 16 <= K; k += 16)
+        for (int i = 0; i < 8; i++) {
+            eo[k + i] = x[k + 2 * i];
+            eo[k + 8 + i] = x[k + 2 * i + 1];
+        }
+    for (; k < K; k++)
+        eo[k] = x[k];
+}
+
+static inline float dot_bf16(const uint16_t *w, const float *eo, int K)
+{
+    const __m256i hm = _mm256_set1_epi32((int)0xffff0000u);
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+           a3 = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 32 <= K; k += 32) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(w + k));
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(w + k + 16));
+        a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)),
+                             _mm256_loadu_ps(eo + k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(v0, hm)),
+                             _mm256_loadu_ps(eo + k + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(v1, 16)),
+                             _mm256_loadu_ps(eo + k + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(v1, hm)),
+                             _mm256_loadu_ps(eo + k + 24), a3);
+    }
+    for (; k + 16 <= K; k += 16) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(w + k));
+        a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)),
+                             _mm256_loadu_ps(eo + k), a0);
+        a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(v0, hm)),
+                             _mm256_loadu_ps(eo + k + 8), a1);
+    }
+    float s = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; k < K; k++)
+        s += b4k_mv_bf2f(w[k]) * eo[k];
+    return s;
+}
+
+void b4k_mv_bf16_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                      int T, int r0, int r1, float *scratch)
+{
+    int K = w->cols;
+    for (int t = 0; t < T; t++)
+        prep_eo(scratch + (size_t)t * K, x + (size_t)t * K, K);
+    const uint16_t *W = w->data;
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *wr = W + (size_t)r * K;
+        float b = bias ? bias[r] : 0.0f;
+        for (int t = 0; t < T; t++)
+            out[(size_t)t * ldo + r] = dot_bf16(wr, scratch + (size_t)t * K, K) + b;
+    }
+}
+
+/* q8: per block of 32, |xq| (u8) x sign(xq)*w (s8) with maddubs (pairs fit in
+ * int16: 2*127*127 < 32768), madd to int32, then float FMA with dw*dx. */
+static inline float dot_q8(const int8_t *wr, const uint16_t *sc, const int8_t *xq,
+                           const float *xd, int nb)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + 32 * b));
+        __m256i p = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv)), ones);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(sc[b]) * xd[b]),
+                               acc0);
+        xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * (b + 1)));
+        wv = _mm256_loadu_si256((const __m256i *)(wr + 32 * (b + 1)));
+        p = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv)), ones);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p),
+                               _mm256_set1_ps(_cvtsh_ss(sc[b + 1]) * xd[b + 1]), acc1);
+    }
+    for (; b < nb; b++) {
+        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + 32 * b));
+        __m256i p = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv)), ones);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(sc[b]) * xd[b]),
+                               acc0);
+    }
+    return hsum256(_mm256_add_ps(acc0, acc1));
+}
+
+void b4k_mv_q8_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                    int T, int r0, int r1, float *scratch)
+{
+    int K = w->cols, nb = K / B4K_Q8_BLOCK;
+    uint16_t *hi = NULL, *lo = NULL;
+    int8_t *q = NULL;
+    float *d = NULL;
+    int ldd = 0;
+    b4k_mv_scratch_layout(w, T, scratch, &hi, &lo, &q, &d, &ldd);
+    b4k_mv_prep_q8(q, d, ldd, x, T, K);
+    const int8_t *W = w->data;
+    for (int r = r0; r < r1; r++) {
+        const int8_t *wr = W + (size_t)r * K;
+        const uint16_t *sc = w->scales + (size_t)r * nb;
+        float b = bias ? bias[r] : 0.0f;
+        for (int t = 0; t < T; t++)
+            out[(size_t)t * ldo + r] =
+                dot_q8(wr, sc, q + (size_t)t * K, d + (size_t)t * ldd, nb) + b;
+    }
+}
