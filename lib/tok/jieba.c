@@ -1,0 +1,506 @@
+/* jieba segmentation (precise mode), word for word as jieba 0.42:
+ * Tokenizer.cut -> __cut_DAG (get_DAG, calc) -> finalseg.cut (HMM Viterbi),
+ * plus __cut_DAG_NO_HMM, suggest_freq, add_word and load_userdict. */
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/utf8.h"
+#include "io/stream.h"
+#include "tok/jieba_impl.h"
+
+struct b4k_jieba_state {
+    uint32_t *cp;        /* (n) code points of the text */
+    uint32_t *off;       /* (n + 1) byte offset of each */
+    size_t cap;
+    int32_t *dstart;     /* (block + 1) DAG lists */
+    int32_t *dx;         /* DAG ends */
+    double *dlf;         /* their log frequencies */
+    size_t dcap;
+    double *rs;          /* (block + 1) route score */
+    int32_t *rx;         /* (block + 1) route end */
+    double (*V)[4];      /* (run) HMM scores */
+    uint8_t (*bp)[4];    /* (run) back pointers */
+    uint8_t *hpos;       /* (run) chosen states */
+    size_t hcap;
+};
+
+void b4k_jieba_words_init(b4k_jieba_words *w) { memset(w, 0, sizeof *w); }
+
+void b4k_jieba_words_free(b4k_jieba_words *w)
+{
+    if (!w) return;
+    b4k_free(w->beg);
+    b4k_free(w->end);
+    memset(w, 0, sizeof *w);
+}
+
+b4k_jieba_state *b4k_jieba_state_new(void) { return b4k_calloc(1, sizeof(b4k_jieba_state)); }
+
+void b4k_jieba_state_free(b4k_jieba_state *st)
+{
+    if (!st) return;
+    b4k_free(st->cp);
+    b4k_free(st->off);
+    b4k_free(st->dstart);
+    b4k_free(st->dx);
+    b4k_free(st->dlf);
+    b4k_free(st->rs);
+    b4k_free(st->rx);
+    b4k_free(st->V);
+    b4k_free(st->bp);
+    b4k_free(st->hpos);
+    b4k_free(st);
+}
+
+typedef struct cutctx {
+    const b4k_jieba *j;
+    b4k_jieba_state *st;
+    b4k_jieba_words *out;
+} cutctx;
+
+static int emit(cutctx *c, size_t a, size_t b) /* chars [a,b) */
+{
+    b4k_jieba_words *w = c->out;
+    if (w->n == w->cap) {
+        size_t c1 = w->cap, c2 = w->cap;
+        if (B4K_GROW(w->beg, c1, w->n + 1) || B4K_GROW(w->end, c2, w->n + 1)) return -1;
+        w->cap = c1 < c2 ? c1 : c2;
+    }
+    w->beg[w->n] = c->st->off[a];
+    w->end[w->n] = c->st->off[b];
+    w->n++;
+    return 0;
+}
+
+static inline int is_han_default(uint32_t c) /* re_han_default's class */
+{
+    return (c >= 0x4E00 && c <= 0x9FD5) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '+' || c == '#' || c == '&' || c == '.' || c == '_' ||
+           c == '%' || c == '-';
+}
+
+static inline int is_alnum(uint32_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static uint32_t find_cps(const b4k_jieba *j, const uint32_t *cp, size_t n)
+{
+    uint32_t node = 0;
+    for (size_t i = 0; i < n; i++) {
+        node = b4k_jieba_next(j, node, cp[i]);
+        if (!node) return 0;
+    }
+    return node;
+}
+
+/* ---- finalseg ----------------------------------------------------------- */
+
+static const int prev_status[4][2] = {
+    [JB_B] = {JB_E, JB_S}, [JB_M] = {JB_M, JB_B}, [JB_S] = {JB_S, JB_E}, [JB_E] = {JB_B, JB_M}};
+
+/* viterbi + __cut over chars [a,b), all in U+4E00..U+9FD5 */
+static int hmm_cut(cutctx *c, size_t a, size_t b)
+{
+    const b4k_jieba *j = c->j;
+    b4k_jieba_state *st = c->st;
+    size_t n = b - a;
+    if (n > st->hcap) {
+        size_t c1 = st->hcap, c2 = st->hcap, c3 = st->hcap;
+        if (B4K_GROW(st->V, c1, n) || B4K_GROW(st->bp, c2, n) || B4K_GROW(st->hpos, c3, n)) return -1;
+        st->hcap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
+    }
+    double (*V)[4] = st->V;
+    uint8_t (*bp)[4] = st->bp;
+    const double *em = b4k_jieba_emit(j, st->cp[a]);
+    for (int y = 0; y < 4; y++) V[0][y] = j->start[y] + em[y];
+    for (size_t t = 1; t < n; t++) {
+        em = b4k_jieba_emit(j, st->cp[a + t]);
+        for (int y = 0; y < 4; y++) {
+            int best = -1;
+            double bv = 0;
+            for (int k = 0; k < 2; k++) {
+                int y0 = prev_status[y][k];
+                double v = V[t - 1][y0] + j->trans[y0][y] + em[y];
+                if (best < 0 || v > bv || (v == bv && y0 > best)) {
+                    bv = v;
+                    best = y0;
+                }
+            }
+            V[t][y] = bv;
+            bp[t][y] = (uint8_t)best;
+        }
+    }
+    int s = V[n - 1][JB_S] >= V[n - 1][JB_E] ? JB_S : JB_E;
+    uint8_t *pos = st->hpos;
+    for (size_t t = n; t-- > 0;) {
+        pos[t] = (uint8_t)s;
+        if (t) s = bp[t][s];
+    }
+    size_t begin = 0, nexti = 0;
+    for (size_t i = 0; i < n; i++) {
+        int p = pos[i];
+        if (p == JB_B) {
+            begin = i;
+        } else if (p == JB_E || p == JB_S) {
+            size_t wb = p == JB_E ? begin : i;
+            uint32_t node = find_cps(j, st->cp + a + wb, i + 1 - wb);
+            if (node && (j->flag[node] & 2)) {
+                for (size_t q = wb; q <= i; q++)
+                    if (emit(c, a + q, a + q + 1)) return -1;
+            } else if (emit(c, a + wb, a + i + 1)) {
+                return -1;
+            }
+            nexti = i + 1;
+        }
+    }
+    if (nexti < n) {
+        uint32_t node = find_cps(j, st->cp + a + nexti, n - nexti);
+        if (node && (j->flag[node] & 2)) {
+            for (size_t q = nexti; q < n; q++)
+                if (emit(c, a + q, a + q + 1)) return -1;
+        } else if (emit(c, a + nexti, a + n)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* finalseg.cut over chars [a,b) */
+static int finalseg_cut(cutctx *c, size_t a, size_t b)
+{
+    const uint32_t *cp = c->st->cp;
+    size_t i = a;
+    while (i < b) {
+        if (cp[i] >= 0x4E00 && cp[i] <= 0x9FD5) {
+            size_t e = i;
+            while (e < b && cp[e] >= 0x4E00 && cp[e] <= 0x9FD5) e++;
+            if (hmm_cut(c, i, e)) return -1;
+            i = e;
+            continue;
+        }
+        size_t e = i;
+        while (e < b && !(cp[e] >= 0x4E00 && cp[e] <= 0x9FD5)) e++;
+        /* re_skip = ([a-zA-Z0-9]+(?:\.\d+)?%?) splits [i,e) */
+        size_t pend = i, k = i;
+        while (k < e) {
+            if (!is_alnum(cp[k])) {
+                k++;
+                continue;
+            }
+            if (k > pend && emit(c, pend, k)) return -1;
+            size_t m = k;
+            while (m < e && is_alnum(cp[m])) m++;
+            if (m + 1 < e && cp[m] == '.' && cp[m + 1] >= '0' && cp[m + 1] <= '9') {
+                m++;
+                while (m < e && cp[m] >= '0' && cp[m] <= '9') m++;
+            }
+            if (m < e && cp[m] == '%') m++;
+            if (emit(c, k, m)) return -1;
+            pend = k = m;
+        }
+        if (e > pend && emit(c, pend, e)) return -1;
+        i = e;
+    }
+    return 0;
+}
+
+/* ---- the dictionary part ------------------------------------------------ */
+
+static int dag_route(cutctx *c, size_t a, size_t b)
+{
+    const b4k_jieba *j = c->j;
+    b4k_jieba_state *st = c->st;
+    size_t n = b - a;
+    const uint32_t *cp = st->cp + a;
+    size_t nd = 0;
+    st->dstart[0] = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t node = 0;
+        size_t first = nd;
+        for (size_t i = k; i < n; i++) {
+            node = b4k_jieba_next(j, node, cp[i]);
+            if (!node) break;
+            if (j->freq[node]) {
+                if (nd == st->dcap) {
+                    size_t c1 = st->dcap, c2 = st->dcap;
+                    if (B4K_GROW(st->dx, c1, nd + 1) || B4K_GROW(st->dlf, c2, nd + 1)) return -1;
+                    st->dcap = c1 < c2 ? c1 : c2;
+                }
+                st->dx[nd] = (int32_t)i;
+                st->dlf[nd] = j->lf[node];
+                nd++;
+            }
+        }
+        if (nd == first) {
+            if (nd == st->dcap) {
+                size_t c1 = st->dcap, c2 = st->dcap;
+                if (B4K_GROW(st->dx, c1, nd + 1) || B4K_GROW(st->dlf, c2, nd + 1)) return -1;
+                st->dcap = c1 < c2 ? c1 : c2;
+            }
+            st->dx[nd] = (int32_t)k;
+            st->dlf[nd] = 0.0; /* log(FREQ.get(ch) or 1) with FREQ 0 or absent */
+            nd++;
+        }
+        st->dstart[k + 1] = (int32_t)nd;
+    }
+    const double lt = j->logtotal;
+    st->rs[n] = 0;
+    st->rx[n] = 0;
+    for (size_t k = n; k-- > 0;) {
+        double best = 0;
+        int32_t bx = -1;
+        for (int32_t e = st->dstart[k]; e < st->dstart[k + 1]; e++) {
+            int32_t x = st->dx[e];
+            double v = st->dlf[e] - lt + st->rs[x + 1];
+            if (bx < 0 || v >= best) { /* ascending x: ties go to the larger */
+                best = v;
+                bx = x;
+            }
+        }
+        st->rs[k] = best;
+        st->rx[k] = bx;
+    }
+    return 0;
+}
+
+static int flush_buf(cutctx *c, size_t bs, size_t be)
+{
+    if (be - bs == 1) return emit(c, bs, be);
+    uint32_t node = find_cps(c->j, c->st->cp + bs, be - bs);
+    if (!node || !c->j->freq[node]) return finalseg_cut(c, bs, be);
+    for (size_t q = bs; q < be; q++)
+        if (emit(c, q, q + 1)) return -1;
+    return 0;
+}
+
+static int cut_dag(cutctx *c, size_t a, size_t b, int hmm)
+{
+    b4k_jieba_state *st = c->st;
+    if (dag_route(c, a, b)) return -1;
+    size_t n = b - a, x = 0;
+    size_t bs = 0, be = 0; /* buffered single characters [bs,be) relative */
+    int have = 0;
+    while (x < n) {
+        size_t y = (size_t)st->rx[x] + 1;
+        if (hmm) {
+            if (y - x == 1) {
+                if (!have) bs = x, have = 1;
+                be = y;
+            } else {
+                if (have) {
+                    if (flush_buf(c, a + bs, a + be)) return -1;
+                    have = 0;
+                }
+                if (emit(c, a + x, a + y)) return -1;
+            }
+        } else {
+            uint32_t ch = st->cp[a + x];
+            if (y - x == 1 && ch < 128 && is_alnum(ch)) {
+                if (!have) bs = x, have = 1;
+                be = y;
+            } else {
+                if (have && emit(c, a + bs, a + be)) return -1;
+                have = 0;
+                if (emit(c, a + x, a + y)) return -1;
+            }
+        }
+        x = y;
+    }
+    if (have) return hmm ? flush_buf(c, a + bs, a + be) : emit(c, a + bs, a + be);
+    return 0;
+}
+
+static int grow_text(b4k_jieba_state *st, size_t n)
+{
+    if (n + 1 <= st->cap) return 0;
+    size_t c[7] = {st->cap, st->cap, st->cap, st->cap, st->cap, st->cap, st->cap};
+    if (B4K_GROW(st->cp, c[0], n + 1) || B4K_GROW(st->off, c[1], n + 1) ||
+        B4K_GROW(st->dstart, c[2], n + 1) || B4K_GROW(st->rs, c[3], n + 1) ||
+        B4K_GROW(st->rx, c[4], n + 1))
+        return -1;
+    size_t m = c[0];
+    for (int i = 1; i < 5; i++)
+        if (c[i] < m) m = c[i];
+    st->cap = m;
+    return 0;
+}
+
+int b4k_jieba_cut(const b4k_jieba *j, b4k_jieba_state *st, const char *text, size_t n, int hmm,
+                  b4k_jieba_words *out, b4k_err *err)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    cutctx c = {j, st, out};
+    if (n >= 0xffffffffu) return b4k_err_set(err, B4K_ERANGE, NULL, 0, "text too long");
+    if (grow_text(st, n)) goto oom;
+    size_t nc = 0;
+    for (size_t i = 0; i < n;) {
+        st->off[nc] = (uint32_t)i;
+        i += (size_t)b4k_jieba_decode(s + i, n - i, &st->cp[nc]);
+        nc++;
+    }
+    st->off[nc] = (uint32_t)n;
+    size_t i = 0;
+    while (i < nc) {
+        if (is_han_default(st->cp[i])) {
+            size_t e = i;
+            while (e < nc && is_han_default(st->cp[e])) e++;
+            if (cut_dag(&c, i, e, hmm)) goto oom;
+            i = e;
+        } else {
+            size_t w = (st->cp[i] == '\r' && i + 1 < nc && st->cp[i + 1] == '\n') ? 2 : 1;
+            if (emit(&c, i, i + w)) goto oom;
+            i += w;
+        }
+    }
+    return 0;
+oom:
+    return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+}
+
+/* ---- user dictionaries -------------------------------------------------- */
+
+static int suggest_freq(b4k_jieba *j, const char *w, size_t n, uint64_t *out, b4k_err *err)
+{
+    b4k_jieba_state *st = b4k_jieba_state_new();
+    b4k_jieba_words ws;
+    int rc;
+    b4k_jieba_words_init(&ws);
+    if (!st) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    if ((rc = b4k_jieba_cut(j, st, w, n, 0, &ws, err))) goto done;
+    double ftotal = (double)j->total, f = 1.0;
+    for (size_t i = 0; i < ws.n; i++) {
+        uint32_t node = b4k_jieba_find(j, w + ws.beg[i], ws.end[i] - ws.beg[i]);
+        double sf = node ? (double)j->freq[node] : 1.0;
+        f *= sf / ftotal;
+    }
+    double prod = f * (double)j->total;
+    uint64_t a = (uint64_t)prod + 1; /* int() truncates; prod >= 0 */
+    uint32_t node = b4k_jieba_find(j, w, n);
+    uint64_t b = node ? j->freq[node] : 1;
+    *out = a > b ? a : b;
+done:
+    b4k_jieba_words_free(&ws);
+    b4k_jieba_state_free(st);
+    return rc;
+}
+
+static int set_and_count(b4k_jieba *j, const char *w, size_t n, uint64_t f, long line, b4k_err *err);
+
+int b4k_jieba_add_word(b4k_jieba *j, const char *word, size_t len, int64_t freq, b4k_err *err)
+{
+    uint64_t f;
+    int rc;
+    if (freq < 0) {
+        if ((rc = suggest_freq(j, word, len, &f, err))) return rc;
+    } else {
+        f = (uint64_t)freq;
+    }
+    return set_and_count(j, word, len, f, 0, err);
+}
+
+
+static int set_and_count(b4k_jieba *j, const char *w, size_t n, uint64_t f, long line, b4k_err *err)
+{
+    int rc;
+    if ((rc = b4k_jieba_dict_set(j, w, n, f, err, line)) || (rc = b4k_jieba_dict_count(j, f, err, line)))
+        return rc;
+    if (f == 0) {
+        uint32_t node = b4k_jieba_find(j, w, n);
+        if (node) j->flag[node] |= 2;
+    }
+    return 0;
+}
+
+/* re_userdict = ^(.+?)( [0-9]+)?( [a-z]+)?$ : the shortest word whose rest
+ * is "", " D+", " L+" or " D+ L+".  Returns the word length and the
+ * frequency digits (fl = 0 when absent). */
+static size_t span(const char *r, size_t n, char lo, char hi)
+{
+    size_t k = 0;
+    while (k < n && r[k] >= lo && r[k] <= hi) k++;
+    return k;
+}
+
+static int rest_ok(const char *r, size_t n, const char **f, size_t *fl)
+{
+    *fl = 0;
+    if (n == 0) return 1;
+    if (r[0] != ' ') return 0;
+    size_t d = span(r + 1, n - 1, '0', '9');
+    if (d) {
+        if (1 + d == n) {
+            *f = r + 1;
+            *fl = d;
+            return 1;
+        }
+        if (r[1 + d] == ' ') {
+            size_t l = span(r + 2 + d, n - 2 - d, 'a', 'z');
+            if (l && 2 + d + l == n) {
+                *f = r + 1;
+                *fl = d;
+                return 1;
+            }
+        }
+    }
+    size_t l = span(r + 1, n - 1, 'a', 'z');
+    return l && 1 + l == n;
+}
+
+int b4k_jieba_load_userdict(b4k_jieba *j, const char *path, b4k_err *err)
+{
+    b4k_stream *s = NULL;
+    char *line;
+    size_t len;
+    int rc, k;
+    if ((rc = b4k_stream_open(&s, path, err))) return rc;
+    b4k_stream_set_max_line(s, 1 << 20);
+    while ((k = b4k_stream_getline(s, &line, &len, err)) == 1) {
+        long ln = b4k_stream_lineno(s);
+        while (len && (line[len - 1] == ' ' || (line[len - 1] >= '\t' && line[len - 1] <= '\r'))) len--;
+        while (len && (line[0] == ' ' || (line[0] >= '\t' && line[0] <= '\r'))) line++, len--;
+        if (b4k_utf8_check(line, len) != (size_t)-1) {
+            rc = b4k_err_set(err, B4K_EFORMAT, path, ln, "dictionary file must be UTF-8");
+            goto done;
+        }
+        while (len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3)) line += 3, len -= 3;
+        if (!len) continue;
+        size_t wl = 0;
+        const char *f = NULL;
+        size_t fl = 0;
+        for (wl = 1; wl <= len; wl++) {
+            if (wl < len && ((unsigned char)line[wl] & 0xC0) == 0x80) continue;
+            if (rest_ok(line + wl, len - wl, &f, &fl)) break;
+        }
+        if (wl > len) {
+            rc = b4k_err_set(err, B4K_EFORMAT, path, ln, "invalid dictionary entry");
+            goto done;
+        }
+        int64_t freq = -1;
+        if (fl) {
+            uint64_t v = 0;
+            for (size_t q = 0; q < fl; q++) {
+                if (v > ((uint64_t)1 << 53)) {
+                    rc = b4k_err_set(err, B4K_ERANGE, path, ln, "frequency too large");
+                    goto done;
+                }
+                v = v * 10 + (uint64_t)(f[q] - '0');
+            }
+            freq = (int64_t)v;
+        }
+        if (freq < 0) {
+            uint64_t sf;
+            if ((rc = suggest_freq(j, line, wl, &sf, err))) goto done;
+            freq = (int64_t)sf;
+        }
+        if ((rc = set_and_count(j, line, wl, (uint64_t)freq, ln, err))) {
+            b4k_err_locate(err, path, ln);
+            goto done;
+        }
+    }
+    rc = k < 0 ? k : 0;
+done:
+    b4k_stream_close(s);
+    return rc;
+}
