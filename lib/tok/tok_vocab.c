@@ -13,8 +13,19 @@ int b4k_strmap_init(b4k_strmap *m, size_t expect)
         if (cap > ((size_t)1 << 40)) return B4K_ENOMEM;
         cap <<= 1;
     }
-    m->slot = b4k_calloc(cap, sizeof *m->slot);
-    if (!m->slot) return B4K_ENOMEM;
+    m->slot = b4k_malloc_n(cap, sizeof *m->slot);
+    m->keys = b4k_calloc(cap, sizeof *m->keys);
+    if (!m->slot || !m->keys) {
+        free(m->slot);
+        free(m->keys);
+        m->slot = NULL;
+        m->keys = NULL;
+        return B4K_ENOMEM;
+    }
+    for (size_t i = 0; i < cap; i++) {
+        m->slot[i].hash = 0;
+        m->slot[i].val = -1;
+    }
     m->mask = cap - 1;
     m->n = 0;
     return 0;
@@ -24,7 +35,9 @@ void b4k_strmap_free(b4k_strmap *m)
 {
     if (!m) return;
     free(m->slot);
+    free(m->keys);
     m->slot = NULL;
+    m->keys = NULL;
     m->mask = 0;
     m->n = 0;
 }
@@ -35,21 +48,21 @@ static int grow(b4k_strmap *m)
     int rc = b4k_strmap_init(&bigger, (m->mask + 1));
     if (rc) return rc;
     for (size_t i = 0; i <= m->mask; i++) {
-        b4k_strmap_slot *s = &m->slot[i];
-        if (!s->key) continue;
-        size_t j = s->hash & bigger.mask;
-        while (bigger.slot[j].key) j = (j + 1) & bigger.mask;
-        bigger.slot[j] = *s;
+        if (m->slot[i].val < 0) continue;
+        size_t j = m->slot[i].hash & bigger.mask;
+        while (bigger.slot[j].val >= 0) j = (j + 1) & bigger.mask;
+        bigger.slot[j] = m->slot[i];
+        bigger.keys[j] = m->keys[i];
     }
     bigger.n = m->n;
-    free(m->slot);
+    b4k_strmap_free(m);
     *m = bigger;
     return 0;
 }
 
 int b4k_strmap_put(b4k_strmap *m, const char *key, size_t len, int32_t val, int32_t *old)
 {
-    if (len > UINT32_MAX) return B4K_ERANGE;
+    if (val < 0) return B4K_ERANGE;
     if (!m->slot || 2 * (m->n + 1) > m->mask + 1) {
         int rc = m->slot ? grow(m) : b4k_strmap_init(m, 16);
         if (rc) return rc;
@@ -58,15 +71,15 @@ int b4k_strmap_put(b4k_strmap *m, const char *key, size_t len, int32_t val, int3
     size_t i = h & m->mask;
     for (;;) {
         b4k_strmap_slot *s = &m->slot[i];
-        if (!s->key) {
-            s->key = key;
-            s->len = (uint32_t)len;
+        if (s->val < 0) {
             s->hash = h;
             s->val = val;
+            m->keys[i].key = key;
+            m->keys[i].len = len;
             m->n++;
             return 0;
         }
-        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) {
+        if (s->hash == h && m->keys[i].len == len && memcmp(m->keys[i].key, key, len) == 0) {
             if (old) *old = s->val;
             return 1;
         }

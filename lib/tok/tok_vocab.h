@@ -10,15 +10,21 @@
 #include <string.h>
 
 typedef struct b4k_strmap_slot {
-    const char *key; /* NULL = empty */
-    uint32_t len;
     uint32_t hash;
-    int32_t val;
+    int32_t val; /* -1 = empty */
 } b4k_strmap_slot;
 
+typedef struct b4k_strmap_key {
+    const char *key;
+    size_t len;
+} b4k_strmap_key;
+
+/* Slots are 8 bytes (hash, value) so that the probed part of a 40k-entry
+ * vocabulary fits in L2; the key itself is read only on a hash match. */
 typedef struct b4k_strmap {
     b4k_strmap_slot *slot;
-    size_t mask; /* capacity - 1 (a power of two) */
+    b4k_strmap_key *keys; /* parallel to slot */
+    size_t mask;          /* capacity - 1 (a power of two) */
     size_t n;
 } b4k_strmap;
 
@@ -49,6 +55,14 @@ void b4k_strmap_free(b4k_strmap *m);
  * *old gets its value and nothing changes), or B4K_ENOMEM. */
 int b4k_strmap_put(b4k_strmap *m, const char *key, size_t len, int32_t val, int32_t *old);
 
+static inline int b4k_strmap_eq(const char *a, const char *b, size_t n)
+{
+    if (n > 16) return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
 static inline int32_t b4k_strmap_get(const b4k_strmap *m, const char *key, size_t len)
 {
     if (!m->slot) return -1;
@@ -56,8 +70,9 @@ static inline int32_t b4k_strmap_get(const b4k_strmap *m, const char *key, size_
     size_t i = h & m->mask;
     for (;;) {
         const b4k_strmap_slot *s = &m->slot[i];
-        if (!s->key) return -1;
-        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) return s->val;
+        if (s->val < 0) return -1;
+        if (s->hash == h && m->keys[i].len == len && b4k_strmap_eq(m->keys[i].key, key, len))
+            return s->val;
         i = (i + 1) & m->mask;
     }
 }

@@ -18,6 +18,7 @@ struct b4k_wordpiece {
     b4k_strmap full;      /* word-initial pieces */
     b4k_strmap cont;      /* "##x" pieces, keyed by "x" */
     size_t max_full, max_cont; /* longest key in bytes */
+    int32_t *single;      /* (0x10000) id of the one-character BMP pieces, -1 */
     int32_t special[5];   /* unk cls sep pad mask */
     int lower, strip, cjk;
 };
@@ -81,6 +82,9 @@ static int wp_build(b4k_wordpiece *wp, const char *name, b4k_err *err)
     if (!wp->plen) return b4k_err_set(err, B4K_ENOMEM, name, 0, "out of memory");
     if (b4k_strmap_init(&wp->full, wp->n) || b4k_strmap_init(&wp->cont, wp->n / 4 + 16))
         return b4k_err_set(err, B4K_ENOMEM, name, 0, "out of memory");
+    wp->single = b4k_malloc_n(0x10000, sizeof *wp->single);
+    if (!wp->single) return b4k_err_set(err, B4K_ENOMEM, name, 0, "out of memory");
+    memset(wp->single, 0xFF, 0x10000 * sizeof *wp->single);
     int has_upper = 0;
     for (size_t i = 0; i < wp->n; i++) {
         const char *s = wp->piece[i];
@@ -95,6 +99,11 @@ static int wp_build(b4k_wordpiece *wp, const char *name, b4k_err *err)
             if (len > wp->max_full) wp->max_full = len;
         }
         if (rc < 0) return b4k_err_set(err, rc, name, 0, "out of memory");
+        if (rc == 0 && !(len > 2 && s[0] == '#' && s[1] == '#')) {
+            uint32_t cp;
+            int l = b4k_tok_u8((const unsigned char *)s, len, &cp);
+            if ((size_t)l == len && cp < 0x10000) wp->single[cp] = (int32_t)i;
+        }
         if (rc == 1)
             return b4k_err_set(err, B4K_EFORMAT, name, (long)i + 1,
                                "duplicate token '%s' (first on line %ld)", s, (long)old + 1);
@@ -152,6 +161,7 @@ void b4k_wordpiece_free(b4k_wordpiece *wp)
     if (!wp) return;
     b4k_strmap_free(&wp->full);
     b4k_strmap_free(&wp->cont);
+    free(wp->single);
     free(wp->piece);
     free(wp->plen);
     free(wp->pool);
@@ -187,6 +197,7 @@ typedef struct wp_scratch {
     uint32_t *cb;   /* (nc+1) byte offset of each char in w */
     int32_t *os, *oe; /* (nc) original [start,end) of each char */
     size_t nc, ccap;
+    uint32_t cp0;   /* first code point of the word */
 } wp_scratch;
 
 static void wp_scratch_free(void *p)
@@ -210,6 +221,7 @@ static int word_push(wp_scratch *s, uint32_t cp, int32_t ci)
             return B4K_ENOMEM;
         s->ccap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
     }
+    if (!s->nc) s->cp0 = cp;
     s->cb[s->nc] = (uint32_t)s->wn;
     s->os[s->nc] = ci;
     s->oe[s->nc] = ci + 1;
@@ -229,6 +241,11 @@ static int word_flush(const b4k_wordpiece *wp, wp_scratch *s, b4k_tok_out *out, 
     s->wn = 0;
     if (b4k_tok_out_reserve(out, nc + 1)) return B4K_ENOMEM;
     const int32_t unk = wp->special[0];
+    if (nc == 1 && s->cp0 < 0x10000) { /* most CJK: one direct load */
+        int32_t id = wp->single[s->cp0];
+        b4k_tok_out_push(out, id >= 0 ? id : unk, s->os[0], s->oe[0], seg);
+        return 0;
+    }
     if (nc > B4K_WORDPIECE_MAX_WORD_CHARS) {
         b4k_tok_out_push(out, unk, s->os[0], s->oe[nc - 1], seg);
         return 0;
@@ -394,11 +411,19 @@ int b4k_wordpiece_encode(const b4k_wordpiece *wp, const char *a, size_t a_len, c
         return b4k_err_set(err, B4K_EINVAL, NULL, 0,
                            "max length %ld leaves no room for the %zu special tokens", max_len,
                            added);
+    /* layout: [CLS] a... [SEP] b... [SEP]; specials go in their slots first
+     * so that only truncation of a pair ever moves tokens */
+    size_t lead = special ? 1 : 0;
+    if ((rc = b4k_tok_out_reserve(out, 3))) goto fail;
+    out->n = lead;
     if ((rc = encode_text(wp, s, a, a_len, 0, out))) goto fail;
-    size_t na = out->n, nb = 0;
+    size_t na = out->n - lead, nb = 0;
+    if ((rc = b4k_tok_out_reserve(out, 3))) goto fail;
+    out->n += lead; /* slot of the first [SEP] */
+    size_t b0 = out->n;
     if (b) {
         if ((rc = encode_text(wp, s, b, b_len, 1, out))) goto fail;
-        nb = out->n - na;
+        nb = out->n - b0;
     }
     size_t k1 = na, k2 = nb;
     if (max_len > 0 && na + nb + added > (size_t)max_len) {
@@ -407,22 +432,16 @@ int b4k_wordpiece_encode(const b4k_wordpiece *wp, const char *a, size_t a_len, c
         else k1 = room;
     }
     if ((rc = b4k_tok_out_reserve(out, 3))) goto fail;
+    size_t bdst = lead + k1 + lead;
+    move_block(out, bdst, b0, k2);
     if (special) {
-        size_t bdst = k1 + 2;
-        move_block(out, bdst, na, k2);
-        move_block(out, 1, 0, k1);
         set_tok(out, 0, wp->special[1], 0);
-        set_tok(out, k1 + 1, wp->special[2], 0);
-        out->n = k1 + 2;
-        out->n_a = out->n;
-        if (b) {
-            set_tok(out, bdst + k2, wp->special[2], 1);
-            out->n = bdst + k2 + 1;
-        }
-    } else {
-        move_block(out, k1, na, k2);
-        out->n = k1 + k2;
-        out->n_a = k1;
+        set_tok(out, 1 + k1, wp->special[2], 0);
+    }
+    out->n = out->n_a = bdst;
+    if (b) {
+        out->n = bdst + k2;
+        if (special) set_tok(out, out->n++, wp->special[2], 1);
     }
     return 0;
 fail:

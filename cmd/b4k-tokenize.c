@@ -1,0 +1,579 @@
+/* b4k-tokenize: text lines or JSONL in, JSONL with token ids out.
+ *
+ * Lines are read in batches, encoded in parallel (each thread owns one
+ * contiguous slice of the batch, its own b4k_tok_out scratch and output
+ * buffer) and written in input order, so memory stays flat however long
+ * the stream is.  See man/b4k-tokenize.1. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b4k.h"
+#include "cli.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/threads.h"
+#include "core/utf8.h"
+#include "io/jsonl.h"
+#include "io/stream.h"
+#include "tok/tok.h"
+
+enum {
+    O_TOKENS = B4K_OPT_LONG,
+    O_NO_SPECIAL,
+    O_MAX_LEN,
+    O_LOWER,
+    O_NO_LOWER,
+    O_DECODE,
+    O_STRICT,
+    O_KEEP_GOING,
+    O_PROGRESS,
+    O_NO_OFFSETS,
+    O_BATCH,
+    O_PAIR,
+    /* issue 4 adds its options here (--model, --nbest, ...) */
+};
+
+static const b4k_opt opts[] = {
+    {"kind", 'k', required_argument, "KIND", "tokenizer: wordpiece (default), bpe"},
+    {"vocab", 'v', required_argument, "FILE", "vocab.txt (wordpiece) or encoder.json (bpe)"},
+    {"merges", 'm', required_argument, "FILE", "vocab.bpe merges (bpe)"},
+    {"field", 'f', required_argument, "NAME", "input is JSONL; tokenize this string field"},
+    {"pair-field", O_PAIR, required_argument, "NAME", "second text of a sentence pair (wordpiece)"},
+    {"output", 'o', required_argument, "FILE", "write to FILE instead of stdout"},
+    {"threads", 't', required_argument, "N", "worker threads (default 1)"},
+    {"tokens", O_TOKENS, no_argument, NULL, "also output the token strings"},
+    {"no-offsets", O_NO_OFFSETS, no_argument, NULL, "leave out segment_ids and offsets"},
+    {"no-special", O_NO_SPECIAL, no_argument, NULL,
+     "no [CLS]/[SEP] (with --decode: drop special tokens)"},
+    {"max-len", O_MAX_LEN, required_argument, "N", "truncate to N tokens (longest first for pairs)"},
+    {"lower", O_LOWER, no_argument, NULL, "lower-case and strip accents (wordpiece)"},
+    {"no-lower", O_NO_LOWER, no_argument, NULL, "keep case and accents (wordpiece)"},
+    {"decode", O_DECODE, no_argument, NULL, "ids back to text (field 'ids' or --field)"},
+    {"strict", O_STRICT, no_argument, NULL, "invalid UTF-8 is an error (default: U+FFFD)"},
+    {"keep-going", O_KEEP_GOING, no_argument, NULL,
+     "write {\"error\":...,\"line\":N} for a bad record and go on"},
+    {"batch", O_BATCH, required_argument, "N", "lines per parallel batch (default 4096)"},
+    {"progress", O_PROGRESS, no_argument, NULL, "show progress on stderr"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+typedef struct cfg {
+    const b4k_tok *tok;
+    b4k_tok_enc enc;
+    const char *field, *pair_field;
+    int tokens, offsets, decode, strict, keep_going, no_special;
+} cfg;
+
+/* One batch of input lines, copied out of the stream buffer. */
+typedef struct batch {
+    char *text;          /* all lines, each NUL-terminated */
+    size_t len, cap;
+    size_t *off, *lens;  /* (n) */
+    long *lineno;        /* (n) */
+    size_t n, ncap;
+    const char *file;
+} batch;
+
+typedef struct worker {
+    b4k_tok_out out;
+    b4k_buf buf;       /* output of this thread's slice */
+    b4k_buf tmp;       /* members being built */
+    b4k_buf text;      /* decoded text */
+    int32_t *ids;      /* decode input */
+    size_t idcap;
+    size_t *ends;      /* end offset in buf of each line of the slice */
+    size_t ecap;
+    size_t first;      /* first line index of the slice */
+    size_t nlines;
+    long err_at;       /* index of the first failing line in the batch, -1 */
+    b4k_err err;
+    size_t ntok;
+} worker;
+
+typedef struct job {
+    const cfg *c;
+    batch *b;
+    worker *w;
+} job;
+
+/* ---- output helpers --------------------------------------------------- */
+
+static inline char *put_u(char *p, uint32_t u)
+{
+    if (u < 10) {
+        *p = (char)('0' + u);
+        return p + 1;
+    }
+    int nd = u < 100 ? 2 : u < 1000 ? 3 : u < 10000 ? 4 : u < 100000 ? 5 : u < 1000000 ? 6
+           : u < 10000000 ? 7 : u < 100000000 ? 8 : u < 1000000000 ? 9 : 10;
+    char *e = p + nd, *q = e;
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    return e;
+}
+
+static int put_ids(b4k_buf *b, const int32_t *v, size_t n)
+{
+    if (b4k_buf_reserve(b, n * 12 + 4)) return B4K_ENOMEM;
+    char *p = b->data + b->len;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i) *p++ = ',';
+        if (v[i] < 0) {
+            *p++ = '-';
+            p = put_u(p, (uint32_t)(-(int64_t)v[i]));
+        } else {
+            p = put_u(p, (uint32_t)v[i]);
+        }
+    }
+    *p++ = ']';
+    b->len = (size_t)(p - b->data);
+    b->data[b->len] = 0;
+    return 0;
+}
+
+static int put_offsets(b4k_buf *b, const int32_t *v, size_t n)
+{
+    if (b4k_buf_reserve(b, n * 26 + 4)) return B4K_ENOMEM;
+    char *p = b->data + b->len;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i) *p++ = ',';
+        *p++ = '[';
+        p = put_u(p, (uint32_t)v[2 * i]);
+        *p++ = ',';
+        p = put_u(p, (uint32_t)v[2 * i + 1]);
+        *p++ = ']';
+    }
+    *p++ = ']';
+    b->len = (size_t)(p - b->data);
+    b->data[b->len] = 0;
+    return 0;
+}
+
+static int put_member(b4k_buf *b, const char *key, int *first)
+{
+    if (!*first && b4k_buf_putc(b, ',')) return B4K_ENOMEM;
+    *first = 0;
+    if (b4k_buf_putc(b, '"') || b4k_buf_puts(b, key) || b4k_buf_puts(b, "\":"))
+        return B4K_ENOMEM;
+    return 0;
+}
+
+/* The fields this run adds; an input record that has one already is
+ * rewritten without it. */
+static const char *const enc_fields[] = {"ids", "tokens", "segment_ids", "offsets", NULL};
+static const char *const dec_fields[] = {"text", NULL};
+
+/* Append `{record + members}` (or `{members}` for text input) to out. */
+static int put_record(b4k_buf *out, const char *rec, size_t rec_len, json_t *obj,
+                      const b4k_buf *members, const char *const *fields)
+{
+    if (!rec) {
+        if (b4k_buf_putc(out, '{') || b4k_buf_append(out, members->data, members->len) ||
+            b4k_buf_putc(out, '}'))
+            return B4K_ENOMEM;
+        return 0;
+    }
+    int clash = 0;
+    for (int i = 0; fields[i]; i++) clash |= json_object_get(obj, fields[i]) != NULL;
+    if (!clash) return b4k_jsonl_splice(out, rec, rec_len, members->data, members->len);
+    for (int i = 0; fields[i]; i++) json_object_del(obj, fields[i]);
+    b4k_buf re;
+    b4k_buf_init(&re);
+    int rc = b4k_jsonl_dump(&re, obj);
+    if (!rc) rc = b4k_jsonl_splice(out, re.data, re.len, members->data, members->len);
+    b4k_buf_free(&re);
+    return rc;
+}
+
+/* ---- one line --------------------------------------------------------- */
+
+static int parse_ids(worker *w, const json_t *arr, size_t *n, b4k_err *err, const char *file,
+                     long line)
+{
+    size_t k = json_array_size(arr);
+    if (k > w->idcap && B4K_GROW(w->ids, w->idcap, k))
+        return b4k_err_set(err, B4K_ENOMEM, file, line, "out of memory");
+    for (size_t i = 0; i < k; i++) {
+        const json_t *v = json_array_get(arr, i);
+        if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN ||
+            json_integer_value(v) > INT32_MAX)
+            return b4k_err_set(err, B4K_EFORMAT, file, line, "ids[%zu] is not an integer", i);
+        w->ids[i] = (int32_t)json_integer_value(v);
+    }
+    *n = k;
+    return 0;
+}
+
+static int do_line(const cfg *c, worker *w, const char *line, size_t len, const char *file,
+                   long lineno, b4k_err *err)
+{
+    char *clean = NULL;
+    json_t *obj = NULL;
+    int rc = 0;
+    size_t bad = b4k_utf8_check(line, len);
+    if (bad != (size_t)-1) {
+        if (c->strict)
+            return b4k_err_set(err, B4K_EFORMAT, file, lineno, "invalid UTF-8 at byte %zu",
+                               bad + 1);
+        size_t cl;
+        if (b4k_utf8_sanitize(line, len, &clean, &cl))
+            return b4k_err_set(err, B4K_ENOMEM, file, lineno, "out of memory");
+        line = clean;
+        len = cl;
+    }
+    const char *a = line, *b = NULL;
+    size_t a_len = len, b_len = 0;
+    const char *rec = NULL;
+    b4k_buf_reset(&w->tmp);
+    if (c->field || (c->decode && len && line[0] == '{')) {
+        if ((rc = b4k_jsonl_parse_object(&obj, line, len, file, lineno, err))) goto done;
+        rec = line;
+    }
+    if (c->decode) {
+        size_t n = 0;
+        if (obj) {
+            const char *f = c->field ? c->field : "ids";
+            json_t *arr = json_object_get(obj, f);
+            if (!json_is_array(arr)) {
+                rc = b4k_err_set(err, B4K_EFORMAT, file, lineno, "no array field \"%s\"", f);
+                goto done;
+            }
+            if ((rc = parse_ids(w, arr, &n, err, file, lineno))) goto done;
+        } else if (len && line[0] == '[') {
+            if ((rc = b4k_jsonl_parse(&obj, line, len, file, lineno, err))) goto done;
+            if (!json_is_array(obj)) {
+                rc = b4k_err_set(err, B4K_EFORMAT, file, lineno, "expected an array of ids");
+                goto done;
+            }
+            if ((rc = parse_ids(w, obj, &n, err, file, lineno))) goto done;
+            json_decref(obj);
+            obj = NULL;
+        } else { /* whitespace-separated ids */
+            const char *p = line, *e = line + len;
+            while (p < e) {
+                while (p < e && (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r')) p++;
+                if (p >= e) break;
+                char *end;
+                errno = 0;
+                long v = strtol(p, &end, 10);
+                if (end == p || errno || v < INT32_MIN || v > INT32_MAX ||
+                    (end < e && *end != ' ' && *end != '\t' && *end != ',' && *end != '\r')) {
+                    rc = b4k_err_set(err, B4K_EFORMAT, file, lineno, "not a token id: '%.20s'",
+                                     p);
+                    goto done;
+                }
+                if (n + 1 > w->idcap && B4K_GROW(w->ids, w->idcap, n + 1)) {
+                    rc = b4k_err_set(err, B4K_ENOMEM, file, lineno, "out of memory");
+                    goto done;
+                }
+                w->ids[n++] = (int32_t)v;
+                p = end;
+            }
+        }
+        b4k_buf_reset(&w->text);
+        if ((rc = b4k_tok_decode(c->tok, w->ids, n, c->no_special, &w->text, err))) {
+            b4k_err_locate(err, file, lineno);
+            goto done;
+        }
+        const char *t = w->text.data ? w->text.data : "";
+        size_t tl = w->text.len;
+        char *fixed = NULL;
+        if (b4k_utf8_check(t, tl) != (size_t)-1) { /* bpe ids may cut a character */
+            if (b4k_utf8_sanitize(t, tl, &fixed, &tl)) {
+                rc = b4k_err_set(err, B4K_ENOMEM, file, lineno, "out of memory");
+                goto done;
+            }
+            t = fixed;
+        }
+        int first = 1;
+        rc = put_member(&w->tmp, "text", &first) || b4k_buf_put_json_str(&w->tmp, t, tl)
+                 ? B4K_ENOMEM
+                 : 0;
+        free(fixed);
+        w->ntok += n;
+        if (rc) goto nomem;
+        if (put_record(&w->buf, rec, len, obj, &w->tmp, dec_fields)) goto nomem;
+        goto done;
+    }
+    if (obj) {
+        a = b4k_json_get_str(obj, c->field, &a_len, file, lineno, err);
+        if (!a) {
+            rc = err->code ? err->code : B4K_EFORMAT;
+            goto done;
+        }
+        if (c->pair_field) {
+            b = b4k_json_get_str(obj, c->pair_field, &b_len, file, lineno, err);
+            if (!b) {
+                rc = err->code ? err->code : B4K_EFORMAT;
+                goto done;
+            }
+        }
+    }
+    if ((rc = b4k_tok_encode(c->tok, a, a_len, b, b_len, &c->enc, &w->out, err))) {
+        b4k_err_locate(err, file, lineno);
+        goto done;
+    }
+    const b4k_tok_out *o = &w->out;
+    w->ntok += o->n;
+    /* text input: write the record straight into the output */
+    b4k_buf *m = rec ? &w->tmp : &w->buf;
+    int first = 1;
+    if (!rec && b4k_buf_putc(m, '{')) goto nomem;
+    if (put_member(m, "ids", &first) || put_ids(m, o->ids, o->n)) goto nomem;
+    if (c->tokens) {
+        if (put_member(m, "tokens", &first) || b4k_buf_putc(m, '[')) goto nomem;
+        for (size_t i = 0; i < o->n; i++) {
+            size_t pl = 0;
+            const char *pc = b4k_tok_piece(c->tok, o->ids[i], &pl);
+            if ((i && b4k_buf_putc(m, ',')) || b4k_buf_put_json_str(m, pc ? pc : "", pc ? pl : 0))
+                goto nomem;
+        }
+        if (b4k_buf_putc(m, ']')) goto nomem;
+    }
+    if (c->offsets) {
+        if (put_member(m, "segment_ids", &first) || put_ids(m, o->segs, o->n)) goto nomem;
+        if (put_member(m, "offsets", &first) || put_offsets(m, o->offsets, o->n)) goto nomem;
+    }
+    if (rec ? put_record(&w->buf, rec, len, obj, m, enc_fields) : b4k_buf_putc(m, '}'))
+        goto nomem;
+    goto done;
+nomem:
+    rc = b4k_err_set(err, B4K_ENOMEM, file, lineno, "out of memory");
+done:
+    json_decref(obj);
+    free(clean);
+    return rc;
+}
+
+static void run_slice(void *ctx, size_t begin, size_t end, int tid)
+{
+    job *j = ctx;
+    worker *w = &j->w[tid];
+    batch *b = j->b;
+    b4k_buf_reset(&w->buf);
+    w->first = begin;
+    w->nlines = 0;
+    w->err_at = -1;
+    if (end - begin > w->ecap && B4K_GROW(w->ends, w->ecap, end - begin)) {
+        w->err_at = (long)begin;
+        b4k_err_set(&w->err, B4K_ENOMEM, b->file, b->lineno[begin], "out of memory");
+        return;
+    }
+    for (size_t i = begin; i < end; i++) {
+        size_t mark = w->buf.len;
+        b4k_err e;
+        b4k_err_clear(&e);
+        int rc = do_line(j->c, w, b->text + b->off[i], b->lens[i], b->file, b->lineno[i], &e);
+        if (rc) {
+            w->buf.len = mark;
+            if (w->buf.data) w->buf.data[mark] = 0;
+            if (!j->c->keep_going || rc == B4K_ENOMEM) {
+                w->err_at = (long)i;
+                w->err = e;
+                return;
+            }
+            b4k_buf_puts(&w->buf, "{\"error\":");
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s", e.msg);
+            b4k_buf_put_json_str(&w->buf, msg, strlen(msg));
+            b4k_buf_printf(&w->buf, ",\"line\":%ld}", b->lineno[i]);
+            e.line = b->lineno[i];
+            b4k_err_locate(&e, b->file, b->lineno[i]);
+            /* the warning itself is printed by the main thread */
+        }
+        b4k_buf_putc(&w->buf, '\n');
+        w->ends[w->nlines++] = w->buf.len;
+    }
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static int batch_add(batch *b, const char *line, size_t len, long lineno)
+{
+    if (B4K_GROW(b->text, b->cap, b->len + len + 1)) return B4K_ENOMEM;
+    if (b->n + 1 > b->ncap) {
+        size_t c1 = b->ncap, c2 = b->ncap;
+        if (B4K_GROW(b->off, b->ncap, b->n + 1) || B4K_GROW(b->lens, c1, b->n + 1) ||
+            B4K_GROW(b->lineno, c2, b->n + 1))
+            return B4K_ENOMEM;
+        if (c1 < b->ncap) b->ncap = c1;
+        if (c2 < b->ncap) b->ncap = c2;
+    }
+    memcpy(b->text + b->len, line, len);
+    b->text[b->len + len] = 0;
+    b->off[b->n] = b->len;
+    b->lens[b->n] = len;
+    b->lineno[b->n] = lineno;
+    b->n++;
+    b->len += len + 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    b4k_cli_set_prog("b4k-tokenize");
+    b4k_cli cli = {
+        .prog = "b4k-tokenize",
+        .synopsis = "[OPTIONS] --vocab FILE [FILE...]",
+        .summary = "Tokenize text lines or JSONL records into token ids (JSONL out).",
+        .opts = opts,
+        .epilog = "Input: text lines, or JSONL with --field (plain or .zst; '-' = stdin).\n"
+                  "Output: one JSON record per input line, in input order: ids, segment_ids,\n"
+                  "offsets ([start,end) in code points) and, with --tokens, tokens.\n"
+                  "WordPiece lower-cases by default when the vocabulary has no upper-case\n"
+                  "tokens (an uncased vocab); --lower/--no-lower override.",
+    };
+    b4k_tok_opts to;
+    b4k_tok_opts_init(&to);
+    cfg c;
+    memset(&c, 0, sizeof c);
+    b4k_tok_enc_init(&c.enc);
+    c.offsets = 1;
+    const char *outpath = NULL, *kind = "wordpiece";
+    int threads = 1, progress = 0;
+    size_t batch_lines = 4096;
+    const char *arg;
+    int key;
+    while ((key = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
+        switch (key) {
+        case 'k': kind = arg; break;
+        case 'v': to.vocab = arg; break;
+        case 'm': to.merges = arg; break;
+        case 'f': c.field = arg; break;
+        case O_PAIR: c.pair_field = arg; break;
+        case 'o': outpath = arg; break;
+        case 't': threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
+        case O_TOKENS: c.tokens = 1; break;
+        case O_NO_OFFSETS: c.offsets = 0; break;
+        case O_NO_SPECIAL: c.no_special = 1; c.enc.add_special = 0; break;
+        case O_MAX_LEN: c.enc.max_len = (long)b4k_cli_int("--max-len", arg, 1, INT32_MAX); break;
+        case O_LOWER: to.lower = 1; break;
+        case O_NO_LOWER: to.lower = 0; break;
+        case O_DECODE: c.decode = 1; break;
+        case O_STRICT: c.strict = 1; break;
+        case O_KEEP_GOING: c.keep_going = 1; break;
+        case O_BATCH: batch_lines = (size_t)b4k_cli_int("--batch", arg, 1, 1 << 24); break;
+        case O_PROGRESS: progress = 1; break;
+        default: b4k_cli_usage("unhandled option");
+        }
+    }
+    to.kind = b4k_tok_kind_parse(kind);
+    if (to.kind == B4K_TOK_NONE) b4k_cli_usage("unknown --kind '%s'", kind);
+    if (!to.vocab) b4k_cli_usage("--vocab is required");
+    if (to.kind == B4K_TOK_BPE && !to.merges) b4k_cli_usage("--kind bpe needs --merges");
+    if (c.pair_field && !c.field) b4k_cli_usage("--pair-field needs --field (JSONL input)");
+    if (c.pair_field && to.kind != B4K_TOK_WORDPIECE)
+        b4k_cli_usage("--pair-field is for --kind wordpiece");
+    if (c.enc.max_len > 0 && c.enc.add_special && to.kind == B4K_TOK_WORDPIECE &&
+        c.enc.max_len < (c.pair_field ? 3 : 2))
+        b4k_cli_usage("--max-len %ld leaves no room for [CLS]/[SEP]", c.enc.max_len);
+
+    b4k_err err;
+    b4k_err_clear(&err);
+    b4k_tok *tok = NULL;
+    if (b4k_tok_load(&tok, &to, &err)) b4k_cli_die(&err);
+    c.tok = tok;
+    if (!c.decode && c.enc.add_special && to.kind == B4K_TOK_WORDPIECE &&
+        (b4k_tok_cls_id(tok) < 0 || b4k_tok_sep_id(tok) < 0)) {
+        b4k_err_set(&err, B4K_EFORMAT, to.vocab, 0,
+                    "vocabulary has no [CLS]/[SEP] token (use --no-special)");
+        b4k_cli_die(&err);
+    }
+
+    FILE *out = stdout;
+    if (outpath && strcmp(outpath, "-") != 0) {
+        out = fopen(outpath, "w");
+        if (!out) b4k_cli_dief("%s: %s", outpath, strerror(errno));
+    }
+    b4k_pool *pool = threads > 1 ? b4k_pool_new(threads) : NULL;
+    if (threads > 1 && !pool) b4k_cli_dief("cannot start %d threads", threads);
+    int nt = b4k_pool_size(pool);
+    worker *w = b4k_calloc((size_t)nt, sizeof *w);
+    if (!w) b4k_cli_dief("out of memory");
+    for (int i = 0; i < nt; i++) {
+        b4k_tok_out_init(&w[i].out);
+        b4k_buf_init(&w[i].buf);
+        b4k_buf_init(&w[i].tmp);
+        b4k_buf_init(&w[i].text);
+    }
+    batch b;
+    memset(&b, 0, sizeof b);
+    job j = {&c, &b, w};
+    b4k_progress prog;
+    b4k_progress_init(&prog, progress);
+    const size_t batch_bytes = (size_t)16 << 20;
+    int nin = optind < argc ? argc - optind : 1;
+    size_t total_lines = 0, total_bytes = 0, total_tok = 0;
+    int rc = 0;
+    for (int fi = 0; fi < nin && !rc; fi++) {
+        const char *path = optind < argc ? argv[optind + fi] : "-";
+        b4k_stream *s = NULL;
+        if (b4k_stream_open(&s, path, &err)) b4k_cli_die(&err);
+        b.file = b4k_stream_name(s);
+        int eof = 0;
+        while (!eof && !rc) {
+            b.n = b.len = 0;
+            while (b.n < batch_lines && b.len < batch_bytes) {
+                char *line;
+                size_t len;
+                int g = b4k_stream_getline(s, &line, &len, &err);
+                if (g < 0) b4k_cli_die(&err);
+                if (g == 0) {
+                    eof = 1;
+                    break;
+                }
+                if (batch_add(&b, line, len, b4k_stream_lineno(s))) b4k_cli_dief("out of memory");
+                total_bytes += len + 1;
+            }
+            if (!b.n) break;
+            b4k_pool_for(pool, b.n, run_slice, &j);
+            for (int t = 0; t < nt; t++) {
+                worker *x = &w[t];
+                size_t upto = x->nlines;
+                if (upto && fwrite(x->buf.data, 1, x->ends[upto - 1], out) != x->ends[upto - 1])
+                    b4k_cli_dief("write error: %s", strerror(errno));
+                total_tok += x->ntok;
+                x->ntok = 0;
+                if (x->err_at >= 0) {
+                    fflush(out);
+                    b4k_cli_die(&x->err);
+                }
+            }
+            total_lines += b.n;
+            b4k_progress_update(&prog, 0, "%zu lines, %.1f MB, %zu tokens", total_lines,
+                                total_bytes / 1e6, total_tok);
+        }
+        b4k_stream_close(s);
+    }
+    b4k_progress_update(&prog, 1, "%zu lines, %.1f MB, %zu tokens", total_lines,
+                        total_bytes / 1e6, total_tok);
+    b4k_progress_end(&prog);
+    for (int i = 0; i < nt; i++) {
+        b4k_tok_out_free(&w[i].out);
+        b4k_buf_free(&w[i].buf);
+        b4k_buf_free(&w[i].tmp);
+        b4k_buf_free(&w[i].text);
+        free(w[i].ids);
+        free(w[i].ends);
+    }
+    free(w);
+    free(b.text);
+    free(b.off);
+    free(b.lens);
+    free(b.lineno);
+    b4k_pool_free(pool);
+    b4k_tok_free(tok);
+    b4k_cli_free(&cli);
+    if (out != stdout) {
+        if (fflush(out) || ferror(out) || fclose(out))
+            b4k_cli_dief("%s: write error: %s", outpath, strerror(errno));
+    }
+    return b4k_cli_finish(rc);
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# b4k-tokenize against peers nobody here wrote, on real text:
+#   WordPiece  vs HF tokenizers 0.22 (Rust, npm @anush008/tokenizers):
+#              ids, segment ids and offsets, with bert-base-chinese (lower
+#              and cased) and bert-base-uncased; decode vs HF's decoder
+#   GPT-2 BPE  vs gpt-3-encoder (npm): ids; decode must give back the line
+# Corpora (../shared/data): corpus/zh-modern, the four classic novels,
+# w2v/en-large, CLUENER train texts.
+#
+#   bash test/parity/parity_tokenize.sh              whole corpora (make parity)
+#   bash test/parity/parity_tokenize.sh --sample N   first N lines of each
+#                                                    corpus, PASS:/FAIL: lines
+# Prints "mismatches: K of N lines" per case; exit 1 if any K > 0.
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+BIN=${BIN:-$TOP/bin}
+DATA=${DATA:-}
+[ -z "$DATA" ] && [ -d "$TOP/../shared/data" ] && DATA=$(cd "$TOP/../shared/data" && pwd)
+SAMPLE=0
+[ "${1:-}" = "--sample" ] && SAMPLE=${2:?--sample N}
+NODE=$TOP/test/node
+skip() { echo "SKIP: tokenize parity: $*"; exit 0; }
+[ -n "$DATA" ] && [ -d "$DATA/vocab" ] || skip "../shared/data not found"
+command -v node >/dev/null || skip "node not installed"
+[ -d "$NODE/node_modules/@anush008/tokenizers" ] && [ -d "$NODE/node_modules/gpt-3-encoder" ] ||
+  skip "npm peers not installed (cd test/node && npm install)"
+[ -x "$BIN/b4k-tokenize" ] || { echo "FAIL: tokenize parity: $BIN/b4k-tokenize not built"; exit 1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+V=$DATA/vocab
+take() { if [ "$SAMPLE" -gt 0 ]; then head -n "$SAMPLE"; else cat; fi; }
+corpora=()
+add() { # name, command producing text
+  local f=$tmp/$1.txt
+  eval "$2" | take > "$f" || return
+  [ -s "$f" ] && corpora+=("$1")
+}
+[ -f "$DATA/corpus/zh-modern.txt.zst" ] && add zh-modern "zstd -dc '$DATA/corpus/zh-modern.txt.zst'"
+for n in hongloumeng sanguoyanyi shuihuzhuan xiyouji; do
+  f=$DATA/corpus/zh-classic-novels/$n.txt.zst
+  [ -f "$f" ] && add "$n" "zstd -dc '$f'"
+done
+[ -f "$DATA/w2v/en-large.txt.zst" ] && add en-large "zstd -dc '$DATA/w2v/en-large.txt.zst'"
+[ -f "$DATA/ner/cluener/train.json" ] &&
+  add cluener "node -e 'for (const l of require(\"fs\").readFileSync(process.argv[1],\"utf8\").split(\"\\n\")) if (l) console.log(JSON.parse(l).text)' '$DATA/ner/cluener/train.json'"
+[ ${#corpora[@]} -gt 0 ] || skip "no corpora found"
+
+bad_total=0
+report() { # label, mismatches, lines
+  local what="tokenize parity $1: mismatches: $2 of $3 lines"
+  if [ "$SAMPLE" -gt 0 ]; then
+    if [ "$2" = 0 ]; then echo "PASS: $what"; else echo "FAIL: $what"; fi
+  else
+    echo "$what"
+  fi
+  [ "$2" = 0 ] || bad_total=$((bad_total + 1))
+}
+count_diff() { # a b -> number of differing lines (and line count difference)
+  node -e '
+    const fs=require("fs");
+    const a=fs.readFileSync(process.argv[1],"utf8").split("\n"), b=fs.readFileSync(process.argv[2],"utf8").split("\n");
+    let k=0, shown=0; const n=Math.max(a.length,b.length);
+    for (let i=0;i<n;i++) if (a[i]!==b[i]) { k++; if (shown++<2) process.stderr.write(`  line ${i+1}:\n    b4k ${String(a[i]).slice(0,300)}\n    peer ${String(b[i]).slice(0,300)}\n`); }
+    console.log(k);' "$1" "$2"
+}
+lines() { wc -l < "$1" | tr -d ' '; }
+
+wp_case() { # label vocab lower(0|1) b4k-flags...
+  local label=$1 vocab=$2 lower=$3; shift 3
+  for c in "${corpora[@]}"; do
+    "$BIN/b4k-tokenize" -t 2 -v "$vocab" "$@" "$tmp/$c.txt" > "$tmp/b4k.jsonl" || { report "$label $c" run-error 0; continue; }
+    node "$NODE/hf_tok.js" wordpiece "$vocab" "$lower" < "$tmp/$c.txt" > "$tmp/hf.jsonl"
+    report "wordpiece $label $c" "$(count_diff "$tmp/b4k.jsonl" "$tmp/hf.jsonl")" "$(lines "$tmp/$c.txt")"
+  done
+}
+wp_case "bert-base-chinese(lower)" "$V/bert-base-chinese-vocab.txt" 1
+wp_case "bert-base-chinese(cased)" "$V/bert-base-chinese-vocab.txt" 0 --no-lower
+wp_case "bert-base-uncased" "$V/bert-base-uncased-vocab.txt" 1
+
+# WordPiece decode vs HF's WordPiece decoder (per line in node: a sample)
+for c in zh-modern en-large; do
+  [ -f "$tmp/$c.txt" ] || continue
+  head -n 20000 "$tmp/$c.txt" > "$tmp/dec.txt"
+  voc=$V/bert-base-chinese-vocab.txt; [ $c = en-large ] && voc=$V/bert-base-uncased-vocab.txt
+  "$BIN/b4k-tokenize" -v "$voc" --no-offsets "$tmp/dec.txt" > "$tmp/ids.jsonl"
+  for skipsp in 0 1; do
+    flag=; [ $skipsp = 1 ] && flag=--no-special
+    "$BIN/b4k-tokenize" -v "$voc" --decode $flag "$tmp/ids.jsonl" |
+      node -e 'for (const l of require("fs").readFileSync(0,"utf8").split("\n")) if (l) console.log(JSON.stringify({text: JSON.parse(l).text}))' > "$tmp/b4k.jsonl"
+    node "$NODE/hf_tok.js" wpdecode "$voc" $skipsp < "$tmp/ids.jsonl" > "$tmp/hf.jsonl"
+    report "wordpiece decode(skip_special=$skipsp) $c" "$(count_diff "$tmp/b4k.jsonl" "$tmp/hf.jsonl")" "$(lines "$tmp/dec.txt")"
+  done
+done
+
+# GPT-2: ids vs gpt-3-encoder; decode round trip to the exact line
+G="-k bpe -v $V/gpt2/encoder.json -m $V/gpt2/vocab.bpe"
+for c in "${corpora[@]}"; do
+  "$BIN/b4k-tokenize" -t 2 $G --no-offsets "$tmp/$c.txt" > "$tmp/b4k.jsonl"
+  node "$NODE/gpt3_encode.js" < "$tmp/$c.txt" > "$tmp/peer.jsonl"
+  report "gpt2 $c" "$(count_diff "$tmp/b4k.jsonl" "$tmp/peer.jsonl")" "$(lines "$tmp/$c.txt")"
+  "$BIN/b4k-tokenize" $G --decode "$tmp/b4k.jsonl" > "$tmp/dec.jsonl"
+  report "gpt2 decode round trip $c" "$(node "$NODE/cmp_text.js" "$tmp/dec.jsonl" "$tmp/$c.txt")" "$(lines "$tmp/$c.txt")"
+done
+[ $bad_total -eq 0 ]
