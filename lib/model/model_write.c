@@ -84,7 +84,8 @@ int b4k_mw_set_tokenizer(b4k_mw *w, json_t *tok)
 
 int b4k_mw_set_meta(b4k_mw *w, const char *key, json_t *value)
 {
-    static const char *reserved[] = {"architecture", "config", "tokenizer", "tensors"};
+    static const char *reserved[] = {"architecture", "config", "tokenizer", "tensors",
+                                     "zstd_level"};
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
         if (!strcmp(key, reserved[i]))
             return B4K_EINVAL;
@@ -243,6 +244,12 @@ static int prepare(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
         if (json_object_set(root, k, v))
             goto oom;
     }
+    for (size_t i = 0; i < w->nt; i++)
+        if (w->t[i].codec == B4K_CODEC_ZSTD) { /* so a re-encode can match the bytes */
+            if (json_object_set_new(root, "zstd_level", json_integer(w->zlevel)))
+                goto oom;
+            break;
+        }
     for (size_t i = 0; i < w->nt; i++) {
         wtensor *t = &w->t[i];
         json_t *e = json_object(), *sh = json_array();

@@ -1,0 +1,98 @@
+/* A checkpoint as read from its original format: a flat list of named,
+ * contiguous little-endian tensors (borrowed from mmap'd files or owned),
+ * plus the format's extra facts.  Readers: tf_bundle.c (TF TensorBundle),
+ * safetensors.c, torch.c (torch.save zip and legacy), and .b4k itself.
+ * Names are the checkpoint's own; names.c maps them to b4k's. */
+#ifndef B4K_CONVERT_CKPT_H
+#define B4K_CONVERT_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "io/jsonl.h"
+#include "tensor/dtype.h"
+
+/* Element types found in checkpoints beyond b4k_dtype. */
+enum { B4K_SRC_F64 = 100, B4K_SRC_I16, B4K_SRC_I8, B4K_SRC_BOOL, B4K_SRC_U16 };
+
+enum {
+    B4K_CKPT_OPTIMIZER = 1 << 0, /* keep adam_m/adam_v/global_step etc. */
+    B4K_CKPT_NO_CRC = 1 << 1     /* TF: do not verify tensor crc32c */
+};
+
+typedef struct b4k_ctensor {
+    char *name;
+    int dtype;                    /* b4k_dtype or B4K_SRC_* */
+    int ndim;
+    int64_t shape[B4K_MAX_DIMS];
+    const void *data;             /* contiguous, little-endian */
+    size_t nbytes;
+    void *owned;                  /* non-NULL when data is ours */
+    uint64_t src_offset;          /* offset in its file (for --info) */
+    int src_file;                 /* index into the checkpoint's files */
+} b4k_ctensor;
+
+typedef struct b4k_ckpt {
+    char format[24];              /* "tf", "safetensors", "torch-zip", ... */
+    b4k_ctensor *t;
+    size_t n, cap;
+    json_t *meta;                 /* format facts for --info (object) */
+    /* mapped files, unmapped by b4k_ckpt_free */
+    struct b4k_cmap { void *p; size_t n; char *path; } *maps;
+    size_t nmaps, capmaps;
+    unsigned flags;
+} b4k_ckpt;
+
+/* Detect the format of path (a file, or a TF prefix "X" with X.index) and
+ * read it.  Returns B4K_EFORMAT/EUNSUP with a message naming the file. */
+int b4k_ckpt_open(b4k_ckpt **out, const char *path, unsigned flags, b4k_err *err);
+/* An empty checkpoint (for readers working on memory). */
+b4k_ckpt *b4k_ckpt_new(const char *format, unsigned flags);
+void b4k_ckpt_free(b4k_ckpt *c);
+
+/* Format sniffing: "tf", "safetensors", "torch-zip", "torch-legacy", "b4k"
+ * or NULL. */
+const char *b4k_ckpt_sniff(const char *path);
+
+/* Add a tensor (name copied; owned is freed with the checkpoint, also on
+ * error).  Checks shape x element size == nbytes. */
+int b4k_ckpt_add(b4k_ckpt *c, const char *name, int dtype, int ndim, const int64_t *shape,
+                 const void *data, size_t nbytes, void *owned, b4k_err *err);
+b4k_ctensor *b4k_ckpt_find(b4k_ckpt *c, const char *name);
+/* Remove tensor i (frees it). */
+void b4k_ckpt_remove(b4k_ckpt *c, size_t i);
+
+/* mmap a whole file read-only; kept until b4k_ckpt_free.  *idx gets the map
+ * index (for src_file). */
+int b4k_ckpt_map(b4k_ckpt *c, const char *path, const uint8_t **data, size_t *n, int *idx,
+                 b4k_err *err);
+
+/* Element size and name of a source dtype (0 / "?" if unknown). */
+size_t b4k_src_elem_size(int dtype);
+const char *b4k_src_dtype_name(int dtype);
+
+/* Per-format readers over memory (the fuzz targets use these).  The data
+ * stays borrowed from buf. */
+int b4k_safetensors_read(b4k_ckpt *c, const uint8_t *buf, size_t n, const char *name,
+                         int file_idx, b4k_err *err);
+/* TF: parse an .index SSTable; data shards are attached by b4k_tf_open. */
+typedef struct b4k_tf_entry {
+    char *name;
+    int dtype, ndim;              /* dtype: b4k dtype / B4K_SRC_*, or -1 */
+    int tf_dtype;
+    int64_t shape[B4K_MAX_DIMS];
+    int shard;
+    uint64_t offset, size;
+    uint32_t crc;                 /* masked crc32c */
+    int has_crc;
+} b4k_tf_entry;
+int b4k_tf_index_parse(const uint8_t *buf, size_t n, const char *name, b4k_tf_entry **entries,
+                       size_t *count, int *num_shards, b4k_err *err);
+void b4k_tf_entries_free(b4k_tf_entry *e, size_t n);
+int b4k_tf_open(b4k_ckpt *c, const char *prefix, b4k_err *err);
+/* torch.save: zip archive or legacy stream, in memory. */
+int b4k_torch_read(b4k_ckpt *c, const uint8_t *buf, size_t n, const char *name, int file_idx,
+                   b4k_err *err);
+
+#endif

@@ -1,0 +1,457 @@
+/* b4k-convert's pipeline: open inputs -> (merge CPM shards) -> map names ->
+ * config + tokenizer -> transpose / cast -> .b4k (atomic).  A .b4k input, or
+ * a safetensors file exported from one, passes through with its header,
+ * names, order and codecs, so .b4k -> safetensors -> .b4k is byte-identical. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert/convert_impl.h"
+#include "convert/safetensors.h"
+#include "core/alloc.h"
+
+void b4k_convert_opts_init(b4k_convert_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->dtype = -1;
+    o->zstd_level = -1;
+}
+
+const b4k_cv_out *b4k_cv_find(b4k_cv *cv, const char *name)
+{
+    for (size_t i = 0; i < cv->nout; i++)
+        if (!strcmp(cv->out[i].name, name))
+            return &cv->out[i];
+    return NULL;
+}
+
+static int is_float(int dt)
+{
+    return dt == B4K_F32 || dt == B4K_F16 || dt == B4K_BF16 || dt == B4K_SRC_F64 || dt == B4K_Q8;
+}
+
+static int add_out(b4k_cv *cv, const char *name, const b4k_ctensor *src, int xform, int codec,
+                   b4k_err *err)
+{
+    b4k_cv_out *o;
+    if (b4k_cv_find(cv, name))
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "two tensors map to %s", name);
+    if (B4K_GROW(cv->out, cv->cap, cv->nout + 1))
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    o = &cv->out[cv->nout];
+    memset(o, 0, sizeof *o);
+    o->name = b4k_strdup(name);
+    if (!o->name)
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    o->src = src;
+    o->xform = xform;
+    o->codec = codec;
+    o->ndim = src->ndim;
+    memcpy(o->shape, src->shape, sizeof o->shape);
+    if (xform == B4K_XF_SQT) {
+        if (src->ndim != 3 || src->shape[0] != 1)
+            return b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                               "tensor %s: expected a conv1d weight [1,in,out]", src->name);
+        o->ndim = 2;
+        o->shape[0] = src->shape[2];
+        o->shape[1] = src->shape[1];
+    } else if (xform == B4K_XF_T) {
+        if (src->ndim != 2)
+            return b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                               "tensor %s: expected a 2-D weight to transpose", src->name);
+        o->shape[0] = src->shape[1];
+        o->shape[1] = src->shape[0];
+    }
+    cv->nout++;
+    return 0;
+}
+
+static void cv_free(b4k_cv *cv)
+{
+    for (size_t i = 0; i < cv->nout; i++)
+        b4k_free(cv->out[i].name);
+    b4k_free(cv->out);
+    b4k_ckpt_free(cv->merged);
+    for (int i = 0; i < cv->nck; i++)
+        b4k_ckpt_free(cv->ck[i]);
+    b4k_free(cv->ck);
+    b4k_model_free(cv->model);
+    json_decref(cv->header);
+    json_decref(cv->config);
+    b4k_free(cv->config_file);
+    b4k_mw_free(cv->w);
+}
+
+/* .b4k input as a checkpoint of borrowed views. */
+static int open_b4k(b4k_cv *cv, const char *path, b4k_err *err)
+{
+    b4k_ckpt *c;
+    int rc = b4k_model_open(&cv->model, path, err);
+    if (rc)
+        return rc;
+    c = cv->ck[cv->nck++] = b4k_ckpt_new("b4k", 0);
+    if (!c)
+        return b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
+    for (size_t i = 0; i < b4k_model_count(cv->model); i++) {
+        b4k_tensor_view v;
+        if ((rc = b4k_model_get_at(cv->model, i, &v, err)) ||
+            (rc = b4k_ckpt_add(c, b4k_model_tensor_name(cv->model, i), v.dtype, v.ndim, v.shape,
+                               v.data, v.nbytes, NULL, err)))
+            return rc;
+    }
+    cv->header = json_incref(b4k_model_header(cv->model));
+    return 0;
+}
+
+static int tied_equal(b4k_ckpt *c, const char *a, const char *b)
+{
+    b4k_ctensor *x = NULL, *y = NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        const char *n = c->t[i].name;
+        if (!strncmp(n, "module.", 7))
+            n += 7;
+        if (!strcmp(n, a))
+            x = &c->t[i];
+        if (!strcmp(n, b))
+            y = &c->t[i];
+    }
+    return x && y && x->nbytes == y->nbytes && x->dtype == y->dtype &&
+           (x->data == y->data || !memcmp(x->data, y->data, x->nbytes));
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return b4k_names_cmp(((const b4k_cv_out *)a)->name, ((const b4k_cv_out *)b)->name);
+}
+
+static int plan(b4k_cv *cv, const char *const *inputs, int n, const b4k_convert_opts *o,
+                json_t *unmapped, b4k_err *err)
+{
+    b4k_ckpt *c;
+    int rc;
+    const char *fam = o->arch && strcmp(o->arch, "auto") ? o->arch : NULL;
+    int codec = o->zstd_level > 0 ? B4K_CODEC_ZSTD : B4K_CODEC_RAW;
+    if (!fam) {
+        const char **names = b4k_malloc_n(cv->ck[0]->n ? cv->ck[0]->n : 1, sizeof *names);
+        if (!names)
+            return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+        for (size_t i = 0; i < cv->ck[0]->n; i++)
+            names[i] = cv->ck[0]->t[i].name;
+        fam = b4k_names_detect(names, cv->ck[0]->n);
+        b4k_free(names);
+        if (!fam)
+            return b4k_err_set(err, B4K_EFORMAT, inputs[0], 0,
+                               "cannot tell the model family from the tensor names; give --arch");
+    }
+    if (!b4k_names_family_ok(fam))
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "unknown --arch %s", fam);
+    snprintf(cv->family, sizeof cv->family, "%s", fam);
+    if (n > 1 && !strcmp(fam, "cpm")) {
+        if ((rc = b4k_cpm_merge(&cv->merged, cv->ck, n, err)))
+            return rc;
+        c = cv->merged;
+    } else if (n > 1) {
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                           "several inputs are only supported for CPM model-parallel shards");
+    } else {
+        c = cv->ck[0];
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        char dst[512];
+        int xf, r = b4k_names_map(fam, c->t[i].name, dst, sizeof dst, &xf);
+        if (r == 0)
+            continue;
+        if (r < 0) { /* kept under its own name, listed in the header */
+            json_array_append_new(unmapped, json_string(c->t[i].name));
+            snprintf(dst, sizeof dst, "%s", c->t[i].name);
+            xf = B4K_XF_NONE;
+        }
+        if (!strcmp(fam, "gpt2") && !strcmp(dst, "lm_head.weight") &&
+            tied_equal(c, "lm_head.weight", "transformer.wte.weight"))
+            continue; /* tied to wte.weight */
+        if ((rc = add_out(cv, dst, &c->t[i], xf, codec, err)))
+            return rc;
+    }
+    qsort(cv->out, cv->nout, sizeof *cv->out, by_name);
+    return 0;
+}
+
+/* Passthrough of a b4k header (from .b4k or exported safetensors). */
+static int plan_passthrough(b4k_cv *cv, const b4k_convert_opts *o, b4k_err *err)
+{
+    b4k_ckpt *c = cv->ck[0];
+    json_t *tens = json_object_get(cv->header, "tensors");
+    for (size_t i = 0; i < c->n; i++) {
+        int codec = B4K_CODEC_RAW, rc;
+        const char *cs = json_string_value(json_object_get(json_object_get(tens, c->t[i].name),
+                                                           "codec"));
+        if (cs && !strcmp(cs, "zstd"))
+            codec = B4K_CODEC_ZSTD;
+        if (o->zstd_level >= 0)
+            codec = o->zstd_level > 0 ? B4K_CODEC_ZSTD : B4K_CODEC_RAW;
+        if ((rc = add_out(cv, c->t[i].name, &c->t[i], B4K_XF_NONE, codec, err)))
+            return rc;
+    }
+    return 0;
+}
+
+/* out (cols, rows) <- in (rows, cols), element size es. */
+static void transpose(void *out, const void *in, size_t rows, size_t cols, size_t es)
+{
+    const uint8_t *s = in;
+    uint8_t *d = out;
+    for (size_t i0 = 0; i0 < rows; i0 += 32)
+        for (size_t j0 = 0; j0 < cols; j0 += 32)
+            for (size_t i = i0; i < rows && i < i0 + 32; i++)
+                for (size_t j = j0; j < cols && j < j0 + 32; j++)
+                    memcpy(d + (j * rows + i) * es, s + (i * cols + j) * es, es);
+}
+
+/* Source tensor as f32 (owned, aligned). */
+static float *to_f32(const b4k_ctensor *t, size_t numel, b4k_err *err)
+{
+    float *f = b4k_aligned_alloc(64, numel ? numel * 4 : 4);
+    void *tmp = NULL;
+    const void *src = t->data;
+    if (!f) {
+        b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+        return NULL;
+    }
+    if (((uintptr_t)src & 7) && t->dtype != B4K_F32) { /* align for typed loads */
+        tmp = b4k_aligned_alloc(64, t->nbytes ? t->nbytes : 1);
+        if (!tmp) {
+            b4k_free(f);
+            b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+            return NULL;
+        }
+        memcpy(tmp, src, t->nbytes);
+        src = tmp;
+    }
+    if (t->dtype == B4K_SRC_F64) {
+        for (size_t i = 0; i < numel; i++) {
+            double x;
+            memcpy(&x, (const uint8_t *)src + 8 * i, 8);
+            f[i] = (float)x;
+        }
+    } else if (numel) {
+        b4k_dtype_to_f32(f, t->dtype, src, numel,
+                         t->ndim ? (size_t)t->shape[t->ndim - 1] : 1);
+    }
+    b4k_free(tmp);
+    return f;
+}
+
+static int emit_one(b4k_cv *cv, const b4k_cv_out *o, int target, b4k_err *err)
+{
+    const b4k_ctensor *s = o->src;
+    size_t numel, es = b4k_src_elem_size(s->dtype);
+    int dt = s->dtype, rc;
+    b4k_shape_numel(o->ndim, o->shape, &numel);
+    if (is_float(dt)) {
+        if (target >= 0 && o->ndim >= 2)
+            dt = target;
+        else if (target >= 0 || dt == B4K_SRC_F64)
+            dt = B4K_F32;
+        if (dt == B4K_Q8 && s->dtype != B4K_Q8 && o->ndim < 1)
+            dt = B4K_F32;
+    } else if (dt == B4K_SRC_BOOL) {
+        dt = B4K_U8;
+    } else if (dt != B4K_I32 && dt != B4K_I64 && dt != B4K_U8) {
+        return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: %s tensors are not supported",
+                           s->name, b4k_src_dtype_name(s->dtype));
+    }
+    if (dt == s->dtype || (s->dtype == B4K_SRC_BOOL && dt == B4K_U8)) {
+        if (o->xform == B4K_XF_NONE)
+            return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
+        void *buf = b4k_aligned_alloc(64, s->nbytes ? s->nbytes : 1);
+        if (!buf)
+            return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+        transpose(buf, s->data, (size_t)o->shape[1], (size_t)o->shape[0], es);
+        return b4k_mw_add_owned(cv->w, o->name, dt, o->ndim, o->shape, buf, o->codec, err);
+    }
+    float *f = to_f32(s, numel, err), *g;
+    if (!f)
+        return err ? err->code : B4K_ENOMEM;
+    if (o->xform != B4K_XF_NONE) {
+        g = b4k_aligned_alloc(64, numel ? numel * 4 : 4);
+        if (!g) {
+            b4k_free(f);
+            return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+        }
+        transpose(g, f, (size_t)o->shape[1], (size_t)o->shape[0], 4);
+        b4k_free(f);
+        f = g;
+    }
+    rc = b4k_mw_add_f32(cv->w, o->name, dt, o->ndim, o->shape, f, o->codec, err);
+    b4k_free(f);
+    return rc;
+}
+
+static const char *base(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
+                    const char *out, b4k_err *err)
+{
+    b4k_cv cv;
+    json_t *unmapped = json_array(), *src = NULL;
+    int rc = 0, target = o->dtype;
+    const char *arch;
+    memset(&cv, 0, sizeof cv);
+    if (n < 1)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "no input");
+    cv.ck = b4k_calloc((size_t)n, sizeof *cv.ck);
+    if (!cv.ck || !unmapped) {
+        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *fmt = b4k_ckpt_sniff(inputs[i]);
+        if (fmt && !strcmp(fmt, "b4k")) {
+            if (n > 1) {
+                rc = b4k_err_set(err, B4K_EINVAL, inputs[i], 0, "a .b4k input must be alone");
+                goto done;
+            }
+            if ((rc = open_b4k(&cv, inputs[i], err)))
+                goto done;
+            continue;
+        }
+        if ((rc = b4k_ckpt_open(&cv.ck[i], inputs[i], o->ckpt_flags, err)))
+            goto done;
+        cv.nck = i + 1;
+    }
+    if (!cv.header && n == 1 && !strcmp(cv.ck[0]->format, "safetensors")) {
+        const char *h = json_string_value(
+            json_object_get(json_object_get(cv.ck[0]->meta, "metadata"), "b4k.header"));
+        if (h && (rc = b4k_json_parse_doc(&cv.header, h, strlen(h), inputs[0], err)))
+            goto done;
+        if (cv.header && !json_is_object(cv.header)) {
+            rc = b4k_err_set(err, B4K_EFORMAT, inputs[0], 0, "bad b4k.header metadata");
+            goto done;
+        }
+    }
+    if (cv.header) { /* passthrough */
+        json_t *a = json_object_get(cv.header, "architecture"), *lvl;
+        const char *k;
+        json_t *v;
+        arch = json_is_string(a) ? json_string_value(a) : "";
+        cv.w = b4k_mw_new(arch);
+        if (!cv.w) {
+            rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+            goto done;
+        }
+        lvl = json_object_get(cv.header, "zstd_level");
+        b4k_mw_set_zstd(cv.w, o->zstd_level > 0 ? o->zstd_level
+                              : json_is_integer(lvl) ? (int)json_integer_value(lvl) : 3, 0);
+        if (json_is_object(json_object_get(cv.header, "config")))
+            b4k_mw_set_config(cv.w, json_object_get(cv.header, "config"));
+        if (json_is_object(json_object_get(cv.header, "tokenizer")))
+            b4k_mw_set_tokenizer(cv.w, json_object_get(cv.header, "tokenizer"));
+        json_object_foreach(cv.header, k, v) {
+            if (strcmp(k, "architecture") && strcmp(k, "config") && strcmp(k, "tokenizer") &&
+                strcmp(k, "tensors") && strcmp(k, "zstd_level"))
+                b4k_mw_set_meta(cv.w, k, v);
+        }
+        if ((rc = plan_passthrough(&cv, o, err)))
+            goto done;
+    } else {
+        if ((rc = plan(&cv, inputs, n, o, unmapped, err)))
+            goto done;
+        cv.w = b4k_mw_new(cv.family);
+        if (!cv.w) {
+            rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+            goto done;
+        }
+        b4k_mw_set_zstd(cv.w, o->zstd_level > 0 ? o->zstd_level : 3, 0);
+        cv.codec = o->zstd_level > 0 ? B4K_CODEC_ZSTD : B4K_CODEC_RAW;
+        if ((rc = b4k_cv_config(&cv, inputs, o, err)))
+            goto done;
+        b4k_mw_set_config(cv.w, cv.config);
+        if (target < 0)
+            target = B4K_F32;
+    }
+    for (size_t i = 0; i < cv.nout; i++)
+        if ((rc = emit_one(&cv, &cv.out[i], target, err))) {
+            b4k_err_locate(err, inputs[0], 0);
+            goto done;
+        }
+    if (!cv.header) {
+        json_t *files = json_array();
+        if ((rc = b4k_cv_tokenizer(&cv, inputs, o, err)))
+            goto done;
+        for (int i = 0; i < n; i++)
+            json_array_append_new(files, json_string(base(inputs[i])));
+        src = json_pack("{s:s,s:o}", "format", cv.nck ? cv.ck[0]->format : "", "files", files);
+        if (cv.config_file)
+            json_object_set_new(src, "config", json_string(base(cv.config_file)));
+        if (json_array_size(unmapped))
+            json_object_set(src, "unmapped", unmapped);
+        b4k_mw_set_meta(cv.w, "source", src);
+    }
+    rc = b4k_mw_write(cv.w, out, err);
+done:
+    json_decref(src);
+    json_decref(unmapped);
+    cv_free(&cv);
+    return rc;
+}
+
+int b4k_convert_export_safetensors(const char *model, const char *out, b4k_err *err)
+{
+    b4k_model *m = NULL;
+    b4k_ctensor *t = NULL;
+    json_t *hdr = NULL, *meta = NULL, *tens;
+    size_t n = 0;
+    b4k_buf text;
+    int rc;
+    b4k_buf_init(&text);
+    if ((rc = b4k_model_open(&m, model, err)))
+        return rc;
+    n = b4k_model_count(m);
+    t = b4k_calloc(n ? n : 1, sizeof *t);
+    hdr = json_copy(b4k_model_header(m));
+    tens = json_object();
+    if (!t || !hdr || !tens) {
+        json_decref(tens);
+        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        b4k_tensor_view v;
+        int codec;
+        if ((rc = b4k_model_get_at(m, i, &v, err)))
+            goto done;
+        if (v.dtype == B4K_Q8) {
+            rc = b4k_err_set(err, B4K_EUNSUP, model, 0,
+                             "tensor %s is q8, which safetensors cannot hold; convert the "
+                             "original checkpoint with --dtype f32, f16 or bf16",
+                             b4k_model_tensor_name(m, i));
+            goto done;
+        }
+        t[i].name = (char *)b4k_model_tensor_name(m, i);
+        t[i].dtype = v.dtype;
+        t[i].ndim = v.ndim;
+        memcpy(t[i].shape, v.shape, sizeof v.shape);
+        t[i].data = v.data;
+        t[i].nbytes = v.nbytes;
+        b4k_model_stored(m, i, &codec, NULL, NULL);
+        json_object_set_new(tens, t[i].name,
+                            json_pack("{s:s}", "codec", codec == B4K_CODEC_ZSTD ? "zstd" : "raw"));
+    }
+    json_object_set_new(hdr, "tensors", tens);
+    if (b4k_jsonl_dump(&text, hdr)) {
+        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+        goto done;
+    }
+    meta = json_pack("{s:s,s:s}", "format", "pt", "b4k.header", text.data);
+    rc = b4k_safetensors_write(out, t, n, meta, err);
+done:
+    b4k_buf_free(&text);
+    json_decref(meta);
+    json_decref(hdr);
+    b4k_free(t);
+    b4k_model_free(m);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/* Internal state of one b4k-convert run (convert.c, convert_meta.c). */
+#ifndef B4K_CONVERT_CONVERT_IMPL_H
+#define B4K_CONVERT_CONVERT_IMPL_H
+
+#include "convert/convert.h"
+
+typedef struct b4k_cv_out {
+    char *name;                   /* canonical name */
+    const b4k_ctensor *src;
+    int xform;                    /* B4K_XF_* */
+    int ndim;                     /* after the transform */
+    int64_t shape[B4K_MAX_DIMS];
+    int codec;                    /* per tensor (b4k input keeps its codecs) */
+} b4k_cv_out;
+
+typedef struct b4k_cv {
+    char family[16];
+    b4k_ckpt **ck;                /* opened inputs */
+    int nck;
+    b4k_ckpt *merged;             /* CPM merge result, or NULL */
+    b4k_model *model;             /* .b4k input */
+    json_t *header;               /* b4k header from a .b4k / exported safetensors */
+    b4k_cv_out *out;
+    size_t nout, cap;
+    json_t *config;
+    char *config_file;
+    b4k_mw *w;
+    int codec;
+} b4k_cv;
+
+const b4k_cv_out *b4k_cv_find(b4k_cv *cv, const char *name);
+int b4k_cv_discover(const char *input, const char *file, char *out, size_t cap);
+int b4k_cv_config(b4k_cv *cv, const char *const *inputs, const b4k_convert_opts *o,
+                  b4k_err *err);
+int b4k_cv_tokenizer(b4k_cv *cv, const char *const *inputs, const b4k_convert_opts *o,
+                     b4k_err *err);
+
+#endif

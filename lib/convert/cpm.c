@@ -1,0 +1,174 @@
+/* Merge Megatron model-parallel shards (CPM-LM) into one state dict:
+ *   word embeddings                  concat axis 0 (vocab-parallel)
+ *   attention.query_key_value.*      per rank [q_r; k_r; v_r] -> [q; k; v]
+ *                                    with q = [q_0; q_1; ...] (heads by rank)
+ *   attention.dense.weight,
+ *   mlp.dense_4h_to_h.weight         concat axis 1; their bias from rank 0
+ *   mlp.dense_h_to_4h.*              concat axis 0
+ *   everything else                  rank 0 (same shape on every rank) */
+#include <string.h>
+
+#include "convert/convert.h"
+#include "core/alloc.h"
+
+static const char *strip(const char *s) { return strncmp(s, "module.", 7) ? s : s + 7; }
+static int ends(const char *s, const char *p)
+{
+    size_t a = strlen(s), b = strlen(p);
+    return a >= b && !strcmp(s + a - b, p);
+}
+
+/* Concatenate k parts along axis (0 or 1) of a tensor whose rows are shape[0]
+ * and row bytes the rest.  parts[i] are (shape with axis size ai). */
+static int concat(b4k_ckpt *out, const char *name, b4k_ctensor **parts, int k, int axis,
+                  b4k_err *err)
+{
+    const b4k_ctensor *p0 = parts[0];
+    int64_t shape[B4K_MAX_DIMS];
+    size_t es = b4k_src_elem_size(p0->dtype), total = 0, rows, inner = 1;
+    uint8_t *dst;
+    memcpy(shape, p0->shape, sizeof shape);
+    if (axis >= p0->ndim)
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "mp-shard mismatch: %s has %d dims", name,
+                           p0->ndim);
+    shape[axis] = 0;
+    for (int i = 0; i < k; i++) {
+        if (parts[i]->dtype != p0->dtype || parts[i]->ndim != p0->ndim)
+            return b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                               "mp-shard mismatch: %s differs in dtype or rank on shard %d",
+                               name, i);
+        for (int d = 0; d < p0->ndim; d++)
+            if (d != axis && parts[i]->shape[d] != p0->shape[d])
+                return b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                                   "mp-shard mismatch: %s dimension %d is %lld on shard %d, "
+                                   "%lld on shard 0", name, d, (long long)parts[i]->shape[d],
+                                   i, (long long)p0->shape[d]);
+        shape[axis] += parts[i]->shape[axis];
+        total += parts[i]->nbytes;
+    }
+    dst = b4k_aligned_alloc(64, total ? total : 1);
+    if (!dst)
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    if (axis == 0) {
+        size_t o = 0;
+        for (int i = 0; i < k; i++) {
+            memcpy(dst + o, parts[i]->data, parts[i]->nbytes);
+            o += parts[i]->nbytes;
+        }
+    } else {
+        rows = (size_t)p0->shape[0];
+        for (int d = 2; d < p0->ndim; d++)
+            inner *= (size_t)p0->shape[d];
+        size_t o = 0;
+        for (size_t r = 0; r < rows; r++)
+            for (int i = 0; i < k; i++) {
+                size_t rb = (size_t)parts[i]->shape[1] * inner * es;
+                memcpy(dst + o, (const uint8_t *)parts[i]->data + r * rb, rb);
+                o += rb;
+            }
+    }
+    return b4k_ckpt_add(out, name, p0->dtype, p0->ndim, shape, NULL, total, dst, err);
+}
+
+static int merge_qkv(b4k_ckpt *out, const char *name, b4k_ctensor **parts, int k, b4k_err *err)
+{
+    const b4k_ctensor *p0 = parts[0];
+    size_t total = 0, o = 0;
+    uint8_t *dst;
+    int64_t shape[B4K_MAX_DIMS];
+    for (int i = 0; i < k; i++) {
+        if (parts[i]->dtype != p0->dtype || parts[i]->ndim != p0->ndim ||
+            parts[i]->shape[0] % 3 || parts[i]->shape[0] != p0->shape[0] ||
+            (p0->ndim > 1 && parts[i]->shape[1] != p0->shape[1]))
+            return b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                               "mp-shard mismatch: %s has shape [%lld...] on shard %d", name,
+                               (long long)parts[i]->shape[0], i);
+        total += parts[i]->nbytes;
+    }
+    if (p0->ndim < 1 || p0->shape[0] % 3)
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "%s: rows not a multiple of 3", name);
+    dst = b4k_aligned_alloc(64, total ? total : 1);
+    if (!dst)
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    for (int part = 0; part < 3; part++)
+        for (int i = 0; i < k; i++) {
+            size_t third = parts[i]->nbytes / 3;
+            memcpy(dst + o, (const uint8_t *)parts[i]->data + (size_t)part * third, third);
+            o += third;
+        }
+    memcpy(shape, p0->shape, sizeof shape);
+    shape[0] *= k;
+    return b4k_ckpt_add(out, name, p0->dtype, p0->ndim, shape, NULL, total, dst, err);
+}
+
+int b4k_cpm_merge(b4k_ckpt **out, b4k_ckpt **shards, int k, b4k_err *err)
+{
+    b4k_ckpt *m = b4k_ckpt_new("megatron-merged", 0);
+    b4k_ctensor **parts = NULL;
+    int rc = 0;
+    *out = NULL;
+    if (!m || !(parts = b4k_malloc_n((size_t)k, sizeof *parts))) {
+        b4k_ckpt_free(m);
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    }
+    for (int i = 0; i < k; i++) {
+        json_t *w = json_object_get(shards[i]->meta, "mp_world_size");
+        if (json_is_integer(w) && json_integer_value(w) != k) {
+            rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                             "mp-shard mismatch: shard %d says mp_world_size %lld but %d "
+                             "shards were given", i, (long long)json_integer_value(w), k);
+            goto done;
+        }
+        if (shards[i]->n != shards[0]->n) {
+            rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                             "mp-shard mismatch: shard %d has %zu tensors, shard 0 has %zu", i,
+                             shards[i]->n, shards[0]->n);
+            goto done;
+        }
+    }
+    for (size_t t = 0; t < shards[0]->n; t++) {
+        const char *name = strip(shards[0]->t[t].name);
+        for (int i = 0; i < k; i++) {
+            parts[i] = NULL;
+            for (size_t j = 0; j < shards[i]->n; j++)
+                if (!strcmp(strip(shards[i]->t[j].name), name)) {
+                    parts[i] = &shards[i]->t[j];
+                    break;
+                }
+            if (!parts[i]) {
+                rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                                 "mp-shard mismatch: %s is missing from shard %d", name, i);
+                goto done;
+            }
+        }
+        if (!strcmp(name, "word_embeddings.weight") || ends(name, "mlp.dense_h_to_4h.weight") ||
+            ends(name, "mlp.dense_h_to_4h.bias"))
+            rc = concat(m, name, parts, k, 0, err);
+        else if (ends(name, "attention.query_key_value.weight") ||
+                 ends(name, "attention.query_key_value.bias"))
+            rc = merge_qkv(m, name, parts, k, err);
+        else if (ends(name, "attention.dense.weight") || ends(name, "mlp.dense_4h_to_h.weight"))
+            rc = concat(m, name, parts, k, 1, err);
+        else {
+            for (int i = 1; i < k; i++)
+                if (parts[i]->nbytes != parts[0]->nbytes || parts[i]->ndim != parts[0]->ndim) {
+                    rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                                     "mp-shard mismatch: %s differs in shape on shard %d", name,
+                                     i);
+                    goto done;
+                }
+            rc = b4k_ckpt_add(m, name, parts[0]->dtype, parts[0]->ndim, parts[0]->shape,
+                              parts[0]->data, parts[0]->nbytes, NULL, err);
+        }
+        if (rc)
+            goto done;
+    }
+done:
+    b4k_free(parts);
+    if (rc) {
+        b4k_ckpt_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
