@@ -1,0 +1,804 @@
+/* b4k-generate: text generation with a GPT-2 or CPM-LM .b4k model.
+ *
+ * Input: JSONL records {"id":..,"prompt":..|"prompt_ids":[..]|"input":..,
+ * "n":.., sampling overrides...} or plain text lines; one output record per
+ * sample: {"id","text","ids","finish_reason","tokens_per_s",...}.  Records
+ * run one after another (batch 1); --threads splits every matrix product.
+ * See man/b4k-generate.1. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b4k.h"
+#include "cli.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/rng.h"
+#include "core/utf8.h"
+#include "gen/beam.h"
+#include "gen/sample.h"
+#include "io/jsonl.h"
+#include "io/stream.h"
+#include "model/model.h"
+#include "nn/gpt2.h"
+#include "tok/tok.h"
+
+enum {
+    O_TEMP = B4K_OPT_LONG,
+    O_TOPK,
+    O_TOPP,
+    O_MINP,
+    O_REP,
+    O_PRES,
+    O_FREQ,
+    O_LASTN,
+    O_SEED,
+    O_BEAMS,
+    O_LENPEN,
+    O_EARLY,
+    O_STOP,
+    O_END,
+    O_IGNORE_EOS,
+    O_TEMPLATE,
+    O_LOGPROBS,
+    O_STREAM,
+    O_KEEP_GOING,
+    O_CTX,
+    O_NO_VERIFY,
+    O_PROGRESS,
+    O_VOCAB,
+    O_MERGES,
+    O_FIELD,
+};
+
+static const b4k_opt opts[] = {
+    {"model", 'm', required_argument, "FILE", "GPT-2 or CPM model (.b4k)"},
+    {"max-tokens", 'n', required_argument, "N", "generate at most N tokens (default 64)"},
+    {"samples", 's', required_argument, "N", "samples per prompt (default 1; record key \"n\")"},
+    {"temperature", O_TEMP, required_argument, "T", "sampling temperature; 0 = greedy (default 1)"},
+    {"top-k", O_TOPK, required_argument, "K", "keep the K most probable tokens (0 = off)"},
+    {"top-p", O_TOPP, required_argument, "P", "nucleus: smallest set with mass >= P (1 = off)"},
+    {"min-p", O_MINP, required_argument, "P", "drop tokens below P times the top probability"},
+    {"repetition-penalty", O_REP, required_argument, "R", "divide seen tokens' logits by R (1 = off)"},
+    {"presence-penalty", O_PRES, required_argument, "X", "subtract X from seen tokens' logits"},
+    {"frequency-penalty", O_FREQ, required_argument, "X", "subtract X times the count of a seen token"},
+    {"penalty-last-n", O_LASTN, required_argument, "N", "penalties look at the last N tokens (0 = all)"},
+    {"seed", O_SEED, required_argument, "S", "random seed (default 0)"},
+    {"beams", O_BEAMS, required_argument, "K", "beam search with K beams (default 1: sampling)"},
+    {"length-penalty", O_LENPEN, required_argument, "A", "beam score = logprob / length^A (default 1)"},
+    {"early-stopping", O_EARLY, no_argument, NULL, "stop beam search once K hypotheses ended"},
+    {"stop", O_STOP, required_argument, "TEXT", "stop when the output contains TEXT (repeatable)"},
+    {"end-id", O_END, required_argument, "ID", "end-of-text token id (default: the model's)"},
+    {"ignore-eos", O_IGNORE_EOS, no_argument, NULL, "do not stop at the end id"},
+    {"template", O_TEMPLATE, required_argument, "FILE", "prompt template; {input} is replaced"},
+    {"field", O_FIELD, required_argument, "NAME", "record field with the prompt text (default prompt)"},
+    {"logprobs", O_LOGPROBS, no_argument, NULL, "add the log-probability of every token"},
+    {"stream", O_STREAM, no_argument, NULL, "emit one JSON event per generated token"},
+    {"keep-going", O_KEEP_GOING, no_argument, NULL,
+     "write {\"error\":...,\"line\":N} for a bad record and go on"},
+    {"threads", 't', required_argument, "N", "threads for the matrix products (default 2)"},
+    {"ctx", O_CTX, required_argument, "N", "KV-cache length (default: the model's context)"},
+    {"no-verify", O_NO_VERIFY, no_argument, NULL, "skip tensor checksums (mmap and go)"},
+    {"vocab", O_VOCAB, required_argument, "FILE", "GPT-2 encoder.json (if the model has no tokenizer)"},
+    {"merges", O_MERGES, required_argument, "FILE", "GPT-2 vocab.bpe (with --vocab)"},
+    {"output", 'o', required_argument, "FILE", "write to FILE instead of stdout"},
+    {"progress", O_PROGRESS, no_argument, NULL, "show progress on stderr"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+typedef struct params {
+    b4k_sample_opts so;
+    int max_tokens, n, beams, early, end_id;
+    float length_penalty;
+    uint64_t seed;
+    char **stop;
+    int nstop;
+} params;
+
+typedef struct app {
+    b4k_model *model;
+    b4k_gpt2 *g;
+    b4k_tok *tok;
+    b4k_tok_out tout;
+    b4k_sampler *smp;
+    const b4k_gpt2_config *cfg;
+    int V, ctx, max_beams;
+    params def;
+    char *templ;
+    const char *field;
+    int logprobs, stream, keep_going;
+    float *logits, *work, *first;
+    int *ids;          /* prompt + generated */
+    float *lps;
+    FILE *out;
+    b4k_buf ob, tb;
+    long nrec;
+    double gen_tokens, gen_time;
+} app;
+
+/* ---- parameters --------------------------------------------------------- */
+
+static int num_opt(json_t *v, const char *key, double lo, double hi, double *out, b4k_err *err)
+{
+    if (!json_is_number(v))
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"%s\" must be a number", key);
+    double x = json_number_value(v);
+    if (!(x >= lo && x <= hi))
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"%s\" = %g is out of range [%g, %g]", key, x,
+                           lo, hi);
+    *out = x;
+    return 0;
+}
+
+/* Apply one sampling key; 1 if key is not a sampling key. */
+static int apply_key(params *p, const char *key, json_t *v, b4k_err *err)
+{
+    double x;
+    int rc;
+#define NUM(name, lo, hi, dst, cast)                                        \
+    if (!strcmp(key, name)) {                                              \
+        if ((rc = num_opt(v, key, lo, hi, &x, err)))                        \
+            return rc;                                                     \
+        dst = (cast)x;                                                     \
+        return 0;                                                          \
+    }
+    NUM("temperature", 0, 1e6, p->so.temperature, float)
+    NUM("top_k", 0, 1e9, p->so.top_k, int)
+    NUM("top_p", 0, 1, p->so.top_p, float)
+    NUM("min_p", 0, 1, p->so.min_p, float)
+    NUM("repetition_penalty", 1e-6, 1e6, p->so.repetition_penalty, float)
+    NUM("presence_penalty", -1e6, 1e6, p->so.presence_penalty, float)
+    NUM("frequency_penalty", -1e6, 1e6, p->so.frequency_penalty, float)
+    NUM("penalty_last_n", 0, 1e9, p->so.penalty_last_n, int)
+    NUM("max_tokens", 0, 1e9, p->max_tokens, int)
+    NUM("n", 1, 1e6, p->n, int)
+    NUM("beams", 1, 1e6, p->beams, int)
+    NUM("length_penalty", -1e6, 1e6, p->length_penalty, float)
+    NUM("seed", 0, 1.8e19, p->seed, uint64_t)
+    NUM("end_id", -1, 1e9, p->end_id, int)
+#undef NUM
+    if (!strcmp(key, "early_stopping")) {
+        if (!json_is_boolean(v))
+            return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"early_stopping\" must be a boolean");
+        p->early = json_is_true(v);
+        return 0;
+    }
+    if (!strcmp(key, "stop")) {
+        json_t *a = v;
+        size_t n = json_is_string(v) ? 1 : json_is_array(v) ? json_array_size(v) : (size_t)-1;
+        if (n == (size_t)-1)
+            return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"stop\" must be a string or an array");
+        char **s = b4k_calloc(n + 1, sizeof *s);
+        if (!s)
+            return B4K_ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_is_string(v) ? v : json_array_get(a, i);
+            if (!json_is_string(e) || !json_string_length(e)) {
+                for (size_t k = 0; k < i; k++)
+                    b4k_free(s[k]);
+                b4k_free(s);
+                return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"stop\" entries must be non-empty strings");
+            }
+            s[i] = b4k_strdup(json_string_value(e));
+        }
+        p->stop = s; /* owned by the record's params (freed by free_params) */
+        p->nstop = (int)n;
+        return 0;
+    }
+    return 1;
+}
+
+static void free_stop(params *p, const params *def)
+{
+    if (p->stop && p->stop != def->stop) {
+        for (int i = 0; i < p->nstop; i++)
+            b4k_free(p->stop[i]);
+        b4k_free(p->stop);
+    }
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void put_key_val(b4k_buf *b, const char *k, json_t *v)
+{
+    b4k_buf_printf(b, "\"%s\":", k);
+    if (v)
+        b4k_jsonl_dump(b, v);
+    else
+        b4k_buf_puts(b, "null");
+}
+
+static int decode_text(app *a, const int *ids, int n, b4k_buf *out, b4k_err *err)
+{
+    out->len = 0;
+    if (!a->tok)
+        return 0;
+    int rc = b4k_tok_decode(a->tok, (const int32_t *)ids, (size_t)n, 1, out, err);
+    if (rc)
+        return rc;
+    /* the text of a cut-off multi-byte sequence is made valid for JSON */
+    if (b4k_utf8_check(out->data, out->len) != (size_t)-1) {
+        char *t = NULL;
+        size_t tl = 0;
+        if (b4k_utf8_sanitize(out->data, out->len, &t, &tl) == 0) {
+            out->len = 0;
+            b4k_buf_append(out, t, tl);
+        }
+        free(t);
+    }
+    return 0;
+}
+
+static void flush_line(app *a)
+{
+    b4k_buf_putc(&a->ob, '\n');
+    fwrite(a->ob.data, 1, a->ob.len, a->out);
+    if (a->stream)
+        fflush(a->out);
+    a->ob.len = 0;
+}
+
+/* ---- generation ---------------------------------------------------------- */
+
+typedef struct result {
+    int n;                 /* generated ids in a->ids[plen..] */
+    const char *finish;
+    double tps, prefill_tps;
+    float score;
+    size_t text_cut;       /* stop string: text length to keep, else SIZE_MAX */
+} result;
+
+static int stop_hit(app *a, const params *p, const int *gen, int n, size_t *cut, b4k_err *err)
+{
+    if (!p->nstop)
+        return 0;
+    int rc = decode_text(a, gen, n, &a->tb, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < p->nstop; i++) {
+        const char *s = memmem(a->tb.data, a->tb.len, p->stop[i], strlen(p->stop[i]));
+        if (s) {
+            size_t c = (size_t)(s - a->tb.data);
+            if (c < *cut)
+                *cut = c;
+        }
+    }
+    return *cut != SIZE_MAX;
+}
+
+static int stream_event(app *a, json_t *id, int k, int tok, float lp, b4k_err *err)
+{
+    b4k_buf *b = &a->ob;
+    b4k_buf_putc(b, '{');
+    put_key_val(b, "id", id);
+    if (k >= 0)
+        b4k_buf_printf(b, ",\"sample\":%d", k);
+    b4k_buf_printf(b, ",\"token\":%d", tok);
+    if (a->tok) {
+        int rc = decode_text(a, &tok, 1, &a->tb, err);
+        if (rc)
+            return rc;
+        b4k_buf_puts(b, ",\"text\":");
+        b4k_buf_put_json_str(b, a->tb.data, a->tb.len);
+    }
+    if (a->logprobs)
+        b4k_buf_printf(b, ",\"logprob\":%.6g", lp);
+    b4k_buf_putc(b, '}');
+    flush_line(a);
+    return 0;
+}
+
+static int gpt2_step_cb(void *ctx, int B, const int *slots, const int *tokens, const int *pos,
+                        float *logits, b4k_err *err)
+{
+    return b4k_gpt2_step(ctx, B, slots, tokens, pos, logits, err);
+}
+
+static void gpt2_copy_cb(void *ctx, int dst, int src, int npos)
+{
+    b4k_gpt2_copy_slot(ctx, dst, src, npos);
+}
+
+/* One sample (k) from the prompt already in slot 0 with logits a->first. */
+static int sample_one(app *a, const params *p, int plen, int k, json_t *id, result *r,
+                      b4k_err *err)
+{
+    b4k_rng rng;
+    b4k_rng_seed(&rng, p->seed, (uint64_t)a->nrec * 1024 + (uint64_t)k);
+    int slot = k == 0 ? 0 : 1, rc = 0, V = a->V;
+    if (k > 0)
+        b4k_gpt2_copy_slot(a->g, 1, 0, plen);
+    memcpy(a->logits, a->first, (size_t)V * sizeof *a->logits);
+    r->n = 0;
+    r->finish = "length";
+    r->text_cut = SIZE_MAX;
+    double t0 = b4k_now();
+    for (int i = 0; i < p->max_tokens; i++) {
+        memcpy(a->work, a->logits, (size_t)V * sizeof *a->work);
+        b4k_sample_penalize(a->smp, a->work, a->ids, plen + i, &p->so);
+        int tok = b4k_sample(a->smp, a->work, &p->so, &rng);
+        float lp = a->logprobs ? b4k_logprob(a->logits, V, tok) : 0;
+        if (tok == p->end_id) {
+            r->finish = "stop";
+            break;
+        }
+        a->ids[plen + i] = tok;
+        a->lps[i] = lp;
+        r->n = i + 1;
+        if (a->stream && (rc = stream_event(a, id, p->n > 1 ? k : -1, tok, lp, err)))
+            return rc;
+        if ((rc = stop_hit(a, p, a->ids + plen, r->n, &r->text_cut, err)) < 0)
+            return rc;
+        if (rc == 1) {
+            r->finish = "stop";
+            rc = 0;
+            break;
+        }
+        if (i + 1 == p->max_tokens)
+            break;
+        if (plen + i >= a->ctx) {
+            r->finish = "length";
+            break;
+        }
+        int pos = plen + i;
+        if ((rc = b4k_gpt2_step(a->g, 1, &slot, &tok, &pos, a->logits, err)))
+            return rc;
+    }
+    double dt = b4k_now() - t0;
+    r->tps = dt > 0 ? r->n / dt : 0;
+    a->gen_tokens += r->n;
+    a->gen_time += dt;
+    return rc;
+}
+
+static int beam_one(app *a, const params *p, int plen, result *r, b4k_err *err)
+{
+    b4k_beam_model bm = { a->g, a->V, gpt2_step_cb, gpt2_copy_cb };
+    int room = a->ctx - plen;
+    b4k_beam_opts bo = { p->beams, p->max_tokens < room ? p->max_tokens : room, p->length_penalty,
+                         p->early, p->end_id };
+    b4k_beam_result br;
+    double t0 = b4k_now();
+    int rc = b4k_beam_search(&bm, &bo, plen, a->first, &br, err);
+    if (rc)
+        return rc;
+    double dt = b4k_now() - t0;
+    memcpy(a->ids + plen, br.ids, (size_t)br.n * sizeof *a->ids);
+    for (int i = 0; i < br.n; i++)
+        a->lps[i] = NAN;
+    r->n = br.n;
+    r->finish = br.ended ? "stop" : "length";
+    r->score = br.score;
+    r->text_cut = SIZE_MAX;
+    r->tps = dt > 0 ? br.n / dt : 0;
+    if (p->nstop && stop_hit(a, p, a->ids + plen, r->n, &r->text_cut, err) == 1)
+        r->finish = "stop";
+    b4k_free(br.ids);
+    return 0;
+}
+
+static int emit(app *a, json_t *id, int k, const params *p, int plen, const result *r,
+                b4k_err *err)
+{
+    b4k_buf *b = &a->ob;
+    const int *gen = a->ids + plen;
+    b4k_buf_putc(b, '{');
+    put_key_val(b, "id", id);
+    if (p->n > 1 && p->beams <= 1)
+        b4k_buf_printf(b, ",\"sample\":%d", k);
+    b4k_buf_puts(b, ",\"text\":");
+    if (a->tok) {
+        int rc = decode_text(a, gen, r->n, &a->tb, err);
+        if (rc)
+            return rc;
+        size_t n = r->text_cut < a->tb.len ? r->text_cut : a->tb.len;
+        b4k_buf_put_json_str(b, a->tb.data, n);
+    } else {
+        b4k_buf_puts(b, "null");
+    }
+    b4k_buf_puts(b, ",\"ids\":");
+    b4k_jsonl_put_ints(b, (const int32_t *)gen, (size_t)r->n);
+    b4k_buf_printf(b, ",\"finish_reason\":\"%s\",\"prompt_tokens\":%d,\"tokens_per_s\":%.2f",
+                   r->finish, plen, r->tps);
+    b4k_buf_printf(b, ",\"prefill_tokens_per_s\":%.2f", r->prefill_tps);
+    if (p->beams > 1)
+        b4k_buf_printf(b, ",\"score\":%.6g", r->score);
+    if (a->logprobs && p->beams <= 1) {
+        b4k_buf_puts(b, ",\"logprobs\":[");
+        for (int i = 0; i < r->n; i++)
+            b4k_buf_printf(b, "%s%.6g", i ? "," : "", a->lps[i]);
+        b4k_buf_putc(b, ']');
+    }
+    b4k_buf_putc(b, '}');
+    flush_line(a);
+    return 0;
+}
+
+/* Fill in the template: every "{input}" becomes text. */
+static int fill_template(const char *tpl, const char *text, size_t len, b4k_buf *out)
+{
+    out->len = 0;
+    for (const char *p = tpl;;) {
+        const char *q = strstr(p, "{input}");
+        if (!q)
+            return b4k_buf_puts(out, p);
+        if (b4k_buf_append(out, p, (size_t)(q - p)) || b4k_buf_append(out, text, len))
+            return B4K_ENOMEM;
+        p = q + 7;
+    }
+}
+
+static int tokenize(app *a, const char *text, size_t len, int *plen, b4k_err *err)
+{
+    if (!a->tok)
+        return b4k_err_set(err, B4K_EUNSUP, NULL, 0,
+                           "no tokenizer: the model has none b4k-generate can use; give "
+                           "\"prompt_ids\" (or --vocab/--merges for GPT-2)");
+    b4k_tok_enc enc;
+    b4k_tok_enc_init(&enc);
+    enc.add_special = 0;
+    int rc = b4k_tok_encode(a->tok, text, len, NULL, 0, &enc, &a->tout, err);
+    if (rc)
+        return rc;
+    if (a->tout.n >= (size_t)a->ctx)
+        return b4k_err_set(err, B4K_ERANGE, NULL, 0,
+                           "prompt of %zu tokens does not fit the context of %d positions",
+                           a->tout.n, a->ctx);
+    for (size_t i = 0; i < a->tout.n; i++)
+        a->ids[i] = a->tout.ids[i];
+    *plen = (int)a->tout.n;
+    return 0;
+}
+
+static int run_record(app *a, const char *line, size_t len, const char *file, long lineno,
+                      b4k_err *err)
+{
+    json_t *obj = NULL, *id = NULL;
+    params p = a->def;
+    int rc = 0, plen = 0;
+    b4k_buf text;
+    b4k_buf_init(&text);
+    int is_json = len > 0 && line[0] == '{';
+    if (is_json) {
+        if ((rc = b4k_jsonl_parse_object(&obj, line, len, file, lineno, err)))
+            goto done;
+        id = json_object_get(obj, "id");
+        if (id)
+            json_incref(id);
+        const char *key;
+        json_t *v;
+        json_object_foreach(obj, key, v) {
+            int r = apply_key(&p, key, v, err);
+            if (r < 0) {
+                rc = r;
+                goto done;
+            }
+        }
+        json_t *o = json_object_get(obj, "options");
+        if (o && !json_is_object(o)) {
+            rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"options\" must be an object");
+            goto done;
+        }
+        json_object_foreach(o, key, v) {
+            int r = apply_key(&p, key, v, err);
+            if (r < 0) {
+                rc = r;
+                goto done;
+            }
+            if (r == 1) {
+                rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "unknown sampling option \"%s\"", key);
+                goto done;
+            }
+        }
+    } else {
+        id = json_integer(lineno);
+    }
+    if (p.beams > a->max_beams) {
+        rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "%d beams exceed --beams %d", p.beams,
+                         a->max_beams);
+        goto done;
+    }
+    if (p.nstop && !a->tok) {
+        rc = b4k_err_set(err, B4K_EUNSUP, NULL, 0, "stop strings need a tokenizer");
+        goto done;
+    }
+    /* the prompt */
+    json_t *pid = obj ? json_object_get(obj, "prompt_ids") : NULL;
+    if (pid) {
+        if (!json_is_array(pid) || json_array_size(pid) == 0) {
+            rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0, "\"prompt_ids\" must be a non-empty array");
+            goto done;
+        }
+        if (json_array_size(pid) >= (size_t)a->ctx) {
+            rc = b4k_err_set(err, B4K_ERANGE, NULL, 0,
+                             "prompt of %zu tokens does not fit the context of %d positions",
+                             json_array_size(pid), a->ctx);
+            goto done;
+        }
+        if (a->templ) {
+            rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "--template needs text, not \"prompt_ids\"");
+            goto done;
+        }
+        size_t i;
+        json_t *e;
+        json_array_foreach(pid, i, e) {
+            if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+                json_integer_value(e) >= a->V) {
+                rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                                 "\"prompt_ids\"[%zu] is not a token id in [0, %d)", i, a->V);
+                goto done;
+            }
+            a->ids[i] = (int)json_integer_value(e);
+        }
+        plen = (int)json_array_size(pid);
+    } else {
+        const char *s = line;
+        size_t n = len;
+        if (obj) {
+            json_t *t = json_object_get(obj, a->field);
+            if (!t && a->templ)
+                t = json_object_get(obj, "input");
+            if (!json_is_string(t)) {
+                rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0,
+                                 "record has no string \"%s\" (or \"prompt_ids\")", a->field);
+                goto done;
+            }
+            s = json_string_value(t);
+            n = json_string_length(t);
+        }
+        if (a->templ) {
+            if ((rc = fill_template(a->templ, s, n, &text)))
+                goto done;
+            s = text.data;
+            n = text.len;
+        }
+        if ((rc = tokenize(a, s, n, &plen, err)))
+            goto done;
+        if (plen == 0) {
+            rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0, "empty prompt");
+            goto done;
+        }
+    }
+    /* prefill once, then each sample */
+    double t0 = b4k_now();
+    if ((rc = b4k_gpt2_prefill(a->g, 0, a->ids, plen, 0, a->first, 0, err)))
+        goto done;
+    double pre = b4k_now() - t0;
+    for (int k = 0; k < p.n; k++) {
+        result r = { 0 };
+        rc = p.beams > 1 ? beam_one(a, &p, plen, &r, err) : sample_one(a, &p, plen, k, id, &r, err);
+        if (rc)
+            goto done;
+        r.prefill_tps = pre > 0 ? plen / pre : 0;
+        if ((rc = emit(a, id, k, &p, plen, &r, err)))
+            goto done;
+        if (p.beams > 1)
+            break;
+    }
+done:
+    free_stop(&p, &a->def);
+    json_decref(obj);
+    json_decref(id);
+    b4k_buf_free(&text);
+    return rc;
+}
+
+static char *read_file(const char *path, b4k_err *err)
+{
+    b4k_stream *s;
+    if (b4k_stream_open(&s, path, err))
+        return NULL;
+    b4k_buf b;
+    b4k_buf_init(&b);
+    char chunk[65536];
+    size_t got;
+    int rc;
+    do {
+        if ((rc = b4k_stream_read(s, chunk, sizeof chunk, &got, err)) ||
+            b4k_buf_append(&b, chunk, got)) {
+            b4k_buf_free(&b);
+            b4k_stream_close(s);
+            return NULL;
+        }
+    } while (got == sizeof chunk);
+    b4k_stream_close(s);
+    b4k_buf_putc(&b, 0);
+    /* a trailing newline of the file is not part of the template */
+    if (b.len >= 2 && b.data[b.len - 2] == '\n')
+        b.data[b.len - 2] = 0;
+    return b.data;
+}
+
+int main(int argc, char **argv)
+{
+    b4k_cli_set_prog("b4k-generate");
+    b4k_cli cli = {"b4k-generate", "[OPTION]... -m MODEL.b4k [FILE]...",
+                   "Generate text with a GPT-2 or CPM-LM model, JSONL prompts in, JSONL out.",
+                   opts, "With no FILE, or when FILE is -, read standard input.", NULL, NULL};
+    app a;
+    memset(&a, 0, sizeof a);
+    b4k_sample_opts_default(&a.def.so);
+    a.def.max_tokens = 64;
+    a.def.n = 1;
+    a.def.beams = 1;
+    a.def.length_penalty = 1.0f;
+    a.def.end_id = -2; /* the model's */
+    a.field = "prompt";
+    const char *model = NULL, *output = NULL, *templ = NULL, *vocab = NULL, *merges = NULL;
+    int threads = 2, ctx = 0, no_verify = 0, progress = 0, ignore_eos = 0;
+    char **stops = NULL;
+    int nstop = 0;
+    const char *arg;
+    int c;
+    while ((c = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
+        switch (c) {
+        case 'm': model = arg; break;
+        case 'n': a.def.max_tokens = (int)b4k_cli_int("--max-tokens", arg, 0, 1 << 30); break;
+        case 's': a.def.n = (int)b4k_cli_int("--samples", arg, 1, 1 << 20); break;
+        case O_TEMP: a.def.so.temperature = (float)b4k_cli_double("--temperature", arg, 0, 1e6); break;
+        case O_TOPK: a.def.so.top_k = (int)b4k_cli_int("--top-k", arg, 0, 1 << 30); break;
+        case O_TOPP: a.def.so.top_p = (float)b4k_cli_double("--top-p", arg, 0, 1); break;
+        case O_MINP: a.def.so.min_p = (float)b4k_cli_double("--min-p", arg, 0, 1); break;
+        case O_REP:
+            a.def.so.repetition_penalty = (float)b4k_cli_double("--repetition-penalty", arg, 1e-6, 1e6);
+            break;
+        case O_PRES: a.def.so.presence_penalty = (float)b4k_cli_double("--presence-penalty", arg, -1e6, 1e6); break;
+        case O_FREQ: a.def.so.frequency_penalty = (float)b4k_cli_double("--frequency-penalty", arg, -1e6, 1e6); break;
+        case O_LASTN: a.def.so.penalty_last_n = (int)b4k_cli_int("--penalty-last-n", arg, 0, 1 << 30); break;
+        case O_SEED: a.def.seed = (uint64_t)b4k_cli_int("--seed", arg, 0, INT64_MAX); break;
+        case O_BEAMS: a.def.beams = (int)b4k_cli_int("--beams", arg, 1, 64); break;
+        case O_LENPEN: a.def.length_penalty = (float)b4k_cli_double("--length-penalty", arg, -100, 100); break;
+        case O_EARLY: a.def.early = 1; break;
+        case O_STOP:
+            if (!*arg)
+                b4k_cli_usage("--stop needs a non-empty string");
+            stops = b4k_realloc_n(stops, (size_t)nstop + 1, sizeof *stops);
+            if (!stops)
+                b4k_cli_dief("out of memory");
+            stops[nstop++] = (char *)arg;
+            break;
+        case O_END: a.def.end_id = (int)b4k_cli_int("--end-id", arg, -1, 1 << 30); break;
+        case O_IGNORE_EOS: ignore_eos = 1; break;
+        case O_TEMPLATE: templ = arg; break;
+        case O_FIELD: a.field = arg; break;
+        case O_LOGPROBS: a.logprobs = 1; break;
+        case O_STREAM: a.stream = 1; break;
+        case O_KEEP_GOING: a.keep_going = 1; break;
+        case 't': threads = (int)b4k_cli_int("--threads", arg, 1, 1024); break;
+        case O_CTX: ctx = (int)b4k_cli_int("--ctx", arg, 1, 1 << 30); break;
+        case O_NO_VERIFY: no_verify = 1; break;
+        case O_VOCAB: vocab = arg; break;
+        case O_MERGES: merges = arg; break;
+        case 'o': output = arg; break;
+        case O_PROGRESS: progress = 1; break;
+        }
+    }
+    if (!model)
+        b4k_cli_usage("missing -m MODEL.b4k");
+    if (!vocab != !merges)
+        b4k_cli_usage("--vocab and --merges go together");
+    a.def.stop = stops;
+    a.def.nstop = nstop;
+    a.max_beams = a.def.beams;
+    b4k_err err;
+    b4k_err_clear(&err);
+    if (templ && !(a.templ = read_file(templ, &err)))
+        b4k_cli_die(&err);
+    if (b4k_model_open_ex(&a.model, model, no_verify ? B4K_MODEL_NO_VERIFY : 0, &err)) {
+        b4k_err_locate(&err, model, 0);
+        b4k_cli_die(&err);
+    }
+    b4k_gpt2_opts go = { threads, a.max_beams > 1 ? 2 * a.max_beams : 2, ctx, 256 };
+    if (b4k_gpt2_new(&a.g, a.model, &go, &err)) {
+        if (!err.file[0])
+            snprintf(err.file, sizeof err.file, "%s", model);
+        b4k_cli_die(&err);
+    }
+    a.cfg = b4k_gpt2_cfg(a.g);
+    a.V = a.cfg->vocab;
+    a.ctx = b4k_gpt2_ctx(a.g);
+    if (a.def.end_id == -2)
+        a.def.end_id = a.cfg->eos_id;
+    if (ignore_eos)
+        a.def.end_id = -1;
+    if (vocab) {
+        b4k_tok_opts to;
+        b4k_tok_opts_init(&to);
+        to.kind = B4K_TOK_BPE;
+        to.vocab = vocab;
+        to.merges = merges;
+        if (b4k_tok_load(&a.tok, &to, &err))
+            b4k_cli_die(&err);
+        if (b4k_tok_vocab_size(a.tok) > (size_t)a.V)
+            b4k_cli_dief("%s: tokenizer has %zu tokens, the model %d", vocab,
+                         b4k_tok_vocab_size(a.tok), a.V);
+    }
+    b4k_tok_out_init(&a.tout);
+    a.smp = b4k_sampler_new(a.V);
+    a.logits = b4k_malloc_n((size_t)a.V, sizeof(float));
+    a.work = b4k_malloc_n((size_t)a.V, sizeof(float));
+    a.first = b4k_malloc_n((size_t)a.V, sizeof(float));
+    a.ids = b4k_malloc_n((size_t)a.ctx + 1, sizeof(int));
+    a.lps = b4k_malloc_n((size_t)a.ctx + 1, sizeof(float));
+    if (!a.smp || !a.logits || !a.work || !a.first || !a.ids || !a.lps)
+        b4k_cli_dief("out of memory");
+    if (a.def.max_tokens > a.ctx)
+        a.def.max_tokens = a.ctx;
+    a.out = stdout;
+    if (output && strcmp(output, "-") && !(a.out = fopen(output, "w")))
+        b4k_cli_dief("%s: %s", output, strerror(errno));
+    b4k_buf_init(&a.ob);
+    b4k_buf_init(&a.tb);
+    b4k_progress pr;
+    b4k_progress_init(&pr, progress);
+
+    int rc = 0, nfiles = argc - optind;
+    for (int fi = 0; fi < (nfiles ? nfiles : 1) && !rc; fi++) {
+        const char *path = nfiles ? argv[optind + fi] : "-";
+        b4k_stream *s;
+        if (b4k_stream_open(&s, path, &err))
+            b4k_cli_die(&err);
+        char *line;
+        size_t len;
+        int g;
+        while ((g = b4k_stream_getline(s, &line, &len, &err)) == 1) {
+            long ln = b4k_stream_lineno(s);
+            if (len && line[len - 1] == '\r')
+                len--;
+            if (len == 0)
+                continue;
+            a.nrec++;
+            b4k_err rerr;
+            b4k_err_clear(&rerr);
+            int r = run_record(&a, line, len, b4k_stream_name(s), ln, &rerr);
+            if (r) {
+                b4k_err_locate(&rerr, b4k_stream_name(s), ln);
+                if (!a.keep_going || r == B4K_ENOMEM || r == B4K_EIO) {
+                    err = rerr;
+                    if (err.code == B4K_EINVAL) /* a bad record is a data error: exit 1 */
+                        err.code = B4K_EFORMAT;
+                    rc = r;
+                    break;
+                }
+                a.ob.len = 0;
+                b4k_buf_puts(&a.ob, "{\"error\":");
+                b4k_buf_put_json_str(&a.ob, rerr.msg, strlen(rerr.msg));
+                b4k_buf_printf(&a.ob, ",\"line\":%ld}", ln);
+                flush_line(&a);
+            }
+            b4k_progress_update(&pr, 0, "%ld records, %.1f tokens/s", a.nrec,
+                                a.gen_time > 0 ? a.gen_tokens / a.gen_time : 0.0);
+        }
+        if (g < 0 && !rc) {
+            rc = g;
+            b4k_err_locate(&err, b4k_stream_name(s), b4k_stream_lineno(s));
+        }
+        b4k_stream_close(s);
+    }
+    b4k_progress_end(&pr);
+    if (rc) {
+        fflush(a.out);
+        b4k_cli_die(&err);
+    }
+    if (a.out != stdout && fclose(a.out))
+        b4k_cli_dief("%s: %s", output, strerror(errno));
+    b4k_buf_free(&a.ob);
+    b4k_buf_free(&a.tb);
+    b4k_tok_out_free(&a.tout);
+    b4k_tok_free(a.tok);
+    b4k_sampler_free(a.smp);
+    b4k_free(a.logits);
+    b4k_free(a.work);
+    b4k_free(a.first);
+    b4k_free(a.ids);
+    b4k_free(a.lps);
+    b4k_free(a.templ);
+    b4k_free(stops);
+    b4k_gpt2_free(a.g);
+    b4k_model_free(a.model);
+    b4k_cli_free(&cli);
+    return b4k_cli_finish(0);
+}
