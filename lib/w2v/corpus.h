@@ -1,0 +1,44 @@
+/* Corpus scanning for word2vec: whitespace-tokenised text, or JSON lines
+ * with a "tokens" array of strings (what b4k-tokenize writes), plain or .zst,
+ * "-" = stdin.  Each line (record) is a sentence.  With chars, every CJK
+ * character becomes a token of its own (runs of other characters stay
+ * whole).  Tokens longer than max_token bytes are cut at a UTF-8 boundary
+ * and counted in stats->truncated. */
+#ifndef B4K_W2V_CORPUS_H
+#define B4K_W2V_CORPUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+typedef struct b4k_w2v_scan_opts {
+    int chars;          /* CJK characters as tokens */
+    int jsonl;          /* -1 detect per file (first non-blank byte '{'), 0 text, 1 JSONL */
+    size_t max_token;   /* bytes; 0 = 100 */
+    size_t max_line;    /* bytes; 0 = the stream default (64 MiB) */
+} b4k_w2v_scan_opts;
+
+typedef struct b4k_w2v_scan_stats {
+    int64_t lines, tokens, truncated;
+    size_t bytes_done, bytes_total; /* of the current file, for progress */
+    int file;                       /* index of the current file */
+} b4k_w2v_scan_stats;
+
+/* Called for each token (tok != NULL) and at the end of each non-empty
+ * sentence (tok == NULL).  A non-zero return stops the scan with that code
+ * (the callback fills err itself). */
+typedef int (*b4k_w2v_token_fn)(void *ctx, const char *tok, size_t len);
+
+int b4k_w2v_scan(const char *const *paths, int npaths, const b4k_w2v_scan_opts *o,
+                 b4k_w2v_token_fn fn, void *ctx, b4k_w2v_scan_stats *st, b4k_err *err);
+
+/* Scan one in-memory buffer (fuzzing, tests); name is used in errors. */
+int b4k_w2v_scan_mem(const void *data, size_t n, const char *name, const b4k_w2v_scan_opts *o,
+                     b4k_w2v_token_fn fn, void *ctx, b4k_w2v_scan_stats *st, b4k_err *err);
+
+/* Is code point cp a CJK character (Han, kana, Hangul, CJK punctuation,
+ * fullwidth forms)? */
+int b4k_w2v_is_cjk(uint32_t cp);
+
+#endif

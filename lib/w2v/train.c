@@ -1,0 +1,838 @@
+/* word2vec training driver: corpus encoding, sampling tables, Hogwild
+ * threads, checkpoints.  The dense math is in update.c and kern*.c. */
+#include "w2v/train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "w2v/kern.h"
+
+#define EOS 0xFFFFFFFFu
+#define MAX_SENTENCE 1000
+#define SYNC_WORDS 10000
+#define STATE_HEAD 6
+#define STATE_PER_THREAD 12
+
+void b4k_w2v_train_defaults(b4k_w2v_train_opts *o, int model)
+{
+    memset(o, 0, sizeof *o);
+    o->cfg.model = model;
+    o->cfg.dim = 100;
+    o->cfg.window = 5;
+    o->cfg.negative = 5;
+    o->cfg.hs = 0;
+    o->cfg.iter = 5;
+    o->cfg.min_count = 5;
+    o->cfg.sample = 1e-3;
+    o->cfg.alpha = model == B4K_W2V_CBOW ? 0.05 : 0.025;
+    o->cfg.seed = 1;
+    o->threads = 1;
+    o->scan.jsonl = -1;
+}
+
+/* ---- Huffman tree (word2vec.c's CreateBinaryTree) ---- */
+
+int b4k_w2v_huffman(const int64_t *counts, size_t n, uint8_t *codes, int32_t *points,
+                    uint8_t *lens, b4k_err *err)
+{
+    if (n < 2) {
+        if (n == 1)
+            lens[0] = 0;
+        return 0;
+    }
+    int64_t *cnt = b4k_malloc_n(2 * n, sizeof *cnt);
+    int64_t *parent = b4k_malloc_n(2 * n, sizeof *parent);
+    uint8_t *bin = b4k_calloc(2 * n, 1);
+    int rc = 0;
+    if (!cnt || !parent || !bin) {
+        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory (Huffman tree)");
+        goto done;
+    }
+    for (size_t a = 0; a < n; a++)
+        cnt[a] = counts[a];
+    for (size_t a = n; a < 2 * n; a++)
+        cnt[a] = INT64_MAX / 4;
+    int64_t pos1 = (int64_t)n - 1, pos2 = (int64_t)n;
+    for (size_t a = 0; a + 1 < n; a++) {
+        int64_t mi[2];
+        for (int q = 0; q < 2; q++) {
+            if (pos1 >= 0 && cnt[pos1] < cnt[pos2])
+                mi[q] = pos1--;
+            else
+                mi[q] = pos2++;
+        }
+        cnt[n + a] = cnt[mi[0]] + cnt[mi[1]];
+        parent[mi[0]] = (int64_t)(n + a);
+        parent[mi[1]] = (int64_t)(n + a);
+        bin[mi[1]] = 1;
+    }
+    int64_t root = (int64_t)(2 * n - 2);
+    for (size_t a = 0; a < n; a++) {
+        uint8_t code[B4K_W2V_MAX_CODE];
+        int64_t point[B4K_W2V_MAX_CODE];
+        int i = 0;
+        int64_t b = (int64_t)a;
+        while (b != root) {
+            if (i >= B4K_W2V_MAX_CODE) {
+                rc = b4k_err_set(err, B4K_ERANGE, NULL, 0,
+                                 "Huffman code longer than %d bits (extreme count skew)",
+                                 B4K_W2V_MAX_CODE);
+                goto done;
+            }
+            code[i] = bin[b];
+            point[i] = b;
+            i++;
+            b = parent[b];
+        }
+        lens[a] = (uint8_t)i;
+        uint8_t *c = codes + a * B4K_W2V_MAX_CODE;
+        int32_t *p = points + a * B4K_W2V_MAX_CODE;
+        /* path from the root: internal node ids relative to n (root = n-2) */
+        for (int k = 0; k < i; k++) {
+            c[i - 1 - k] = code[k];
+            p[i - 1 - k] = (int32_t)((k + 1 < i ? point[k + 1] : root) - (int64_t)n);
+        }
+    }
+done:
+    b4k_free(cnt);
+    b4k_free(parent);
+    b4k_free(bin);
+    return rc;
+}
+
+/* ---- unigram^0.75 alias sampler (Vose) ---- */
+
+typedef struct alias_ent {
+    float prob;
+    uint32_t alias;
+} alias_ent;
+
+static alias_ent *alias_build(const b4k_w2v_vocab *v, size_t n)
+{
+    alias_ent *t = b4k_malloc_n(n, sizeof *t);
+    double *p = b4k_malloc_n(n, sizeof *p);
+    uint32_t *small = b4k_malloc_n(n, sizeof *small), *large = b4k_malloc_n(n, sizeof *large);
+    if (!t || !p || !small || !large)
+        goto fail;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t c = b4k_w2v_vocab_count(v, i);
+        p[i] = pow((double)(c > 0 ? c : 1), 0.75);
+        sum += p[i];
+    }
+    size_t ns = 0, nl = 0;
+    for (size_t i = 0; i < n; i++) {
+        p[i] = p[i] * (double)n / sum;
+        if (p[i] < 1.0)
+            small[ns++] = (uint32_t)i;
+        else
+            large[nl++] = (uint32_t)i;
+    }
+    while (ns && nl) {
+        uint32_t s = small[--ns], l = large[--nl];
+        t[s].prob = (float)p[s];
+        t[s].alias = l;
+        p[l] = (p[l] + p[s]) - 1.0;
+        if (p[l] < 1.0)
+            small[ns++] = l;
+        else
+            large[nl++] = l;
+    }
+    while (nl) {
+        uint32_t l = large[--nl];
+        t[l].prob = 1.0f;
+        t[l].alias = l;
+    }
+    while (ns) {
+        uint32_t s = small[--ns];
+        t[s].prob = 1.0f;
+        t[s].alias = s;
+    }
+    b4k_free(p);
+    b4k_free(small);
+    b4k_free(large);
+    return t;
+fail:
+    b4k_free(t);
+    b4k_free(p);
+    b4k_free(small);
+    b4k_free(large);
+    return NULL;
+}
+
+static inline uint32_t alias_draw(const alias_ent *t, uint32_t n, b4k_rng *r)
+{
+    uint64_t x = b4k_rng_u64(r);
+    uint32_t i = (uint32_t)(((x >> 32) * (uint64_t)n) >> 32);
+    float coin = (float)(uint32_t)x * (1.0f / 4294967296.0f);
+    return coin < t[i].prob ? i : t[i].alias;
+}
+
+/* ---- corpus encoding ---- */
+
+typedef struct enc {
+    b4k_w2v_vocab *v;
+    int fixed;        /* look words up only (resume) */
+    FILE *fp;
+    int64_t nids;
+    uint32_t buf[8192];
+    int nb;
+    int last_eos;
+    b4k_err *err;
+    b4k_w2v_scan_stats *st;
+    const b4k_w2v_train_opts *o;
+    int64_t next_progress;
+} enc;
+
+static int enc_put(enc *e, uint32_t id)
+{
+    e->buf[e->nb++] = id;
+    e->nids++;
+    if (e->nb == (int)(sizeof e->buf / sizeof e->buf[0])) {
+        if (fwrite(e->buf, sizeof e->buf[0], (size_t)e->nb, e->fp) != (size_t)e->nb)
+            return b4k_err_set(e->err, B4K_EIO, NULL, 0, "temporary file: %s",
+                               strerror(errno));
+        e->nb = 0;
+    }
+    return 0;
+}
+
+static int enc_token(void *ctx, const char *tok, size_t len)
+{
+    enc *e = ctx;
+    if (!tok) {
+        if (e->last_eos)
+            return 0;
+        e->last_eos = 1;
+        return enc_put(e, EOS);
+    }
+    int64_t id;
+    if (e->fixed) {
+        id = b4k_w2v_vocab_find(e->v, tok, len);
+        if (id < 0)
+            return 0;
+    } else {
+        id = b4k_w2v_vocab_add(e->v, tok, len, 1);
+        if (id < 0)
+            return b4k_err_set(e->err, (int)id, NULL, 0,
+                               id == B4K_ERANGE ? "too many distinct words" : "out of memory");
+    }
+    e->last_eos = 0;
+    if (e->o->progress && e->st->tokens >= e->next_progress) {
+        b4k_w2v_progress p = {0};
+        p.tokens = e->st->tokens;
+        p.bytes_done = e->st->bytes_done;
+        p.bytes_total = e->st->bytes_total;
+        e->o->progress(e->o->progress_ctx, &p);
+        e->next_progress = e->st->tokens + (1 << 20);
+    }
+    return enc_put(e, (uint32_t)id);
+}
+
+/* Spool ids into an unlinked temp file, renumber, mmap.  On success *ids is a
+ * MAP_SHARED mapping of *map_bytes bytes holding *nids entries. */
+static int encode(const char *const *paths, int npaths, const b4k_w2v_train_opts *o,
+                  b4k_w2v_vocab *v, int fixed, uint32_t **ids, size_t *map_bytes, int64_t *nids,
+                  int64_t *train_words, b4k_w2v_scan_stats *st, b4k_err *err)
+{
+    const char *dir = o->tmpdir ? o->tmpdir : getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    char tmpl[4096];
+    int rc = 0;
+    int32_t *map = NULL;
+    enc *e = NULL;
+    snprintf(tmpl, sizeof tmpl, "%s/b4k-w2v-XXXXXX", dir);
+    int fd = mkstemp(tmpl);
+    if (fd < 0)
+        return b4k_err_set(err, B4K_EIO, NULL, 0, "cannot create a temporary file in %s: %s",
+                           dir, strerror(errno));
+    unlink(tmpl);
+    FILE *fp = fdopen(fd, "w+b");
+    if (!fp) {
+        close(fd);
+        return b4k_err_set(err, B4K_EIO, NULL, 0, "temporary file: %s", strerror(errno));
+    }
+    e = b4k_calloc(1, sizeof *e);
+    if (!e) {
+        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+        goto fail;
+    }
+    e->v = v;
+    e->fixed = fixed;
+    e->fp = fp;
+    e->err = err;
+    e->st = st;
+    e->o = o;
+    e->last_eos = 1;
+    rc = b4k_w2v_scan(paths, npaths, &o->scan, enc_token, e, st, err);
+    if (rc)
+        goto fail;
+    if (e->nb && fwrite(e->buf, sizeof e->buf[0], (size_t)e->nb, fp) != (size_t)e->nb) {
+        rc = b4k_err_set(err, B4K_EIO, NULL, 0, "temporary file: %s", strerror(errno));
+        goto fail;
+    }
+    if (fflush(fp)) {
+        rc = b4k_err_set(err, B4K_EIO, NULL, 0, "temporary file: %s", strerror(errno));
+        goto fail;
+    }
+    if (st->tokens == 0) {
+        rc = b4k_err_set(err, B4K_EFORMAT, paths[0], 0, "empty corpus: no tokens");
+        goto fail;
+    }
+    if (!fixed) {
+        rc = b4k_w2v_vocab_finalize(v, o->cfg.min_count, (size_t)o->cfg.max_vocab, &map, err);
+        if (rc)
+            goto fail;
+        if (b4k_w2v_vocab_size(v) == 0) {
+            rc = b4k_err_set(err, B4K_EFORMAT, paths[0], 0,
+                             "no word occurs at least %lld times (--min-count); %lld tokens read",
+                             (long long)o->cfg.min_count, (long long)st->tokens);
+            goto fail;
+        }
+    }
+    size_t bytes = (size_t)e->nids * sizeof(uint32_t);
+    uint32_t *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        rc = b4k_err_set(err, B4K_EIO, NULL, 0, "mmap of the temporary file: %s",
+                         strerror(errno));
+        goto fail;
+    }
+    int64_t j = 0, tw = 0;
+    for (int64_t i = 0; i < e->nids; i++) {
+        uint32_t x = p[i];
+        if (x == EOS) {
+            if (j > 0 && p[j - 1] != EOS)
+                p[j++] = EOS;
+            continue;
+        }
+        if (map) {
+            int32_t y = map[x];
+            if (y < 0)
+                continue;
+            x = (uint32_t)y;
+        }
+        p[j++] = x;
+        tw++;
+    }
+    *ids = p;
+    *map_bytes = bytes ? bytes : 1;
+    *nids = j;
+    *train_words = tw;
+    b4k_free(map);
+    b4k_free(e);
+    fclose(fp); /* the mapping keeps the file alive */
+    return 0;
+fail:
+    b4k_free(map);
+    b4k_free(e);
+    fclose(fp);
+    return rc;
+}
+
+/* ---- training threads ---- */
+
+typedef struct tstate {
+    b4k_rng rng;
+    int64_t epoch, pos, word_count, last_word_count;
+    float alpha;
+    double loss;
+    int64_t nloss;
+    /* published at each sync point (for checkpoints) */
+    pthread_mutex_t mu;
+    int64_t pub[STATE_PER_THREAD];
+    /* scratch */
+    uint32_t *sen;
+    float **C, **T, *lab, *scratch;
+} tstate;
+
+typedef struct trainer {
+    const b4k_w2v_train_opts *o;
+    const b4k_w2v_config *cfg;
+    b4k_w2v *m;
+    const uint32_t *ids;
+    int64_t nids, train_words, total;
+    int64_t done; /* atomic */
+    float *keep;
+    alias_ent *alias;
+    uint8_t *codes, *lens;
+    int32_t *points;
+    tstate **ts;
+    int nthreads;
+    int stop; /* atomic */
+    int ck_rc;
+    b4k_err ck_err;
+    int ckpts;
+    int64_t next_ck;
+    double t0;
+    b4k_w2v_train_stats *st;
+} trainer;
+
+static void publish(tstate *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->pub[0] = s->epoch;
+    s->pub[1] = s->pos;
+    s->pub[2] = s->word_count;
+    s->pub[3] = s->last_word_count;
+    for (int i = 0; i < 4; i++)
+        s->pub[4 + i] = (int64_t)s->rng.s[i];
+    float a = s->alpha;
+    int32_t ab;
+    memcpy(&ab, &a, sizeof ab);
+    s->pub[8] = ab;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int64_t *state_pack(trainer *t, size_t *n)
+{
+    size_t k = STATE_HEAD + (size_t)t->nthreads * STATE_PER_THREAD;
+    int64_t *st = b4k_calloc(k, sizeof *st);
+    if (!st)
+        return NULL;
+    st[0] = 1; /* state version */
+    st[1] = t->nthreads;
+    st[2] = t->nids;
+    st[3] = t->train_words;
+    int64_t done = 0;
+    for (int i = 0; i < t->nthreads; i++) {
+        tstate *s = t->ts[i];
+        pthread_mutex_lock(&s->mu);
+        memcpy(st + STATE_HEAD + i * STATE_PER_THREAD, s->pub, sizeof s->pub);
+        done += s->pub[3];
+        pthread_mutex_unlock(&s->mu);
+    }
+    st[4] = done;
+    *n = k;
+    return st;
+}
+
+static void sync_point(trainer *t, tstate *s, int tid)
+{
+    int64_t delta = s->word_count - s->last_word_count;
+    s->last_word_count = s->word_count;
+    int64_t done = __atomic_add_fetch(&t->done, delta, __ATOMIC_RELAXED);
+    double a = t->cfg->alpha * (1.0 - (double)done / (double)(t->total + 1));
+    if (a < t->cfg->alpha * 1e-4)
+        a = t->cfg->alpha * 1e-4;
+    s->alpha = (float)a;
+    publish(s);
+    if (tid != 0)
+        return;
+    if (t->o->progress) {
+        b4k_w2v_progress p = {0};
+        p.phase = 1;
+        p.words_done = done;
+        p.words_total = t->total;
+        p.alpha = s->alpha;
+        p.loss = s->nloss ? s->loss / (double)s->nloss : 0;
+        p.epoch = (int)s->epoch;
+        t->o->progress(t->o->progress_ctx, &p);
+    }
+    if (t->o->checkpoint && t->o->checkpoint_every > 0 && done >= t->next_ck &&
+        done < t->total) {
+        size_t n;
+        int64_t *st = state_pack(t, &n);
+        int rc = st ? b4k_w2v_ckpt_save(t->m, st, n, t->o->checkpoint, &t->ck_err)
+                    : b4k_err_set(&t->ck_err, B4K_ENOMEM, NULL, 0, "out of memory");
+        b4k_free(st);
+        if (rc) {
+            t->ck_rc = rc;
+            __atomic_store_n(&t->stop, 1, __ATOMIC_RELAXED);
+        }
+        t->ckpts++;
+        t->next_ck = (done / t->o->checkpoint_every + 1) * t->o->checkpoint_every;
+    }
+}
+
+static int targets(const trainer *t, tstate *s, uint32_t w, int d)
+{
+    const b4k_w2v_config *c = t->cfg;
+    int n = 0;
+    if (c->hs) {
+        const uint8_t *code = t->codes + (size_t)w * B4K_W2V_MAX_CODE;
+        const int32_t *pt = t->points + (size_t)w * B4K_W2V_MAX_CODE;
+        for (int k = 0; k < t->lens[w]; k++) {
+            s->T[n] = t->m->hs + (size_t)pt[k] * d;
+            s->lab[n] = 1.0f - (float)code[k];
+            n++;
+        }
+    }
+    if (c->negative > 0) {
+        s->T[n] = t->m->out + (size_t)w * d;
+        s->lab[n] = 1.0f;
+        n++;
+        uint32_t V = (uint32_t)t->m->n;
+        for (int k = 0; k < c->negative; k++) {
+            uint32_t r = alias_draw(t->alias, V, &s->rng);
+            if (r == w)
+                continue;
+            s->T[n] = t->m->out + (size_t)r * d;
+            s->lab[n] = 0.0f;
+            n++;
+        }
+    }
+    return n;
+}
+
+static void train_sentence(trainer *t, tstate *s, int L)
+{
+    const b4k_w2v_config *c = t->cfg;
+    int d = c->dim, win = c->window;
+    float *in = t->m->in;
+    const uint32_t *sen = s->sen;
+    for (int i = 0; i < L; i++) {
+        int b = win > 1 ? (int)(((b4k_rng_u64(&s->rng) >> 32) * (uint64_t)win) >> 32) : 0;
+        int span = win - b;
+        int lo = i - span < 0 ? 0 : i - span, hi = i + span >= L ? L - 1 : i + span;
+        int m = 0;
+        for (int p = lo; p <= hi; p++)
+            if (p != i)
+                s->C[m++] = in + (size_t)sen[p] * d;
+        if (!m)
+            continue;
+        if (c->model == B4K_W2V_SKIPGRAM && c->per_pair) {
+            /* word2vec.c's order: one context at a time, own negatives */
+            for (int j = 0; j < m; j++) {
+                int n = targets(t, s, sen[i], d);
+                s->loss += b4k_w2v_update(s->C + j, 1, s->T, s->lab, n, d, s->alpha, s->scratch);
+                s->nloss += n;
+            }
+            continue;
+        }
+        int n = targets(t, s, sen[i], d);
+        if (!n)
+            continue;
+        if (c->model == B4K_W2V_CBOW) {
+            s->loss += b4k_w2v_update_cbow(s->C, m, s->T, s->lab, n, d, s->alpha, s->scratch);
+            s->nloss += n;
+        } else {
+            s->loss += b4k_w2v_update(s->C, m, s->T, s->lab, n, d, s->alpha, s->scratch);
+            s->nloss += (int64_t)n * m;
+        }
+    }
+}
+
+static void worker(void *ctx, int tid, int nt)
+{
+    trainer *t = ctx;
+    tstate *s = t->ts[tid];
+    int64_t b = t->nids * tid / nt, e = t->nids * (tid + 1) / nt;
+    const float *keep = t->keep;
+    if (s->pos < b)
+        s->pos = b;
+    while (s->epoch < t->cfg->iter) {
+        while (s->pos < e) {
+            if (s->word_count - s->last_word_count >= SYNC_WORDS) {
+                sync_point(t, s, tid);
+                if (__atomic_load_n(&t->stop, __ATOMIC_RELAXED))
+                    return;
+            }
+            int L = 0;
+            while (s->pos < e && L < MAX_SENTENCE) {
+                uint32_t id = t->ids[s->pos++];
+                if (id == EOS) {
+                    if (L)
+                        break;
+                    continue;
+                }
+                s->word_count++;
+                if (keep && keep[id] < 1.0f && keep[id] < b4k_rng_float(&s->rng))
+                    continue;
+                s->sen[L++] = id;
+            }
+            train_sentence(t, s, L);
+        }
+        s->epoch++;
+        s->pos = b;
+    }
+    sync_point(t, s, tid);
+}
+
+static void tstate_free(tstate *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_destroy(&s->mu);
+    b4k_free(s->sen);
+    b4k_free(s->C);
+    b4k_free(s->T);
+    b4k_free(s->lab);
+    b4k_free(s->scratch);
+    b4k_free(s);
+}
+
+static tstate *tstate_new(const b4k_w2v_config *c, uint64_t seed, int tid)
+{
+    tstate *s = b4k_aligned_alloc(64, (sizeof(tstate) + 63) & ~(size_t)63);
+    if (!s)
+        return NULL;
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    b4k_rng_seed(&s->rng, seed, (uint64_t)tid);
+    s->alpha = (float)c->alpha;
+    size_t mmax = 2 * (size_t)c->window, nmax = 1 + (size_t)c->negative + B4K_W2V_MAX_CODE;
+    s->sen = b4k_malloc_n(MAX_SENTENCE, sizeof *s->sen);
+    s->C = b4k_malloc_n(mmax, sizeof *s->C);
+    s->T = b4k_malloc_n(nmax, sizeof *s->T);
+    s->lab = b4k_malloc_n(nmax, sizeof *s->lab);
+    s->scratch = b4k_aligned_alloc(64, (mmax * c->dim + 2 * mmax * nmax + 2 * (size_t)c->dim +
+                                        2 * nmax + 16) * sizeof(float));
+    if (!s->sen || !s->C || !s->T || !s->lab || !s->scratch) {
+        tstate_free(s);
+        return NULL;
+    }
+    publish(s);
+    return s;
+}
+
+static int check_cfg(const b4k_w2v_config *c, int threads, b4k_err *err)
+{
+    if (c->model != B4K_W2V_SKIPGRAM && c->model != B4K_W2V_CBOW)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "unknown model %d", c->model);
+    if (c->dim < 1 || c->dim > 10000)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "--dim must be in 1..10000");
+    if (c->window < 1 || c->window > 1000)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "--window must be in 1..1000");
+    if (c->negative < 0 || c->negative > 1000)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "--negative must be in 0..1000");
+    if (c->negative == 0 && !c->hs)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                           "nothing to train: --negative 0 needs --hs");
+    if (c->iter < 1)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "--iter must be >= 1");
+    if (threads < 1 || threads > 1024)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "--threads must be in 1..1024");
+    return 0;
+}
+
+int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
+                  const b4k_w2v_train_opts *o, b4k_w2v_train_stats *st, b4k_err *err)
+{
+    trainer t;
+    b4k_w2v *m = NULL;
+    b4k_w2v_vocab *v = NULL;
+    uint32_t *ids = NULL;
+    size_t map_bytes = 0;
+    int64_t *state = NULL;
+    size_t nstate = 0;
+    b4k_pool *pool = NULL;
+    b4k_w2v_scan_stats sst;
+    int rc;
+    memset(&t, 0, sizeof t);
+    memset(&sst, 0, sizeof sst);
+    memset(st, 0, sizeof *st);
+    *out = NULL;
+    int nthreads = o->threads;
+    double t0 = 0;
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        t0 = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    }
+    if (o->resume) {
+        rc = b4k_w2v_ckpt_load(&m, &state, &nstate, o->resume, err);
+        if (rc)
+            goto fail;
+        if (nstate < STATE_HEAD || state[0] != 1 || state[1] < 1 ||
+            nstate != STATE_HEAD + (size_t)state[1] * STATE_PER_THREAD) {
+            rc = b4k_err_set(err, B4K_EFORMAT, o->resume, 0, "bad checkpoint state");
+            goto fail;
+        }
+        nthreads = (int)state[1];
+        if (!m->out && m->cfg.negative > 0) {
+            rc = b4k_err_set(err, B4K_EFORMAT, o->resume, 0, "checkpoint lacks output vectors");
+            goto fail;
+        }
+        if (!m->hs && m->cfg.hs) {
+            rc = b4k_err_set(err, B4K_EFORMAT, o->resume, 0, "checkpoint lacks HS vectors");
+            goto fail;
+        }
+        v = m->vocab;
+    } else {
+        v = b4k_w2v_vocab_new();
+        if (!v) {
+            rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+            goto fail;
+        }
+    }
+    const b4k_w2v_config *cfg = m ? &m->cfg : &o->cfg;
+    rc = check_cfg(cfg, nthreads, err);
+    if (rc)
+        goto fail;
+    b4k_w2v_train_opts eo = *o;
+    eo.cfg = *cfg;
+    if (m)
+        eo.scan.chars = m->cfg.chars;
+    int64_t nids = 0, train_words = 0;
+    rc = encode(paths, npaths, &eo, v, m != NULL, &ids, &map_bytes, &nids, &train_words, &sst,
+                err);
+    if (rc)
+        goto fail;
+    st->lines = sst.lines;
+    st->tokens = sst.tokens;
+    st->truncated = sst.truncated;
+    st->train_words = train_words;
+    if (train_words == 0) {
+        rc = b4k_err_set(err, B4K_EFORMAT, paths[0], 0, "no in-vocabulary words in the corpus");
+        goto fail;
+    }
+    if (m) {
+        if (state[2] != nids || state[3] != train_words) {
+            rc = b4k_err_set(err, B4K_EINVAL, o->resume, 0,
+                             "the corpus differs from the one the checkpoint was made on "
+                             "(%lld words now, %lld then)",
+                             (long long)train_words, (long long)state[3]);
+            goto fail;
+        }
+    } else {
+        rc = b4k_w2v_new(&m, v, o->cfg.dim, err);
+        v = NULL;
+        if (rc)
+            goto fail;
+        m->cfg = o->cfg;
+        m->cfg.chars = o->scan.chars;
+        m->has_counts = 1;
+        size_t nel = m->n * (size_t)m->dim;
+        b4k_rng r;
+        b4k_rng_seed(&r, o->cfg.seed, 0xC0FFEEull << 20);
+        for (size_t i = 0; i < nel; i++)
+            m->in[i] = (b4k_rng_float(&r) - 0.5f) / (float)m->dim;
+        if (o->cfg.negative > 0 && !(m->out = b4k_aligned_alloc(64, nel * sizeof(float))))
+            goto nomem;
+        if (o->cfg.hs && !(m->hs = b4k_aligned_alloc(64, nel * sizeof(float))))
+            goto nomem;
+        if (m->out)
+            memset(m->out, 0, nel * sizeof(float));
+        if (m->hs)
+            memset(m->hs, 0, nel * sizeof(float));
+    }
+    m->cfg.train_words = train_words;
+    st->vocab = m->n;
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        st->seconds_vocab = (double)ts.tv_sec + ts.tv_nsec * 1e-9 - t0;
+        t0 += st->seconds_vocab;
+    }
+
+    /* tables */
+    t.o = o;
+    t.cfg = &m->cfg;
+    t.m = m;
+    t.ids = ids;
+    t.nids = nids;
+    t.train_words = train_words;
+    t.total = (int64_t)m->cfg.iter * train_words;
+    t.nthreads = nthreads;
+    t.st = st;
+    if (m->cfg.sample > 0) {
+        t.keep = b4k_malloc_n(m->n, sizeof *t.keep);
+        if (!t.keep)
+            goto nomem;
+        double th = m->cfg.sample * (double)train_words;
+        for (size_t i = 0; i < m->n; i++) {
+            double cn = (double)b4k_w2v_vocab_count(m->vocab, i);
+            double k = cn > 0 ? (sqrt(cn / th) + 1.0) * th / cn : 1.0;
+            t.keep[i] = k >= 1.0 ? 1.0f : (float)k;
+        }
+    }
+    if (m->cfg.negative > 0 && !(t.alias = alias_build(m->vocab, m->n)))
+        goto nomem;
+    if (m->cfg.hs) {
+        t.codes = b4k_malloc_n(m->n, B4K_W2V_MAX_CODE);
+        t.points = b4k_malloc_n(m->n * B4K_W2V_MAX_CODE, sizeof *t.points);
+        t.lens = b4k_malloc_n(m->n, 1);
+        if (!t.codes || !t.points || !t.lens)
+            goto nomem;
+        int64_t *cnt = b4k_malloc_n(m->n, sizeof *cnt);
+        if (!cnt)
+            goto nomem;
+        for (size_t i = 0; i < m->n; i++)
+            cnt[i] = b4k_w2v_vocab_count(m->vocab, i);
+        rc = b4k_w2v_huffman(cnt, m->n, t.codes, t.points, t.lens, err);
+        b4k_free(cnt);
+        if (rc)
+            goto fail;
+    }
+    t.ts = b4k_calloc((size_t)nthreads, sizeof *t.ts);
+    if (!t.ts)
+        goto nomem;
+    for (int i = 0; i < nthreads; i++)
+        if (!(t.ts[i] = tstate_new(&m->cfg, m->cfg.seed, i)))
+            goto nomem;
+    if (state) {
+        for (int i = 0; i < nthreads; i++) {
+            tstate *s = t.ts[i];
+            const int64_t *p = state + STATE_HEAD + i * STATE_PER_THREAD;
+            s->epoch = p[0];
+            s->pos = p[1];
+            s->word_count = p[2];
+            s->last_word_count = p[3];
+            for (int q = 0; q < 4; q++)
+                s->rng.s[q] = (uint64_t)p[4 + q];
+            int32_t ab = (int32_t)p[8];
+            memcpy(&s->alpha, &ab, sizeof ab);
+            publish(s);
+        }
+        t.done = state[4];
+    }
+    if (o->checkpoint_every > 0)
+        t.next_ck = (t.done / o->checkpoint_every + 1) * o->checkpoint_every;
+    if (nthreads > 1 && !(pool = b4k_pool_new(nthreads)))
+        goto nomem;
+    b4k_pool_run(pool, worker, &t);
+    if (t.ck_rc) {
+        *err = t.ck_err;
+        rc = t.ck_rc;
+        goto fail;
+    }
+    {
+        double loss = 0;
+        int64_t nl = 0;
+        for (int i = 0; i < nthreads; i++) {
+            loss += t.ts[i]->loss;
+            nl += t.ts[i]->nloss;
+        }
+        st->loss = nl ? loss / (double)nl : 0;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        st->seconds_train = (double)ts.tv_sec + ts.tv_nsec * 1e-9 - t0;
+    }
+    st->kernel = b4k_w2v_kern_best()->name;
+    st->checkpoints = t.ckpts;
+    rc = 0;
+    *out = m;
+    m = NULL;
+    goto done;
+nomem:
+    rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+fail:
+done:
+    b4k_pool_free(pool);
+    if (t.ts)
+        for (int i = 0; i < nthreads; i++)
+            tstate_free(t.ts[i]);
+    b4k_free(t.ts);
+    b4k_free(t.keep);
+    b4k_free(t.alias);
+    b4k_free(t.codes);
+    b4k_free(t.points);
+    b4k_free(t.lens);
+    b4k_free(state);
+    if (ids)
+        munmap(ids, map_bytes);
+    if (m)
+        b4k_w2v_free(m);
+    else
+        b4k_w2v_vocab_free(v);
+    return rc;
+}
