@@ -1,0 +1,772 @@
+/* b4k-extract: fine-tune BERT for triple extraction (CasRel-style, as
+ * bert4keras's task_relation_extraction.py) or NER (BERT + CRF), predict
+ * over JSON lines, evaluate by exact match. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "core/utf8.h"
+#include "ie/data.h"
+#include "ie/model.h"
+#include "ie/run.h"
+#include "ie/task.h"
+#include "io/jsonl.h"
+#include "io/stream.h"
+#include "nn/adamw.h"
+#include "tensor/blas.h"
+
+#ifndef B4K_VERSION
+#define B4K_VERSION "0.1"
+#endif
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+static b4k_pool *make_pool(int threads)
+{
+    if (threads <= 0) threads = 1;
+    b4k_blas_set_threads(threads);
+    return threads > 1 ? b4k_pool_new(threads) : NULL;
+}
+
+static void parse_thresholds(const char *s, b4k_spo_thresh *th)
+{
+    float v[4];
+    char tail;
+    if (sscanf(s, "%f,%f,%f,%f%c", &v[0], &v[1], &v[2], &v[3], &tail) != 4)
+        b4k_cli_usage("--thresholds wants four numbers: subject start, subject end, object start, object end");
+    for (int i = 0; i < 4; i++)
+        if (!(v[i] > 0 && v[i] < 1)) b4k_cli_usage("--thresholds values must be in (0,1)");
+    th->subj_start = v[0], th->subj_end = v[1], th->obj_start = v[2], th->obj_end = v[3];
+}
+
+static void put_prf(b4k_buf *b, const b4k_ie_metrics *mt, int k)
+{
+    double p, r, f;
+    b4k_ie_metrics_prf(mt, k, &p, &r, &f);
+    b4k_buf_printf(b, "{\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"gold\":%ld,\"pred\":%ld,\"correct\":%ld}",
+                   p, r, f, mt->ng[k], mt->np[k], mt->tp[k]);
+}
+
+/* Evaluate a model on examples idx of (s, d); returns overall F1. */
+static int evaluate(b4k_ie_model *m, b4k_ie_runner *r, b4k_err *err, const b4k_ie_exset *s,
+                    const b4k_ie_data *d, const int32_t *idx, size_t n, b4k_ie_metrics *mt)
+{
+    b4k_ie_doc *pred = b4k_calloc(n ? n : 1, sizeof *pred);
+    if (!pred) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    int rc = b4k_ie_predict(m, r, err, s, d, idx, n, pred);
+    for (size_t i = 0; !rc && i < n; i++) rc = b4k_ie_metrics_add(mt, m->task, &d->doc[s->ex[idx[i]].doc], &pred[i]);
+    b4k_ie_pred_free(pred, n);
+    free(pred);
+    return rc;
+}
+
+/* ---- train ------------------------------------------------------------------ */
+
+enum {
+    T_TASK = B4K_OPT_LONG, T_FORMAT, T_INIT, T_CONFIG, T_VOCAB, T_EPOCHS, T_BATCH, T_LR, T_MAXLEN,
+    T_SEED, T_BF16, T_WARMUP, T_DECAY, T_WD, T_CLIP, T_ACCUM, T_EMA, T_CRFLR, T_DROPOUT, T_DEV,
+    T_HOLDOUT, T_NOBUCKET, T_CKPT, T_RESUME, T_LOG, T_PROGRESS, T_THRESH, T_MAXSTEPS, T_LOGEVERY,
+    T_DUMP
+};
+
+static const b4k_opt train_opts[] = {
+    {"task", T_TASK, required_argument, "TASK", "spo (triples) or ner (entities)"},
+    {"format", T_FORMAT, required_argument, "FMT", "lic2019, cmeie, casrel (spo); conll, cluener (ner)"},
+    {"init", T_INIT, required_argument, "MODEL", "start from a pretrained BERT .b4k"},
+    {"config", T_CONFIG, required_argument, "FILE", "random init from a Google bert_config.json"},
+    {"vocab", T_VOCAB, required_argument, "FILE", "WordPiece vocab.txt"},
+    {"output", 'o', required_argument, "MODEL", "write the trained model here (atomically)"},
+    {"epochs", T_EPOCHS, required_argument, "N", "passes over the training data (default 3)"},
+    {"batch-size", T_BATCH, required_argument, "N", "examples per step (default 16)"},
+    {"lr", T_LR, required_argument, "X", "peak learning rate (default 2e-5)"},
+    {"max-len", T_MAXLEN, required_argument, "N", "tokens per text, longer ones are cut (default 128)"},
+    {"seed", T_SEED, required_argument, "N", "random seed (default 1)"},
+    {"threads", 't', required_argument, "N", "threads (default 1)"},
+    {"bf16", T_BF16, no_argument, NULL, "bf16 GEMMs with f32 master weights (not available yet)"},
+    {"warmup", T_WARMUP, required_argument, "F", "linear warmup over this fraction of the steps (default 0)"},
+    {"lr-decay", T_DECAY, no_argument, NULL, "decay the learning rate linearly to 0"},
+    {"weight-decay", T_WD, required_argument, "X", "AdamW weight decay, not on LN and biases (default 0.01)"},
+    {"clip", T_CLIP, required_argument, "X", "clip the global gradient norm (default 1; 0 = off)"},
+    {"accum", T_ACCUM, required_argument, "N", "accumulate gradients over N batches (default 1)"},
+    {"ema", T_EMA, required_argument, "X", "EMA of weights for evaluation and output (e.g. 0.999; default off)"},
+    {"crf-lr-mult", T_CRFLR, required_argument, "X", "learning-rate multiplier of the CRF transitions (default 100)"},
+    {"dropout", T_DROPOUT, required_argument, "X", "override the config's dropout rates"},
+    {"dev", T_DEV, required_argument, "FILE", "held-out data (same format) for per-epoch F1"},
+    {"holdout", T_HOLDOUT, required_argument, "F", "hold out this fraction of the training data for F1"},
+    {"no-bucket", T_NOBUCKET, no_argument, NULL, "do not batch texts of similar length together"},
+    {"checkpoint", T_CKPT, required_argument, "FILE", "save weights + optimiser state after each epoch"},
+    {"resume", T_RESUME, required_argument, "FILE", "continue from a checkpoint (bit-identical)"},
+    {"max-steps", T_MAXSTEPS, required_argument, "N", "stop after N optimiser steps (checkpoint written)"},
+    {"log", T_LOG, required_argument, "FILE", "append JSON lines of metrics"},
+    {"log-every", T_LOGEVERY, required_argument, "N", "log the loss every N steps (default 50)"},
+    {"thresholds", T_THRESH, required_argument, "A,B,C,D", "spo pointer thresholds (default 0.6,0.5,0.6,0.5)"},
+    {"progress", T_PROGRESS, no_argument, NULL, "show progress on stderr"},
+    {"dump-features", T_DUMP, required_argument, "FILE",
+     "write the tokenised train/held-out examples as JSON lines (for reference runs)"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+/* one JSON line per example: split, ids, offsets, token triples or tags,
+ * text and gold strings (test/ref/bert_extract_ref.py trains on these) */
+static void dump_features(const char *path, const b4k_ie_exset *ex, const b4k_ie_data *d,
+                          const b4k_ie_names *names, const int32_t *use, size_t nuse,
+                          const int32_t *hold, size_t nhold)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) b4k_cli_dief("%s: cannot open: %m", path);
+    b4k_buf b = {0};
+    b4k_buf_puts(&b, "{\"schema\":[");
+    for (int i = 0; i < names->n; i++) {
+        if (i) b4k_buf_putc(&b, ',');
+        b4k_buf_put_json_str(&b, names->v[i], strlen(names->v[i]));
+    }
+    b4k_buf_puts(&b, "]}\n");
+    for (int part = 0; part < 2; part++) {
+        const int32_t *ix = part ? hold : use;
+        size_t n = part ? nhold : nuse;
+        for (size_t i = 0; i < n; i++) {
+            const b4k_ie_ex *e = &ex->ex[ix[i]];
+            const b4k_ie_doc *doc = &d->doc[e->doc];
+            b4k_buf_printf(&b, "{\"split\":\"%s\",\"ids\":", part ? "heldout" : "train");
+            b4k_jsonl_put_ints(&b, e->ids, (size_t)e->n);
+            b4k_buf_puts(&b, ",\"offsets\":");
+            b4k_jsonl_put_ints(&b, e->offs, (size_t)e->n * 2);
+            if (e->tt) {
+                b4k_buf_puts(&b, ",\"triples\":");
+                b4k_jsonl_put_ints(&b, e->tt, (size_t)e->ntt * 5);
+                b4k_buf_puts(&b, ",\"gold\":[");
+                for (int k = 0; k < doc->ntrip; k++) {
+                    const b4k_ie_triple *t = &doc->trip[k];
+                    if (k) b4k_buf_putc(&b, ',');
+                    b4k_buf_putc(&b, '[');
+                    b4k_buf_put_json_str(&b, t->subj, strlen(t->subj));
+                    b4k_buf_printf(&b, ",%d,", t->pred);
+                    b4k_buf_put_json_str(&b, t->obj, strlen(t->obj));
+                    b4k_buf_putc(&b, ']');
+                }
+                b4k_buf_putc(&b, ']');
+            }
+            if (e->tags) {
+                b4k_buf_puts(&b, ",\"tags\":");
+                b4k_jsonl_put_ints(&b, e->tags, (size_t)e->n);
+                b4k_buf_puts(&b, ",\"gold\":[");
+                for (int k = 0; k < doc->nent; k++)
+                    b4k_buf_printf(&b, "%s[%d,%d,%d]", k ? "," : "", doc->ent[k].start, doc->ent[k].end,
+                                   doc->ent[k].type);
+                b4k_buf_putc(&b, ']');
+            }
+            b4k_buf_puts(&b, ",\"text\":");
+            b4k_buf_put_json_str(&b, doc->text, doc->len);
+            b4k_buf_puts(&b, "}\n");
+            fwrite(b.data, 1, b.len, f);
+            b.len = 0;
+        }
+    }
+    b4k_buf_free(&b);
+    if (fclose(f)) b4k_cli_dief("%s: write error: %m", path);
+}
+
+typedef struct topts {
+    const char *task, *format, *init, *config, *vocab, *output, *dev, *ckpt, *resume, *log, *dump;
+    int epochs, batch, maxlen, threads, accum, bucket, progress, decay, has_th, logevery;
+    long max_steps;
+    double lr, warmup, wd, clip, ema, crflr, dropout, holdout;
+    uint64_t seed;
+    b4k_spo_thresh th;
+} topts;
+
+static void log_line(FILE *lf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(FILE *lf, const char *fmt, ...)
+{
+    if (!lf) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(lf, fmt, ap);
+    va_end(ap);
+    fputc('\n', lf);
+    fflush(lf);
+}
+
+static int cmd_train(int argc, char **argv)
+{
+    b4k_cli_set_prog("b4k-extract train");
+    b4k_cli cli = {.prog = "b4k-extract train",
+                   .synopsis = "--task spo|ner --format FMT (--init MODEL | --config JSON --vocab FILE) -o MODEL [OPTIONS] FILE...",
+                   .summary = "Fine-tune BERT for triple extraction or NER.",
+                   .opts = train_opts};
+    topts o = {.epochs = 3, .batch = 16, .maxlen = 128, .threads = 1, .accum = 1, .bucket = 1,
+               .lr = 2e-5, .wd = 0.01, .clip = 1.0, .crflr = 100, .dropout = -1, .seed = 1,
+               .logevery = 50};
+    const char *arg;
+    int key, bf16 = 0;
+    while ((key = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
+        switch (key) {
+        case T_TASK: o.task = arg; break;
+        case T_FORMAT: o.format = arg; break;
+        case T_INIT: o.init = arg; break;
+        case T_CONFIG: o.config = arg; break;
+        case T_VOCAB: o.vocab = arg; break;
+        case 'o': o.output = arg; break;
+        case T_EPOCHS: o.epochs = (int)b4k_cli_int("--epochs", arg, 0, 100000); break;
+        case T_BATCH: o.batch = (int)b4k_cli_int("--batch-size", arg, 1, 4096); break;
+        case T_LR: o.lr = b4k_cli_double("--lr", arg, 0, 10); break;
+        case T_MAXLEN: o.maxlen = (int)b4k_cli_int("--max-len", arg, 3, 65536); break;
+        case T_SEED: o.seed = (uint64_t)b4k_cli_int("--seed", arg, 0, (1LL << 62)); break;
+        case 't': o.threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
+        case T_BF16: bf16 = 1; break;
+        case T_WARMUP: o.warmup = b4k_cli_double("--warmup", arg, 0, 1); break;
+        case T_DECAY: o.decay = 1; break;
+        case T_WD: o.wd = b4k_cli_double("--weight-decay", arg, 0, 10); break;
+        case T_CLIP: o.clip = b4k_cli_double("--clip", arg, 0, 1e9); break;
+        case T_ACCUM: o.accum = (int)b4k_cli_int("--accum", arg, 1, 1024); break;
+        case T_EMA: o.ema = b4k_cli_double("--ema", arg, 0, 0.999999); break;
+        case T_CRFLR: o.crflr = b4k_cli_double("--crf-lr-mult", arg, 1e-6, 1e6); break;
+        case T_DROPOUT: o.dropout = b4k_cli_double("--dropout", arg, 0, 0.99); break;
+        case T_DEV: o.dev = arg; break;
+        case T_HOLDOUT: o.holdout = b4k_cli_double("--holdout", arg, 0, 0.9); break;
+        case T_NOBUCKET: o.bucket = 0; break;
+        case T_CKPT: o.ckpt = arg; break;
+        case T_RESUME: o.resume = arg; break;
+        case T_MAXSTEPS: o.max_steps = b4k_cli_int("--max-steps", arg, 1, 1LL << 40); break;
+        case T_LOG: o.log = arg; break;
+        case T_LOGEVERY: o.logevery = (int)b4k_cli_int("--log-every", arg, 1, 1 << 30); break;
+        case T_THRESH: parse_thresholds(arg, &o.th); o.has_th = 1; break;
+        case T_PROGRESS: o.progress = 1; break;
+        case T_DUMP: o.dump = arg; break;
+        }
+    }
+    if (!o.task || (strcmp(o.task, "spo") && strcmp(o.task, "ner"))) b4k_cli_usage("--task spo or --task ner is required");
+    int task = !strcmp(o.task, "spo") ? B4K_IE_SPO : B4K_IE_NER;
+    int fmt = o.format ? b4k_ie_format_parse(o.format) : 0;
+    if (!fmt) b4k_cli_usage("--format must be lic2019, cmeie, casrel, conll or cluener");
+    if (b4k_ie_format_is_spo(fmt) != (task == B4K_IE_SPO))
+        b4k_cli_usage("--format %s does not fit --task %s", o.format, o.task);
+    if (!o.output) b4k_cli_usage("-o MODEL is required");
+    if (!o.init && !o.config && !o.resume) b4k_cli_usage("--init MODEL or --config JSON is required");
+    if (o.config && !o.vocab) b4k_cli_usage("--config needs --vocab");
+    if (optind >= argc) b4k_cli_usage("no training data file");
+    if (bf16) b4k_cli_dief("--bf16 is not available yet in this build (f32 training only)");
+    if (o.holdout > 0 && o.dev) b4k_cli_usage("--holdout and --dev exclude each other");
+
+    b4k_err err;
+    b4k_err_clear(&err);
+    b4k_ie_data data = {0}, dev = {0};
+    b4k_ie_names names = {0};
+    b4k_ie_model m;
+    memset(&m, 0, sizeof m);
+    b4k_ie_optload ol = {0};
+    int resumed = 0;
+    if (o.resume) {
+        if (b4k_ie_model_load(&m, &err, o.resume, &ol)) b4k_cli_die(&err);
+        if (m.task != task) b4k_cli_dief("%s: checkpoint is for another task", o.resume);
+        for (int i = 0; i < m.names.n; i++) b4k_ie_names_add(&names, m.names.v[i]);
+        resumed = 1;
+    }
+    for (int i = optind; i < argc; i++)
+        if (b4k_ie_read(&data, &err, argv[i], fmt, &names, resumed)) b4k_cli_die(&err);
+    if (o.dev && b4k_ie_read(&dev, &err, o.dev, fmt, &names, 1)) b4k_cli_die(&err);
+    if (data.missing) b4k_cli_warn("%ld gold %s not found in their text (skipped)", data.missing, task == B4K_IE_SPO ? "triple strings" : "spans");
+    if (data.unknown) b4k_cli_warn("%ld gold items with names outside the checkpoint's schema (skipped)", data.unknown);
+    if (dev.unknown) b4k_cli_warn("%s: %ld gold items with unknown %s (scored as missed)", o.dev, dev.unknown, task == B4K_IE_SPO ? "predicates" : "types");
+    if (!resumed) {
+        b4k_bert_config c;
+        if (o.config) {
+            if (b4k_ie_bert_config(&c, &err, o.config)) b4k_cli_die(&err);
+        } else if (b4k_ie_model_peek_config(&c, &err, o.init)) b4k_cli_die(&err);
+        if (o.dropout >= 0) c.drop_hidden = c.drop_attn = (float)o.dropout;
+        if (!o.vocab) b4k_cli_usage("--vocab is required (the vocabulary of the pretrained model)");
+        if (o.maxlen > c.max_pos) b4k_cli_usage("--max-len %d exceeds max_position_embeddings %d", o.maxlen, c.max_pos);
+        if (b4k_ie_model_create(&m, &err, task, &c, &names, o.vocab, o.maxlen, o.seed, (float)o.crflr))
+            b4k_cli_die(&err);
+        if (o.init && b4k_ie_model_init_from(&m, &err, o.init)) b4k_cli_die(&err);
+    }
+    if (o.has_th) m.th = o.th;
+
+    /* hold out part of the training documents */
+    b4k_rng rng;
+    size_t ntrain_docs = data.n;
+    int32_t *perm = b4k_malloc_n(data.n ? data.n : 1, sizeof *perm);
+    if (!perm) b4k_cli_dief("out of memory");
+    for (size_t i = 0; i < data.n; i++) perm[i] = (int32_t)i;
+    if (o.holdout > 0) {
+        b4k_rng_seed(&rng, o.seed, 7);
+        for (size_t i = data.n; i > 1; i--) {
+            size_t j = b4k_rng_below(&rng, i);
+            int32_t t = perm[i - 1];
+            perm[i - 1] = perm[j];
+            perm[j] = t;
+        }
+        ntrain_docs = data.n - (size_t)(data.n * o.holdout);
+    }
+    b4k_ie_exset ex = {0}, dex = {0};
+    if (b4k_ie_featurize(&ex, &err, m.wp, &data, task, m.max_len)) b4k_cli_die(&err);
+    if (dev.n && b4k_ie_featurize(&dex, &err, m.wp, &dev, task, m.max_len)) b4k_cli_die(&err);
+    if (ex.truncated) b4k_cli_warn("%ld texts longer than --max-len %d were truncated", ex.truncated, m.max_len);
+    if (ex.dropped) b4k_cli_warn("%ld gold spans could not be aligned to tokens (truncated or split) and were dropped", ex.dropped);
+    /* training examples (spo: with at least one triple), held-out examples */
+    int32_t *use = b4k_malloc_n(data.n ? data.n : 1, sizeof *use), *hold = b4k_malloc_n(data.n ? data.n : 1, sizeof *hold);
+    size_t nuse = 0, nhold = 0;
+    if (!use || !hold) b4k_cli_dief("out of memory");
+    for (size_t i = 0; i < data.n; i++) {
+        int32_t k = perm[i];
+        if (i >= ntrain_docs) hold[nhold++] = k;
+        else if (task == B4K_IE_NER || ex.ex[k].ntt > 0) use[nuse++] = k;
+    }
+    if (!nuse) b4k_cli_dief("no usable training examples");
+    /* sort held-out indices so evaluation order is the file order */
+    for (size_t i = 1; i < nhold; i++)
+        for (size_t j = i; j > 0 && hold[j - 1] > hold[j]; j--) {
+            int32_t t = hold[j];
+            hold[j] = hold[j - 1];
+            hold[j - 1] = t;
+        }
+    if (o.dump) dump_features(o.dump, &ex, &data, &m.names, use, nuse, hold, nhold);
+    int32_t *didx = NULL;
+    if (dex.n) {
+        didx = b4k_malloc_n(dex.n, sizeof *didx);
+        for (size_t i = 0; i < dex.n; i++) didx[i] = (int32_t)i;
+    }
+
+    b4k_pool *pool = make_pool(o.threads);
+    b4k_ie_runner run;
+    if (b4k_ie_runner_init(&run, &err, &m, o.batch, m.max_len, 1, pool)) b4k_cli_die(&err);
+    long batches_per_epoch = (long)((nuse + o.batch - 1) / o.batch);
+    long steps_per_epoch = (batches_per_epoch + o.accum - 1) / o.accum;
+    b4k_adamw_opts ao;
+    b4k_adamw_defaults(&ao);
+    ao.lr = (float)o.lr;
+    ao.weight_decay = (float)o.wd;
+    ao.clip_norm = (float)o.clip;
+    ao.total_steps = o.decay ? steps_per_epoch * o.epochs : 0;
+    ao.warmup_steps = (long)(o.warmup * steps_per_epoch * o.epochs);
+    ao.ema_decay = (float)o.ema;
+    b4k_adamw opt;
+    if (b4k_adamw_init(&opt, &err, &m.tab, &ao)) b4k_cli_die(&err);
+    if (resumed) {
+        if (!ol.m || !ol.v) b4k_cli_dief("%s: no optimiser state (not a checkpoint)", o.resume);
+        memcpy(opt.m, ol.m, m.tab.total * sizeof(float));
+        memcpy(opt.v, ol.v, m.tab.total * sizeof(float));
+        if (opt.ema && ol.ema) memcpy(opt.ema, ol.ema, m.tab.total * sizeof(float));
+        opt.step = ol.step;
+    }
+    FILE *lf = NULL;
+    if (o.log && !(lf = fopen(o.log, "a"))) b4k_cli_dief("%s: cannot open: %m", o.log);
+    log_line(lf, "{\"event\":\"start\",\"task\":\"%s\",\"train\":%zu,\"heldout\":%zu,\"dev\":%zu,\"params\":%zu,\"steps_per_epoch\":%ld,\"epochs\":%d,\"batch_size\":%d,\"lr\":%g,\"seed\":%llu,\"threads\":%d,\"resume_step\":%ld}",
+             o.task, nuse, nhold, dex.n, m.tab.total, steps_per_epoch, o.epochs, o.batch, o.lr,
+             (unsigned long long)o.seed, o.threads, opt.step);
+
+    b4k_progress pr;
+    b4k_progress_init(&pr, o.progress);
+    long total_steps = steps_per_epoch * o.epochs;
+    long start_step = opt.step;
+    double t0 = b4k_now(), loss_sum = 0;
+    long loss_n = 0;
+    int stop = 0;
+    for (int ep = (int)(opt.step / (steps_per_epoch ? steps_per_epoch : 1)); ep < o.epochs && !stop; ep++) {
+        b4k_ie_batches bt;
+        b4k_rng_seed(&rng, o.seed, 100 + (uint64_t)ep);
+        if (b4k_ie_batches_make(&bt, &err, &ex, use, nuse, o.batch, o.bucket, &rng)) b4k_cli_die(&err);
+        long first_batch = (opt.step - (long)ep * steps_per_epoch) * o.accum;
+        double ep_loss = 0;
+        long ep_n = 0;
+        for (long b = first_batch; b < (long)bt.nb; b++) {
+            b4k_rng srng;
+            b4k_rng_seed(&srng, o.seed, (1ULL << 32) + (uint64_t)ep * 1000003ULL + (uint64_t)b);
+            double loss;
+            if (b4k_ie_train_step(&m, &run, &err, &ex, bt.idx + bt.start[b],
+                                  (int)(bt.start[b + 1] - bt.start[b]), &srng, &loss))
+                b4k_cli_die(&err);
+            if (!isfinite(loss)) b4k_cli_dief("loss is %g at step %ld; lower --lr", loss, opt.step);
+            loss_sum += loss, loss_n++, ep_loss += loss, ep_n++;
+            int last = b + 1 == (long)bt.nb;
+            if ((b + 1) % o.accum && !last) continue;
+            long micro = (b % o.accum) + 1;
+            double gn;
+            b4k_adamw_step(&opt, &m.tab, 1.f / (float)micro, &gn);
+            b4k_ptab_zero_grad(&m.tab);
+            double el = b4k_now() - t0, rate = (opt.step - start_step) / (el > 0 ? el : 1e-9);
+            b4k_progress_update(&pr, 0, "epoch %d/%d step %ld/%ld loss %.4f %.2f steps/s ETA %.0fs",
+                                ep + 1, o.epochs, opt.step, total_steps, loss_sum / loss_n, rate,
+                                (total_steps - opt.step) / (rate > 0 ? rate : 1e-9));
+            if (opt.step % o.logevery == 0) {
+                log_line(lf, "{\"event\":\"step\",\"step\":%ld,\"epoch\":%d,\"loss\":%.6f,\"grad_norm\":%.4f,\"lr\":%.6g,\"steps_per_s\":%.3f}",
+                         opt.step, ep + 1, loss_sum / loss_n, gn, b4k_adamw_lr_at(&ao, opt.step - 1), rate);
+                loss_sum = 0, loss_n = 0;
+            }
+            if (o.max_steps && opt.step >= o.max_steps) {
+                stop = 1;
+                break;
+            }
+        }
+        b4k_ie_batches_free(&bt);
+        /* held-out F1 with the EMA weights, as bert4keras's Evaluator */
+        const b4k_ie_exset *es = nhold ? &ex : &dex;
+        const b4k_ie_data *ed = nhold ? &data : &dev;
+        const int32_t *ei = nhold ? hold : didx;
+        size_t en = nhold ? nhold : dex.n;
+        double f1 = -1, p = 0, r = 0;
+        if (en && !stop) {
+            b4k_ie_metrics mt;
+            if (b4k_ie_metrics_init(&mt, m.names.n)) b4k_cli_dief("out of memory");
+            b4k_adamw_ema_apply(&opt, &m.tab);
+            if (evaluate(&m, &run, &err, es, ed, ei, en, &mt)) b4k_cli_die(&err);
+            b4k_adamw_ema_restore(&opt, &m.tab);
+            b4k_ie_metrics_prf(&mt, mt.K, &p, &r, &f1);
+            b4k_ie_metrics_free(&mt);
+        }
+        b4k_progress_end(&pr);
+        if (f1 >= 0)
+            fprintf(stderr, "b4k-extract: epoch %d: loss %.4f, held-out P %.4f R %.4f F1 %.4f (%.0fs)\n",
+                    ep + 1, ep_n ? ep_loss / ep_n : 0, p, r, f1, b4k_now() - t0);
+        log_line(lf, "{\"event\":\"epoch\",\"epoch\":%d,\"step\":%ld,\"loss\":%.6f,\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"seconds\":%.2f}",
+                 ep + 1, opt.step, ep_n ? ep_loss / ep_n : 0, p, r, f1, b4k_now() - t0);
+        if (o.ckpt) {
+            b4k_ie_optstate st = {opt.m, opt.v, opt.ema, opt.step};
+            if (b4k_ie_model_save(&m, &err, o.ckpt, NULL, &st)) b4k_cli_die(&err);
+        }
+    }
+    /* final model: EMA weights when on */
+    b4k_adamw_ema_apply(&opt, &m.tab);
+    json_t *extra = json_pack("{s:i,s:i,s:f,s:I,s:I,s:f}", "epochs", o.epochs, "batch_size", o.batch,
+                              "lr", o.lr, "steps", (json_int_t)opt.step, "seed", (json_int_t)o.seed,
+                              "seconds", b4k_now() - t0);
+    if (b4k_ie_model_save(&m, &err, o.output, extra, NULL)) b4k_cli_die(&err);
+    json_decref(extra);
+    log_line(lf, "{\"event\":\"done\",\"steps\":%ld,\"seconds\":%.2f,\"output\":\"%s\"}", opt.step,
+             b4k_now() - t0, o.output);
+    if (lf) fclose(lf);
+    b4k_adamw_free(&opt);
+    b4k_ie_runner_free(&run);
+    b4k_pool_free(pool);
+    b4k_ie_exset_free(&ex);
+    b4k_ie_exset_free(&dex);
+    b4k_ie_data_free(&data);
+    b4k_ie_data_free(&dev);
+    b4k_ie_names_free(&names);
+    b4k_ie_model_free(&m);
+    free(ol.m), free(ol.v), free(ol.ema);
+    free(perm), free(use), free(hold), free(didx);
+    b4k_cli_free(&cli);
+    return b4k_cli_finish(0);
+}
+
+/* ---- predict ---------------------------------------------------------------- */
+
+enum { P_MODEL = B4K_OPT_LONG + 100, P_BATCH, P_KEEP, P_FIELD, P_THRESH, P_MAXLEN };
+
+static const b4k_opt predict_opts[] = {
+    {"model", 'm', required_argument, "MODEL", "trained extraction model (.b4k)"},
+    {"output", 'o', required_argument, "FILE", "write to FILE instead of stdout"},
+    {"field", P_FIELD, required_argument, "NAME", "text field of the input records (default text)"},
+    {"batch-size", P_BATCH, required_argument, "N", "texts per forward pass (default 16)"},
+    {"threads", 't', required_argument, "N", "threads (default 1)"},
+    {"thresholds", P_THRESH, required_argument, "A,B,C,D", "spo pointer thresholds"},
+    {"keep-going", P_KEEP, no_argument, NULL, "write {\"error\":...,\"line\":N} for a bad record and go on"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static void put_result(b4k_buf *b, const b4k_ie_model *m, const b4k_ie_doc *d, const b4k_ie_doc *p)
+{
+    if (m->task == B4K_IE_SPO) {
+        b4k_buf_puts(b, "\"spo_list\":[");
+        for (int k = 0; k < p->ntrip; k++) {
+            const b4k_ie_triple *t = &p->trip[k];
+            if (k) b4k_buf_putc(b, ',');
+            b4k_buf_puts(b, "{\"subject\":");
+            b4k_buf_put_json_str(b, t->subj, strlen(t->subj));
+            b4k_buf_puts(b, ",\"predicate\":");
+            b4k_buf_put_json_str(b, m->names.v[t->pred], strlen(m->names.v[t->pred]));
+            b4k_buf_puts(b, ",\"object\":");
+            b4k_buf_put_json_str(b, t->obj, strlen(t->obj));
+            b4k_buf_printf(b, ",\"subject_offset\":[%d,%d],\"object_offset\":[%d,%d]}", t->s0, t->s1,
+                           t->o0, t->o1);
+        }
+        b4k_buf_putc(b, ']');
+        return;
+    }
+    b4k_buf_puts(b, "\"entities\":[");
+    for (int k = 0; k < p->nent; k++) {
+        const b4k_ie_span *s = &p->ent[k];
+        size_t b0 = b4k_ie_cp_to_byte(d->text, d->len, s->start), b1 = b4k_ie_cp_to_byte(d->text, d->len, s->end);
+        if (k) b4k_buf_putc(b, ',');
+        b4k_buf_puts(b, "{\"type\":");
+        b4k_buf_put_json_str(b, m->names.v[s->type], strlen(m->names.v[s->type]));
+        b4k_buf_puts(b, ",\"text\":");
+        b4k_buf_put_json_str(b, d->text + b0, b1 - b0);
+        b4k_buf_printf(b, ",\"start\":%d,\"end\":%d}", s->start, s->end);
+    }
+    b4k_buf_putc(b, ']');
+}
+
+typedef struct pbatch {
+    b4k_ie_data d;
+    b4k_buf raw;        /* input lines */
+    size_t *off, *len;
+    long *line;
+    char **errmsg;      /* per record: NULL or an error text (keep-going) */
+    size_t n, cap;
+} pbatch;
+
+static void pbatch_reset(pbatch *pb)
+{
+    b4k_ie_data_free(&pb->d);
+    for (size_t i = 0; i < pb->n; i++) free(pb->errmsg[i]);
+    pb->n = 0;
+    pb->raw.len = 0;
+}
+
+static void flush_batch(pbatch *pb, b4k_ie_model *m, b4k_ie_runner *r, FILE *out, const char *name,
+                        long *ntrunc)
+{
+    b4k_err err;
+    b4k_ie_exset ex = {0};
+    if (b4k_ie_featurize(&ex, &err, m->wp, &pb->d, m->task, m->max_len)) b4k_cli_die(&err);
+    *ntrunc += ex.truncated;
+    int32_t *idx = b4k_malloc_n(ex.n ? ex.n : 1, sizeof *idx);
+    b4k_ie_doc *pred = b4k_calloc(ex.n ? ex.n : 1, sizeof *pred);
+    if (!idx || !pred) b4k_cli_dief("out of memory");
+    for (size_t i = 0; i < ex.n; i++) idx[i] = (int32_t)i;
+    if (b4k_ie_predict(m, r, &err, &ex, &pb->d, idx, ex.n, pred)) b4k_cli_die(&err);
+    b4k_buf o = {0}, mem = {0};
+    size_t k = 0;
+    for (size_t i = 0; i < pb->n; i++) {
+        o.len = 0;
+        if (pb->errmsg[i]) {
+            b4k_buf_puts(&o, "{\"error\":");
+            b4k_buf_put_json_str(&o, pb->errmsg[i], strlen(pb->errmsg[i]));
+            b4k_buf_printf(&o, ",\"line\":%ld}", pb->line[i]);
+        } else {
+            mem.len = 0;
+            put_result(&mem, m, &pb->d.doc[k], &pred[k]);
+            b4k_jsonl_splice(&o, pb->raw.data + pb->off[i], pb->len[i], mem.data, mem.len);
+            k++;
+        }
+        b4k_buf_putc(&o, '\n');
+        fwrite(o.data, 1, o.len, out);
+    }
+    (void)name;
+    b4k_buf_free(&o);
+    b4k_buf_free(&mem);
+    b4k_ie_pred_free(pred, ex.n);
+    free(pred);
+    free(idx);
+    b4k_ie_exset_free(&ex);
+    pbatch_reset(pb);
+}
+
+static int cmd_predict(int argc, char **argv)
+{
+    b4k_cli_set_prog("b4k-extract predict");
+    b4k_cli cli = {.prog = "b4k-extract predict",
+                   .synopsis = "-m MODEL [OPTIONS] [FILE...]",
+                   .summary = "Extract triples or entities from JSON lines (input record + spo_list or entities).",
+                   .opts = predict_opts};
+    const char *model = NULL, *output = NULL, *field = "text", *arg;
+    int batch = 16, threads = 1, keep = 0, key, has_th = 0;
+    b4k_spo_thresh th;
+    while ((key = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
+        switch (key) {
+        case 'm': model = arg; break;
+        case 'o': output = arg; break;
+        case P_FIELD: field = arg; break;
+        case P_BATCH: batch = (int)b4k_cli_int("--batch-size", arg, 1, 4096); break;
+        case 't': threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
+        case P_THRESH: parse_thresholds(arg, &th); has_th = 1; break;
+        case P_KEEP: keep = 1; break;
+        }
+    }
+    if (!model) b4k_cli_usage("-m MODEL is required");
+    b4k_err err;
+    b4k_ie_model m;
+    if (b4k_ie_model_load(&m, &err, model, NULL)) b4k_cli_die(&err);
+    if (has_th) m.th = th;
+    FILE *out = stdout;
+    if (output && !(out = fopen(output, "w"))) b4k_cli_dief("%s: cannot open: %m", output);
+    b4k_pool *pool = make_pool(threads);
+    b4k_ie_runner r;
+    if (b4k_ie_runner_init(&r, &err, &m, batch, m.max_len, 0, pool)) b4k_cli_die(&err);
+    pbatch pb;
+    memset(&pb, 0, sizeof pb);
+    long ntrunc = 0;
+    int nin = argc - optind;
+    for (int fi = 0; fi < (nin ? nin : 1); fi++) {
+        const char *path = nin ? argv[optind + fi] : "-";
+        b4k_stream *st;
+        if (b4k_stream_open(&st, path, &err)) b4k_cli_die(&err);
+        char *ln;
+        size_t n;
+        int rc;
+        while ((rc = b4k_stream_getline(st, &ln, &n, &err)) > 0) {
+            long line = b4k_stream_lineno(st);
+            size_t k = 0;
+            while (k < n && (ln[k] == ' ' || ln[k] == '\t' || ln[k] == '\r')) k++;
+            if (k == n) continue;
+            if (pb.n == pb.cap) {
+                size_t c = pb.cap ? 2 * pb.cap : 64;
+                pb.off = realloc(pb.off, c * sizeof *pb.off);
+                pb.len = realloc(pb.len, c * sizeof *pb.len);
+                pb.line = realloc(pb.line, c * sizeof *pb.line);
+                pb.errmsg = realloc(pb.errmsg, c * sizeof *pb.errmsg);
+                if (!pb.off || !pb.len || !pb.line || !pb.errmsg) b4k_cli_dief("out of memory");
+                pb.cap = c;
+            }
+            json_t *o = NULL;
+            size_t tl = 0;
+            const char *text = NULL;
+            b4k_err e2;
+            b4k_err_clear(&e2);
+            if (!b4k_jsonl_parse_object(&o, ln, n, b4k_stream_name(st), line, &e2))
+                text = b4k_json_get_str(o, field, &tl, b4k_stream_name(st), line, &e2);
+            if (text && b4k_utf8_check(text, tl) != (size_t)-1) {
+                b4k_err_set(&e2, B4K_EFORMAT, b4k_stream_name(st), line, "text is not valid UTF-8");
+                text = NULL;
+            }
+            pb.errmsg[pb.n] = NULL;
+            if (!text) {
+                if (!keep) b4k_cli_die(&e2);
+                pb.errmsg[pb.n] = b4k_strdup(e2.msg);
+            } else if (b4k_ie_data_add_text(&pb.d, text, tl, line)) {
+                b4k_cli_dief("out of memory");
+            }
+            json_decref(o);
+            pb.off[pb.n] = pb.raw.len;
+            pb.len[pb.n] = n;
+            pb.line[pb.n] = line;
+            b4k_buf_append(&pb.raw, ln, n);
+            pb.n++;
+            if (pb.d.n >= (size_t)batch * 4) flush_batch(&pb, &m, &r, out, path, &ntrunc);
+        }
+        if (rc < 0) b4k_cli_die(&err);
+        flush_batch(&pb, &m, &r, out, path, &ntrunc);
+        b4k_stream_close(st);
+    }
+    if (ntrunc) b4k_cli_warn("%ld texts longer than the model's max_len %d were truncated (nothing is extracted past the cut)", ntrunc, m.max_len);
+    pbatch_reset(&pb);
+    b4k_buf_free(&pb.raw);
+    free(pb.off), free(pb.len), free(pb.line), free(pb.errmsg);
+    b4k_ie_runner_free(&r);
+    b4k_pool_free(pool);
+    b4k_ie_model_free(&m);
+    b4k_cli_free(&cli);
+    if (out != stdout && fclose(out)) b4k_cli_dief("%s: write error: %m", output);
+    return b4k_cli_finish(0);
+}
+
+/* ---- eval ------------------------------------------------------------------- */
+
+enum { E_MODEL = B4K_OPT_LONG + 200, E_FORMAT, E_BATCH, E_THRESH };
+
+static const b4k_opt eval_opts[] = {
+    {"model", 'm', required_argument, "MODEL", "trained extraction model (.b4k)"},
+    {"format", E_FORMAT, required_argument, "FMT", "format of the gold data"},
+    {"batch-size", E_BATCH, required_argument, "N", "texts per forward pass (default 16)"},
+    {"threads", 't', required_argument, "N", "threads (default 1)"},
+    {"thresholds", E_THRESH, required_argument, "A,B,C,D", "spo pointer thresholds"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static int cmd_eval(int argc, char **argv)
+{
+    b4k_cli_set_prog("b4k-extract eval");
+    b4k_cli cli = {.prog = "b4k-extract eval",
+                   .synopsis = "-m MODEL --format FMT FILE...",
+                   .summary = "Exact-match precision, recall and F1, overall and per predicate or type (one JSON object).",
+                   .opts = eval_opts};
+    const char *model = NULL, *format = NULL, *arg;
+    int batch = 16, threads = 1, key, has_th = 0;
+    b4k_spo_thresh th;
+    while ((key = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
+        switch (key) {
+        case 'm': model = arg; break;
+        case E_FORMAT: format = arg; break;
+        case E_BATCH: batch = (int)b4k_cli_int("--batch-size", arg, 1, 4096); break;
+        case 't': threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
+        case E_THRESH: parse_thresholds(arg, &th); has_th = 1; break;
+        }
+    }
+    if (!model) b4k_cli_usage("-m MODEL is required");
+    int fmt = format ? b4k_ie_format_parse(format) : 0;
+    if (!fmt) b4k_cli_usage("--format must be lic2019, cmeie, casrel, conll or cluener");
+    if (optind >= argc) b4k_cli_usage("no gold data file");
+    b4k_err err;
+    b4k_ie_model m;
+    if (b4k_ie_model_load(&m, &err, model, NULL)) b4k_cli_die(&err);
+    if (has_th) m.th = th;
+    if (b4k_ie_format_is_spo(fmt) != (m.task == B4K_IE_SPO))
+        b4k_cli_usage("--format %s does not fit the model's task", format);
+    b4k_ie_data d = {0};
+    for (int i = optind; i < argc; i++)
+        if (b4k_ie_read(&d, &err, argv[i], fmt, &m.names, 1)) b4k_cli_die(&err);
+    if (d.unknown) b4k_cli_warn("%ld gold items name %s the model does not know (not scored)", d.unknown, m.task == B4K_IE_SPO ? "predicates" : "types");
+    b4k_ie_exset ex = {0};
+    if (b4k_ie_featurize(&ex, &err, m.wp, &d, m.task, m.max_len)) b4k_cli_die(&err);
+    if (ex.truncated) b4k_cli_warn("%ld texts longer than max_len %d were truncated", ex.truncated, m.max_len);
+    b4k_pool *pool = make_pool(threads);
+    b4k_ie_runner r;
+    if (b4k_ie_runner_init(&r, &err, &m, batch, m.max_len, 0, pool)) b4k_cli_die(&err);
+    int32_t *idx = b4k_malloc_n(ex.n ? ex.n : 1, sizeof *idx);
+    for (size_t i = 0; i < ex.n; i++) idx[i] = (int32_t)i;
+    b4k_ie_metrics mt;
+    if (b4k_ie_metrics_init(&mt, m.names.n)) b4k_cli_dief("out of memory");
+    if (evaluate(&m, &r, &err, &ex, &d, idx, ex.n, &mt)) b4k_cli_die(&err);
+    b4k_buf b = {0};
+    b4k_buf_printf(&b, "{\"task\":\"%s\",\"documents\":%zu,\"overall\":", m.task == B4K_IE_SPO ? "spo" : "ner", d.n);
+    put_prf(&b, &mt, mt.K);
+    b4k_buf_puts(&b, m.task == B4K_IE_SPO ? ",\"per_predicate\":{" : ",\"per_type\":{");
+    int first = 1;
+    for (int k = 0; k < mt.K; k++) {
+        if (!mt.ng[k] && !mt.np[k]) continue;
+        if (!first) b4k_buf_putc(&b, ',');
+        first = 0;
+        b4k_buf_put_json_str(&b, m.names.v[k], strlen(m.names.v[k]));
+        b4k_buf_putc(&b, ':');
+        put_prf(&b, &mt, k);
+    }
+    b4k_buf_puts(&b, "}}\n");
+    fwrite(b.data, 1, b.len, stdout);
+    b4k_buf_free(&b);
+    b4k_ie_metrics_free(&mt);
+    free(idx);
+    b4k_ie_runner_free(&r);
+    b4k_pool_free(pool);
+    b4k_ie_exset_free(&ex);
+    b4k_ie_data_free(&d);
+    b4k_ie_model_free(&m);
+    b4k_cli_free(&cli);
+    return b4k_cli_finish(0);
+}
+
+static const b4k_opt main_opts[] = {{NULL, 0, 0, NULL, NULL}};
+
+int main(int argc, char **argv)
+{
+    b4k_cli_set_prog("b4k-extract");
+    b4k_cli cli = {.prog = "b4k-extract",
+                   .synopsis = "COMMAND [OPTIONS] ...",
+                   .summary = "Fine-tune BERT for triple extraction and NER; predict; evaluate.",
+                   .opts = main_opts,
+                   .epilog = "Commands:\n"
+                             "  train    fine-tune BERT (spo: CasRel-style pointers; ner: BERT+CRF)\n"
+                             "  predict  JSON lines in, the records plus spo_list or entities out\n"
+                             "  eval     exact-match precision, recall, F1 on gold data\n"
+                             "\nRun 'b4k-extract COMMAND --help' for a command's options.\n"};
+    if (argc >= 2 && argv[1][0] != '-') {
+        const char *c = argv[1];
+        argv[1] = argv[0];
+        if (!strcmp(c, "train")) return cmd_train(argc - 1, argv + 1);
+        if (!strcmp(c, "predict")) return cmd_predict(argc - 1, argv + 1);
+        if (!strcmp(c, "eval")) return cmd_eval(argc - 1, argv + 1);
+        b4k_cli_usage("unknown command '%s'", c);
+    }
+    const char *arg;
+    while (b4k_cli_next(&cli, argc, argv, &arg) != -1) b4k_cli_usage("unhandled option");
+    b4k_cli_usage("expected a COMMAND (train, predict, eval)");
+}

@@ -1,0 +1,92 @@
+/* Extraction data sets: documents with gold triples (spo) or entity spans
+ * (ner), read from the common formats, and a name table (predicates or
+ * entity types) that the model keeps as its schema.
+ *
+ *   spo:  lic2019  JSON lines {"text","spo_list":[{"subject","predicate","object"}]}
+ *         cmeie    same, with "object": {"@value": ...}
+ *         casrel   one JSON array [{"text","triple_list":[[s,p,o]]}]
+ *   ner:  conll    one character per line "char<sp|tab>tag", blank line
+ *                  between sentences; BIO, BIOES or BMES tags; a first
+ *                  field of one character plus digits (Weibo's "科0") is the
+ *                  character
+ *         cluener  JSON lines {"text","label":{type:{entity:[[s,e]]}}},
+ *                  e inclusive
+ *
+ * Offsets are Unicode code points of the text, [start, end).  Strings of
+ * triples are kept as given (evaluation compares strings, as bert4keras);
+ * their offsets are the first occurrence in the text, or -1 when the string
+ * does not occur (counted in b4k_ie_data.missing).  Input that is not valid
+ * UTF-8 or not of the format is an error with file:line. */
+#ifndef B4K_IE_DATA_H
+#define B4K_IE_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+typedef struct b4k_ie_names {
+    char **v;
+    int n;
+    size_t cap;
+} b4k_ie_names;
+
+void b4k_ie_names_free(b4k_ie_names *nm);
+int b4k_ie_names_find(const b4k_ie_names *nm, const char *s);
+/* Index of s, adding it when absent; negative B4K_E* on failure. */
+int b4k_ie_names_add(b4k_ie_names *nm, const char *s);
+
+typedef struct b4k_ie_triple {
+    char *subj, *obj;
+    int pred;
+    int32_t s0, s1, o0, o1; /* code point spans, -1 if not found */
+} b4k_ie_triple;
+
+typedef struct b4k_ie_span {
+    int32_t start, end; /* code points [start,end) */
+    int type;
+} b4k_ie_span;
+
+typedef struct b4k_ie_doc {
+    char *text;           /* NUL-terminated UTF-8 */
+    size_t len;           /* bytes */
+    int32_t ncp;          /* code points */
+    long line;            /* line in the source file */
+    b4k_ie_triple *trip;
+    int ntrip;
+    size_t tcap;
+    b4k_ie_span *ent;
+    int nent;
+    size_t ecap;
+} b4k_ie_doc;
+
+typedef struct b4k_ie_data {
+    b4k_ie_doc *doc;
+    size_t n, cap;
+    long missing;         /* triples/entities whose string is not in the text */
+    long unknown;         /* triples/entities with a name outside a frozen schema */
+} b4k_ie_data;
+
+enum { B4K_IE_LIC2019 = 1, B4K_IE_CMEIE, B4K_IE_CASREL, B4K_IE_CONLL, B4K_IE_CLUENER };
+
+/* "lic2019", "cmeie", "casrel", "conll", "cluener" -> B4K_IE_*; 0 if unknown. */
+int b4k_ie_format_parse(const char *s);
+int b4k_ie_format_is_spo(int fmt);
+
+/* Read path ("-" = stdin, .zst ok) in format fmt, appending documents.
+ * names: the schema; names not in it are added when !frozen, otherwise the
+ * triple/entity is dropped and counted in data->unknown. */
+int b4k_ie_read(b4k_ie_data *d, b4k_err *err, const char *path, int fmt, b4k_ie_names *names,
+                int frozen);
+void b4k_ie_data_free(b4k_ie_data *d);
+/* Append a document without gold annotations (for prediction). */
+int b4k_ie_data_add_text(b4k_ie_data *d, const char *text, size_t len, long line);
+
+/* Byte offset of code point i in text (i may equal ncp). */
+size_t b4k_ie_cp_to_byte(const char *text, size_t len, int32_t i);
+/* Code point count of s[0..n) (invalid bytes count 1 each). */
+int32_t b4k_ie_cp_count(const char *s, size_t n);
+/* First occurrence of needle in text, as a code point offset, or -1. */
+int32_t b4k_ie_find_cp(const char *text, size_t len, const char *needle, size_t nlen);
+
+#endif
