@@ -1,0 +1,133 @@
+/* Fast matvec kernels (whatever this CPU dispatches to) against their
+ * scalar _ref twins and against an exact double product, on random and odd
+ * shapes, for f32, f16, bf16 and q8 weights; sgemm path; dot/axpy. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/alloc.h"
+#include "core/cpu.h"
+#include "core/rng.h"
+#include "tensor/dtype.h"
+#include "tensor/matvec.h"
+#include "tensor/ops.h"
+#include "t.h"
+
+static b4k_rng R;
+
+static void fill(float *x, size_t n, float s)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)b4k_rng_normal(&R) * s;
+}
+
+/* weights of `type` from f32 src; returns the buffer and sets w */
+static void *make(int type, const float *src, int N, int K, b4k_wmat *w)
+{
+    int64_t shape[2] = { N, K };
+    size_t nb = 0;
+    b4k_dtype_nbytes(type, 2, shape, &nb);
+    void *d = b4k_aligned_alloc(64, nb + 64);
+    b4k_dtype_from_f32(d, type, src, (size_t)N * K, (size_t)K);
+    w->type = type;
+    w->rows = N;
+    w->cols = K;
+    w->data = d;
+    w->scales = type == B4K_Q8 ? b4k_q8_scales(d, (size_t)N, (size_t)K) : NULL;
+    return d;
+}
+
+TEST(kernels_match_ref_and_exact)
+{
+    static const int shapes[][2] = { { 1, 32 }, { 17, 64 }, { 33, 96 }, { 5, 800 }, { 40, 3072 },
+                                     { 70, 2560 }, { 3, 33 }, { 16, 7 } };
+    static const int types[] = { B4K_F32, B4K_F16, B4K_BF16, B4K_Q8 };
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+        for (size_t ti = 0; ti < 4; ti++)
+            for (int T = 1; T <= 3; T += 2) {
+                int N = shapes[si][0], K = shapes[si][1], type = types[ti];
+                if (type == B4K_Q8 && K % 32)
+                    continue;
+                float *src = malloc(sizeof(float) * N * K), *x = malloc(sizeof(float) * T * K),
+                      *b = malloc(sizeof(float) * N), *deq = malloc(sizeof(float) * N * K);
+                fill(src, (size_t)N * K, 0.05f);
+                fill(x, (size_t)T * K, 1.0f);
+                fill(b, (size_t)N, 0.1f);
+                b4k_wmat w;
+                void *d = make(type, src, N, K, &w);
+                b4k_wmat_rows_f32(deq, &w, 0, N);
+                size_t sn = b4k_matmul_scratch(&w, T) + 64;
+                float *scr = malloc(sizeof(float) * sn);
+                float *o1 = calloc((size_t)T * N, sizeof(float)), *o2 = calloc((size_t)T * N, sizeof(float));
+                float *o3 = calloc((size_t)T * N, sizeof(float));
+                /* split in two row ranges like two threads would */
+                int r0, r1;
+                for (int tid = 0; tid < 2; tid++) {
+                    b4k_matmul_split(N, tid, 2, &r0, &r1);
+                    b4k_matmul_rows(o1, N, x, &w, b, T, r0, r1, scr);
+                }
+                b4k_matmul_rows_ref(o2, N, x, &w, b, T, 0, N, scr);
+                float *work = malloc(sizeof(float) * (b4k_matmul_big_work(&w) + 1));
+                b4k_matmul_big(o3, x, &w, b, T, work);
+                double e_fast = 0, e_ref = 0, e_big = 0, bound_ok = 1;
+                for (int t = 0; t < T; t++)
+                    for (int n = 0; n < N; n++) {
+                        double ex = b[n], mag = fabs(b[n]), qb = 0;
+                        for (int k = 0; k < K; k++) {
+                            ex += (double)deq[(size_t)n * K + k] * x[(size_t)t * K + k];
+                            mag += fabs((double)deq[(size_t)n * K + k] * x[(size_t)t * K + k]);
+                        }
+                        if (type == B4K_Q8) /* x quantised per 32: |err| <= sum_b d_b/2 sum|w| */
+                            for (int bb = 0; bb < K / 32; bb++) {
+                                double am = 0, sw = 0;
+                                for (int k = 0; k < 32; k++) {
+                                    am = fmax(am, fabs(x[(size_t)t * K + bb * 32 + k]));
+                                    sw += fabs(deq[(size_t)n * K + bb * 32 + k]);
+                                }
+                                qb += am / 127 / 2 * sw;
+                            }
+                        size_t i = (size_t)t * N + n;
+                        double tol = 1e-5 * mag + 1e-6 + qb * 1.001;
+                        if (fabs(o1[i] - ex) > tol || fabs(o2[i] - ex) > tol)
+                            bound_ok = 0;
+                        e_fast = fmax(e_fast, fabs(o1[i] - o2[i]) / (mag + 1e-6));
+                        e_big = fmax(e_big, fabs(o3[i] - ex) / (mag + 1e-6));
+                        e_ref = fmax(e_ref, fabs(o2[i] - ex) / (mag + 1e-6));
+                    }
+                if (!bound_ok || e_big > 1e-5 || e_fast > (type == B4K_Q8 ? 1e-5 : 1e-5)) {
+                    printf("  N=%d K=%d T=%d %s (%s): fast-ref %.3g ref-exact %.3g big %.3g bound %s\n",
+                           N, K, T, b4k_dtype_name(type), b4k_matmul_kernel_name(type), e_fast,
+                           e_ref, e_big, bound_ok ? "ok" : "FAILED");
+                    CHECK(0);
+                }
+                free(src), free(x), free(b), free(deq), free(scr), free(o1), free(o2), free(o3);
+                free(work);
+                b4k_free(d);
+            }
+    printf("  kernels: f32 %s, bf16 %s, q8 %s (cpu %s)\n", b4k_matmul_kernel_name(B4K_F32),
+           b4k_matmul_kernel_name(B4K_BF16), b4k_matmul_kernel_name(B4K_Q8), b4k_cpu_level_name());
+}
+
+TEST(dot_axpy)
+{
+    for (int n = 0; n < 200; n += 7) {
+        float a[200], b[200], y1[200], y2[200];
+        fill(a, 200, 1), fill(b, 200, 1), fill(y1, 200, 1);
+        memcpy(y2, y1, sizeof y1);
+        double mag = 1e-6;
+        for (int i = 0; i < n; i++)
+            mag += fabs(a[i] * b[i]);
+        CHECK_NEAR(b4k_dot_f32(a, b, n), b4k_dot_f32_ref(a, b, n), 1e-5 * mag);
+        b4k_axpy_f32(y1, 0.37f, a, n);
+        b4k_axpy_f32_ref(y2, 0.37f, a, n);
+        for (int i = 0; i < 200; i++)
+            CHECK_NEAR(y1[i], y2[i], 1e-6);
+    }
+}
+
+int main(void)
+{
+    b4k_rng_seed(&R, 7, 0);
+    RUN(kernels_match_ref_and_exact);
+    RUN(dot_axpy);
+    return t_done();
+}
