@@ -33,11 +33,19 @@ enum {
     O_NO_OFFSETS,
     O_BATCH,
     O_PAIR,
-    /* issue 4 adds its options here (--model, --nbest, ...) */
+    /* issue 4: SentencePiece and CPM */
+    O_MODEL,
+    O_NBEST,
+    O_SAMPLE,
+    O_ALPHA,
+    O_SEED,
+    O_PIECES,
+    O_USER_DICT,
+    O_JIEBA,
 };
 
 static const b4k_opt opts[] = {
-    {"kind", 'k', required_argument, "KIND", "tokenizer: wordpiece (default), bpe"},
+    {"kind", 'k', required_argument, "KIND", "tokenizer: wordpiece (default), bpe, spm, cpm"},
     {"vocab", 'v', required_argument, "FILE", "vocab.txt (wordpiece) or encoder.json (bpe)"},
     {"merges", 'm', required_argument, "FILE", "vocab.bpe merges (bpe)"},
     {"field", 'f', required_argument, "NAME", "input is JSONL; tokenize this string field"},
@@ -57,6 +65,19 @@ static const b4k_opt opts[] = {
      "write {\"error\":...,\"line\":N} for a bad record and go on"},
     {"batch", O_BATCH, required_argument, "N", "lines per parallel batch (default 4096)"},
     {"progress", O_PROGRESS, no_argument, NULL, "show progress on stderr"},
+    {"model", O_MODEL, required_argument, "FILE", "SentencePiece .model (spm, cpm)"},
+    {"nbest", O_NBEST, required_argument, "N",
+     "spm/cpm unigram: the N best segmentations (field nbest); with --sample, sample among them"},
+    {"sample", O_SAMPLE, no_argument, NULL,
+     "spm/cpm: subword sampling (unigram lattice, or BPE-dropout)"},
+    {"alpha", O_ALPHA, required_argument, "A",
+     "sampling smoothing (unigram) or dropout probability (BPE); default 0.1"},
+    {"seed", O_SEED, required_argument, "S", "sampling seed (default 1), mixed with the line number"},
+    {"pieces", O_PIECES, no_argument, NULL, "same as --tokens"},
+    {"user-dict", O_USER_DICT, required_argument, "FILE",
+     "cpm: extra jieba dictionary, lines 'word [freq] [tag]'"},
+    {"jieba", O_JIEBA, required_argument, "PATH",
+     "cpm: jieba data (b4k data file or jieba's folder; default $B4K_JIEBA, then python3-jieba's)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -65,6 +86,7 @@ typedef struct cfg {
     b4k_tok_enc enc;
     const char *field, *pair_field;
     int tokens, offsets, decode, strict, keep_going, no_special;
+    int nbest_out; /* issue 4: --nbest N without --sample */
 } cfg;
 
 /* One batch of input lines, copied out of the stream buffer. */
@@ -91,6 +113,8 @@ typedef struct worker {
     long err_at;       /* index of the first failing line in the batch, -1 */
     b4k_err err;
     size_t ntok;
+    b4k_tok_out *nb;   /* --nbest outputs */
+    float *nbs;        /* their scores */
 } worker;
 
 typedef struct job {
@@ -167,7 +191,8 @@ static int put_member(b4k_buf *b, const char *key, int *first)
 
 /* The fields this run adds; an input record that has one already is
  * rewritten without it. */
-static const char *const enc_fields[] = {"ids", "tokens", "segment_ids", "offsets", NULL};
+static const char *const enc_fields[] = {"ids", "tokens", "segment_ids", "offsets", "nbest",
+                                         "scores", NULL};
 static const char *const dec_fields[] = {"text", NULL};
 
 /* Append `{record + members}` (or `{members}` for text input) to out. */
@@ -316,7 +341,37 @@ static int do_line(const cfg *c, worker *w, const char *line, size_t len, const 
             }
         }
     }
-    if ((rc = b4k_tok_encode(c->tok, a, a_len, b, b_len, &c->enc, &w->out, err))) {
+    if (c->nbest_out) { /* issue 4: {"nbest":[[ids]...],"scores":[...]} */
+        int got = 0;
+        if (!w->nb) {
+            w->nb = b4k_calloc((size_t)c->nbest_out, sizeof *w->nb);
+            w->nbs = b4k_calloc((size_t)c->nbest_out, sizeof *w->nbs);
+            if (!w->nb || !w->nbs) goto nomem;
+        }
+        if ((rc = b4k_tok_nbest(c->tok, a, a_len, c->nbest_out, w->nb, w->nbs, &got, err))) {
+            b4k_err_locate(err, file, lineno);
+            goto done;
+        }
+        b4k_buf *m = rec ? &w->tmp : &w->buf;
+        int first = 1;
+        if (!rec && b4k_buf_putc(m, '{')) goto nomem;
+        if (put_member(m, "nbest", &first) || b4k_buf_putc(m, '[')) goto nomem;
+        for (int k = 0; k < got; k++) {
+            w->ntok += w->nb[k].n;
+            if ((k && b4k_buf_putc(m, ',')) || put_ids(m, w->nb[k].ids, w->nb[k].n)) goto nomem;
+        }
+        if (b4k_buf_putc(m, ']') || put_member(m, "scores", &first) || b4k_buf_putc(m, '['))
+            goto nomem;
+        for (int k = 0; k < got; k++)
+            if (b4k_buf_printf(m, k ? ",%.9g" : "%.9g", (double)w->nbs[k])) goto nomem;
+        if (b4k_buf_putc(m, ']')) goto nomem;
+        if (rec ? put_record(&w->buf, rec, len, obj, m, enc_fields) : b4k_buf_putc(m, '}'))
+            goto nomem;
+        goto done;
+    }
+    b4k_tok_enc le = c->enc; /* sampling: one stream per line, whatever --threads */
+    if (le.sample) le.seed = c->enc.seed * 0x9E3779B97F4A7C15ull + (uint64_t)lineno;
+    if ((rc = b4k_tok_encode(c->tok, a, a_len, b, b_len, &le, &w->out, err))) {
         b4k_err_locate(err, file, lineno);
         goto done;
     }
@@ -421,7 +476,7 @@ int main(int argc, char **argv)
     b4k_cli_set_prog("b4k-tokenize");
     b4k_cli cli = {
         .prog = "b4k-tokenize",
-        .synopsis = "[OPTIONS] --vocab FILE [FILE...]",
+        .synopsis = "[OPTIONS] (--vocab FILE | --model FILE.model) [FILE...]",
         .summary = "Tokenize text lines or JSONL records into token ids (JSONL out).",
         .opts = opts,
         .epilog = "Input: text lines, or JSONL with --field (plain or .zst; '-' = stdin).\n"
@@ -437,7 +492,9 @@ int main(int argc, char **argv)
     b4k_tok_enc_init(&c.enc);
     c.offsets = 1;
     const char *outpath = NULL, *kind = "wordpiece";
-    int threads = 1, progress = 0;
+    int threads = 1, progress = 0, nbest = 0;
+    c.enc.alpha = 0.1;
+    c.enc.seed = 1;
     size_t batch_lines = 4096;
     const char *arg;
     int key;
@@ -461,12 +518,27 @@ int main(int argc, char **argv)
         case O_KEEP_GOING: c.keep_going = 1; break;
         case O_BATCH: batch_lines = (size_t)b4k_cli_int("--batch", arg, 1, 1 << 24); break;
         case O_PROGRESS: progress = 1; break;
+        case O_MODEL: to.model = arg; break;
+        case O_NBEST: nbest = (int)b4k_cli_int("--nbest", arg, 1, 1024); break;
+        case O_SAMPLE: c.enc.sample = 1; break;
+        case O_ALPHA: c.enc.alpha = b4k_cli_double("--alpha", arg, 0, 1e6); break;
+        case O_SEED: c.enc.seed = (uint64_t)b4k_cli_int("--seed", arg, 0, INT64_MAX); break;
+        case O_PIECES: c.tokens = 1; break;
+        case O_USER_DICT: to.user_dict = arg; break;
+        case O_JIEBA: to.jieba = arg; break;
         default: b4k_cli_usage("unhandled option");
         }
     }
     to.kind = b4k_tok_kind_parse(kind);
     if (to.kind == B4K_TOK_NONE) b4k_cli_usage("unknown --kind '%s'", kind);
-    if (!to.vocab) b4k_cli_usage("--vocab is required");
+    int is_spm = to.kind == B4K_TOK_SPM || to.kind == B4K_TOK_CPM;
+    if (!to.vocab && !is_spm) b4k_cli_usage("--vocab is required");
+    if (is_spm && !to.model) b4k_cli_usage("--kind %s needs --model FILE.model", kind);
+    if (!is_spm && (to.model || nbest || c.enc.sample))
+        b4k_cli_usage("--model, --nbest and --sample are for --kind spm or cpm");
+    if (to.user_dict && to.kind != B4K_TOK_CPM) b4k_cli_usage("--user-dict is for --kind cpm");
+    if (nbest > 1 && c.enc.sample) c.enc.nbest = nbest;
+    else if (nbest > 1) c.nbest_out = nbest;
     if (to.kind == B4K_TOK_BPE && !to.merges) b4k_cli_usage("--kind bpe needs --merges");
     if (c.pair_field && !c.field) b4k_cli_usage("--pair-field needs --field (JSONL input)");
     if (c.pair_field && to.kind != B4K_TOK_WORDPIECE)
@@ -562,6 +634,9 @@ int main(int argc, char **argv)
         b4k_buf_free(&w[i].text);
         free(w[i].ids);
         free(w[i].ends);
+        for (int k = 0; w[i].nb && k < c.nbest_out; k++) b4k_tok_out_free(&w[i].nb[k]);
+        free(w[i].nb);
+        free(w[i].nbs);
     }
     free(w);
     free(b.text);

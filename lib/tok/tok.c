@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "tok/bpe.h"
+#include "tok/spm_tok.h"
 #include "tok/wordpiece.h"
 
 struct b4k_tok {
@@ -79,8 +80,7 @@ int b4k_tok_load(b4k_tok **out, const b4k_tok_opts *o, b4k_err *err)
         break;
     case B4K_TOK_SPM: /* issue 4: SentencePiece */
     case B4K_TOK_CPM: /* issue 4: CPM (jieba + SentencePiece) */
-        rc = b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tokenizer kind '%s' is not built in yet",
-                         b4k_tok_kind_name(o->kind));
+        rc = b4k_tok_spm_load(&t->impl, o, o->jieba, err);
         break;
     default:
         rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "unknown tokenizer kind");
@@ -101,7 +101,7 @@ void b4k_tok_free(b4k_tok *t)
     case B4K_TOK_WORDPIECE: b4k_wordpiece_free(t->impl); break;
     case B4K_TOK_BPE: b4k_bpe_free(t->impl); break;
     case B4K_TOK_SPM: /* issue 4 */
-    case B4K_TOK_CPM: /* issue 4 */
+    case B4K_TOK_CPM: b4k_tok_spm_free(t->impl, t->kind == B4K_TOK_CPM); break;
     default: break;
     }
     free(t);
@@ -115,7 +115,7 @@ size_t b4k_tok_vocab_size(const b4k_tok *t)
     case B4K_TOK_WORDPIECE: return b4k_wordpiece_size(t->impl);
     case B4K_TOK_BPE: return b4k_bpe_size(t->impl);
     case B4K_TOK_SPM: /* issue 4 */
-    case B4K_TOK_CPM: /* issue 4 */
+    case B4K_TOK_CPM: return b4k_tok_spm_size(t->impl, t->kind == B4K_TOK_CPM);
     default: return 0;
     }
 }
@@ -126,7 +126,7 @@ const char *b4k_tok_piece(const b4k_tok *t, int32_t id, size_t *len)
     case B4K_TOK_WORDPIECE: return b4k_wordpiece_piece(t->impl, id, len);
     case B4K_TOK_BPE: return b4k_bpe_piece(t->impl, id, len);
     case B4K_TOK_SPM: /* issue 4 */
-    case B4K_TOK_CPM: /* issue 4 */
+    case B4K_TOK_CPM: return b4k_tok_spm_piece(t->impl, t->kind == B4K_TOK_CPM, id, len);
     default: return NULL;
     }
 }
@@ -137,7 +137,7 @@ int32_t b4k_tok_id(const b4k_tok *t, const char *piece, size_t len)
     case B4K_TOK_WORDPIECE: return b4k_wordpiece_id(t->impl, piece, len);
     case B4K_TOK_BPE: return b4k_bpe_id(t->impl, piece, len);
     case B4K_TOK_SPM: /* issue 4 */
-    case B4K_TOK_CPM: /* issue 4 */
+    case B4K_TOK_CPM: return b4k_tok_spm_id(t->impl, t->kind == B4K_TOK_CPM, piece, len);
     default: return -1;
     }
 }
@@ -153,7 +153,7 @@ static int32_t special(const b4k_tok *t, int which)
     case B4K_TOK_WORDPIECE: return b4k_wordpiece_special(t->impl, which);
     case B4K_TOK_BPE: return which == 2 ? b4k_bpe_eos(t->impl) : -1;
     case B4K_TOK_SPM: /* issue 4 */
-    case B4K_TOK_CPM: /* issue 4 */
+    case B4K_TOK_CPM: return b4k_tok_spm_special(t->impl, t->kind == B4K_TOK_CPM, which);
     default: return -1;
     }
 }
@@ -208,7 +208,8 @@ int b4k_tok_encode(const b4k_tok *t, const char *a, size_t a_len, const char *b,
             return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "bpe does not encode sentence pairs");
         return b4k_bpe_encode(t->impl, a, a_len, enc, out, err);
     case B4K_TOK_SPM: /* issue 4 */
-    case B4K_TOK_CPM: /* issue 4 */
+    case B4K_TOK_CPM:
+        return b4k_tok_spm_encode(t->impl, t->kind == B4K_TOK_CPM, a, a_len, b, b_len, enc, out, err);
     default:
         return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tokenizer kind '%s' cannot encode",
                            b4k_tok_kind_name(t->kind));
@@ -222,9 +223,20 @@ int b4k_tok_decode(const b4k_tok *t, const int32_t *ids, size_t n, int skip_spec
     case B4K_TOK_WORDPIECE: return b4k_wordpiece_decode(t->impl, ids, n, skip_special, out, err);
     case B4K_TOK_BPE: return b4k_bpe_decode(t->impl, ids, n, skip_special, out, err);
     case B4K_TOK_SPM: /* issue 4 */
-    case B4K_TOK_CPM: /* issue 4 */
+    case B4K_TOK_CPM: return b4k_tok_spm_decode(t->impl, t->kind == B4K_TOK_CPM, ids, n, out, err);
     default:
         return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tokenizer kind '%s' cannot decode",
                            b4k_tok_kind_name(t->kind));
     }
+}
+
+int b4k_tok_nbest(const b4k_tok *t, const char *a, size_t a_len, int nbest, b4k_tok_out *outs,
+                  float *scores, int *got, b4k_err *err)
+{
+    *got = 0;
+    if (t->kind != B4K_TOK_SPM && t->kind != B4K_TOK_CPM)
+        return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "n-best needs kind spm or cpm, not '%s'",
+                           b4k_tok_kind_name(t->kind));
+    return b4k_tok_spm_nbest(t->impl, t->kind == B4K_TOK_CPM, a, a_len, nbest, outs, scores, got,
+                             err);
 }

@@ -47,6 +47,8 @@ typedef struct b4k_tok_opts {
     const char *merges;    /* bpe: vocab.bpe */
     const char *model;     /* spm/cpm: SentencePiece .model */
     const char *user_dict; /* cpm: extra jieba dictionary (optional) */
+    const char *jieba;     /* cpm: jieba data (b4k data file or jieba's folder);
+                              NULL: $B4K_JIEBA, else Debian's python3-jieba */
     int lower;             /* wordpiece: -1 auto (from the vocab), 0 off, 1 on */
     int strip_accents;     /* wordpiece: -1 follow lower (HF default), 0, 1 */
     int tokenize_cjk;      /* wordpiece: 1 (default) spaces around CJK ideographs */
@@ -121,6 +123,12 @@ static inline void b4k_tok_out_push(b4k_tok_out *o, int32_t id, int32_t start, i
  * reset first).  Thread-safe for one shared tok with one out per thread. */
 int b4k_tok_encode(const b4k_tok *tok, const char *a, size_t a_len, const char *b,
                    size_t b_len, const b4k_tok_enc *enc, b4k_tok_out *out, b4k_err *err);
+
+/* The nbest best segmentations of one text (spm/cpm with a unigram model;
+ * B4K_EUNSUP otherwise), best first, into outs[0..*got) (each reset first;
+ * scratch lives in outs[0]); scores (may be NULL) get the path scores. */
+int b4k_tok_nbest(const b4k_tok *tok, const char *a, size_t a_len, int nbest, b4k_tok_out *outs,
+                  float *scores, int *got, b4k_err *err);
 
 /* Decode ids back to text, appended to out.  skip_special drops [CLS],
  * [SEP], [PAD] (wordpiece) and control pieces (spm).  Wordpiece joins "##"
