@@ -3,7 +3,7 @@
 // b4k reads it: split on '\n', invalid UTF-8 -> U+FFFD).  Prints the count.
 'use strict';
 const fs = require('fs');
-const dec = new TextDecoder('utf-8');
+const dec = new TextDecoder('utf-8', {ignoreBOM: true});
 function split(buf) {
   const out = []; let s = 0;
   for (;;) { const e = buf.indexOf(10, s); if (e < 0) { if (s < buf.length) out.push(buf.subarray(s)); break; }

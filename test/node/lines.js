@@ -1,6 +1,7 @@
 // Read all of stdin and split it into lines exactly as b4k does: on '\n'
 // only (a '\r' stays in the line), no empty line after a final '\n', and
-// invalid UTF-8 replaced by U+FFFD per maximal subpart (WHATWG decoder).
+// invalid UTF-8 replaced by U+FFFD per maximal subpart (WHATWG decoder), and
+// a leading U+FEFF kept (TextDecoder would drop it: ignoreBOM).
 'use strict';
 function readLines() {
   const fs = require('fs');
@@ -14,7 +15,7 @@ function readLines() {
     chunks.push(Buffer.from(buf.subarray(0, n)));
   }
   const all = Buffer.concat(chunks);
-  const dec = new TextDecoder('utf-8', {fatal: false});
+  const dec = new TextDecoder('utf-8', {fatal: false, ignoreBOM: true});
   const lines = [];
   let s = 0;
   for (;;) {
