@@ -9,6 +9,7 @@ Files (all little-endian):
   tiny-gpt2{,-bf16,-q8}.b4k  the model (wte/linear weights in that dtype)
   meta.json                  config, prompts, greedy continuations, file list
   logits-{f32,bf16,q8}.f32   (sum T, V) logits of the prompts, concatenated;
+  (and data/gen/demo-gpt2.b4k, the q8 model again, for the man page)
                              bf16/q8 = torch f32 forward on the *rounded*
                              weights, i.e. the exact answer for that file.
 """
@@ -56,6 +57,9 @@ def main():
             lg = R.forward(sd, ids[:-1], L, NH)[len(p) - 1:]
             top2 = lg.topk(2, dim=1).values
             meta["min_gap"].append(float((top2[:, 0] - top2[:, 1]).min()))
+    # the demo model of man/b4k-generate.1 (same weights, q8, 135 KB)
+    os.makedirs("data/gen", exist_ok=True)
+    R.write_b4k("data/gen/demo-gpt2.b4k", "gpt2", cfg, R.to_b4k_tensors(sd, "q8"))
     with open(os.path.join(OUT, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")
