@@ -832,7 +832,7 @@ done:
         munmap(ids, map_bytes);
     if (m)
         b4k_w2v_free(m);
-    else
-        b4k_w2v_vocab_free(v);
+    else if (!o->resume)
+        b4k_w2v_vocab_free(v); /* when resuming, v belongs to the model */
     return rc;
 }
