@@ -73,7 +73,7 @@ static const b4k_opt learn_opts[] = {
     {"period", O_PERIOD, required_argument, "N", "window of the delta test in iterations (10)"},
     {"history", O_HIST, required_argument, "N", "lbfgs: corrections kept (6)"},
     {"min-freq", O_MINFREQ, required_argument, "N", "drop attributes seen fewer than N times (1)"},
-    {"dense", O_DENSE, no_argument, NULL, "features for every (attribute, label) pair, not only seen ones"},
+    {"dense", O_DENSE, required_argument, "N", "attributes seen with >= N labels get all labels (0 = seen pairs only, 1 = all; 4)"},
     {"start-end", O_STARTEND, no_argument, NULL, "learn start and end label scores"},
     {"threads", 'j', required_argument, "N", "threads for the objective (1)"},
     {"seed", O_SEED, required_argument, "S", "shuffling seed for l2sgd and ap (1)"},
@@ -160,7 +160,7 @@ static int cmd_learn(int argc, char **argv)
                    .summary = "Train a linear-chain CRF on labelled sequences.",
                    .opts = learn_opts};
     const char *out = NULL, *tpl = NULL, *holdout = NULL, *resume = NULL, *algo = "lbfgs";
-    int format = B4K_CRF_CONLL, minfreq = 1, dense = 0, start_end = 0, verbose = 0;
+    int format = B4K_CRF_CONLL, minfreq = 1, dense = 4, start_end = 0, verbose = 0;
     b4k_crf_train_opt o;
     b4k_crf_train_default(&o);
     o.checkpoint_every = 10;
@@ -181,7 +181,7 @@ static int cmd_learn(int argc, char **argv)
         case O_PERIOD: o.period = (int)b4k_cli_int("--period", arg, 0, 16); break;
         case O_HIST: o.m = (int)b4k_cli_int("--history", arg, 1, 100); break;
         case O_MINFREQ: minfreq = (int)b4k_cli_int("--min-freq", arg, 1, 1000000000); break;
-        case O_DENSE: dense = 1; break;
+        case O_DENSE: dense = (int)b4k_cli_int("--dense", arg, 0, 1000000); break;
         case O_STARTEND: start_end = 1; break;
         case 'j': o.threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
         case O_SEED: o.seed = (uint64_t)b4k_cli_int("--seed", arg, 0, (1LL << 62)); break;
@@ -257,8 +257,8 @@ static int cmd_learn(int argc, char **argv)
             c.nseq, c.ntok, m.L, m.attrs.n, m.F, tread);
     char info[512];
     snprintf(info, sizeof info,
-             "{\"algorithm\":\"%s\",\"c1\":%g,\"c2\":%g,\"min_freq\":%d,\"dense\":%s,\"sequences\":%zu,\"tokens\":%zu}",
-             algo, o.c1, o.c2, minfreq, dense ? "true" : "false", c.nseq, c.ntok);
+             "{\"algorithm\":\"%s\",\"c1\":%g,\"c2\":%g,\"min_freq\":%d,\"dense\":%d,\"sequences\":%zu,\"tokens\":%zu}",
+             algo, o.c1, o.c2, minfreq, dense, c.nseq, c.ntok);
     m.info = b4k_strdup(info);
     lc.verbose = verbose;
     b4k_progress_init(&lc.pr, 0);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/cpu.h"
 #include "core/err.h"
 
 int b4k_crf1d_tr_init(b4k_crf1d_tr *tr, int L)
@@ -173,103 +174,6 @@ int b4k_crf1d_ws_reserve(b4k_crf1d_ws *ws, size_t T)
     return 0;
 }
 
-int b4k_crf1d_fb(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
-                 double *logz)
-{
-    const int L = ws->L;
-    if (T == 0 || L != tr->L)
-        return B4K_EINVAL;
-    int rc = b4k_crf1d_ws_reserve(ws, T);
-    if (rc)
-        return rc;
-    ws->T = (int)T;
-    double *restrict E = ws->eemit, *restrict A = ws->alpha, *restrict B = ws->beta;
-    double *restrict S = ws->scale;
-    const double *restrict W = tr->etrans;
-    double lz = 0;
-    for (size_t t = 0; t < T; t++) {
-        const double *e = emit + t * L;
-        double m = e[0];
-        for (int j = 1; j < L; j++)
-            m = e[j] > m ? e[j] : m;
-        ws->emax[t] = m;
-        double *ee = E + t * L;
-        for (int j = 0; j < L; j++)
-            ee[j] = exp(e[j] - m);
-        lz += m;
-    }
-    /* forward */
-    double sum = 0;
-    for (int j = 0; j < L; j++) {
-        A[j] = tr->estart[j] * E[j];
-        sum += A[j];
-    }
-    if (!(sum > 0))
-        goto none;
-    S[0] = 1.0 / sum;
-    for (int j = 0; j < L; j++)
-        A[j] *= S[0];
-    for (size_t t = 1; t < T; t++) {
-        const double *restrict ap = A + (t - 1) * L;
-        double *restrict a = A + t * L;
-        for (int j = 0; j < L; j++)
-            a[j] = 0;
-        for (int i = 0; i < L; i++) {
-            const double ai = ap[i];
-            if (ai == 0)
-                continue;
-            const double *restrict w = W + (size_t)i * L;
-            for (int j = 0; j < L; j++)
-                a[j] += ai * w[j];
-        }
-        const double *restrict ee = E + t * L;
-        sum = 0;
-        for (int j = 0; j < L; j++) {
-            a[j] *= ee[j];
-            sum += a[j];
-        }
-        if (!(sum > 0))
-            goto none;
-        S[t] = 1.0 / sum;
-        for (int j = 0; j < L; j++)
-            a[j] *= S[t];
-    }
-    double zend = 0;
-    const double *al = A + (T - 1) * L;
-    for (int j = 0; j < L; j++)
-        zend += al[j] * tr->eend[j];
-    if (!(zend > 0))
-        goto none;
-    for (size_t t = 0; t < T; t++)
-        lz -= log(S[t]);
-    lz += log(zend) + (double)(T - 1) * tr->tmax + tr->smax + tr->emax;
-    /* backward */
-    double *bl = B + (T - 1) * L;
-    for (int j = 0; j < L; j++)
-        bl[j] = tr->eend[j] * S[T - 1] / zend;
-    double *restrict tmp = ws->tmp;
-    for (size_t t = T - 1; t-- > 0;) {
-        const double *restrict bn = B + (t + 1) * L;
-        const double *restrict en = E + (t + 1) * L;
-        double *restrict b = B + t * L;
-        for (int j = 0; j < L; j++)
-            tmp[j] = bn[j] * en[j];
-        for (int i = 0; i < L; i++) {
-            const double *restrict w = W + (size_t)i * L;
-            double s = 0;
-            for (int j = 0; j < L; j++)
-                s += w[j] * tmp[j];
-            b[i] = s * S[t];
-        }
-    }
-    ws->logz = lz;
-    *logz = lz;
-    return 0;
-none:
-    ws->logz = -INFINITY;
-    *logz = -INFINITY;
-    return B4K_ERANGE;
-}
 
 double b4k_crf1d_marginal(const b4k_crf1d_ws *ws, size_t t, int j)
 {
@@ -290,34 +194,6 @@ void b4k_crf1d_marginals(const b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, double 
     }
 }
 
-void b4k_crf1d_add_trans_marginals(const b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, double scale,
-                                   double *gtrans, double *gstart, double *gend)
-{
-    const int L = ws->L, T = ws->T;
-    double tmp[L];
-    for (int t = 1; t < T; t++) {
-        const double *restrict b = ws->beta + (size_t)t * L;
-        const double *restrict e = ws->eemit + (size_t)t * L;
-        const double *restrict ap = ws->alpha + (size_t)(t - 1) * L;
-        for (int j = 0; j < L; j++)
-            tmp[j] = b[j] * e[j];
-        for (int i = 0; i < L; i++) {
-            const double ai = ap[i] * scale;
-            if (ai == 0)
-                continue;
-            const double *restrict w = tr->etrans + (size_t)i * L;
-            double *restrict g = gtrans + (size_t)i * L;
-            for (int j = 0; j < L; j++)
-                g[j] += ai * w[j] * tmp[j];
-        }
-    }
-    if (gstart)
-        for (int j = 0; j < L; j++)
-            gstart[j] += scale * b4k_crf1d_marginal(ws, 0, j);
-    if (gend)
-        for (int j = 0; j < L; j++)
-            gend[j] += scale * b4k_crf1d_marginal(ws, T - 1, j);
-}
 
 double b4k_crf1d_score(const b4k_crf1d_tr *tr, const double *emit, size_t T, const int32_t *y)
 {
@@ -374,7 +250,7 @@ int b4k_crf1d_nll(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, 
     return 0;
 }
 
-static int vreserve(b4k_crf1d_ws *ws, size_t T, int K)
+int b4k_crf1d_vreserve(b4k_crf1d_ws *ws, size_t T, int K)
 {
     size_t n;
     if (b4k_mul_ok(T, (size_t)ws->L * (size_t)K, &n))
@@ -393,71 +269,53 @@ static int vreserve(b4k_crf1d_ws *ws, size_t T, int K)
     return 0;
 }
 
+
+/* ---- kernels: portable twins here, AVX2 versions in crf1d_avx2.c ---- */
+#define KN(n) n##_ref
+#include "crf/crf1d_kern.h"
+#undef KN
+
+int b4k_crf1d_fb_avx2(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
+                      double *logz);
+void b4k_crf1d_add_trans_marginals_avx2(const b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr,
+                                        double scale, double *gtrans, double *gstart, double *gend);
+int b4k_crf1d_viterbi_avx2(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
+                           int32_t *path, double *score);
+
+static int g_impl = -1; /* 0 portable, 1 AVX2 */
+
+void b4k_crf1d_set_impl(int impl)
+{
+    g_impl = impl < 0 ? -1 : (impl > 0 && b4k_cpu_has(B4K_CPU_AVX2));
+}
+
+static inline int impl(void)
+{
+    if (g_impl < 0)
+        g_impl = b4k_cpu_has(B4K_CPU_AVX2);
+    return g_impl;
+}
+
+int b4k_crf1d_fb(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
+                 double *logz)
+{
+    return impl() ? b4k_crf1d_fb_avx2(ws, tr, emit, T, logz) : b4k_crf1d_fb_ref(ws, tr, emit, T, logz);
+}
+
+void b4k_crf1d_add_trans_marginals(const b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, double scale,
+                                   double *gtrans, double *gstart, double *gend)
+{
+    if (impl())
+        b4k_crf1d_add_trans_marginals_avx2(ws, tr, scale, gtrans, gstart, gend);
+    else
+        b4k_crf1d_add_trans_marginals_ref(ws, tr, scale, gtrans, gstart, gend);
+}
+
 int b4k_crf1d_viterbi(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
                       int32_t *path, double *score)
 {
-    const int L = tr->L;
-    if (T == 0 || L != ws->L)
-        return B4K_EINVAL;
-    int rc = vreserve(ws, T, 1);
-    if (rc)
-        return rc;
-    double *V = ws->vscore;
-    int32_t *BK = ws->vback;
-    const double *trans = tr->trans;
-    for (int j = 0; j < L; j++)
-        V[j] = tr->allow_start[j] ? tr->start[j] + emit[j] : -INFINITY;
-    for (size_t t = 1; t < T; t++) {
-        const double *vp = V + (t - 1) * L;
-        double *v = V + t * L;
-        int32_t *bk = BK + t * L;
-        const double *e = emit + t * L;
-        for (int j = 0; j < L; j++) {
-            double best = -INFINITY;
-            int arg = -1;
-            if (tr->constrained) {
-                for (int i = 0; i < L; i++) {
-                    if (!tr->allow[(size_t)i * L + j])
-                        continue;
-                    double c = vp[i] + trans[(size_t)i * L + j];
-                    if (c > best) {
-                        best = c;
-                        arg = i;
-                    }
-                }
-            } else {
-                for (int i = 0; i < L; i++) {
-                    double c = vp[i] + trans[(size_t)i * L + j];
-                    if (c > best) {
-                        best = c;
-                        arg = i;
-                    }
-                }
-            }
-            v[j] = best + e[j];
-            bk[j] = arg;
-        }
-    }
-    double best = -INFINITY;
-    int arg = -1;
-    const double *vl = V + (T - 1) * L;
-    for (int j = 0; j < L; j++) {
-        if (!tr->allow_end[j])
-            continue;
-        double c = vl[j] + tr->end[j];
-        if (c > best) {
-            best = c;
-            arg = j;
-        }
-    }
-    if (arg < 0 || best == -INFINITY)
-        return B4K_ERANGE;
-    path[T - 1] = arg;
-    for (size_t t = T - 1; t > 0; t--)
-        path[t - 1] = BK[t * L + path[t]];
-    if (score)
-        *score = best;
-    return 0;
+    return impl() ? b4k_crf1d_viterbi_avx2(ws, tr, emit, T, path, score)
+                  : b4k_crf1d_viterbi_ref(ws, tr, emit, T, path, score);
 }
 
 /* Insert candidate (c, tag) into the descending top-K list (s, g) of size *n;
@@ -488,7 +346,7 @@ int b4k_crf1d_nbest(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit
     *found = 0;
     if (T == 0 || K < 1 || L != ws->L)
         return B4K_EINVAL;
-    int rc = vreserve(ws, T, K);
+    int rc = b4k_crf1d_vreserve(ws, T, K);
     if (rc)
         return rc;
     const size_t LK = (size_t)L * K;

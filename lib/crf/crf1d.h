@@ -106,6 +106,9 @@ int b4k_crf1d_viterbi(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *em
 int b4k_crf1d_nbest(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
                     int K, int32_t *paths, double *scores, int *found);
 
+/* Kernel choice for tests: 0 portable, 1 AVX2 (if the CPU has it), -1 auto. */
+void b4k_crf1d_set_impl(int impl);
+
 /* Constraint masks from label names for a tagging scheme: "BIO" (B-X, I-X,
  * O; I-X only after B-X or I-X), "BIOES" (also E-X, S-X; X may be empty:
  * B, I, E, S), "BMES" (M for I).  Labels not of the scheme's form are

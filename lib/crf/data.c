@@ -41,7 +41,7 @@ void b4k_crf_seq_free(b4k_crf_seq *s)
     b4k_buf_free(&s->arena);
     b4k_free(s->cell);
     b4k_free(s->clen);
-    b4k_free(s->label);
+    b4k_free(s->lstore);
     b4k_free(s->llen);
     b4k_free(s->tline);
     b4k_free(s->coff);
@@ -52,6 +52,7 @@ void b4k_crf_seq_free(b4k_crf_seq *s)
 static void seq_reset(b4k_crf_seq *s, int ncol)
 {
     s->T = 0;
+    s->label = NULL;
     s->ncol = ncol;
     s->line = 0;
     b4k_buf_reset(&s->arena);
@@ -87,9 +88,9 @@ static int seq_room(b4k_crf_seq *s, size_t T1)
     if (!(p = b4k_realloc_n(s->llen, cap, sizeof(uint32_t))))
         return B4K_ENOMEM;
     s->llen = p;
-    if (!(p = b4k_realloc_n(s->label, cap, sizeof(char *))))
+    if (!(p = b4k_realloc_n(s->lstore, cap, sizeof(char *))))
         return B4K_ENOMEM;
-    s->label = p;
+    s->lstore = p;
     if (!(p = b4k_realloc_n(s->tline, cap, sizeof(long))))
         return B4K_ENOMEM;
     s->tline = p;
@@ -113,12 +114,10 @@ static void seq_finish(b4k_crf_seq *s, int labelled)
     size_t nc = s->T * (size_t)s->ncol;
     for (size_t i = 0; i < nc; i++)
         s->cell[i] = s->arena.data + s->coff[i];
-    if (labelled) {
+    s->label = labelled ? s->lstore : NULL;
+    if (labelled)
         for (size_t t = 0; t < s->T; t++)
             s->label[t] = s->arena.data + s->loff[t];
-    } else if (s->label) {
-        s->label[0] = NULL;
-    }
 }
 
 static int open_common(b4k_crf_reader **out, b4k_stream *st, int format, int ncol, int lab,

@@ -38,6 +38,7 @@ typedef struct b4k_crf_seq {
     /* storage */
     b4k_buf arena;
     size_t *coff, *loff;   /* offsets into arena while reading */
+    const char **lstore;   /* storage behind label */
     size_t cap;
 } b4k_crf_seq;
 

@@ -139,6 +139,40 @@ int b4k_crf_dict_filter(b4k_crf_dict *d, const uint8_t *keep, int32_t *newid)
     return rehash(d, cap);
 }
 
+int b4k_crf_dict_reorder(b4k_crf_dict *d, const int32_t *order, int32_t *newid)
+{
+    size_t n = d->n;
+    char *arena = b4k_malloc(d->alen ? d->alen : 1);
+    int64_t *off = b4k_malloc_n(n + 2, sizeof(int64_t));
+    uint32_t *count = b4k_malloc_n(n + 2, sizeof(uint32_t));
+    if (!arena || !off || !count) {
+        b4k_free(arena);
+        b4k_free(off);
+        b4k_free(count);
+        return B4K_ENOMEM;
+    }
+    size_t pos = 0;
+    for (size_t k = 0; k < n; k++) {
+        int32_t id = order[k];
+        size_t len = (size_t)(d->off[id + 1] - d->off[id]);
+        memcpy(arena + pos, d->arena + d->off[id], len);
+        off[k] = (int64_t)pos;
+        count[k] = d->count[id];
+        newid[id] = (int32_t)k;
+        pos += len;
+    }
+    off[n] = (int64_t)pos;
+    b4k_free(d->arena);
+    b4k_free(d->off);
+    b4k_free(d->count);
+    d->arena = arena;
+    d->acap = d->alen ? d->alen : 1;
+    d->off = off;
+    d->count = count;
+    d->ncap = n + 2;
+    return rehash(d, d->cap ? d->cap : 1024);
+}
+
 int b4k_crf_dict_borrow(b4k_crf_dict *d, const char *arena, size_t alen, const int64_t *off,
                         size_t n, const int32_t *slots, size_t cap)
 {

@@ -47,6 +47,9 @@ static inline size_t b4k_crf_dict_len(const b4k_crf_dict *d, int32_t id)
 /* Keep the entries with keep[i] != 0, renumbered in order; newid (n) gets
  * the new id or -1.  Returns 0 or B4K_ENOMEM. */
 int b4k_crf_dict_filter(b4k_crf_dict *d, const uint8_t *keep, int32_t *newid);
+/* Renumber: entry order[k] becomes id k (order is a permutation of 0..n-1);
+ * newid (n) gets the new id of each old id.  Returns 0 or B4K_ENOMEM. */
+int b4k_crf_dict_reorder(b4k_crf_dict *d, const int32_t *order, int32_t *newid);
 /* Use stored tables in place (borrowed; validated: offsets increasing and
  * inside the arena, strings NUL-terminated, slots in range, cap a power of
  * two larger than n).  Returns 0 or B4K_EFORMAT. */

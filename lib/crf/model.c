@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "crf/feat.h"
 #include "io/jsonl.h"
 #include "model/model.h"
 
@@ -310,20 +311,7 @@ int b4k_crf_model_attrs(const b4k_crf_model *m, const b4k_crf_seq *seq, b4k_buf 
 void b4k_crf_model_emit(const b4k_crf_model *m, const int32_t *aid, const size_t *aoff, size_t T,
                         double *emit)
 {
-    const int L = m->L;
-    const int64_t *foff = m->foff;
-    const int32_t *flab = m->flab;
-    const double *w = m->x;
-    for (size_t t = 0; t < T; t++) {
-        double *e = emit + t * L;
-        for (int j = 0; j < L; j++)
-            e[j] = 0;
-        for (size_t k = aoff[t]; k < aoff[t + 1]; k++) {
-            int32_t a = aid[k];
-            for (int64_t f = foff[a]; f < foff[a + 1]; f++)
-                e[flab[f]] += w[f];
-        }
-    }
+    b4k_crf_emit_seq(emit, m->x, m->foff, m->flab, aid, aoff, T, m->L);
 }
 
 int b4k_crf_model_tr(const b4k_crf_model *m, b4k_crf1d_tr *tr)

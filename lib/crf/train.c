@@ -1,7 +1,9 @@
 /* CRF corpus, features and trainers (see train.h). */
+#pragma GCC optimize("O3")
 #include "crf/train.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,6 +12,7 @@
 #include "core/threads.h"
 #include "crf/crf1d.h"
 #include "crf/eval.h"
+#include "crf/feat.h"
 #include "crf/lbfgs.h"
 
 void b4k_crf_corpus_init(b4k_crf_corpus *c)
@@ -105,8 +108,17 @@ static void remap(b4k_crf_corpus *c, const int32_t *newid)
     c->na = w;
 }
 
+static int by_count(const void *a, const void *b, void *ctx)
+{
+    const uint32_t *cnt = ctx;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (cnt[x] != cnt[y])
+        return cnt[x] > cnt[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
 int b4k_crf_features(b4k_crf_model *m, b4k_crf_corpus *c, b4k_crf_corpus *other, int minfreq,
-                     int dense, b4k_err *err)
+                     int dense_min, b4k_err *err)
 {
     int rc = 0;
     uint8_t *keep = NULL, *seen = NULL;
@@ -130,11 +142,34 @@ int b4k_crf_features(b4k_crf_model *m, b4k_crf_corpus *c, b4k_crf_corpus *other,
             remap(other, newid);
         A = m->attrs.n;
     }
+    /* most frequent attributes first: their features share cache lines */
+    {
+        int32_t *order = b4k_malloc_n(A ? A : 1, sizeof(int32_t));
+        int32_t *nid = b4k_malloc_n(A ? A : 1, sizeof(int32_t));
+        if (!order || !nid) {
+            b4k_free(order);
+            b4k_free(nid);
+            goto nomem;
+        }
+        for (size_t a = 0; a < A; a++)
+            order[a] = (int32_t)a;
+        qsort_r(order, A, sizeof(int32_t), by_count, m->attrs.count);
+        int rr = b4k_crf_dict_reorder(&m->attrs, order, nid);
+        if (!rr) {
+            remap(c, nid);
+            if (other)
+                remap(other, nid);
+        }
+        b4k_free(order);
+        b4k_free(nid);
+        if (rr)
+            goto nomem;
+    }
     m->foff = b4k_malloc_n(A + 1, sizeof(int64_t));
     if (!m->foff)
         goto nomem;
     size_t F = 0;
-    if (dense) {
+    if (dense_min == 1) {
         if (b4k_mul_ok(A, (size_t)L, &F))
             goto nomem;
         m->flab = b4k_malloc_n(F ? F : 1, sizeof(int32_t));
@@ -161,15 +196,33 @@ int b4k_crf_features(b4k_crf_model *m, b4k_crf_corpus *c, b4k_crf_corpus *other,
                 }
             }
         }
+        /* attributes seen with at least dense_min labels get every label */
+        if (dense_min > 0) {
+            F = 0;
+            for (size_t a = 0; a < A; a++) {
+                int n = 0;
+                for (int j = 0; j < L; j++) {
+                    size_t b = a * L + j;
+                    n += !!(seen[b >> 3] & (1u << (b & 7)));
+                }
+                F += n >= dense_min ? (size_t)L : (size_t)n;
+            }
+        }
         m->flab = b4k_malloc_n(F ? F : 1, sizeof(int32_t));
         if (!m->flab)
             goto nomem;
         size_t f = 0;
         for (size_t a = 0; a < A; a++) {
             m->foff[a] = (int64_t)f;
+            int n = 0;
+            if (dense_min > 0)
+                for (int j = 0; j < L; j++) {
+                    size_t b = a * L + j;
+                    n += !!(seen[b >> 3] & (1u << (b & 7)));
+                }
             for (int j = 0; j < L; j++) {
                 size_t b = a * L + j;
-                if (seen[b >> 3] & (1u << (b & 7)))
+                if ((dense_min > 0 && n >= dense_min) || (seen[b >> 3] & (1u << (b & 7))))
                     m->flab[f++] = j;
             }
         }
@@ -271,20 +324,8 @@ typedef struct objctx {
 static void seq_emit(const b4k_crf_model *m, const b4k_crf_corpus *c, const double *x, size_t s,
                      double *emit)
 {
-    const int L = m->L;
-    const int64_t *foff = m->foff;
-    const int32_t *flab = m->flab;
     size_t t0 = c->seq_off[s], T = c->seq_off[s + 1] - t0;
-    for (size_t t = 0; t < T; t++) {
-        double *e = emit + t * L;
-        for (int j = 0; j < L; j++)
-            e[j] = 0;
-        for (size_t k = c->tok_off[t0 + t]; k < c->tok_off[t0 + t + 1]; k++) {
-            int32_t a = c->aid[k];
-            for (int64_t f = foff[a]; f < foff[a + 1]; f++)
-                e[flab[f]] += x[f];
-        }
-    }
+    b4k_crf_emit_seq(emit, x, m->foff, m->flab, c->aid, c->tok_off + t0, T, m->L);
 }
 
 static void obj_range(void *vctx, size_t begin, size_t end, int tid)
@@ -299,8 +340,6 @@ static void obj_range(void *vctx, size_t begin, size_t end, int tid)
     double *gtrans = g + m->F;
     double *gstart = m->start_end ? gtrans + (size_t)L * L : NULL;
     double *gend = m->start_end ? gstart + L : NULL;
-    const int64_t *foff = m->foff;
-    const int32_t *flab = m->flab;
     double loss = 0;
     for (size_t s = begin; s < end; s++) {
         size_t t0 = c->seq_off[s], T = c->seq_off[s + 1] - t0;
@@ -314,17 +353,7 @@ static void obj_range(void *vctx, size_t begin, size_t end, int tid)
         }
         loss += lz - b4k_crf1d_score(&o->tr, w->emit, T, y);
         b4k_crf1d_marginals(w->ws, &o->tr, w->marg);
-        for (size_t t = 0; t < T; t++) {
-            const double *p = w->marg + t * L;
-            const int32_t yt = y[t];
-            for (size_t k = c->tok_off[t0 + t]; k < c->tok_off[t0 + t + 1]; k++) {
-                int32_t a = c->aid[k];
-                for (int64_t f = foff[a]; f < foff[a + 1]; f++) {
-                    int32_t j = flab[f];
-                    g[f] += p[j] - (j == yt);
-                }
-            }
-        }
+        b4k_crf_scatter_seq(g, w->marg, y, m->foff, m->flab, c->aid, c->tok_off + t0, T, L);
         b4k_crf1d_add_trans_marginals(w->ws, &o->tr, 1.0, gtrans, gstart, gend);
         for (size_t t = 1; t < T; t++)
             gtrans[(size_t)y[t - 1] * L + y[t]] -= 1.0;

@@ -35,11 +35,14 @@ int b4k_crf_corpus_add(b4k_crf_corpus *c, b4k_crf_model *m, const b4k_crf_seq *s
                        const char *file, b4k_buf *scratch, b4k_err *err);
 
 /* After the training corpus is read: drop attributes seen fewer than
- * minfreq times (remapping c), make the features (every label for each
- * attribute when dense, else the pairs seen in c), and zero the parameters.
+ * minfreq times (remapping c), number the attributes by decreasing
+ * frequency, make the features and zero the parameters.  Features are the
+ * (attribute, label) pairs seen in c, except that an attribute seen with at
+ * least dense_min distinct labels gets all L labels (a dense row, summed with
+ * vector instructions); dense_min = 0: never, 1: every attribute.
  * other: more corpora (held-out) to remap, may be NULL. */
 int b4k_crf_features(b4k_crf_model *m, b4k_crf_corpus *c, b4k_crf_corpus *other, int minfreq,
-                     int dense, b4k_err *err);
+                     int dense_min, b4k_err *err);
 
 /* Copy the weights of old into m where attribute, label (and transition
  * labels) match: resuming from a checkpoint.  Returns the number copied. */

@@ -312,12 +312,59 @@ TEST(scheme_masks)
     b4k_crf1d_tr_free(&tr);
 }
 
+TEST(kernels_agree)
+{
+    /* the AVX2 and portable kernels give the same lattice on odd sizes */
+    b4k_rng r;
+    b4k_rng_seed(&r, 5, 0);
+    for (int L = 1; L <= 23; L += 2) {
+        size_t T = 1 + (size_t)b4k_rng_below(&r, 40);
+        double *emit = malloc(T * L * sizeof(double)), *tr = malloc(L * L * sizeof(double));
+        for (size_t i = 0; i < T * L; i++)
+            emit[i] = 3 * (2 * b4k_rng_double(&r) - 1);
+        for (int i = 0; i < L * L; i++)
+            tr[i] = 2 * b4k_rng_double(&r) - 1;
+        b4k_crf1d_tr t;
+        b4k_crf1d_tr_init(&t, L);
+        b4k_crf1d_tr_set(&t, tr, NULL, NULL);
+        b4k_crf1d_ws *ws = b4k_crf1d_ws_new(L);
+        double lz[2], *g[2];
+        int32_t *p[2];
+        for (int k = 0; k < 2; k++) {
+            b4k_crf1d_set_impl(k);
+            g[k] = calloc(L * L, sizeof(double));
+            p[k] = malloc(T * sizeof(int32_t));
+            CHECK_EQ_INT(b4k_crf1d_fb(ws, &t, emit, T, &lz[k]), 0);
+            b4k_crf1d_add_trans_marginals(ws, &t, 1.0, g[k], NULL, NULL);
+            CHECK_EQ_INT(b4k_crf1d_viterbi(ws, &t, emit, T, p[k], NULL), 0);
+        }
+        CHECK_NEAR(lz[0], lz[1], 1e-9 * (1 + fabs(lz[0])));
+        for (int i = 0; i < L * L; i++)
+            CHECK_NEAR(g[0][i], g[1][i], 1e-9);
+        CHECK(memcmp(p[0], p[1], T * sizeof(int32_t)) == 0);
+        for (int k = 0; k < 2; k++) {
+            free(g[k]);
+            free(p[k]);
+        }
+        free(emit);
+        free(tr);
+        b4k_crf1d_ws_free(ws);
+        b4k_crf1d_tr_free(&t);
+    }
+    b4k_crf1d_set_impl(-1);
+}
+
 int main(void)
 {
-    RUN(oracle_plain);
-    RUN(oracle_start_end);
-    RUN(oracle_constrained);
-    RUN(oracle_large_scores);
+    for (int impl = 0; impl < 2; impl++) {
+        b4k_crf1d_set_impl(impl);
+        RUN(oracle_plain);
+        RUN(oracle_start_end);
+        RUN(oracle_constrained);
+        RUN(oracle_large_scores);
+    }
+    b4k_crf1d_set_impl(-1);
+    RUN(kernels_agree);
     RUN(scheme_masks);
     return t_done();
 }

@@ -1,0 +1,206 @@
+/* Hot kernels of crf1d.c, compiled twice: crf1d.c includes this file with
+ * KN(name) = name_ref (portable), crf1d_avx2.c with KN(name) = name_avx2
+ * (AVX2 + FMA, vectorised over labels).  Public entry points in crf1d.c
+ * dispatch at run time (B4K_CPU=scalar forces the portable twin). */
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/err.h"
+#include "crf/crf1d.h"
+
+int b4k_crf1d_vreserve(b4k_crf1d_ws *ws, size_t T, int K);
+
+int KN(b4k_crf1d_fb)(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
+                 double *logz)
+{
+    const int L = ws->L;
+    if (T == 0 || L != tr->L)
+        return B4K_EINVAL;
+    int rc = b4k_crf1d_ws_reserve(ws, T);
+    if (rc)
+        return rc;
+    ws->T = (int)T;
+    double *restrict E = ws->eemit, *restrict A = ws->alpha, *restrict B = ws->beta;
+    double *restrict S = ws->scale;
+    const double *restrict W = tr->etrans;
+    double lz = 0;
+    for (size_t t = 0; t < T; t++) {
+        const double *e = emit + t * L;
+        double m = e[0];
+        for (int j = 1; j < L; j++)
+            m = e[j] > m ? e[j] : m;
+        ws->emax[t] = m;
+        double *ee = E + t * L;
+        for (int j = 0; j < L; j++)
+            ee[j] = exp(e[j] - m);
+        lz += m;
+    }
+    /* forward */
+    double sum = 0;
+    for (int j = 0; j < L; j++) {
+        A[j] = tr->estart[j] * E[j];
+        sum += A[j];
+    }
+    if (!(sum > 0))
+        goto none;
+    S[0] = 1.0 / sum;
+    for (int j = 0; j < L; j++)
+        A[j] *= S[0];
+    for (size_t t = 1; t < T; t++) {
+        const double *restrict ap = A + (t - 1) * L;
+        double *restrict a = A + t * L;
+        for (int j = 0; j < L; j++)
+            a[j] = 0;
+        for (int i = 0; i < L; i++) {
+            const double ai = ap[i];
+            if (ai == 0)
+                continue;
+            const double *restrict w = W + (size_t)i * L;
+            for (int j = 0; j < L; j++)
+                a[j] += ai * w[j];
+        }
+        const double *restrict ee = E + t * L;
+        sum = 0;
+        for (int j = 0; j < L; j++) {
+            a[j] *= ee[j];
+            sum += a[j];
+        }
+        if (!(sum > 0))
+            goto none;
+        S[t] = 1.0 / sum;
+        for (int j = 0; j < L; j++)
+            a[j] *= S[t];
+    }
+    double zend = 0;
+    const double *al = A + (T - 1) * L;
+    for (int j = 0; j < L; j++)
+        zend += al[j] * tr->eend[j];
+    if (!(zend > 0))
+        goto none;
+    for (size_t t = 0; t < T; t++)
+        lz -= log(S[t]);
+    lz += log(zend) + (double)(T - 1) * tr->tmax + tr->smax + tr->emax;
+    /* backward */
+    double *bl = B + (T - 1) * L;
+    for (int j = 0; j < L; j++)
+        bl[j] = tr->eend[j] * S[T - 1] / zend;
+    double *restrict tmp = ws->tmp;
+    for (size_t t = T - 1; t-- > 0;) {
+        const double *restrict bn = B + (t + 1) * L;
+        const double *restrict en = E + (t + 1) * L;
+        double *restrict b = B + t * L;
+        for (int j = 0; j < L; j++)
+            tmp[j] = bn[j] * en[j];
+        for (int i = 0; i < L; i++) {
+            const double *restrict w = W + (size_t)i * L;
+            double s = 0;
+            for (int j = 0; j < L; j++)
+                s += w[j] * tmp[j];
+            b[i] = s * S[t];
+        }
+    }
+    ws->logz = lz;
+    *logz = lz;
+    return 0;
+none:
+    ws->logz = -INFINITY;
+    *logz = -INFINITY;
+    return B4K_ERANGE;
+}
+
+void KN(b4k_crf1d_add_trans_marginals)(const b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, double scale,
+                                   double *gtrans, double *gstart, double *gend)
+{
+    const int L = ws->L, T = ws->T;
+    double tmp[L];
+    for (int t = 1; t < T; t++) {
+        const double *restrict b = ws->beta + (size_t)t * L;
+        const double *restrict e = ws->eemit + (size_t)t * L;
+        const double *restrict ap = ws->alpha + (size_t)(t - 1) * L;
+        for (int j = 0; j < L; j++)
+            tmp[j] = b[j] * e[j];
+        for (int i = 0; i < L; i++) {
+            const double ai = ap[i] * scale;
+            if (ai == 0)
+                continue;
+            const double *restrict w = tr->etrans + (size_t)i * L;
+            double *restrict g = gtrans + (size_t)i * L;
+            for (int j = 0; j < L; j++)
+                g[j] += ai * w[j] * tmp[j];
+        }
+    }
+    if (gstart)
+        for (int j = 0; j < L; j++)
+            gstart[j] += scale * b4k_crf1d_marginal(ws, 0, j);
+    if (gend)
+        for (int j = 0; j < L; j++)
+            gend[j] += scale * b4k_crf1d_marginal(ws, T - 1, j);
+}
+
+int KN(b4k_crf1d_viterbi)(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
+                      int32_t *path, double *score)
+{
+    const int L = tr->L;
+    if (T == 0 || L != ws->L)
+        return B4K_EINVAL;
+    int rc = b4k_crf1d_vreserve(ws, T, 1);
+    if (rc)
+        return rc;
+    double *V = ws->vscore;
+    int32_t *BK = ws->vback;
+    const double *trans = tr->trans;
+    for (int j = 0; j < L; j++)
+        V[j] = tr->allow_start[j] ? tr->start[j] + emit[j] : -INFINITY;
+    for (size_t t = 1; t < T; t++) {
+        const double *vp = V + (t - 1) * L;
+        double *v = V + t * L;
+        int32_t *bk = BK + t * L;
+        const double *e = emit + t * L;
+        for (int j = 0; j < L; j++) {
+            double best = -INFINITY;
+            int arg = -1;
+            if (tr->constrained) {
+                for (int i = 0; i < L; i++) {
+                    if (!tr->allow[(size_t)i * L + j])
+                        continue;
+                    double c = vp[i] + trans[(size_t)i * L + j];
+                    if (c > best) {
+                        best = c;
+                        arg = i;
+                    }
+                }
+            } else {
+                for (int i = 0; i < L; i++) {
+                    double c = vp[i] + trans[(size_t)i * L + j];
+                    if (c > best) {
+                        best = c;
+                        arg = i;
+                    }
+                }
+            }
+            v[j] = best + e[j];
+            bk[j] = arg;
+        }
+    }
+    double best = -INFINITY;
+    int arg = -1;
+    const double *vl = V + (T - 1) * L;
+    for (int j = 0; j < L; j++) {
+        if (!tr->allow_end[j])
+            continue;
+        double c = vl[j] + tr->end[j];
+        if (c > best) {
+            best = c;
+            arg = j;
+        }
+    }
+    if (arg < 0 || best == -INFINITY)
+        return B4K_ERANGE;
+    path[T - 1] = arg;
+    for (size_t t = T - 1; t > 0; t--)
+        path[t - 1] = BK[t * L + path[t]];
+    if (score)
+        *score = best;
+    return 0;
+}
