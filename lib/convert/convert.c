@@ -4,6 +4,7 @@
  * names, order and codecs, so .b4k -> safetensors -> .b4k is byte-identical. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "convert/convert_impl.h"
 #include "convert/safetensors.h"
@@ -307,6 +308,17 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
         goto done;
     }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++) {
+            struct stat a, b;
+            if (!stat(inputs[i], &a) && !stat(inputs[j], &b) && a.st_dev == b.st_dev &&
+                a.st_ino == b.st_ino) {
+                rc = b4k_err_set(err, B4K_EINVAL, inputs[i], 0,
+                                 "mp-shard mismatch: input %d is the same file as input %d",
+                                 i + 1, j + 1);
+                goto done;
+            }
+        }
     for (int i = 0; i < n; i++) {
         const char *fmt = b4k_ckpt_sniff(inputs[i]);
         if (fmt && !strcmp(fmt, "b4k")) {
@@ -413,8 +425,7 @@ int b4k_convert_export_safetensors(const char *model, const char *out, b4k_err *
     t = b4k_calloc(n ? n : 1, sizeof *t);
     hdr = json_copy(b4k_model_header(m));
     tens = json_object();
-    if (!t || !hdr || !tens) {
-        json_decref(tens);
+    if (!t || !hdr || !tens || json_object_set_new(hdr, "tensors", tens)) {
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
         goto done;
     }
@@ -440,7 +451,6 @@ int b4k_convert_export_safetensors(const char *model, const char *out, b4k_err *
         json_object_set_new(tens, t[i].name,
                             json_pack("{s:s}", "codec", codec == B4K_CODEC_ZSTD ? "zstd" : "raw"));
     }
-    json_object_set_new(hdr, "tensors", tens);
     if (b4k_jsonl_dump(&text, hdr)) {
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
         goto done;

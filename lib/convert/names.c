@@ -101,7 +101,7 @@ static int map_hf_bert(const char *src, char *dst, size_t cap, int *xf)
     *xf = B4K_XF_NONE;
     if (starts(s, "bert.") || starts(s, "roberta.") || starts(s, "albert.") || starts(s, "nezha."))
         s = strchr(s, '.') + 1;
-    if (strlen(s) >= sizeof tmp)
+    if (strlen(s) + 2 >= sizeof tmp)
         return -1;
     strcpy(tmp, s);
     if (ends(tmp, "position_ids") || starts(tmp, "cls.predictions.decoder.") ||
@@ -130,9 +130,9 @@ static int map_hf_bert(const char *src, char *dst, size_t cap, int *xf)
     if (starts(tmp, "sop_classifier.classifier."))
         subst(tmp, sizeof tmp, "sop_classifier.classifier.", "cls.seq_relationship.");
     if (ends(tmp, ".gamma"))
-        subst(tmp + strlen(tmp) - 6, 7, ".gamma", ".weight");
+        strcpy(tmp + strlen(tmp) - 6, ".weight"); /* fits: sizeof tmp > strlen(s) + 1 */
     else if (ends(tmp, ".beta"))
-        subst(tmp + strlen(tmp) - 5, 6, ".beta", ".bias");
+        strcpy(tmp + strlen(tmp) - 5, ".bias");
     if (!starts(tmp, "embeddings.") && !starts(tmp, "encoder.") && !starts(tmp, "pooler.") &&
         !starts(tmp, "cls.") && !starts(tmp, "lm_head."))
         return -1;

@@ -121,7 +121,7 @@ save_st(os.path.join(OUT, "gpt2_hf.safetensors"),
         {k: v for k, v in sd.items() if k != "lm_head.weight"}, {"format": "pt"})
 exp = {}
 for k, v in sd.items():
-    if k == "lm_head.weight" or k.endswith("attn.bias") or k.endswith("masked_bias"):
+    if k == "lm_head.weight" or k.endswith(".attn.bias") or k.endswith(".attn.masked_bias"):
         continue
     k = k[len("transformer."):]
     if k.endswith(".weight") and any(s in k for s in ("c_attn", "c_proj", "c_fc")):

@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""A TensorFlow TensorBundle checkpoint written without TensorFlow, from the
+format description (LevelDB table + tensor_bundle.proto), for tests that must
+run without ../shared/data (whose real TF-written fixtures are the primary
+check, test/data/convert.sh).  Writes test/golden/convert/tf_bert.ckpt.*
+(a tiny BERT with Google names, adam slots and global_step),
+expect_tf_bert.safetensors, the fuzz seeds in test/fuzz/corpus/tfckpt/, and
+the TF cases of test/corrupt/convert-tf/.
+Usage: /usr/bin/python3 test/ref/gen_convert_tf.py"""
+import json
+import os
+import struct
+
+import numpy as np
+
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+G = os.path.join(TOP, "test", "golden", "convert")
+
+POLY = 0x82F63B78
+TAB = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ POLY if c & 1 else c >> 1
+    TAB.append(c)
+
+
+def crc32c(b):
+    c = 0xFFFFFFFF
+    for x in b:
+        c = (c >> 8) ^ TAB[(c ^ x) & 0xFF]
+    return c ^ 0xFFFFFFFF
+
+
+def mask(c):
+    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def field(num, wt, payload):
+    return varint(num << 3 | wt) + payload
+
+
+def ld(num, b):
+    return field(num, 2, varint(len(b)) + b)
+
+
+def entry(dtype, shape, offset, size, crc):
+    sh = b"".join(ld(2, field(1, 0, varint(d))) for d in shape)
+    return (field(1, 0, varint(dtype)) + ld(2, sh) + field(4, 0, varint(offset)) +
+            field(5, 0, varint(size)) + field(6, 5, struct.pack("<I", crc)))
+
+
+def block(items, restart=16):
+    out, restarts, prev = bytearray(), [], b""
+    for i, (k, v) in enumerate(items):
+        shared = 0
+        if i % restart == 0:
+            restarts.append(len(out))
+        else:
+            while shared < min(len(k), len(prev)) and k[shared] == prev[shared]:
+                shared += 1
+        out += varint(shared) + varint(len(k) - shared) + varint(len(v)) + k[shared:] + v
+        prev = k
+    for r in restarts:
+        out += struct.pack("<I", r)
+    out += struct.pack("<I", len(restarts))
+    return bytes(out)
+
+
+def table(items, block_size=256):
+    """items sorted by key -> SSTable bytes (several data blocks)."""
+    out, index, cur, size = bytearray(), [], [], 0
+
+    def flush():
+        nonlocal cur, size
+        if not cur:
+            return
+        b = block(cur)
+        h = varint(len(out)) + varint(len(b))
+        out.extend(b + b"\0" + struct.pack("<I", mask(crc32c(b + b"\0"))))
+        index.append((cur[-1][0], h))
+        cur, size = [], 0
+
+    for k, v in items:
+        cur.append((k, v))
+        size += len(k) + len(v)
+        if size >= block_size:
+            flush()
+    flush()
+    meta = block([])
+    mh = varint(len(out)) + varint(len(meta))
+    out += meta + b"\0" + struct.pack("<I", mask(crc32c(meta + b"\0")))
+    ib = block(index, 1)
+    ih = varint(len(out)) + varint(len(ib))
+    out += ib + b"\0" + struct.pack("<I", mask(crc32c(ib + b"\0")))
+    foot = mh + ih
+    foot += b"\0" * (40 - len(foot)) + struct.pack("<Q", 0xDB4775248B80FB57)
+    return bytes(out + foot)
+
+
+def bundle(prefix, tensors):
+    """tensors: dict name -> np.float32/int64 array.  Writes prefix.index and
+    prefix.data-00000-of-00001."""
+    data, items = bytearray(), []
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        b = a.tobytes()
+        dt = {np.float32: 1, np.int64: 9}[a.dtype.type]
+        items.append((name.encode(), entry(dt, a.shape, len(data), len(b), mask(crc32c(b)))))
+        data += b
+    header = field(1, 0, varint(1)) + ld(3, field(1, 0, varint(1)))
+    idx = table([(b"", header)] + items)
+    with open(prefix + ".index", "wb") as f:
+        f.write(idx)
+    with open(prefix + ".data-00000-of-00001", "wb") as f:
+        f.write(bytes(data))
+    return idx, bytes(data)
+
+
+rng = np.random.default_rng(7)
+H, I, V, P = 4, 8, 10, 8
+
+
+def r(*s):
+    return rng.standard_normal(s).astype(np.float32)
+
+
+t, exp = {}, {}
+t["bert/embeddings/word_embeddings"] = r(V, H)
+t["bert/embeddings/position_embeddings"] = r(P, H)
+t["bert/embeddings/token_type_embeddings"] = r(2, H)
+t["bert/embeddings/LayerNorm/gamma"] = r(H)
+t["bert/embeddings/LayerNorm/beta"] = r(H)
+for l in range(2):
+    p = "bert/encoder/layer_%d/" % l
+    for n in ("attention/self/query", "attention/self/key", "attention/self/value",
+              "attention/output/dense"):
+        t[p + n + "/kernel"], t[p + n + "/bias"] = r(H, H), r(H)
+    t[p + "intermediate/dense/kernel"], t[p + "intermediate/dense/bias"] = r(H, I), r(I)
+    t[p + "output/dense/kernel"], t[p + "output/dense/bias"] = r(I, H), r(H)
+    for n in ("attention/output/LayerNorm", "output/LayerNorm"):
+        t[p + n + "/gamma"], t[p + n + "/beta"] = r(H), r(H)
+t["bert/pooler/dense/kernel"], t["bert/pooler/dense/bias"] = r(H, H), r(H)
+t["cls/predictions/output_bias"] = r(V)
+t["cls/seq_relationship/output_weights"], t["cls/seq_relationship/output_bias"] = r(2, H), r(2)
+for k in list(t):
+    exp[k] = t[k]
+    t[k + "/adam_m"], t[k + "/adam_v"] = r(*t[k].shape), r(*t[k].shape)
+t["global_step"] = np.array(1000, dtype=np.int64)
+idx, data = bundle(os.path.join(G, "tf_bert.ckpt"), t)
+with open(os.path.join(G, "tf_bert_config.json"), "w") as f:
+    json.dump({"hidden_size": H, "num_hidden_layers": 2, "num_attention_heads": 2,
+               "intermediate_size": I, "vocab_size": V, "max_position_embeddings": P,
+               "type_vocab_size": 2, "hidden_act": "gelu"}, f)
+
+
+def canon(k):
+    s = k[5:] if k.startswith("bert/") else k
+    s = s.replace("layer_", "layer.").replace("/", ".")
+    s = s.replace(".gamma", ".weight").replace(".beta", ".bias")
+    s = s.replace("output_weights", "weight").replace("output_bias", "bias")
+    if s.endswith("_embeddings"):
+        s += ".weight"
+    return s
+
+
+st, off, blobs = {}, 0, []
+for k in sorted(exp):
+    a = exp[k].T if k.endswith("/kernel") else exp[k]
+    k2 = canon(k).replace(".kernel", ".weight")
+    b = np.ascontiguousarray(a).tobytes()
+    st[k2] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+    off += len(b)
+    blobs.append(b)
+h = json.dumps(st, separators=(",", ":")).encode()
+with open(os.path.join(G, "expect_tf_bert.safetensors"), "wb") as f:
+    f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+fz = os.path.join(TOP, "test", "fuzz", "corpus", "tfckpt")
+os.makedirs(fz, exist_ok=True)
+with open(os.path.join(fz, "tf_bert.index"), "wb") as f:
+    f.write(idx)
+small, _ = bundle("/tmp/b4k-small-tf", {"a": np.arange(6, dtype=np.float32).reshape(2, 3)})
+with open(os.path.join(fz, "small.index"), "wb") as f:
+    f.write(small)
+
+# corrupt TF checkpoints: each case is a pair X.index + X.data-00000-of-00001
+cd = os.path.join(TOP, "test", "corrupt", "convert-tf")
+os.makedirs(cd, exist_ok=True)
+
+
+def case(name, index, dat):
+    with open(os.path.join(cd, name + ".index"), "wb") as f:
+        f.write(index)
+    with open(os.path.join(cd, name + ".data-00000-of-00001"), "wb") as f:
+        f.write(dat)
+
+
+one = {"w": np.arange(12, dtype=np.float32).reshape(3, 4)}
+i1, d1 = bundle("/tmp/b4k-c1", one)
+bad = bytearray(d1)
+bad[5] ^= 0x10
+case("crc-mismatch", i1, bytes(bad))
+case("truncated-data", i1, d1[:20])
+bi = bytearray(i1)
+bi[-1] ^= 0xFF
+case("bad-magic", bytes(bi), d1)
+bi = bytearray(i1)
+bi[3] ^= 0x01  # inside the first data block: its block crc fails
+case("block-crc", bytes(bi), d1)
+case("truncated-index", i1[:30], d1)
+# an entry whose offset lies past the end of the shard (valid crcs)
+data = d1
+items = [(b"", field(1, 0, varint(1))),
+         (b"w", entry(1, (3, 4), 1 << 40, 48, mask(crc32c(d1))))]
+case("offset-past-eof", table(items), d1)
+# a size that overflows: shape 2^62 x 2^62
+items = [(b"", field(1, 0, varint(1))),
+         (b"w", entry(1, (1 << 62, 1 << 62), 0, 48, 0))]
+case("size-overflow", table(items), d1)
+# duplicate key
+e = entry(1, (3, 4), 0, 48, mask(crc32c(d1)))
+case("duplicate-tensor", table([(b"", field(1, 0, varint(1))), (b"w", e), (b"w", e)]), d1)
+print("ok")

@@ -1,0 +1,369 @@
+/* Converter: torch zip/legacy, safetensors, CPM merge -> .b4k compared bit
+ * for bit with the canonical tensors test/ref/gen_convert_fixtures.py
+ * computed with torch/numpy; f16/bf16 against torch casts; q8 bound; the
+ * .b4k -> safetensors -> .b4k round trip; pickle safety; name maps. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "convert/convert.h"
+#include "convert/crc32c.h"
+#include "convert/pickle.h"
+#include "convert/safetensors.h"
+#include "core/alloc.h"
+#include "t.h"
+
+static char G[1024], tmpd[64];
+
+static const char *gp(const char *f)
+{
+    static char b[4][1200];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(b[k], sizeof b[k], "%s/%s", G, f);
+    return b[k];
+}
+static const char *tp(const char *f)
+{
+    static char b[4][200];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(b[k], sizeof b[k], "%s/%s", tmpd, f);
+    return b[k];
+}
+
+static void write_text(const char *path, const char *s)
+{
+    FILE *fp = fopen(path, "w");
+    fputs(s, fp);
+    fclose(fp);
+}
+
+/* Every tensor of the expected safetensors is in the model with the same
+ * dtype, shape and bytes; the model has no other non-tokenizer tensor. */
+static int same_as(const char *model, const char *expect)
+{
+    b4k_ckpt *c;
+    b4k_model *m;
+    b4k_err e;
+    int bad = 0;
+    size_t nmodel = 0;
+    if (b4k_ckpt_open(&c, expect, 0, &e)) {
+        printf("  %s: %s\n", expect, e.msg);
+        return 1;
+    }
+    if (b4k_model_open_ex(&m, model, B4K_MODEL_VERIFY_ALL, &e)) {
+        printf("  %s: %s\n", model, e.msg);
+        b4k_ckpt_free(c);
+        return 1;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        b4k_tensor_view v;
+        const b4k_ctensor *t = &c->t[i];
+        if (b4k_model_get(m, t->name, &v, &e)) {
+            printf("  missing %s\n", t->name);
+            bad++;
+            continue;
+        }
+        if (v.dtype != t->dtype || v.ndim != t->ndim || v.nbytes != t->nbytes ||
+            memcmp(v.shape, t->shape, (size_t)t->ndim * 8) || memcmp(v.data, t->data, t->nbytes)) {
+            printf("  %s differs (dtype %s vs %s)\n", t->name, b4k_dtype_name(v.dtype),
+                   b4k_src_dtype_name(t->dtype));
+            bad++;
+        }
+    }
+    for (size_t i = 0; i < b4k_model_count(m); i++)
+        nmodel += strncmp(b4k_model_tensor_name(m, i), "tokenizer.", 10) != 0;
+    if (nmodel != c->n) {
+        printf("  %zu tensors in the model, %zu expected\n", nmodel, c->n);
+        bad++;
+    }
+    b4k_model_free(m);
+    b4k_ckpt_free(c);
+    return bad;
+}
+
+static int conv(const char *out, const char *arch, const char *cfg, int dtype, int z,
+                const char *in1, const char *in2)
+{
+    b4k_convert_opts o;
+    b4k_err e;
+    const char *in[2] = {in1, in2};
+    b4k_convert_opts_init(&o);
+    o.arch = arch;
+    o.config = cfg;
+    o.dtype = dtype;
+    o.zstd_level = z;
+    o.no_discover = 1;
+    int rc = b4k_convert_run(in, in2 ? 2 : 1, &o, out, &e);
+    if (rc)
+        printf("  convert %s: %s\n", in1, e.msg);
+    return rc;
+}
+
+TEST(bert_torch_zip_and_legacy)
+{
+    write_text(tp("bert.json"), "{\"num_attention_heads\":2}");
+    CHECK_EQ_INT(conv(tp("b.b4k"), NULL, tp("bert.json"), -1, -1, gp("bert_hf.pt"), NULL), 0);
+    CHECK_EQ_INT(same_as(tp("b.b4k"), gp("expect_bert.safetensors")), 0);
+    CHECK_EQ_INT(conv(tp("b2.b4k"), "bert", tp("bert.json"), -1, -1, gp("bert_hf_legacy.pt"),
+                      NULL), 0);
+    CHECK_EQ_INT(same_as(tp("b2.b4k"), gp("expect_bert.safetensors")), 0);
+    b4k_model *m;
+    b4k_err e;
+    CHECK_EQ_INT(b4k_model_open(&m, tp("b.b4k"), &e), 0);
+    if (m) {
+        json_t *c = b4k_model_config(m);
+        CHECK_EQ_INT(json_integer_value(json_object_get(c, "hidden_size")), 8);
+        CHECK_EQ_INT(json_integer_value(json_object_get(c, "num_hidden_layers")), 2);
+        CHECK_EQ_INT(json_integer_value(json_object_get(c, "intermediate_size")), 16);
+        CHECK_EQ_STR(b4k_model_arch(m), "bert");
+    }
+    b4k_model_free(m);
+    /* missing head count is a clear error, and no file is left */
+    b4k_convert_opts o;
+    const char *in = gp("bert_hf.pt");
+    b4k_convert_opts_init(&o);
+    o.no_discover = 1;
+    CHECK_EQ_INT(b4k_convert_run(&in, 1, &o, tp("nohead.b4k"), &e), B4K_EINVAL);
+    CHECK(strstr(e.msg, "num_attention_heads") != NULL);
+    CHECK(access(tp("nohead.b4k"), F_OK) != 0);
+}
+
+TEST(gpt2_torch_safetensors_and_casts)
+{
+    write_text(tp("g.json"), "{\"n_head\":2}");
+    const char *ins[] = {"gpt2_hf.pt", "gpt2_hf_legacy.pt", "gpt2_hf.safetensors"};
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(conv(tp("g.b4k"), NULL, tp("g.json"), -1, -1, gp(ins[i]), NULL), 0);
+        CHECK_EQ_INT(same_as(tp("g.b4k"), gp("expect_gpt2.safetensors")), 0);
+    }
+    CHECK_EQ_INT(conv(tp("g16.b4k"), "gpt2", tp("g.json"), B4K_F16, -1, gp("gpt2_hf.pt"), NULL), 0);
+    CHECK_EQ_INT(same_as(tp("g16.b4k"), gp("expect_gpt2_f16.safetensors")), 0);
+    CHECK_EQ_INT(conv(tp("gbf.b4k"), "gpt2", tp("g.json"), B4K_BF16, 5, gp("gpt2_hf.pt"), NULL), 0);
+    CHECK_EQ_INT(same_as(tp("gbf.b4k"), gp("expect_gpt2_bf16.safetensors")), 0);
+    /* q8: every 2-D tensor within the documented bound of the f32 one */
+    CHECK_EQ_INT(conv(tp("gq.b4k"), "gpt2", tp("g.json"), B4K_Q8, -1, gp("gpt2_hf.pt"), NULL), 0);
+    b4k_model *q, *f;
+    b4k_err e;
+    CHECK_EQ_INT(b4k_model_open(&q, tp("gq.b4k"), &e), 0);
+    CHECK_EQ_INT(conv(tp("g.b4k"), "gpt2", tp("g.json"), -1, -1, gp("gpt2_hf.pt"), NULL), 0);
+    CHECK_EQ_INT(b4k_model_open(&f, tp("g.b4k"), &e), 0);
+    int nq = 0, bad = 0;
+    for (size_t i = 0; q && f && i < b4k_model_count(q); i++) {
+        const char *n = b4k_model_tensor_name(q, i);
+        b4k_tensor_view vq, vf;
+        float *x;
+        if (b4k_model_get(q, n, &vq, &e) || vq.dtype != B4K_Q8)
+            continue;
+        nq++;
+        b4k_model_get(f, n, &vf, &e);
+        b4k_model_get_f32(q, n, &x, &vq, &e);
+        size_t k = (size_t)vq.shape[1], rows = (size_t)vq.shape[0];
+        const float *ref = vf.data;
+        const uint16_t *sc = b4k_q8_scales(vq.data, rows, k);
+        for (size_t r = 0; r < rows; r++)
+            for (size_t j = 0; j < k; j++) {
+                float ds = b4k_f16_to_f32(sc[r * (b4k_q8_kpad(k) / 32) + j / 32]);
+                bad += !(fabsf(x[r * k + j] - ref[r * k + j]) <= ds / 2 * 1.000001f);
+            }
+        b4k_free(x);
+    }
+    CHECK_EQ_INT(nq, 10); /* wte, wpe, 4 matrices x 2 layers */
+    CHECK_EQ_INT(bad, 0);
+    b4k_model_free(q);
+    b4k_model_free(f);
+}
+
+TEST(cpm_merge_equals_unsplit)
+{
+    write_text(tp("c.json"), "{\"n_head\":4}");
+    CHECK_EQ_INT(conv(tp("c.b4k"), "cpm", tp("c.json"), -1, -1,
+                      gp("cpm/mp_rank_00_model_states.pt"), gp("cpm/mp_rank_01_model_states.pt")),
+                 0);
+    CHECK_EQ_INT(same_as(tp("c.b4k"), gp("expect_cpm.safetensors")), 0);
+    /* the same shard twice is refused */
+    b4k_convert_opts o;
+    b4k_err e;
+    const char *in[2] = {gp("cpm/mp_rank_00_model_states.pt"), gp("cpm/mp_rank_00_model_states.pt")};
+    b4k_convert_opts_init(&o);
+    o.arch = "cpm";
+    o.config = tp("c.json");
+    CHECK_EQ_INT(b4k_convert_run(in, 2, &o, tp("c2.b4k"), &e), B4K_EINVAL);
+    CHECK(strstr(e.msg, "mp-shard mismatch") != NULL);
+    CHECK(access(tp("c2.b4k"), F_OK) != 0);
+}
+
+TEST(tf_bundle_written_from_the_spec)
+{
+    /* test/ref/gen_convert_tf.py writes the bundle without TensorFlow; the
+     * real TF-written fixtures are checked by test/data/convert.sh */
+    CHECK_EQ_INT(conv(tp("tf.b4k"), NULL, gp("tf_bert_config.json"), -1, -1, gp("tf_bert.ckpt"),
+                      NULL), 0);
+    CHECK_EQ_INT(same_as(tp("tf.b4k"), gp("expect_tf_bert.safetensors")), 0);
+    b4k_ckpt *c;
+    b4k_err e;
+    CHECK_EQ_INT(b4k_ckpt_open(&c, gp("tf_bert.ckpt.index"), B4K_CKPT_OPTIMIZER, &e), 0);
+    CHECK(c && b4k_ckpt_find(c, "global_step") && b4k_ckpt_find(c, "bert/pooler/dense/kernel/adam_m"));
+    CHECK(c && c->n == 3 * 42 + 1); /* weights, adam_m, adam_v, global_step */
+    b4k_ckpt_free(c);
+}
+
+TEST(strided_tensors)
+{
+    const char *ins[] = {"strided.pt", "strided_legacy.pt"};
+    for (int i = 0; i < 2; i++) {
+        b4k_ckpt *c, *x;
+        b4k_err e;
+        CHECK_EQ_INT(b4k_ckpt_open(&c, gp(ins[i]), 0, &e), 0);
+        CHECK_EQ_INT(b4k_ckpt_open(&x, gp("expect_strided.safetensors"), 0, &e), 0);
+        for (size_t k = 0; c && x && k < x->n; k++) {
+            b4k_ctensor *a = b4k_ckpt_find(c, x->t[k].name);
+            CHECK(a && a->nbytes == x->t[k].nbytes && !memcmp(a->data, x->t[k].data, a->nbytes) &&
+                  a->shape[0] == x->t[k].shape[0]);
+        }
+        b4k_ckpt_free(c);
+        b4k_ckpt_free(x);
+    }
+}
+
+static int files_equal(const char *a, const char *b)
+{
+    FILE *x = fopen(a, "rb"), *y = fopen(b, "rb");
+    int eq = x && y, ca, cb;
+    while (eq && ((ca = fgetc(x)) != EOF) | ((cb = fgetc(y)) != EOF))
+        eq = ca == cb;
+    if (x) fclose(x);
+    if (y) fclose(y);
+    return eq;
+}
+
+TEST(roundtrip_b4k_safetensors_b4k)
+{
+    int z[] = {-1, 3};
+    int dt[] = {-1, B4K_BF16};
+    write_text(tp("g.json"), "{\"n_head\":2}");
+    for (int i = 0; i < 2; i++) {
+        b4k_err e;
+        b4k_convert_opts o;
+        CHECK_EQ_INT(conv(tp("r1.b4k"), "gpt2", tp("g.json"), dt[i], z[i], gp("gpt2_hf.pt"), NULL), 0);
+        CHECK_EQ_INT(b4k_convert_export_safetensors(tp("r1.b4k"), tp("r.safetensors"), &e), 0);
+        const char *in = tp("r.safetensors");
+        b4k_convert_opts_init(&o);
+        CHECK_EQ_INT(b4k_convert_run(&in, 1, &o, tp("r2.b4k"), &e), 0);
+        CHECK(files_equal(tp("r1.b4k"), tp("r2.b4k")));
+        /* .b4k -> .b4k re-encode without options is the identity too */
+        in = tp("r1.b4k");
+        CHECK_EQ_INT(b4k_convert_run(&in, 1, &o, tp("r3.b4k"), &e), 0);
+        CHECK(files_equal(tp("r1.b4k"), tp("r3.b4k")));
+    }
+    /* q8 cannot be exported */
+    b4k_err e;
+    CHECK_EQ_INT(conv(tp("rq.b4k"), "gpt2", tp("g.json"), B4K_Q8, -1, gp("gpt2_hf.pt"), NULL), 0);
+    CHECK_EQ_INT(b4k_convert_export_safetensors(tp("rq.b4k"), tp("rq.safetensors"), &e), B4K_EUNSUP);
+    CHECK(access(tp("rq.safetensors"), F_OK) != 0);
+}
+
+TEST(pickle_refuses_globals)
+{
+    static const uint8_t bad[] = "\x80\x02" "cposix\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03.";
+    static const uint8_t ok[] = "\x80\x02}q\x00(X\x01\x00\x00\x00" "aq\x01K\x05X\x01\x00\x00\x00"
+                                "bq\x02]q\x03(K\x01G?\xf0\x00\x00\x00\x00\x00\x00" "eu.";
+    pk_vm *vm = pk_vm_new();
+    pk_val *v;
+    size_t pos = 0;
+    b4k_err e;
+    CHECK_EQ_INT(pk_load(vm, bad, sizeof bad - 1, &pos, &v, "x.pkl", &e), B4K_EUNSUP);
+    CHECK(strstr(e.msg, "forbidden global posix.system") != NULL);
+    pos = 0;
+    v = NULL;
+    CHECK_EQ_INT(pk_load(vm, ok, sizeof ok - 1, &pos, &v, "x.pkl", &e), 0);
+    CHECK(v && v->type == PK_DICT && v->n == 4 && v->items[1]->i == 5 &&
+          v->items[3]->type == PK_LIST && v->items[3]->n == 2 && v->items[3]->items[1]->f == 1.0);
+    CHECK_EQ_INT(pos, sizeof ok - 1);
+    pk_vm_free(vm);
+}
+
+TEST(name_maps)
+{
+    static const char *cases[][4] = {
+        {"bert", "bert/encoder/layer_11/attention/self/query/kernel",
+         "encoder.layer.11.attention.self.query.weight", "1"},
+        {"bert", "bert/embeddings/LayerNorm/gamma", "embeddings.LayerNorm.weight", "0"},
+        {"bert", "cls/predictions/output_bias", "cls.predictions.bias", "0"},
+        {"bert", "cls/seq_relationship/output_weights", "cls.seq_relationship.weight", "0"},
+        {"bert", "bert.encoder.layer.0.output.LayerNorm.gamma",
+         "encoder.layer.0.output.LayerNorm.weight", "0"},
+        {"bert", "roberta.embeddings.word_embeddings.weight", "embeddings.word_embeddings.weight", "0"},
+        {"albert", "bert/encoder/transformer/group_0/inner_group_0/ffn_1/intermediate/output/dense/kernel",
+         "encoder.layer.0.output.dense.weight", "1"},
+        {"albert", "bert/encoder/transformer/group_0/inner_group_0/LayerNorm/beta",
+         "encoder.layer.0.attention.output.LayerNorm.bias", "0"},
+        {"albert", "bert/encoder/transformer/group_0/inner_group_0/LayerNorm_1/gamma",
+         "encoder.layer.0.output.LayerNorm.weight", "0"},
+        {"albert", "bert/encoder/embedding_hidden_mapping_in/kernel",
+         "encoder.embedding_hidden_mapping_in.weight", "1"},
+        {"albert", "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn_output.weight",
+         "encoder.layer.0.output.dense.weight", "0"},
+        {"albert", "albert.encoder.albert_layer_groups.0.albert_layers.0.attention.dense.bias",
+         "encoder.layer.0.attention.output.dense.bias", "0"},
+        {"gpt2", "model/h3/attn/c_attn/w", "h.3.attn.c_attn.weight", "2"},
+        {"gpt2", "model/ln_f/g", "ln_f.weight", "0"},
+        {"gpt2", "transformer.h.1.mlp.c_fc.weight", "h.1.mlp.c_fc.weight", "1"},
+        {"cpm", "module.transformer.layers.31.mlp.dense_4h_to_h.bias", "h.31.mlp.c_proj.bias", "0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char dst[256];
+        int xf = -1;
+        CHECK_EQ_INT(b4k_names_map(cases[i][0], cases[i][1], dst, sizeof dst, &xf), 1);
+        CHECK_EQ_STR(dst, cases[i][2]);
+        CHECK_EQ_INT(xf, atoi(cases[i][3]));
+    }
+    char dst[64];
+    int xf;
+    CHECK_EQ_INT(b4k_names_map("gpt2", "transformer.h.0.attn.bias", dst, sizeof dst, &xf), 0);
+    CHECK_EQ_INT(b4k_names_map("bert", "bert.embeddings.position_ids", dst, sizeof dst, &xf), 0);
+    CHECK(b4k_names_cmp("h.2.x", "h.10.x") < 0 && b4k_names_cmp("h.10", "h.9") > 0);
+    const char *n1[] = {"bert/embeddings/word_embeddings"}, *n2[] = {"model/h0/attn/c_attn/w"};
+    CHECK_EQ_STR(b4k_names_detect(n1, 1), "nezha");
+    CHECK_EQ_STR(b4k_names_detect(n2, 1), "gpt2");
+}
+
+TEST(crc32c)
+{
+    /* RFC 3720 test vector: 32 zero bytes -> 0x8a9136aa; "123456789" -> 0xe3069283 */
+    uint8_t z[32] = {0};
+    CHECK(b4k_crc32c(0, z, 32) == 0x8a9136aau && b4k_crc32c_ref(0, z, 32) == 0x8a9136aau);
+    CHECK(b4k_crc32c(0, "123456789", 9) == 0xe3069283u);
+    CHECK(b4k_crc32c_ref(0, "123456789", 9) == 0xe3069283u);
+    uint8_t buf[1000];
+    for (int i = 0; i < 1000; i++)
+        buf[i] = (uint8_t)(i * 7);
+    CHECK(b4k_crc32c(0, buf, 1000) == b4k_crc32c_ref(0, buf, 1000));
+    CHECK(b4k_crc32c(b4k_crc32c(0, buf, 333), buf + 333, 667) == b4k_crc32c_ref(0, buf, 1000));
+}
+
+int main(void)
+{
+    const char *top = getenv("TOP");
+    snprintf(G, sizeof G, "%s/test/golden/convert", top ? top : ".");
+    snprintf(tmpd, sizeof tmpd, "/tmp/b4k-test-convert-XXXXXX");
+    if (!mkdtemp(tmpd)) {
+        printf("FAIL: test_convert.c: mkdtemp\n");
+        return 1;
+    }
+    RUN(bert_torch_zip_and_legacy);
+    RUN(gpt2_torch_safetensors_and_casts);
+    RUN(cpm_merge_equals_unsplit);
+    RUN(tf_bundle_written_from_the_spec);
+    RUN(strided_tensors);
+    RUN(roundtrip_b4k_safetensors_b4k);
+    RUN(pickle_refuses_globals);
+    RUN(name_maps);
+    RUN(crc32c);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpd);
+    if (system(cmd))
+        printf("  could not remove %s\n", tmpd);
+    return t_done();
+}
