@@ -113,6 +113,7 @@ typedef struct worker {
     long err_at;       /* index of the first failing line in the batch, -1 */
     b4k_err err;
     size_t ntok;
+    size_t nerr;       /* bad records written as error records */
     b4k_tok_out *nb;   /* --nbest outputs */
     float *nbs;        /* their scores */
 } worker;
@@ -434,6 +435,7 @@ static void run_slice(void *ctx, size_t begin, size_t end, int tid)
                 w->err = e;
                 return;
             }
+            w->nerr++;
             b4k_buf_puts(&w->buf, "{\"error\":");
             char msg[600];
             snprintf(msg, sizeof msg, "%s", e.msg);
@@ -582,7 +584,7 @@ int main(int argc, char **argv)
     b4k_progress_init(&prog, progress);
     const size_t batch_bytes = (size_t)16 << 20;
     int nin = optind < argc ? argc - optind : 1;
-    size_t total_lines = 0, total_bytes = 0, total_tok = 0;
+    size_t total_lines = 0, total_bytes = 0, total_tok = 0, total_err = 0;
     int rc = 0;
     for (int fi = 0; fi < nin && !rc; fi++) {
         const char *path = optind < argc ? argv[optind + fi] : "-";
@@ -612,7 +614,8 @@ int main(int argc, char **argv)
                 if (upto && fwrite(x->buf.data, 1, x->ends[upto - 1], out) != x->ends[upto - 1])
                     b4k_cli_dief("write error: %s", strerror(errno));
                 total_tok += x->ntok;
-                x->ntok = 0;
+                total_err += x->nerr;
+                x->ntok = x->nerr = 0;
                 if (x->err_at >= 0) {
                     fflush(out);
                     b4k_cli_die(&x->err);
@@ -627,6 +630,9 @@ int main(int argc, char **argv)
     b4k_progress_update(&prog, 1, "%zu lines, %.1f MB, %zu tokens", total_lines,
                         total_bytes / 1e6, total_tok);
     b4k_progress_end(&prog);
+    if (total_err)
+        b4k_cli_warn("%zu bad record%s written as {\"error\":...} (--keep-going)", total_err,
+                     total_err == 1 ? "" : "s");
     for (int i = 0; i < nt; i++) {
         b4k_tok_out_free(&w[i].out);
         b4k_buf_free(&w[i].buf);

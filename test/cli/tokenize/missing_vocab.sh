@@ -1,0 +1,1 @@
+b4k-tokenize -v no-such-vocab.txt < /dev/null
