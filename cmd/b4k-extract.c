@@ -87,7 +87,7 @@ static const b4k_opt train_opts[] = {
     {"epochs", T_EPOCHS, required_argument, "N", "passes over the training data (default 3)"},
     {"batch-size", T_BATCH, required_argument, "N", "examples per step (default 16)"},
     {"lr", T_LR, required_argument, "X", "peak learning rate (default 2e-5)"},
-    {"max-len", T_MAXLEN, required_argument, "N", "tokens per text, longer ones are cut (default 128)"},
+    {"max-len", T_MAXLEN, required_argument, "N", "tokens per text, longer ones are cut (default 128 or the model's limit)"},
     {"seed", T_SEED, required_argument, "N", "random seed (default 1)"},
     {"threads", 't', required_argument, "N", "threads (default 1)"},
     {"bf16", T_BF16, no_argument, NULL, "bf16 GEMMs with f32 master weights (not available yet)"},
@@ -202,7 +202,7 @@ static int cmd_train(int argc, char **argv)
                    .synopsis = "--task spo|ner --format FMT (--init MODEL | --config JSON --vocab FILE) -o MODEL [OPTIONS] FILE...",
                    .summary = "Fine-tune BERT for triple extraction or NER.",
                    .opts = train_opts};
-    topts o = {.epochs = 3, .batch = 16, .maxlen = 128, .threads = 1, .accum = 1, .bucket = 1,
+    topts o = {.epochs = 3, .batch = 16, .maxlen = 0, .threads = 1, .accum = 1, .bucket = 1,
                .lr = 2e-5, .wd = 0.01, .clip = 1.0, .crflr = 100, .dropout = -1, .seed = 1,
                .logevery = 50};
     const char *arg;
@@ -283,6 +283,7 @@ static int cmd_train(int argc, char **argv)
         } else if (b4k_ie_model_peek_config(&c, &err, o.init)) b4k_cli_die(&err);
         if (o.dropout >= 0) c.drop_hidden = c.drop_attn = (float)o.dropout;
         if (!o.vocab) b4k_cli_usage("--vocab is required (the vocabulary of the pretrained model)");
+        if (!o.maxlen) o.maxlen = c.max_pos < 128 ? c.max_pos : 128;
         if (o.maxlen > c.max_pos) b4k_cli_usage("--max-len %d exceeds max_position_embeddings %d", o.maxlen, c.max_pos);
         if (b4k_ie_model_create(&m, &err, task, &c, &names, o.vocab, o.maxlen, o.seed, (float)o.crflr))
             b4k_cli_die(&err);
@@ -435,9 +436,10 @@ static int cmd_train(int argc, char **argv)
     }
     /* final model: EMA weights when on */
     b4k_adamw_ema_apply(&opt, &m.tab);
-    json_t *extra = json_pack("{s:i,s:i,s:f,s:I,s:I,s:f}", "epochs", o.epochs, "batch_size", o.batch,
+    /* only deterministic facts: the same run gives the same bytes */
+    json_t *extra = json_pack("{s:i,s:i,s:f,s:I,s:I,s:I,s:I}", "epochs", o.epochs, "batch_size", o.batch,
                               "lr", o.lr, "steps", (json_int_t)opt.step, "seed", (json_int_t)o.seed,
-                              "seconds", b4k_now() - t0);
+                              "train_examples", (json_int_t)nuse, "heldout_examples", (json_int_t)nhold);
     if (b4k_ie_model_save(&m, &err, o.output, extra, NULL)) b4k_cli_die(&err);
     json_decref(extra);
     log_line(lf, "{\"event\":\"done\",\"steps\":%ld,\"seconds\":%.2f,\"output\":\"%s\"}", opt.step,
@@ -546,13 +548,29 @@ static void flush_batch(pbatch *pb, b4k_ie_model *m, b4k_ie_runner *r, FILE *out
         } else {
             mem.len = 0;
             put_result(&mem, m, &pb->d.doc[k], &pred[k]);
-            b4k_jsonl_splice(&o, pb->raw.data + pb->off[i], pb->len[i], mem.data, mem.len);
+            const char *key = m->task == B4K_IE_SPO ? "spo_list" : "entities";
+            json_t *orig = NULL;
+            b4k_buf re = {0};
+            const char *src = pb->raw.data + pb->off[i];
+            size_t srclen = pb->len[i];
+            /* an input that already has the output member (gold data):
+             * replace it instead of writing the key twice */
+            if (memmem(src, srclen, key, strlen(key)) &&
+                !b4k_jsonl_parse_object(&orig, src, srclen, name, pb->line[i], &err) &&
+                json_object_get(orig, key)) {
+                json_object_del(orig, key);
+                b4k_jsonl_dump(&re, orig);
+                src = re.data;
+                srclen = re.len;
+            }
+            b4k_jsonl_splice(&o, src, srclen, mem.data, mem.len);
+            json_decref(orig);
+            b4k_buf_free(&re);
             k++;
         }
         b4k_buf_putc(&o, '\n');
         fwrite(o.data, 1, o.len, out);
     }
-    (void)name;
     b4k_buf_free(&o);
     b4k_buf_free(&mem);
     b4k_ie_pred_free(pred, ex.n);
