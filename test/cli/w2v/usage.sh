@@ -1,0 +1,1 @@
+b4k-w2v train --model glove -o m.b4k x.txt
