@@ -82,7 +82,7 @@ static const b4k_opt train_opts[] = {
     {"format", T_FORMAT, required_argument, "FMT", "lic2019, cmeie, casrel (spo); conll, cluener (ner)"},
     {"init", T_INIT, required_argument, "MODEL", "start from a pretrained BERT .b4k"},
     {"config", T_CONFIG, required_argument, "FILE", "random init from a Google bert_config.json"},
-    {"vocab", T_VOCAB, required_argument, "FILE", "WordPiece vocab.txt"},
+    {"vocab", T_VOCAB, required_argument, "FILE", "WordPiece vocab.txt (default with --init: the model's own)"},
     {"output", 'o', required_argument, "MODEL", "write the trained model here (atomically)"},
     {"epochs", T_EPOCHS, required_argument, "N", "passes over the training data (default 3)"},
     {"batch-size", T_BATCH, required_argument, "N", "examples per step (default 16)"},
@@ -282,10 +282,9 @@ static int cmd_train(int argc, char **argv)
             if (b4k_ie_bert_config(&c, &err, o.config)) b4k_cli_die(&err);
         } else if (b4k_ie_model_peek_config(&c, &err, o.init)) b4k_cli_die(&err);
         if (o.dropout >= 0) c.drop_hidden = c.drop_attn = (float)o.dropout;
-        if (!o.vocab) b4k_cli_usage("--vocab is required (the vocabulary of the pretrained model)");
         if (!o.maxlen) o.maxlen = c.max_pos < 128 ? c.max_pos : 128;
         if (o.maxlen > c.max_pos) b4k_cli_usage("--max-len %d exceeds max_position_embeddings %d", o.maxlen, c.max_pos);
-        if (b4k_ie_model_create(&m, &err, task, &c, &names, o.vocab, o.maxlen, o.seed, (float)o.crflr))
+        if (b4k_ie_model_create(&m, &err, task, &c, &names, o.vocab, o.init, o.maxlen, o.seed, (float)o.crflr))
             b4k_cli_die(&err);
         if (o.init && b4k_ie_model_init_from(&m, &err, o.init)) b4k_cli_die(&err);
     }

@@ -130,8 +130,8 @@ static void default_thresh(b4k_spo_thresh *t)
 }
 
 int b4k_ie_model_create(b4k_ie_model *m, b4k_err *err, int task, const b4k_bert_config *c,
-                        const b4k_ie_names *names, const char *vocab_path, int max_len,
-                        uint64_t seed, float crf_lr_mult)
+                        const b4k_ie_names *names, const char *vocab_path, const char *init_path,
+                        int max_len, uint64_t seed, float crf_lr_mult)
 {
     memset(m, 0, sizeof *m);
     m->task = task;
@@ -147,7 +147,22 @@ int b4k_ie_model_create(b4k_ie_model *m, b4k_err *err, int task, const b4k_bert_
     for (int i = 0; i < names->n; i++)
         if (b4k_ie_names_add(&m->names, names->v[i]) < 0)
             return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-    if ((rc = read_all(vocab_path, &m->vocab, &m->vocab_len, err))) return rc;
+    if (vocab_path) {
+        if ((rc = read_all(vocab_path, &m->vocab, &m->vocab_len, err))) return rc;
+    } else {
+        /* the vocabulary embedded in the pretrained model */
+        b4k_model *mf = NULL;
+        const void *vb;
+        size_t vn;
+        if (!init_path) return b4k_err_set(err, B4K_EINVAL, NULL, 0, "no vocabulary given");
+        if ((rc = b4k_model_open(&mf, init_path, err))) return rc;
+        rc = b4k_model_get_blob(mf, "tokenizer.vocab", &vb, &vn, err);
+        if (!rc && !(m->vocab = b4k_strndup(vb, vn))) rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+        m->vocab_len = vn;
+        b4k_model_free(mf);
+        if (rc) return rc;
+        vocab_path = init_path;
+    }
     if ((rc = load_vocab_mem(m, err, vocab_path))) return rc;
     if ((rc = build(m, err))) return rc;
     b4k_bert_init_weights(&m->bert, &m->tab, seed);
@@ -210,7 +225,8 @@ int b4k_ie_model_save(const b4k_ie_model *m, b4k_err *err, const char *path, jso
                     "bert", cfg_to_json(&m->cfg), "schema", schema, "max_len", m->max_len,
                     "thresholds", (double)m->th.subj_start, (double)m->th.subj_end,
                     (double)m->th.obj_start, (double)m->th.obj_end);
-    tok = json_pack("{s:s,s:i,s:s}", "kind", "wordpiece", "lower", m->lower, "vocab", "tokenizer.vocab");
+    tok = json_pack("{s:s,s:s,s:b,s:i}", "kind", "wordpiece", "vocab", "tokenizer.vocab", "do_lower_case",
+                    m->lower > 0, "lower", m->lower);
     if (!cfg || !tok) goto nomem;
     if ((rc = b4k_mw_set_config(w, cfg)) || (rc = b4k_mw_set_tokenizer(w, tok))) goto fail;
     if (extra && (rc = b4k_mw_set_meta(w, "training", extra))) goto fail;
@@ -326,8 +342,8 @@ int b4k_ie_model_load(b4k_ie_model *m, b4k_err *err, const char *path, b4k_ie_op
         rc = b4k_err_set(err, B4K_EFORMAT, path, 0, "empty schema");
         goto out;
     }
-    json_t *lw = json_object_get(tok, "lower");
-    m->lower = json_is_integer(lw) ? (int)json_integer_value(lw) : -1;
+    json_t *lw = json_object_get(tok, "lower"), *dl = json_object_get(tok, "do_lower_case");
+    m->lower = json_is_integer(lw) ? (int)json_integer_value(lw) : json_is_boolean(dl) ? json_is_true(dl) : -1;
     const void *vb;
     size_t vn;
     if ((rc = b4k_model_get_blob(mf, "tokenizer.vocab", &vb, &vn, err))) goto out;

@@ -5,7 +5,8 @@
  *   config:    {"task": "spo"|"ner", "bert": {Google bert_config.json keys},
  *               "schema": [predicate or entity type names],
  *               "max_len": N, "thresholds": [s_start, s_end, o_start, o_end]}
- *   tokenizer: {"kind": "wordpiece", "lower": 0|1, "vocab": "tokenizer.vocab"}
+ *   tokenizer: {"kind": "wordpiece", "vocab": "tokenizer.vocab",
+ *               "do_lower_case": bool, "lower": 0|1}  (as man/b4k-model.5)
  *   tensors:   every parameter by name (f32; "bert.*", "spo.*" or "ner.*"),
  *              and "tokenizer.vocab", the vocab.txt bytes (u8) */
 #ifndef B4K_IE_MODEL_H
@@ -43,11 +44,12 @@ typedef struct b4k_ie_model {
 /* Parse a Google bert_config.json (or the "bert" member of a model). */
 int b4k_ie_bert_config(b4k_bert_config *c, b4k_err *err, const char *path);
 
-/* New randomly initialised model (seed) over a vocab.txt file.  names are
- * copied.  crf_lr_mult: the CRF transitions' learning-rate multiplier. */
+/* New randomly initialised model (seed) over a vocab.txt file, or (when
+ * vocab_path is NULL) the vocabulary embedded in the .b4k at init_path.
+ * names are copied.  crf_lr_mult: the CRF transitions' lr multiplier. */
 int b4k_ie_model_create(b4k_ie_model *m, b4k_err *err, int task, const b4k_bert_config *c,
-                        const b4k_ie_names *names, const char *vocab_path, int max_len,
-                        uint64_t seed, float crf_lr_mult);
+                        const b4k_ie_names *names, const char *vocab_path, const char *init_path,
+                        int max_len, uint64_t seed, float crf_lr_mult);
 /* Copy the encoder weights (and the vocabulary) of a pretrained .b4k: BERT
  * tensors named as this model's ("bert.*", with or without the prefix).
  * Shapes must match the config. */

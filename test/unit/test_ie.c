@@ -214,7 +214,7 @@ TEST(model_roundtrip)
     b4k_ie_names_add(&nm, "主演");
     b4k_ie_names_add(&nm, "p2");
     b4k_ie_model m, m2;
-    CHECK(b4k_ie_model_create(&m, &err, B4K_IE_SPO, &c, &nm, vp, 16, 5, 1.f) == 0);
+    CHECK(b4k_ie_model_create(&m, &err, B4K_IE_SPO, &c, &nm, vp, NULL, 16, 5, 1.f) == 0);
     char path[512];
     snprintf(path, sizeof path, "%s/m.b4k", tmpdir);
     CHECK(b4k_ie_model_save(&m, &err, path, NULL, NULL) == 0);
@@ -233,7 +233,7 @@ TEST(model_roundtrip)
     b4k_bert_config c2 = c;
     c2.vocab = 5;
     b4k_ie_model m3;
-    CHECK(b4k_ie_model_create(&m3, &err, B4K_IE_SPO, &c2, &nm, vp, 16, 5, 1.f) < 0);
+    CHECK(b4k_ie_model_create(&m3, &err, B4K_IE_SPO, &c2, &nm, vp, NULL, 16, 5, 1.f) < 0);
     b4k_ie_model_free(&m3);
     b4k_ie_model_free(&m);
     b4k_ie_model_free(&m2);
