@@ -41,6 +41,9 @@ $(BUILD)/%_avx2.o:       ISA := -mavx2 -mfma -mf16c
 $(BUILD)/%_avx512.o:     ISA := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq
 $(BUILD)/%_avx512bf16.o: ISA := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
 
+# keep object files (they are intermediates of the pattern chains)
+.SECONDARY:
+
 .PHONY: all check unit asan fuzz bench parity demo deps install clean tools
 all: $(LIB_A) $(PROGS) tools
 
