@@ -607,6 +607,10 @@ int main(int argc, char **argv)
                 total_bytes += len + 1;
             }
             if (!b.n) break;
+            for (int t = 0; t < nt; t++) { /* a thread may get an empty slice */
+                w[t].nlines = 0;
+                w[t].err_at = -1;
+            }
             b4k_pool_for(pool, b.n, run_slice, &j);
             for (int t = 0; t < nt; t++) {
                 worker *x = &w[t];
