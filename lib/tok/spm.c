@@ -501,7 +501,11 @@ int b4k_spm_decode(const b4k_spm *m, const int32_t *ids, size_t n, b4k_buf *out,
             if (b4k_buf_append(out, m->unk_surface, m->unk_surface_len)) goto nomem;
             continue;
         }
-        if (out->len == start && pl >= 3 && !memcmp(p, "\xE2\x96\x81", 3)) p += 3, pl -= 3;
+        /* at the start, one leading "\u2581" goes when the normalizer adds
+         * or removes spaces */
+        if (out->len == start && (m->norm.add_dummy_prefix || m->norm.remove_extra_ws) && pl >= 3 &&
+            !memcmp(p, "\xE2\x96\x81", 3))
+            p += 3, pl -= 3;
         if (put_surface(out, p, pl)) goto nomem;
     }
     if (bytes.len && flush_bytes(out, (const unsigned char *)bytes.data, bytes.len)) goto nomem;
