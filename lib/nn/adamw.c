@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/cpu.h"
+#include "nn/adamw_kern.h"
 
 void b4k_ptab_init(b4k_ptab *tab) { memset(tab, 0, sizeof *tab); }
 
@@ -76,12 +78,26 @@ void b4k_ptab_zero_grad(b4k_ptab *tab)
 
 double b4k_ptab_grad_norm(const b4k_ptab *tab)
 {
-    double s = 0;
-    for (int i = 0; i < tab->n; i++) {
-        const float *g = tab->g + tab->t[i].off;
-        for (size_t k = 0; k < tab->t[i].n; k++) s += (double)g[k] * g[k];
+    /* four partial sums (fixed order, so deterministic) for throughput */
+    double s[4] = {0, 0, 0, 0};
+    const float *g = tab->g;
+    size_t n = tab->total, k = 0;
+    for (; k + 4 <= n; k += 4)
+        for (int j = 0; j < 4; j++) s[j] += (double)g[k + j] * g[k + j];
+    for (; k < n; k++) s[0] += (double)g[k] * g[k];
+    return sqrt((s[0] + s[1]) + (s[2] + s[3]));
+}
+
+void b4k_adamw_kern_ref(float *w, float *m, float *v, const float *g, size_t n,
+                        const b4k_adamw_kargs *a)
+{
+    for (size_t k = 0; k < n; k++) {
+        float gk = g[k] * a->scale;
+        m[k] = a->b1 * m[k] + (1.f - a->b1) * gk;
+        v[k] = a->b2 * v[k] + (1.f - a->b2) * gk * gk;
+        float denom = sqrtf(v[k]) * a->rbc2 + a->eps;
+        w[k] = w[k] * a->decay - a->step_size * m[k] / denom;
     }
-    return sqrt(s);
 }
 
 void b4k_adamw_defaults(b4k_adamw_opts *o)
@@ -149,22 +165,18 @@ void b4k_adamw_step(b4k_adamw *opt, b4k_ptab *tab, float grad_scale, double *gno
     opt->step++;
     double bc1 = 1.0 - pow(o->beta1, (double)opt->step);
     double bc2 = 1.0 - pow(o->beta2, (double)opt->step);
-    float b1 = o->beta1, b2 = o->beta2;
     float rbc2 = (float)(1.0 / sqrt(bc2));
+    int avx2 = b4k_cpu_has(B4K_CPU_AVX2);
     for (int i = 0; i < tab->n; i++) {
         const b4k_ptensor *t = &tab->t[i];
         float lri = lr * t->lr_mult;
         float step_size = (float)(lri / bc1);
         float decay = t->decay ? 1.f - lri * o->weight_decay : 1.f;
+        b4k_adamw_kargs ka = {scale, o->beta1, o->beta2, rbc2, o->eps, step_size, decay};
         float *w = tab->w + t->off, *g = tab->g + t->off;
         float *m = opt->m + t->off, *v = opt->v + t->off;
-        for (size_t k = 0; k < t->n; k++) {
-            float gk = g[k] * scale;
-            m[k] = b1 * m[k] + (1.f - b1) * gk;
-            v[k] = b2 * v[k] + (1.f - b2) * gk * gk;
-            float denom = sqrtf(v[k]) * rbc2 + o->eps;
-            w[k] = w[k] * decay - step_size * m[k] / denom;
-        }
+        if (avx2) b4k_adamw_kern_avx2(w, m, v, g, t->n, &ka);
+        else b4k_adamw_kern_ref(w, m, v, g, t->n, &ka);
     }
     if (opt->ema) {
         float d = o->ema_decay;

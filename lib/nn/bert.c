@@ -203,6 +203,7 @@ void b4k_bert_act_free(b4k_bert_act *a)
     free(a->mask_arena);
     free(a->L);
     free(a->lens);
+    free(a->scratch);
     memset(a, 0, sizeof *a);
 }
 
@@ -270,10 +271,17 @@ static void att_bwd_fn(void *vctx, size_t lo, size_t hi, int tid)
     }
 }
 
-/* Per-thread scratch for attention: allocated lazily per call (small). */
-static float *att_scratch(int T, b4k_pool *pool)
+/* Per-thread attention scratch (2*T*T floats per thread), kept in the
+ * activations and grown when a bigger pool comes. */
+static float *att_scratch(b4k_bert_act *a, b4k_pool *pool)
 {
-    return b4k_malloc_n((size_t)b4k_pool_size(pool) * 2 * T * T, sizeof(float));
+    size_t need = (size_t)b4k_pool_size(pool) * 2 * a->Tcap * a->Tcap;
+    if (need > a->scratch_n) {
+        free(a->scratch);
+        a->scratch = b4k_malloc_n(need, sizeof(float));
+        a->scratch_n = a->scratch ? need : 0;
+    }
+    return a->scratch;
 }
 
 /* ---- forward ----------------------------------------------------------------- */
@@ -329,7 +337,7 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
         memcpy(a->x0, a->e_ln, (size_t)N * H * sizeof(float));
     }
 
-    float *scratch = att_scratch(T, pool);
+    float *scratch = att_scratch(a, pool);
     if (!scratch) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     const float *x = a->x0;
     for (int l = 0; l < c->layers; l++) {
@@ -366,7 +374,6 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
                           b4k_ptab_w(tab, p[B4K_BL_LN2B]), 0, N, H, c->ln_eps);
         x = L->out;
     }
-    free(scratch);
     return 0;
 }
 
@@ -381,7 +388,7 @@ int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "backward needs stored activations");
     int B = a->B, T = a->T, N = B * T, H = c->hidden, I = c->inter, NH = c->heads, dh = H / NH;
     int drop_h = a->train && c->drop_hidden > 0, drop_a = a->train && c->drop_attn > 0;
-    float *scratch = att_scratch(T, pool);
+    float *scratch = att_scratch(a, pool);
     if (!scratch) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     float *dx = dout;       /* gradient w.r.t. the current layer's output */
     float *dh_ = a->dA;     /* (N,H) */
@@ -418,7 +425,6 @@ int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err
         b4k_nn_linear_bwd(dx, 1, b4k_ptab_g(tab, p[B4K_BL_WQKV]), b4k_ptab_g(tab, p[B4K_BL_BQKV]),
                           a->dQKV, xin, b4k_ptab_w(tab, p[B4K_BL_WQKV]), N, H, 3 * H);
     }
-    free(scratch);
     /* embeddings: x0 = drop(LN(e_sum)) */
     if (drop_h) b4k_nn_dropout_apply(dx, dx, a->e_mask, (size_t)N * H, c->drop_hidden);
     b4k_nn_ln_bwd(dh_, b4k_ptab_g(tab, m->p_eln_g), b4k_ptab_g(tab, m->p_eln_b), dx, a->e_sum,

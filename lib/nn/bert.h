@@ -76,6 +76,8 @@ typedef struct b4k_bert_act {
     /* backward scratch */
     float *dA, *dB, *dI, *dQKV, *dP, *Pd;
     uint8_t *mask_arena;
+    float *scratch;              /* attention scratch per pool thread */
+    size_t scratch_n;
 } b4k_bert_act;
 
 int b4k_bert_act_init(b4k_bert_act *a, b4k_err *err, const b4k_bert_config *c, int Bcap,

@@ -7,8 +7,8 @@
 
 #include "core/alloc.h"
 
-/* log sigmoid(z), stable */
-static double log_sigmoid(double z) { return z >= 0 ? -log1p(exp(-z)) : z - log1p(exp(z)); }
+/* log sigmoid(z), stable (float: the loss is summed in double) */
+static float log_sigmoid(float z) { return z >= 0 ? -log1pf(expf(-z)) : z - log1pf(expf(z)); }
 
 double b4k_loss_bce_pow(float *dz, const float *z, const float *y, const float *rw, size_t N,
                         int K, int power, double scale)
@@ -22,17 +22,16 @@ double b4k_loss_bce_pow(float *dz, const float *z, const float *y, const float *
                 if (dz) dz[i] = 0.f;
                 continue;
             }
-            double x = z[i], yy = y[i];
-            double ls = log_sigmoid(x), lp = power * ls; /* log p */
-            double one_m_p = -expm1(lp);                 /* 1 - p */
-            double s = exp(ls);
-            if (one_m_p < 1e-300) one_m_p = 1e-300;
-            double l1m = log(one_m_p);
-            total += w * -(yy * lp + (1 - yy) * l1m);
+            float x = z[i], yy = y[i];
+            float ls = log_sigmoid(x), lp = (float)power * ls; /* log p */
+            float p = expf(lp), one_m_p = -expm1f(lp);        /* p, 1 - p */
+            float oms = x >= 0 ? expf(-x) / (1.f + expf(-x)) : 1.f / (1.f + expf(x)); /* 1 - s */
+            if (one_m_p < 1e-37f) one_m_p = 1e-37f;
+            float l1m = logf(one_m_p);
+            total += w * -((double)yy * lp + (1.0 - yy) * l1m);
             if (dz) {
                 /* d/dx: -y k (1-s) + (1-y) k p (1-s) / (1-p) */
-                double p = exp(lp);
-                double g = -yy * power * (1 - s) + (1 - yy) * power * p * (1 - s) / one_m_p;
+                double g = -yy * power * (double)oms + (1 - yy) * power * (double)p * oms / one_m_p;
                 dz[i] = (float)(g * w * scale);
             }
         }

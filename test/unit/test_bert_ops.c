@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "core/cpu.h"
 #include "nn/adamw.h"
+#include "nn/adamw_kern.h"
 #include "nn/bert.h"
 #include "nn/loss.h"
 #include "nn/ops_bwd.h"
@@ -412,6 +414,27 @@ TEST(adamw_schedule)
     b4k_ptab_free(&tab);
 }
 
+/* the AVX2 AdamW kernel is bit-identical to its _ref twin */
+TEST(adamw_kernel_twin)
+{
+    if (!b4k_cpu_has(B4K_CPU_AVX2)) {
+        printf("SKIP: test_bert_ops.c:adamw_kernel_twin (no AVX2)\n");
+        return;
+    }
+    size_t n = 1003;
+    float *w = rnd(n, 1), *m = rnd(n, 0.1f), *v = malloc(n * 4), *g = rnd(n, 1);
+    for (size_t i = 0; i < n; i++) v[i] = (float)fabs(b4k_rng_normal(&R)) * 0.01f;
+    float *w2 = malloc(n * 4), *m2 = malloc(n * 4), *v2 = malloc(n * 4);
+    memcpy(w2, w, n * 4), memcpy(m2, m, n * 4), memcpy(v2, v, n * 4);
+    b4k_adamw_kargs a = {0.5f, 0.9f, 0.999f, 1.3f, 1e-6f, 1e-3f, 0.9999f};
+    for (int it = 0; it < 3; it++) {
+        b4k_adamw_kern_ref(w, m, v, g, n, &a);
+        b4k_adamw_kern_avx2(w2, m2, v2, g, n, &a);
+    }
+    CHECK(!memcmp(w, w2, n * 4) && !memcmp(m, m2, n * 4) && !memcmp(v, v2, n * 4));
+    free(w), free(m), free(v), free(g), free(w2), free(m2), free(v2);
+}
+
 int main(void)
 {
     b4k_rng_seed(&R, 12345, 0);
@@ -425,5 +448,6 @@ int main(void)
     RUN(encoder_fd_dropout);
     RUN(grad_accumulation);
     RUN(adamw_schedule);
+    RUN(adamw_kernel_twin);
     return t_done();
 }
