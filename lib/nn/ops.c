@@ -53,11 +53,7 @@ void b4k_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, c
 
 void b4k_gelu_tanh_fwd(float *out, const float *inp, size_t n)
 {
-    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
-    }
+    b4k_gelu_tanh_f32(out, inp, n);
 }
 
 void b4k_gelu_erf_fwd(float *out, const float *inp, size_t n)

@@ -136,36 +136,79 @@ void b4k_mv_bf16_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, co
 }
 
 /* q8: per block of 32, |xq| (u8) x sign(xq)*w (s8) with maddubs (pairs fit in
- * int16: 2*127*127 < 32768), madd to int32, then float FMA with dw*dx. */
+ * int16: 2*127*127 < 32768), madd to int32, then float FMA with dw*dx.  The
+ * scales of 8 blocks are converted and multiplied at once. */
+static inline __m256 q8_block(const int8_t *w, const int8_t *x, __m256 scale, __m256 acc)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i xv = _mm256_loadu_si256((const __m256i *)x);
+    __m256i wv = _mm256_loadu_si256((const __m256i *)w);
+    __m256i p = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv)), ones);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), scale, acc);
+}
+
 static inline float dot_q8(const int8_t *wr, const uint16_t *sc, const int8_t *xq,
                            const float *xd, int nb)
 {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
+           acc3 = _mm256_setzero_ps();
+    float s8[8] __attribute__((aligned(32)));
     int b = 0;
-    for (; b + 2 <= nb; b += 2) {
-        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
-        __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + 32 * b));
-        __m256i p = _mm256_madd_epi16(
-            _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv)), ones);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(sc[b]) * xd[b]),
-                               acc0);
-        xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * (b + 1)));
-        wv = _mm256_loadu_si256((const __m256i *)(wr + 32 * (b + 1)));
-        p = _mm256_madd_epi16(
-            _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv)), ones);
-        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p),
-                               _mm256_set1_ps(_cvtsh_ss(sc[b + 1]) * xd[b + 1]), acc1);
+    for (; b + 8 <= nb; b += 8) {
+        _mm256_store_ps(s8, _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sc + b))),
+                                          _mm256_loadu_ps(xd + b)));
+        const int8_t *w = wr + 32 * b, *x = xq + 32 * b;
+        acc0 = q8_block(w, x, _mm256_broadcast_ss(s8 + 0), acc0);
+        acc1 = q8_block(w + 32, x + 32, _mm256_broadcast_ss(s8 + 1), acc1);
+        acc2 = q8_block(w + 64, x + 64, _mm256_broadcast_ss(s8 + 2), acc2);
+        acc3 = q8_block(w + 96, x + 96, _mm256_broadcast_ss(s8 + 3), acc3);
+        acc0 = q8_block(w + 128, x + 128, _mm256_broadcast_ss(s8 + 4), acc0);
+        acc1 = q8_block(w + 160, x + 160, _mm256_broadcast_ss(s8 + 5), acc1);
+        acc2 = q8_block(w + 192, x + 192, _mm256_broadcast_ss(s8 + 6), acc2);
+        acc3 = q8_block(w + 224, x + 224, _mm256_broadcast_ss(s8 + 7), acc3);
     }
-    for (; b < nb; b++) {
-        __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + 32 * b));
-        __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + 32 * b));
-        __m256i p = _mm256_madd_epi16(
-            _mm256_maddubs_epi16(_mm256_sign_epi8(xv, xv), _mm256_sign_epi8(wv, xv)), ones);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(_cvtsh_ss(sc[b]) * xd[b]),
-                               acc0);
+    for (; b < nb; b++)
+        acc0 = q8_block(wr + 32 * b, xq + 32 * b, _mm256_set1_ps(_cvtsh_ss(sc[b]) * xd[b]), acc0);
+    return hsum256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+}
+
+/* x -> int8 per block of 32 (same arithmetic as b4k_mv_prep_q8). */
+static void prep_q8(int8_t *q, float *d, int ldd, const float *x, int T, int K)
+{
+    int nb = K / B4K_Q8_BLOCK;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int t = 0; t < T; t++) {
+        for (int b = 0; b < nb; b++) {
+            const float *xs = x + (size_t)t * K + (size_t)b * B4K_Q8_BLOCK;
+            __m256 v0 = _mm256_loadu_ps(xs), v1 = _mm256_loadu_ps(xs + 8),
+                   v2 = _mm256_loadu_ps(xs + 16), v3 = _mm256_loadu_ps(xs + 24);
+            __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                     _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+            __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_max_ss(h, _mm_movehdup_ps(h));
+            float amax = _mm_cvtss_f32(h);
+            float dd = amax / 127.0f, id = dd > 0 ? 1.0f / dd : 0.0f;
+            d[(size_t)t * ldd + b] = dd;
+            __m256 vid = _mm256_set1_ps(id);
+            /* |x*id| <= 127 (+rounding): cvtps rounds half to even in the
+             * default MXCSR mode, like rintf */
+            __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, vid));
+            __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, vid));
+            __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, vid));
+            __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, vid));
+            __m256i p01 = _mm256_packs_epi32(i0, i1), p23 = _mm256_packs_epi32(i2, i3);
+            __m256i p = _mm256_packs_epi16(p01, p23);
+            /* undo the lane interleaving of the two packs */
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            const __m256i lim = _mm256_set1_epi8(127), nlim = _mm256_set1_epi8(-127);
+            p = _mm256_max_epi8(_mm256_min_epi8(p, lim), nlim);
+            _mm256_storeu_si256((__m256i *)(q + (size_t)t * K + (size_t)b * B4K_Q8_BLOCK), p);
+        }
+        for (int b = nb; b < ldd; b++)
+            d[(size_t)t * ldd + b] = 0;
     }
-    return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
 void b4k_mv_q8_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
@@ -177,7 +220,7 @@ void b4k_mv_q8_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, cons
     float *d = NULL;
     int ldd = 0;
     b4k_mv_scratch_layout(w, T, scratch, &hi, &lo, &q, &d, &ldd);
-    b4k_mv_prep_q8(q, d, ldd, x, T, K);
+    prep_q8(q, d, ldd, x, T, K);
     const int8_t *W = w->data;
     for (int r = r0; r < r1; r++) {
         const int8_t *wr = W + (size_t)r * K;

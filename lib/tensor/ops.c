@@ -2,10 +2,30 @@
 
 #include "core/cpu.h"
 
+#include <math.h>
+
 float b4k_dot_f32_avx512(const float *a, const float *b, int n);
 void b4k_axpy_f32_avx512(float *y, float a, const float *x, int n);
 float b4k_dot_f32_avx2(const float *a, const float *b, int n);
 void b4k_axpy_f32_avx2(float *y, float a, const float *x, int n);
+void b4k_gelu_tanh_f32_avx2(float *out, const float *x, size_t n);
+
+void b4k_gelu_tanh_f32_ref(float *out, const float *x, size_t n)
+{
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        out[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+    }
+}
+
+void b4k_gelu_tanh_f32(float *out, const float *x, size_t n)
+{
+    if (b4k_cpu_has(B4K_CPU_AVX2))
+        b4k_gelu_tanh_f32_avx2(out, x, n);
+    else
+        b4k_gelu_tanh_f32_ref(out, x, n);
+}
 
 float b4k_dot_f32_ref(const float *a, const float *b, int n)
 {

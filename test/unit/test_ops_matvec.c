@@ -124,10 +124,28 @@ TEST(dot_axpy)
     }
 }
 
+TEST(gelu_fast_vs_ref)
+{
+    float x[1003], a[1003], b[1003];
+    for (int i = 0; i < 1003; i++)
+        x[i] = (i - 501) * 0.03f; /* -15 .. 15 */
+    x[0] = -100, x[1] = 100, x[2] = 0;
+    b4k_gelu_tanh_f32(a, x, 1003);
+    b4k_gelu_tanh_f32_ref(b, x, 1003);
+    double md = 0;
+    for (int i = 0; i < 1003; i++)
+        md = fmax(md, fabs(a[i] - b[i]) / (1 + fabs(b[i])));
+    printf("  gelu tanh fast vs ref: max rel diff %.3g\n", md);
+    CHECK(md < 1e-6);
+    CHECK(a[0] == 0 || fabs(a[0]) < 1e-30);
+    CHECK_NEAR(a[1], 100, 1e-5);
+}
+
 int main(void)
 {
     b4k_rng_seed(&R, 7, 0);
     RUN(kernels_match_ref_and_exact);
     RUN(dot_axpy);
+    RUN(gelu_fast_vs_ref);
     return t_done();
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# b4k-generate speed: GPT-2 124M shapes with random weights, batch 1,
+# 2 threads: prefill of 128 tokens and greedy decode of 64, for f32, bf16 and
+# q8 weights, next to torch (f32, OMP_WAIT_POLICY=PASSIVE, 2 threads) run
+# in the same job.  Then CPM-LM at full size (2.6B: 32 layers, hidden 2560,
+# vocab 30000) in bf16 and q8: decode speed against the memory-bandwidth
+# limit, and peak RSS (the model is mmap'd, not copied).  Models are built in
+# $B4K_BENCH_TMP (default /tmp) and removed afterwards.
+#   B4K_BENCH_CPM=0 skips the 2.6B part (it needs ~9 GB of disk and ~2 min).
+#   B4K_BENCH_THREADS (default 2), B4K_BENCH_DECODE (default 64).
+set -u
+cd "$(dirname "$0")/../.."
+TOP=$(pwd)
+TH=${B4K_BENCH_THREADS:-2}
+ND=${B4K_BENCH_DECODE:-64}
+NP=128
+T=$(mktemp -d "${B4K_BENCH_TMP:-/tmp}/b4k-bench-gen.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cc -O2 -Ilib -D_GNU_SOURCE test/bench/mkmodel.c lib/libb4k.a -lopenblas -lzstd -ljansson \
+  -lpthread -lm -o "$T/mkmodel" || { echo "SKIP: cannot build mkmodel"; exit 0; }
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared: figures are noisy; ratios from one run)"
+echo "kernels: $(grep -o -m1 -w -E 'avx512_bf16|avx512_vnni|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')(none listed = AVX2 kernels)"
+
+ids=$(seq 1 $NP | awk '{printf "%s%d", (NR>1?",":""), ($1*7919)%50257}')
+echo "{\"id\":\"bench\",\"prompt_ids\":[$ids]}" > "$T/p.jsonl"
+
+field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+
+printf '%-26s %10s %10s %10s %10s\n' "GPT-2 124M, $TH threads" "prefill/s" "decode/s" "target" "weights"
+declare -A DEC PRE
+for dt in f32 bf16 q8; do
+  "$T/mkmodel" "$T/g-$dt.b4k" gpt2 12 768 12 50257 1024 $dt 1 || { echo "mkmodel failed"; exit 0; }
+  # warm the page cache, then one measured run
+  cat "$T/g-$dt.b4k" > /dev/null
+  out=$(bin/b4k-generate -m "$T/g-$dt.b4k" --no-verify -t $TH --temperature 0 --ignore-eos -n $ND "$T/p.jsonl")
+  PRE[$dt]=$(echo "$out" | field prefill_tokens_per_s)
+  DEC[$dt]=$(echo "$out" | field tokens_per_s)
+  case $dt in f32) tgt="55 / 700";; bf16) tgt="110";; q8) tgt="200";; esac
+  printf '%-26s %10s %10s %10s %9sMB\n' "b4k $dt" "${PRE[$dt]}" "${DEC[$dt]}" "$tgt" $(( $(stat -c %s "$T/g-$dt.b4k") / 1000000 ))
+  [ $dt = q8 ] || rm -f "$T/g-$dt.b4k"
+done
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  tt=$(OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 test/ref/gpt2_bench.py 12 768 12 50257 1024 $NP $ND $TH)
+  tp=$(echo "$tt" | awk '{print $3}'); td=$(echo "$tt" | awk '{print $5}')
+  printf '%-26s %10s %10s\n' "torch f32 (same run)" "$tp" "$td"
+  awk -v a="${PRE[f32]}" -v b="$tp" -v c="${DEC[f32]}" -v d="$td" -v e="${DEC[bf16]}" -v f="${DEC[q8]}" \
+    'BEGIN { printf "ratios vs torch: prefill f32 %.2fx, decode f32 %.2fx, bf16 %.2fx, q8 %.2fx\n", a/b, c/d, e/d, f/d }'
+else
+  echo "SKIP: torch figures (no python3-torch)"
+fi
+rm -f "$T"/g-*.b4k
+
+if [ "${B4K_BENCH_CPM:-1}" = 0 ]; then echo "SKIP: CPM 2.6B (B4K_BENCH_CPM=0)"; exit 0; fi
+avail=$(df -Pk "$T" | awk 'NR==2 {print $4}')
+if [ "$avail" -lt 12000000 ]; then echo "SKIP: CPM 2.6B needs ~12 GB free in $T"; exit 0; fi
+echo
+printf '%-26s %10s %10s %12s %10s %10s\n' "CPM 2.6B, $TH threads" "decode/s" "GB/s" "limit@30GB/s" "% limit" "peak RSS"
+cids=$(seq 1 32 | awk '{printf "%s%d", (NR>1?",":""), ($1*104729)%30000}')
+echo "{\"id\":\"cpm\",\"prompt_ids\":[$cids]}" > "$T/c.jsonl"
+for dt in bf16 q8; do
+  "$T/mkmodel" "$T/cpm-$dt.b4k" cpm 32 2560 32 30000 1024 $dt 1 || { echo "mkmodel failed"; break; }
+  bytes=$(stat -c %s "$T/cpm-$dt.b4k")
+  cat "$T/cpm-$dt.b4k" > /dev/null
+  /usr/bin/time -f '%M' -o "$T/rss" bin/b4k-generate -m "$T/cpm-$dt.b4k" --no-verify -t $TH \
+    --temperature 0 --ignore-eos -n 24 "$T/c.jsonl" > "$T/out"
+  d=$(field tokens_per_s < "$T/out")
+  rss=$(cat "$T/rss")
+  # weights read per token ~ file size minus wpe (f32) and vectors
+  awk -v d="$d" -v b="$bytes" -v r="$rss" -v dt=$dt 'BEGIN {
+    gbs = d * b / 1e9; lim = 30e9 / b;
+    printf "%-26s %10.2f %10.1f %12.2f %9.0f%% %8.0fMB\n", "b4k " dt, d, gbs, lim, 100 * d / lim, r / 1024 }'
+  rm -f "$T/cpm-$dt.b4k"
+done
