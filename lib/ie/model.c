@@ -140,7 +140,7 @@ int b4k_ie_model_create(b4k_ie_model *m, b4k_err *err, int task, const b4k_bert_
     m->lower = -1;
     default_thresh(&m->th);
     int rc;
-    if (names->n <= 0) return b4k_err_set(err, B4K_EINVAL, NULL, 0, "the training data has no %s",
+    if (names->n <= 0) return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "the training data has no %s",
                                           task == B4K_IE_SPO ? "predicates" : "entity types");
     if (max_len < 3 || max_len > c->max_pos)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "--max-len %d must be in [3, %d]", max_len, c->max_pos);
