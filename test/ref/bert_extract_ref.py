@@ -140,26 +140,26 @@ def predict(model, e, schema):
     mask = torch.ones_like(ids, dtype=torch.bool)
     out, pre = model.bert(ids, mask)
     n = len(e["ids"])
-    ps = torch.sigmoid(model.subj(out[0])) ** 2
+    ps = (torch.sigmoid(model.subj(out[0])) ** 2).numpy()
     first, last = 1, n - 2
     res = set()
     text, off = e["text"], e["offsets"]
+    ends = [k for k in range(first, last + 1) if ps[k, 1] > 0.5]
     for i in range(first, last + 1):
         if ps[i, 0] <= 0.6:
             continue
-        j = next((k for k in range(i, last + 1) if ps[k, 1] > 0.5), None)
+        j = next((k for k in ends if k >= i), None)
         if j is None:
             continue
         sv = torch.cat([pre[0, i], pre[0, j]])[None]
-        po = (torch.sigmoid(model.heads(pre, sv)[0].view(n, model.P, 2)) ** 4)
-        for t in range(first, last + 1):
-            for p in range(model.P):
-                if po[t, p, 0] <= 0.6:
-                    continue
-                for t2 in range(t, last + 1):
-                    if po[t2, p, 1] > 0.5:
-                        res.add((text[off[2 * i]:off[2 * j + 1]], p, text[off[2 * t]:off[2 * t2 + 1]]))
-                        break
+        po = (torch.sigmoid(model.heads(pre, sv)[0].view(n, model.P, 2)) ** 4).numpy()
+        st = po[first:last + 1, :, 0] > 0.6
+        en = po[first:last + 1, :, 1] > 0.5
+        for t, p in zip(*st.nonzero()):
+            t2 = next((k for k in en[t:, p].nonzero()[0]), None)
+            if t2 is not None:
+                a, b = first + t, first + t + t2
+                res.add((text[off[2 * i]:off[2 * j + 1]], int(p), text[off[2 * a]:off[2 * b + 1]]))
     return res
 
 
