@@ -2,6 +2,7 @@
  * .b4k; --info on any of them; --export safetensors from a .b4k. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "convert/convert.h"
@@ -11,7 +12,7 @@
 
 enum {
     O_ARCH = B4K_OPT_LONG, O_CONFIG, O_VOCAB, O_MERGES, O_SPM, O_JIEBA, O_DTYPE, O_COMPRESS,
-    O_INFO, O_EXPORT, O_OPTIM, O_NODISC, O_NOCRC
+    O_INFO, O_EXPORT, O_OPTIM, O_NODISC, O_NOCRC, O_THREADS
 };
 
 static const b4k_opt opts[] = {
@@ -34,6 +35,8 @@ static const b4k_opt opts[] = {
     {"no-discover", O_NODISC, no_argument, NULL,
      "do not look for config and vocab files beside the input"},
     {"no-crc", O_NOCRC, no_argument, NULL, "do not verify TF checkpoint crc32c"},
+    {"threads", O_THREADS, required_argument, "N",
+     "zstd worker threads (default: all CPUs; the output does not depend on it)"},
     {NULL, 0, 0, NULL, NULL}};
 
 static void put_shape(b4k_buf *b, int ndim, const int64_t *shape)
@@ -148,6 +151,7 @@ int main(int argc, char **argv)
     int key, info = 0, rc;
     b4k_convert_opts_init(&o);
     b4k_err_clear(&err);
+    o.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     b4k_cli_set_prog("b4k-convert");
     b4k_cli cli = {
         .prog = "b4k-convert",
@@ -191,6 +195,7 @@ int main(int argc, char **argv)
         case O_OPTIM: o.ckpt_flags |= B4K_CKPT_OPTIMIZER; break;
         case O_NODISC: o.no_discover = 1; break;
         case O_NOCRC: o.ckpt_flags |= B4K_CKPT_NO_CRC; break;
+        case O_THREADS: o.threads = (int)b4k_cli_int("--threads", arg, 1, 1024); break;
         }
     }
     int nin = argc - optind;

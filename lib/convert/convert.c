@@ -195,16 +195,27 @@ static int plan_passthrough(b4k_cv *cv, const b4k_convert_opts *o, b4k_err *err)
     return 0;
 }
 
-/* out (cols, rows) <- in (rows, cols), element size es. */
+/* out (cols, rows) <- in (rows, cols), element size es; 16x16 tiles. */
 static void transpose(void *out, const void *in, size_t rows, size_t cols, size_t es)
 {
     const uint8_t *s = in;
     uint8_t *d = out;
-    for (size_t i0 = 0; i0 < rows; i0 += 32)
-        for (size_t j0 = 0; j0 < cols; j0 += 32)
-            for (size_t i = i0; i < rows && i < i0 + 32; i++)
-                for (size_t j = j0; j < cols && j < j0 + 32; j++)
-                    memcpy(d + (j * rows + i) * es, s + (i * cols + j) * es, es);
+    for (size_t i0 = 0; i0 < rows; i0 += 16)
+        for (size_t j0 = 0; j0 < cols; j0 += 16) {
+            size_t i1 = i0 + 16 < rows ? i0 + 16 : rows, j1 = j0 + 16 < cols ? j0 + 16 : cols;
+            if (es == 4) {
+                for (size_t j = j0; j < j1; j++)
+                    for (size_t i = i0; i < i1; i++) {
+                        uint32_t v;
+                        memcpy(&v, s + (i * cols + j) * 4, 4);
+                        memcpy(d + (j * rows + i) * 4, &v, 4);
+                    }
+            } else {
+                for (size_t j = j0; j < j1; j++)
+                    for (size_t i = i0; i < i1; i++)
+                        memcpy(d + (j * rows + i) * es, s + (i * cols + j) * es, es);
+            }
+        }
 }
 
 /* Source tensor as f32 (owned, aligned). */
@@ -356,7 +367,8 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
         }
         lvl = json_object_get(cv.header, "zstd_level");
         b4k_mw_set_zstd(cv.w, o->zstd_level > 0 ? o->zstd_level
-                              : json_is_integer(lvl) ? (int)json_integer_value(lvl) : 3, 0);
+                              : json_is_integer(lvl) ? (int)json_integer_value(lvl) : 3,
+                        o->threads);
         if (json_is_object(json_object_get(cv.header, "config")))
             b4k_mw_set_config(cv.w, json_object_get(cv.header, "config"));
         if (json_is_object(json_object_get(cv.header, "tokenizer")))
@@ -376,7 +388,7 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
             rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
             goto done;
         }
-        b4k_mw_set_zstd(cv.w, o->zstd_level > 0 ? o->zstd_level : 3, 0);
+        b4k_mw_set_zstd(cv.w, o->zstd_level > 0 ? o->zstd_level : 3, o->threads);
         cv.codec = o->zstd_level > 0 ? B4K_CODEC_ZSTD : B4K_CODEC_RAW;
         if ((rc = b4k_cv_config(&cv, inputs, o, err)))
             goto done;

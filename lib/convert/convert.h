@@ -17,6 +17,7 @@ typedef struct b4k_convert_opts {
     int dtype;              /* B4K_F32 (default), F16, BF16, Q8; -1 = keep (b4k input) */
     int zstd_level;         /* < 0: codec raw (default); else zstd at this level */
     unsigned ckpt_flags;    /* B4K_CKPT_* */
+    int threads;            /* zstd workers (<= 0: 1); bytes do not depend on it */
 } b4k_convert_opts;
 
 void b4k_convert_opts_init(b4k_convert_opts *o);

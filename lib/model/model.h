@@ -114,8 +114,8 @@ int b4k_mw_set_config(b4k_mw *w, json_t *config);
 int b4k_mw_set_tokenizer(b4k_mw *w, json_t *tokenizer);
 /* Extra top-level header members (e.g. "source"); reference taken. */
 int b4k_mw_set_meta(b4k_mw *w, const char *key, json_t *value);
-/* zstd level for B4K_CODEC_ZSTD tensors (default 3), and worker threads
- * (default 0 = single-threaded; the output bytes do not depend on it). */
+/* zstd level for B4K_CODEC_ZSTD tensors (default 3), and zstd worker
+ * threads (default 1; the output bytes do not depend on it). */
 void b4k_mw_set_zstd(b4k_mw *w, int level, int threads);
 
 /* Add a tensor whose bytes are already in `dtype` layout (q8: packed).

@@ -216,6 +216,10 @@ static int prepare(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
                 ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, w->zlevel);
                 ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1);
                 ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0);
+                /* Always multi-threaded mode (>= 1 worker): its output is the
+                 * same for any number of workers, so bytes never depend on
+                 * --threads.  (A libzstd without threads ignores this.) */
+                ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, w->zthreads > 0 ? w->zthreads : 1);
             }
             t->zbuf = b4k_malloc(bound);
             if (!t->zbuf)

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# b4k-convert throughput on a random GPT-2 124M (~500 MB f32) state dict saved
+# by torch (generated into /tmp at bench time, removed afterwards, never
+# committed), measured side by side with the peers in the same run:
+#   raw f32      vs  cp of the same file (+ sync: b4k-convert fsyncs its output),
+#                    and cat + sync (a user-space copy)
+#   zstd -3      vs  the zstd CLI (zstd -3 -T1) on the same file
+#   f16, bf16, int8
+#   mmap load    time to the first tensor of the raw .b4k (lazy checksum)
+# Prints figures and ratios; never fails on timings.  Needs /usr/bin/python3
+# with torch (SKIP otherwise).  Usage: bash test/bench/bench_convert.sh [--small]
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+BIN=${BIN:-$TOP/bin}
+PATH="$BIN:$PATH"
+PY=/usr/bin/python3
+LAYERS=12; EMBD=768; VOCAB=50257
+[ "$1" = "--small" ] && { LAYERS=2; VOCAB=5000; }
+if ! $PY -c 'import torch' 2>/dev/null; then echo "SKIP: bench_convert: python3-torch missing"; exit 0; fi
+command -v b4k-convert >/dev/null || { echo "SKIP: bench_convert: b4k-convert not built"; exit 0; }
+W=$(mktemp -d /tmp/b4k-bench-convert.XXXXXX); trap 'rm -rf "$W"' EXIT
+$PY - "$W/gpt2.pt" $LAYERS $EMBD $VOCAB <<'PY' || exit 1
+import collections, sys, torch
+out, L, C, V = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+g = torch.Generator().manual_seed(0)
+r = lambda *s: torch.randn(*s, generator=g) * 0.02
+sd = collections.OrderedDict()
+sd["transformer.wte.weight"], sd["transformer.wpe.weight"] = r(V, C), r(1024, C)
+for l in range(L):
+    p = "transformer.h.%d." % l
+    sd[p + "ln_1.weight"], sd[p + "ln_1.bias"] = torch.ones(C), torch.zeros(C)
+    sd[p + "attn.c_attn.weight"], sd[p + "attn.c_attn.bias"] = r(C, 3 * C), r(3 * C)
+    sd[p + "attn.c_proj.weight"], sd[p + "attn.c_proj.bias"] = r(C, C), r(C)
+    sd[p + "ln_2.weight"], sd[p + "ln_2.bias"] = torch.ones(C), torch.zeros(C)
+    sd[p + "mlp.c_fc.weight"], sd[p + "mlp.c_fc.bias"] = r(C, 4 * C), r(4 * C)
+    sd[p + "mlp.c_proj.weight"], sd[p + "mlp.c_proj.bias"] = r(4 * C, C), r(C)
+sd["transformer.ln_f.weight"], sd["transformer.ln_f.bias"] = torch.ones(C), torch.zeros(C)
+torch.save(sd, out)
+PY
+echo '{"n_head": 12}' > "$W/config.json"
+SIZE=$(stat -c %s "$W/gpt2.pt"); MB=$(awk -v s=$SIZE 'BEGIN{printf "%.1f", s/1e6}')
+cat "$W/gpt2.pt" > /dev/null   # warm the page cache for everyone
+now() { date +%s.%N; }
+t() { local t0 t1; t0=$(now); "$@" > /dev/null 2>&1 || { echo "FAILED: $*" >&2; echo 0; return; }; t1=$(now); awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.3f", b-a}'; }
+best() { local b=999999 x; for i in 1 2 3; do x=$(t "$@"); b=$(awk -v a=$b -v x=$x 'BEGIN{print (x<a)?x:a}'); rm -f "$W"/out*; done; echo $b; }
+rate() { awk -v s=$SIZE -v t=$1 'BEGIN{ if (t>0) printf "%.0f MB/s", s/1e6/t; else print "n/a" }'; }
+ratio() { awk -v a=$1 -v b=$2 'BEGIN{ if (b>0) printf "%.2fx", a/b; else print "n/a" }'; }
+echo "bench_convert: GPT-2 ($LAYERS layers, vocab $VOCAB) torch.save zip, $MB MB f32; $(nproc) CPUs (machine shared, figures are noisy)"
+cpsync() { cp "$W/gpt2.pt" "$W/out.cp" && sync -f "$W/out.cp"; }
+catsync() { cat "$W/gpt2.pt" > "$W/out.cat" && sync -f "$W/out.cat"; }
+T_CP=$(best cp "$W/gpt2.pt" "$W/out.cp")
+T_CPS=$(best cpsync)
+T_CAT=$(best catsync)
+T_RAW=$(best b4k-convert --config "$W/config.json" -o "$W/out.b4k" "$W/gpt2.pt")
+echo "  cp              $T_CP s  $(rate $T_CP)"
+echo "  cp + sync       $T_CPS s  $(rate $T_CPS)"
+echo "  cat + sync      $T_CAT s  $(rate $T_CAT)   (a user-space read/write copy; cp uses copy_file_range)"
+echo "  b4k raw f32     $T_RAW s  $(rate $T_RAW)   vs cp: $(ratio $T_RAW $T_CP), vs cp+sync: $(ratio $T_RAW $T_CPS), vs cat+sync: $(ratio $T_RAW $T_CAT) (target <= 1.5x)"
+if command -v zstd >/dev/null; then
+  T_Z=$(best zstd -q -3 -T1 -f "$W/gpt2.pt" -o "$W/out.zst")
+  T_BZ=$(best b4k-convert -z 3 --config "$W/config.json" -o "$W/out.b4k" "$W/gpt2.pt")
+  echo "  zstd -3 -T1     $T_Z s  $(rate $T_Z)"
+  echo "  b4k zstd -3     $T_BZ s  $(rate $T_BZ)   vs zstd CLI: $(ratio $T_BZ $T_Z) (target <= 1.2x)"
+else
+  echo "  zstd CLI not installed: zstd comparison skipped"
+fi
+for dt in f16 bf16 int8; do
+  T=$(best b4k-convert -t $dt --config "$W/config.json" -o "$W/out.b4k" "$W/gpt2.pt")
+  echo "  b4k $dt$(printf '%*s' $((8 - ${#dt})) '')     $T s  $(rate $T)   vs cp: $(ratio $T $T_CP)"
+done
+# time to first tensor: open (mmap + header validation) and get wte.weight
+b4k-convert --config "$W/config.json" -o "$W/m.b4k" "$W/gpt2.pt" >/dev/null
+cat > "$W/ttft.c" <<'C'
+#include <stdio.h>
+#include <time.h>
+#include "model/model.h"
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+int main(int argc, char **argv) {
+    b4k_err e; b4k_model *m; b4k_tensor_view v;
+    double t0 = now();
+    if (b4k_model_open_ex(&m, argv[1], argv[2][0] == 'n' ? B4K_MODEL_NO_VERIFY : 0, &e)) return 1;
+    double t1 = now();
+    if (b4k_model_get(m, "wte.weight", &v, &e)) return 1;
+    volatile float x = ((const float *)v.data)[0]; (void)x;
+    double t2 = now();
+    printf("open %.2f ms, first tensor (%zu MB) %.2f ms\n", (t1 - t0) * 1e3, v.nbytes >> 20, (t2 - t0) * 1e3);
+    b4k_model_free(m); return 0; }
+C
+LIBA="$TOP/lib/libb4k.a"; [ -n "$B4K_BUILD" ] && [ "$B4K_BUILD" != build ] && LIBA="$B4K_BUILD/libb4k.a"
+if cc -O2 -I"$TOP/lib" -D_GNU_SOURCE "$W/ttft.c" "$LIBA" -lzstd -ljansson -lopenblas -lpthread -lm -o "$W/ttft" 2>/dev/null; then
+  echo "  mmap load, lazy checksum of the tensor:  $("$W/ttft" "$W/m.b4k" lazy)"
+  echo "  mmap load, B4K_MODEL_NO_VERIFY:          $("$W/ttft" "$W/m.b4k" noverify)"
+else
+  echo "  time to first tensor: could not build the probe against $LIBA"
+fi
