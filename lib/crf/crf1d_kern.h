@@ -11,6 +11,24 @@
 
 int b4k_crf1d_vreserve(b4k_crf1d_ws *ws, size_t T, int K);
 
+/* out[j] = exp(in[j] - m); the AVX2 build uses glibc's vector exp
+ * (libmvec, within 4 ulp) four at a time */
+#ifdef KERN_FAST_EXP
+#include <immintrin.h>
+__m256d _ZGVdN4v_exp(__m256d x);
+#endif
+static void KN(vexp_shift)(double *restrict out, const double *restrict in, double m, int L)
+{
+    int j = 0;
+#ifdef KERN_FAST_EXP
+    const __m256d mv = _mm256_set1_pd(m);
+    for (; j + 4 <= L; j += 4)
+        _mm256_storeu_pd(out + j, _ZGVdN4v_exp(_mm256_sub_pd(_mm256_loadu_pd(in + j), mv)));
+#endif
+    for (; j < L; j++)
+        out[j] = exp(in[j] - m);
+}
+
 int KN(b4k_crf1d_fb)(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
                  double *logz)
 {
@@ -31,9 +49,7 @@ int KN(b4k_crf1d_fb)(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emi
         for (int j = 1; j < L; j++)
             m = e[j] > m ? e[j] : m;
         ws->emax[t] = m;
-        double *ee = E + t * L;
-        for (int j = 0; j < L; j++)
-            ee[j] = exp(e[j] - m);
+        KN(vexp_shift)(E + t * L, e, m, L);
         lz += m;
     }
     /* forward */

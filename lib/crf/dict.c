@@ -26,9 +26,14 @@ void b4k_crf_dict_free(b4k_crf_dict *d)
 
 int32_t b4k_crf_dict_find(const b4k_crf_dict *d, const char *s, size_t n)
 {
+    return b4k_crf_dict_find_h(d, s, n, b4k_crf_hash(s, n));
+}
+
+int32_t b4k_crf_dict_find_h(const b4k_crf_dict *d, const char *s, size_t n, uint64_t h)
+{
     if (!d->cap)
         return -1;
-    size_t mask = d->cap - 1, i = (size_t)b4k_crf_hash(s, n) & mask;
+    size_t mask = d->cap - 1, i = (size_t)h & mask;
     for (;;) {
         int32_t id = d->slots[i];
         if (id < 0)

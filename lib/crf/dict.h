@@ -33,6 +33,14 @@ void b4k_crf_dict_init(b4k_crf_dict *d);
 void b4k_crf_dict_free(b4k_crf_dict *d);
 /* id of s (length n), or -1. */
 int32_t b4k_crf_dict_find(const b4k_crf_dict *d, const char *s, size_t n);
+/* Same with the hash given (b4k_crf_hash(s, n)), for batched lookups. */
+int32_t b4k_crf_dict_find_h(const b4k_crf_dict *d, const char *s, size_t n, uint64_t h);
+/* Hint that s (hash h) will be looked up soon. */
+static inline void b4k_crf_dict_prefetch(const b4k_crf_dict *d, uint64_t h)
+{
+    if (d->cap)
+        __builtin_prefetch(d->slots + ((size_t)h & (d->cap - 1)));
+}
 /* id of s, adding it if new; count is incremented.  Returns the id, or
  * B4K_ENOMEM / B4K_ERANGE (more than 2^31-2 entries). */
 int32_t b4k_crf_dict_add(b4k_crf_dict *d, const char *s, size_t n);

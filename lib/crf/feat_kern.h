@@ -5,18 +5,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef PF_AHEAD
+#define PF_AHEAD 8
+#endif
+
 /* emit (T,L) = sum over the attributes of each position of their weights */
 void KN(b4k_crf_emit_seq)(double *restrict emit, const double *restrict x,
                           const int64_t *restrict foff, const int32_t *restrict flab,
                           const int32_t *restrict aid, const size_t *restrict aoff, size_t T,
                           int L)
 {
+    const size_t aend = aoff[T];
     for (size_t t = 0; t < T; t++) {
         double *restrict e = emit + t * L;
         for (int j = 0; j < L; j++)
             e[j] = 0;
         for (size_t k = aoff[t]; k < aoff[t + 1]; k++) {
             const int32_t a = aid[k];
+            /* the attribute lists of the next positions are known: fetch
+             * their feature ranges early (they are random accesses) */
+            __builtin_prefetch(foff + aid[k + PF_AHEAD < aend ? k + PF_AHEAD : k]);
             const int64_t f0 = foff[a], f1 = foff[a + 1];
             if (f1 - f0 == L) {
                 const double *restrict w = x + f0;
@@ -37,11 +45,13 @@ void KN(b4k_crf_scatter_seq)(double *restrict g, const double *restrict marg,
                              const int32_t *restrict flab, const int32_t *restrict aid,
                              const size_t *restrict aoff, size_t T, int L)
 {
+    const size_t aend = aoff[T];
     for (size_t t = 0; t < T; t++) {
         const double *restrict p = marg + t * L;
         const int32_t yt = y[t];
         for (size_t k = aoff[t]; k < aoff[t + 1]; k++) {
             const int32_t a = aid[k];
+            __builtin_prefetch(foff + aid[k + PF_AHEAD < aend ? k + PF_AHEAD : k]);
             const int64_t f0 = foff[a], f1 = foff[a + 1];
             if (f1 - f0 == L) {
                 double *restrict gg = g + f0;

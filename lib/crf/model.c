@@ -288,20 +288,46 @@ int b4k_crf_model_load_mem(b4k_crf_model *m, const void *buf, size_t n, const ch
 int b4k_crf_model_attrs(const b4k_crf_model *m, const b4k_crf_seq *seq, b4k_buf *scratch,
                         int32_t **aid, size_t *acap, size_t *aoff)
 {
-    size_t n = 0;
+    /* Expand every attribute string of the sequence first, then look them
+     * up in batches with the hash slots prefetched: the lookups are bound by
+     * memory latency, and this overlaps the misses. */
+    enum { BATCH = 32 };
     const int nu = m->tpl.nu;
-    aoff[0] = 0;
-    for (size_t t = 0; t < seq->T; t++) {
-        if (B4K_GROW(*aid, *acap, n + (size_t)nu))
-            return B4K_ENOMEM;
-        for (int k = 0; k < nu; k++) {
-            b4k_buf_reset(scratch);
-            if (b4k_crf_tpl_expand(&m->tpl, k, seq->cell, seq->clen, seq->T, seq->ncol, t, scratch))
+    const size_t T = seq->T, na = T * (size_t)nu;
+    b4k_buf_reset(scratch);
+    /* layout in scratch: [na+1 offsets (size_t)] then the strings */
+    size_t hdr = (na + 1) * sizeof(size_t);
+    if (b4k_buf_reserve(scratch, hdr + 64) || B4K_GROW(*aid, *acap, na ? na : 1))
+        return B4K_ENOMEM;
+    scratch->len = hdr;
+    size_t k = 0;
+    for (size_t t = 0; t < T; t++)
+        for (int u = 0; u < nu; u++) {
+            ((size_t *)scratch->data)[k++] = scratch->len;
+            if (b4k_crf_tpl_expand(&m->tpl, u, seq->cell, seq->clen, T, seq->ncol, t, scratch))
                 return B4K_ENOMEM;
-            int32_t id = b4k_crf_dict_find(&m->attrs, scratch->data ? scratch->data : "",
-                                           scratch->len);
+        }
+    ((size_t *)scratch->data)[na] = scratch->len;
+    const size_t *so = (const size_t *)scratch->data;
+    const char *base = scratch->data;
+    uint64_t hs[BATCH];
+    int32_t *ids = *aid; /* ids in place, compacted below */
+    for (size_t b0 = 0; b0 < na; b0 += BATCH) {
+        size_t b1 = b0 + BATCH < na ? b0 + BATCH : na;
+        for (size_t i = b0; i < b1; i++) {
+            hs[i - b0] = b4k_crf_hash(base + so[i], so[i + 1] - so[i]);
+            b4k_crf_dict_prefetch(&m->attrs, hs[i - b0]);
+        }
+        for (size_t i = b0; i < b1; i++)
+            ids[i] = b4k_crf_dict_find_h(&m->attrs, base + so[i], so[i + 1] - so[i], hs[i - b0]);
+    }
+    size_t n = 0;
+    aoff[0] = 0;
+    for (size_t t = 0; t < T; t++) {
+        for (int u = 0; u < nu; u++) {
+            int32_t id = ids[t * nu + u];
             if (id >= 0)
-                (*aid)[n++] = id;
+                ids[n++] = id;
         }
         aoff[t + 1] = n;
     }

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# b4k-crf benchmark: training time, iterations, tagging speed and F1 on
+# held-out data for CoNLL-2000 chunking, SIGHAN-2008 SXU segmentation and
+# four Chinese NER sets.  Held-out = the last 10% of the sequences of the
+# training file unless the set ships a dev split.  CRFsuite and CRF++ are not
+# packaged for Debian, so their figures are quoted from shared/ANCHORS.md
+# (measured on the same machine class), not measured here; ratios against
+# them are indicative only, and the machine is shared (load shown below).
+#
+#   B4K_CRF_THREADS (2)   threads for L-BFGS
+#   B4K_CRF_SETS          subset, e.g. "chunking resume"
+set -u
+: "${DATA:=}"
+if [ -z "$DATA" ] || [ ! -d "$DATA/chunking" ]; then
+  echo "SKIP: bench crf: no shared data"; exit 0
+fi
+TH=${B4K_CRF_THREADS:-2}
+SETS=${B4K_CRF_SETS:-"chunking cws resume weibo cluener peoples"}
+W=$(mktemp -d "${TMPDIR:-/tmp}/b4k-bench-crf.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (shared machine: timings are noisy)"
+
+now() { date +%s.%N; }
+# split a blank-line-separated file: first 90% of sequences / last 10%
+split_blocks() { # in train test
+  local n; n=$(awk -v RS= 'END{print NR}' "$1")
+  awk -v RS= -v ORS='\n\n' -v k=$((n - n / 10)) 'NR<=k' "$1" > "$2"
+  awk -v RS= -v ORS='\n\n' -v k=$((n - n / 10)) 'NR>k' "$1" > "$3"
+}
+split_lines() { # in train test
+  local n; n=$(grep -c . "$1")
+  grep . "$1" | head -n $((n - n / 10)) > "$2"
+  grep . "$1" | tail -n $((n / 10)) > "$3"
+}
+
+# run NAME FORMAT TEMPLATE TRAIN TEST METRIC-KEY [learn options...]
+run() {
+  local name=$1 fmt=$2 tpl=$3 tr=$4 te=$5 key=$6; shift 6
+  local t0 t1 t2 t3 ntok
+  t0=$(now)
+  if ! b4k-crf learn -f "$fmt" -t "$tpl" -j "$TH" -o "$W/$name.b4k" "$@" "$tr" 2> "$W/$name.log"; then
+    echo "$name: learn failed: $(tail -1 "$W/$name.log")"; return
+  fi
+  t1=$(now)
+  local ofmt=conll; [ "$fmt" = seg ] && ofmt=seg; [ "$fmt" = spans ] && ofmt=jsonl
+  t2=$(now)
+  b4k-crf tag -m "$W/$name.b4k" -f "$fmt" --output-format "$ofmt" "$te" > "$W/$name.out"
+  t3=$(now)
+  b4k-crf eval -m "$W/$name.b4k" -f "$fmt" ${WORDS:+--words "$WORDS"} "$te" > "$W/$name.json"
+  ntok=$(/usr/bin/python3 -c "import json; print(json.load(open('$W/$name.json'))['tokens'])" 2>/dev/null || echo 0)
+  local f1 iters
+  f1=$(/usr/bin/python3 -c "import json; r=json.load(open('$W/$name.json')); print('%.2f' % r['$key']['f1'])" 2>/dev/null)
+  iters=$(grep -o '[0-9]* iterations ([a-z ]*)' "$W/$name.log" | head -1)
+  printf '%-9s train %7.1f s  %s  tag %6.3f s (%s tokens, %.0f tokens/s)  held-out %s F1 %s\n' \
+    "$name" "$(echo "$t1 - $t0" | bc)" "$iters" "$(echo "$t3 - $t2" | bc)" "$ntok" \
+    "$(echo "$ntok / ($t3 - $t2)" | bc -l)" "$key" "$f1"
+  echo "          settings: -f $fmt -t $tpl -j $TH $*; $(grep -o '[0-9]* sequences.*features' "$W/$name.log")"
+  if [ "$name" = chunking ]; then
+    local tt; tt=$(echo "$t1 - $t0" | bc)
+    printf '          vs CRFsuite L-BFGS (ANCHORS: 63.8-68.6 s train, F1 93.61 on test, tags test 47377 tokens in 0.29 s):\n'
+    printf '          train time ratio %.2fx (target <= 0.5x), tagging speed ratio %.2fx (target >= 2x)\n' \
+      "$(echo "$tt / 63.8" | bc -l)" "$(echo "($ntok / ($t3 - $t2)) / (47377 / 0.29)" | bc -l)"
+  fi
+}
+
+D=$DATA
+for s in $SETS; do
+  case $s in
+    chunking)
+      split_blocks "$D/chunking/conll2000/train.txt" "$W/c.tr" "$W/c.te"
+      run chunking conll chunking "$W/c.tr" "$W/c.te" chunks ;;
+    cws)
+      split_lines "$D/cws/sighan2008-sxu/train.txt" "$W/s.tr" "$W/s.te"
+      WORDS="$W/s.tr" run cws seg cws "$W/s.tr" "$W/s.te" words ;;
+    resume)
+      run resume conll ner "$D/ner/resume/train.char.bmes" "$D/ner/resume/dev.char.bmes" chunks ;;
+    weibo)
+      run weibo conll ner "$D/ner/weibo/weiboNER_2nd_conll.train" "$D/ner/weibo/weiboNER_2nd_conll.dev" chunks ;;
+    cluener)
+      split_lines "$D/ner/cluener/train.json" "$W/n.tr" "$W/n.te"
+      run cluener spans ner "$W/n.tr" "$W/n.te" chunks ;;
+    peoples)
+      split_blocks "$D/ner/peoples-daily/example.dev" "$W/p.tr" "$W/p.te"
+      run peoples conll ner "$W/p.tr" "$W/p.te" chunks ;;
+  esac
+done
