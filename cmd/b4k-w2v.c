@@ -187,6 +187,7 @@ static int cmd_train(int argc, char **argv)
         default: b4k_cli_usage("unhandled option");
         }
     }
+    b4k_cli_free(&cli);
     if (!strcmp(model, "skipgram"))
         o.cfg.model = B4K_W2V_SKIPGRAM;
     else if (!strcmp(model, "cbow"))
@@ -262,6 +263,7 @@ static int cmd_export(int argc, char **argv)
         default: b4k_cli_usage("unhandled option");
         }
     }
+    b4k_cli_free(&cli);
     if (fmt < 0)
         b4k_cli_usage("--format is required");
     if (fmt == B4K_W2V_FMT_AUTO)
@@ -418,6 +420,7 @@ static int cmd_query(int argc, char **argv, int analogy)
         default: b4k_cli_usage("unhandled option");
         }
     }
+    b4k_cli_free(&cli);
     if (!analogy && method == B4K_W2V_MUL)
         b4k_cli_usage("--method is for analogy");
     if (argc - optind < 1)
@@ -581,6 +584,7 @@ static int cmd_eval(int argc, char **argv)
         default: b4k_cli_usage("unhandled option");
         }
     }
+    b4k_cli_free(&cli);
     o.sim = sims;
     if (argc - optind != 1)
         b4k_cli_usage("expected one MODEL");
