@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "b4k.h"
 #include "cli.h"
@@ -110,6 +111,7 @@ typedef struct app {
     char *templ;
     const char *field;
     int logprobs, stream, keep_going;
+    char tok_err[600];   /* why the embedded tokenizer could not be loaded */
     float *logits, *work, *first;
     int *ids;          /* prompt + generated */
     float *lps;
@@ -431,12 +433,64 @@ static int fill_template(const char *tpl, const char *text, size_t len, b4k_buf 
     }
 }
 
+/* The tokenizer embedded in the model (man/b4k-model.5): its files are u8
+ * tensors; they are written to a private temporary folder for
+ * b4k_tok_load and removed again.  No tokenizer is not an error (prompts
+ * must then be ids). */
+static int model_tokenizer(b4k_model *m, b4k_tok **out, b4k_err *err)
+{
+    static const char *const keys[] = { "vocab", "merges", "model", "jieba" };
+    json_t *t = b4k_model_tokenizer(m);
+    *out = NULL;
+    if (!t)
+        return 0;
+    const char *kind = json_string_value(json_object_get(t, "kind"));
+    b4k_tok_opts o;
+    b4k_tok_opts_init(&o);
+    o.kind = b4k_tok_kind_parse(kind);
+    if (o.kind == B4K_TOK_NONE)
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "unknown tokenizer kind \"%s\"",
+                           kind ? kind : "(none)");
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], paths[4][4200];
+    snprintf(dir, sizeof dir, "%s/b4k-gen-tok.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return b4k_err_set(err, B4K_EIO, NULL, 0, "cannot create a temporary folder: %s",
+                           strerror(errno));
+    int rc = 0;
+    const char **dst[4] = { &o.vocab, &o.merges, &o.model, &o.jieba };
+    for (int i = 0; i < 4 && !rc; i++) {
+        paths[i][0] = 0;
+        const char *name = json_string_value(json_object_get(t, keys[i]));
+        if (!name)
+            continue;
+        const void *data;
+        size_t n;
+        if ((rc = b4k_model_get_blob(m, name, &data, &n, err)))
+            break;
+        snprintf(paths[i], sizeof paths[i], "%s/%s", dir, keys[i]);
+        FILE *f = fopen(paths[i], "wb");
+        if (!f || fwrite(data, 1, n, f) != n || fclose(f)) {
+            rc = b4k_err_set(err, B4K_EIO, NULL, 0, "%s: %s", paths[i], strerror(errno));
+            break;
+        }
+        *dst[i] = paths[i];
+    }
+    if (!rc)
+        rc = b4k_tok_load(out, &o, err);
+    for (int i = 0; i < 4; i++)
+        if (*dst[i])
+            unlink(paths[i]);
+    rmdir(dir);
+    return rc;
+}
+
 static int tokenize(app *a, const char *text, size_t len, int *plen, b4k_err *err)
 {
     if (!a->tok)
         return b4k_err_set(err, B4K_EUNSUP, NULL, 0,
-                           "no tokenizer: the model has none b4k-generate can use; give "
-                           "\"prompt_ids\" (or --vocab/--merges for GPT-2)");
+                           "no tokenizer: %s; give \"prompt_ids\" (or --vocab/--merges for GPT-2)",
+                           a->tok_err[0] ? a->tok_err : "the model has none");
     b4k_tok_enc enc;
     b4k_tok_enc_init(&enc);
     enc.add_special = 0;
@@ -704,6 +758,13 @@ int main(int argc, char **argv)
         a.def.end_id = a.cfg->eos_id;
     if (ignore_eos)
         a.def.end_id = -1;
+    if (!vocab && model_tokenizer(a.model, &a.tok, &err)) {
+        /* ids still work: text prompts and stop strings will say why not */
+        snprintf(a.tok_err, sizeof a.tok_err, "%s", err.msg);
+        b4k_cli_warn("%s: embedded tokenizer unusable (%s); prompts must be ids", model, err.msg);
+        a.tok = NULL;
+        b4k_err_clear(&err);
+    }
     if (vocab) {
         b4k_tok_opts to;
         b4k_tok_opts_init(&to);
