@@ -226,14 +226,16 @@ static int cmd_train(int argc, char **argv)
     write_model(m, outpath, fmt, save_out);
     double wps = st.seconds_train > 0
                      ? (double)st.train_words * m->cfg.iter / st.seconds_train : 0;
-    int threads = o.threads;
-    printf("{\"vocab\":%zu,\"dim\":%d,\"lines\":%lld,\"tokens\":%lld,\"train_words\":%lld,"
+    int threads = st.threads > 0 ? st.threads : 1;
+    /* the summary goes to stdout unless the model itself does */
+    FILE *sum = strcmp(outpath, "-") ? stdout : stderr;
+    fprintf(sum, "{\"vocab\":%zu,\"dim\":%d,\"lines\":%lld,\"tokens\":%lld,\"train_words\":%lld,"
            "\"truncated\":%lld,\"seconds_vocab\":%.3f,\"seconds_train\":%.3f,"
            "\"words_per_sec\":%.0f,\"words_per_sec_thread\":%.0f,\"loss\":%.5f,"
-           "\"kernel\":\"%s\",\"checkpoints\":%d}\n",
+           "\"kernel\":\"%s\",\"threads\":%d,\"checkpoints\":%d}\n",
            m->n, m->dim, (long long)st.lines, (long long)st.tokens, (long long)st.train_words,
            (long long)st.truncated, st.seconds_vocab, st.seconds_train, wps,
-           threads ? wps / threads : 0, st.loss, st.kernel ? st.kernel : "", st.checkpoints);
+           wps / threads, st.loss, st.kernel ? st.kernel : "", threads, st.checkpoints);
     b4k_w2v_free(m);
     return b4k_cli_finish(0);
 }

@@ -809,6 +809,7 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
     }
     st->kernel = b4k_w2v_kern_best()->name;
     st->checkpoints = t.ckpts;
+    st->threads = nthreads;
     rc = 0;
     *out = m;
     m = NULL;

@@ -47,6 +47,7 @@ typedef struct b4k_w2v_train_stats {
     double seconds_vocab, seconds_train, loss;
     const char *kernel;
     int checkpoints;
+    int threads;       /* threads used (from the checkpoint when resuming) */
 } b4k_w2v_train_stats;
 
 /* Defaults: skip-gram, dim 100, window 5, negative 5, no hs, sample 1e-3,
