@@ -5,6 +5,7 @@
  * buffer) and written in input order, so memory stays flat however long
  * the stream is.  See man/b4k-tokenize.1. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +97,8 @@ typedef struct batch {
     size_t *off, *lens;  /* (n) */
     long *lineno;        /* (n) */
     size_t n, ncap;
-    const char *file;
+    const char *file;    /* points at fname */
+    char fname[1024];
 } batch;
 
 typedef struct worker {
@@ -473,6 +475,76 @@ static int batch_add(batch *b, const char *line, size_t len, long lineno)
     return 0;
 }
 
+/* Input across all files, one batch at a time; a batch never spans files. */
+typedef struct reader {
+    char **paths;
+    int npaths, next;
+    b4k_stream *s;
+    size_t max_lines, max_bytes, bytes;
+} reader;
+
+static void read_batch(reader *r, batch *b)
+{
+    b4k_err err;
+    b->n = b->len = 0;
+    for (;;) {
+        if (!r->s) {
+            if (r->next >= r->npaths) return;
+            const char *path = r->paths[r->next++];
+            if (b4k_stream_open(&r->s, path, &err)) b4k_cli_die(&err);
+            snprintf(b->fname, sizeof b->fname, "%s", b4k_stream_name(r->s));
+            b->file = b->fname;
+        }
+        while (b->n < r->max_lines && b->len < r->max_bytes) {
+            char *line;
+            size_t len;
+            int g = b4k_stream_getline(r->s, &line, &len, &err);
+            if (g < 0) b4k_cli_die(&err);
+            if (g == 0) {
+                b4k_stream_close(r->s);
+                r->s = NULL;
+                break;
+            }
+            if (batch_add(b, line, len, b4k_stream_lineno(r->s))) b4k_cli_dief("out of memory");
+            r->bytes += len + 1;
+        }
+        if (b->n) return;
+    }
+}
+
+/* Encoding of one batch runs on its own thread (plus the pool), so that the
+ * main thread reads the next batch and writes the previous one meanwhile. */
+typedef struct compute {
+    pthread_t th;
+    b4k_pool *pool;
+    job j;
+    int running;
+} compute;
+
+static void *compute_main(void *p)
+{
+    compute *c = p;
+    b4k_pool_for(c->pool, c->j.b->n, run_slice, &c->j);
+    return NULL;
+}
+
+static void compute_start(compute *c, int nt)
+{
+    for (int t = 0; t < nt; t++) { /* a thread may get an empty slice */
+        c->j.w[t].nlines = 0;
+        c->j.w[t].err_at = -1;
+    }
+    if (pthread_create(&c->th, NULL, compute_main, c)) b4k_cli_dief("cannot start a thread");
+    c->running = 1;
+}
+
+static void compute_wait(compute *c)
+{
+    if (c->running) pthread_join(c->th, NULL);
+    c->running = 0;
+}
+
+
 int main(int argc, char **argv)
 {
     b4k_cli_set_prog("b4k-tokenize");
@@ -569,90 +641,84 @@ int main(int argc, char **argv)
     b4k_pool *pool = threads > 1 ? b4k_pool_new(threads) : NULL;
     if (threads > 1 && !pool) b4k_cli_dief("cannot start %d threads", threads);
     int nt = b4k_pool_size(pool);
-    worker *w = b4k_calloc((size_t)nt, sizeof *w);
-    if (!w) b4k_cli_dief("out of memory");
-    for (int i = 0; i < nt; i++) {
-        b4k_tok_out_init(&w[i].out);
-        b4k_buf_init(&w[i].buf);
-        b4k_buf_init(&w[i].tmp);
-        b4k_buf_init(&w[i].text);
+    /* two sets of batch + per-thread outputs: one being encoded while the
+     * other is read into / written out */
+    worker *ws[2];
+    batch bs[2];
+    compute cs[2];
+    memset(bs, 0, sizeof bs);
+    memset(cs, 0, sizeof cs);
+    for (int k = 0; k < 2; k++) {
+        ws[k] = b4k_calloc((size_t)nt, sizeof *ws[k]);
+        if (!ws[k]) b4k_cli_dief("out of memory");
+        for (int i = 0; i < nt; i++) {
+            b4k_tok_out_init(&ws[k][i].out);
+            b4k_buf_init(&ws[k][i].buf);
+            b4k_buf_init(&ws[k][i].tmp);
+            b4k_buf_init(&ws[k][i].text);
+        }
+        cs[k].pool = pool;
+        cs[k].j = (job){&c, &bs[k], ws[k]};
     }
-    batch b;
-    memset(&b, 0, sizeof b);
-    job j = {&c, &b, w};
     b4k_progress prog;
     b4k_progress_init(&prog, progress);
-    const size_t batch_bytes = (size_t)16 << 20;
-    int nin = optind < argc ? argc - optind : 1;
-    size_t total_lines = 0, total_bytes = 0, total_tok = 0, total_err = 0;
-    int rc = 0;
-    for (int fi = 0; fi < nin && !rc; fi++) {
-        const char *path = optind < argc ? argv[optind + fi] : "-";
-        b4k_stream *s = NULL;
-        if (b4k_stream_open(&s, path, &err)) b4k_cli_die(&err);
-        b.file = b4k_stream_name(s);
-        int eof = 0;
-        while (!eof && !rc) {
-            b.n = b.len = 0;
-            while (b.n < batch_lines && b.len < batch_bytes) {
-                char *line;
-                size_t len;
-                int g = b4k_stream_getline(s, &line, &len, &err);
-                if (g < 0) b4k_cli_die(&err);
-                if (g == 0) {
-                    eof = 1;
-                    break;
-                }
-                if (batch_add(&b, line, len, b4k_stream_lineno(s))) b4k_cli_dief("out of memory");
-                total_bytes += len + 1;
+    char *stdin_path[] = {"-"};
+    reader rd = {optind < argc ? argv + optind : stdin_path, optind < argc ? argc - optind : 1,
+                 0, NULL, batch_lines, (size_t)16 << 20, 0};
+    size_t total_lines = 0, total_tok = 0, total_err = 0;
+    int rc = 0, cur = 0;
+    read_batch(&rd, &bs[cur]);
+    if (bs[cur].n) compute_start(&cs[cur], nt);
+    while (bs[cur].n) {
+        int nxt = 1 - cur;
+        read_batch(&rd, &bs[nxt]);
+        compute_wait(&cs[cur]);
+        if (bs[nxt].n) compute_start(&cs[nxt], nt);
+        for (int t = 0; t < nt; t++) {
+            worker *x = &ws[cur][t];
+            size_t upto = x->nlines;
+            if (upto && fwrite(x->buf.data, 1, x->ends[upto - 1], out) != x->ends[upto - 1])
+                b4k_cli_dief("write error: %s", strerror(errno));
+            total_tok += x->ntok;
+            total_err += x->nerr;
+            x->ntok = x->nerr = 0;
+            if (x->err_at >= 0) {
+                fflush(out);
+                compute_wait(&cs[nxt]);
+                b4k_cli_die(&x->err);
             }
-            if (!b.n) break;
-            for (int t = 0; t < nt; t++) { /* a thread may get an empty slice */
-                w[t].nlines = 0;
-                w[t].err_at = -1;
-            }
-            b4k_pool_for(pool, b.n, run_slice, &j);
-            for (int t = 0; t < nt; t++) {
-                worker *x = &w[t];
-                size_t upto = x->nlines;
-                if (upto && fwrite(x->buf.data, 1, x->ends[upto - 1], out) != x->ends[upto - 1])
-                    b4k_cli_dief("write error: %s", strerror(errno));
-                total_tok += x->ntok;
-                total_err += x->nerr;
-                x->ntok = x->nerr = 0;
-                if (x->err_at >= 0) {
-                    fflush(out);
-                    b4k_cli_die(&x->err);
-                }
-            }
-            total_lines += b.n;
-            b4k_progress_update(&prog, 0, "%zu lines, %.1f MB, %zu tokens", total_lines,
-                                total_bytes / 1e6, total_tok);
         }
-        b4k_stream_close(s);
+        total_lines += bs[cur].n;
+        b4k_progress_update(&prog, 0, "%zu lines, %.1f MB, %zu tokens", total_lines,
+                            rd.bytes / 1e6, total_tok);
+        cur = nxt;
     }
+    size_t total_bytes = rd.bytes;
     b4k_progress_update(&prog, 1, "%zu lines, %.1f MB, %zu tokens", total_lines,
                         total_bytes / 1e6, total_tok);
     b4k_progress_end(&prog);
     if (total_err)
         b4k_cli_warn("%zu bad record%s written as {\"error\":...} (--keep-going)", total_err,
                      total_err == 1 ? "" : "s");
-    for (int i = 0; i < nt; i++) {
-        b4k_tok_out_free(&w[i].out);
-        b4k_buf_free(&w[i].buf);
-        b4k_buf_free(&w[i].tmp);
-        b4k_buf_free(&w[i].text);
-        free(w[i].ids);
-        free(w[i].ends);
-        for (int k = 0; w[i].nb && k < c.nbest_out; k++) b4k_tok_out_free(&w[i].nb[k]);
-        free(w[i].nb);
-        free(w[i].nbs);
+    for (int k = 0; k < 2; k++) {
+        worker *w = ws[k];
+        for (int i = 0; i < nt; i++) {
+            b4k_tok_out_free(&w[i].out);
+            b4k_buf_free(&w[i].buf);
+            b4k_buf_free(&w[i].tmp);
+            b4k_buf_free(&w[i].text);
+            free(w[i].ids);
+            free(w[i].ends);
+            for (int q = 0; w[i].nb && q < c.nbest_out; q++) b4k_tok_out_free(&w[i].nb[q]);
+            free(w[i].nb);
+            free(w[i].nbs);
+        }
+        free(w);
+        free(bs[k].text);
+        free(bs[k].off);
+        free(bs[k].lens);
+        free(bs[k].lineno);
     }
-    free(w);
-    free(b.text);
-    free(b.off);
-    free(b.lens);
-    free(b.lineno);
     b4k_pool_free(pool);
     b4k_tok_free(tok);
     b4k_cli_free(&cli);

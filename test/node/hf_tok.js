@@ -32,7 +32,7 @@ async function main() {
     const model = await t.BPE.fromFile(a[1], a[2], {});
     tok = new t.Tokenizer(model);
     tok.setPreTokenizer(t.byteLevelPreTokenizer(false, true));
-    tok.setDecoder(t.byteLevelDecoder ? t.byteLevelDecoder() : null);
+    if (t.byteLevelDecoder) tok.setDecoder(t.byteLevelDecoder());
   } else {
     throw new Error('unknown kind ' + kind);
   }
