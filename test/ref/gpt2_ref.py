@@ -204,12 +204,13 @@ def to_b4k_tensors(sd, dtype):
     return out
 
 
-def rounded_sd(sd, dtype):
-    """The state dict with the big matrices rounded through dtype, so a torch
-    f32 forward gives the exact logits of the quantised model."""
+def rounded_sd(sd, dtype, also=()):
+    """The state dict with the big matrices (and the names in also) rounded
+    through dtype, so a torch f32 forward gives the exact logits of the
+    quantised model."""
     r = {}
     for name, t in sd.items():
-        if not is_matrix(name) or dtype == 'f32':
+        if (not is_matrix(name) and name not in also) or dtype == 'f32':
             r[name] = t
             continue
         a = t.float().numpy()
