@@ -1,6 +1,52 @@
 #!/usr/bin/env bash
-# make demo: tokenize real Chinese text (Debian's fortunes-zh) with the
-# Chinese BERT WordPiece vocabulary shipped in data/.
+# make demo: tokenize real Chinese text (Debian's fortunes-zh: Tang and Song
+# poems and the "chinese" fortunes) with a BERT WordPiece vocabulary.
+# The vocabulary is ../shared/data/vocab/bert-base-chinese-vocab.txt when it
+# is there, otherwise data/zh-char-vocab.txt, which b4k ships (generated from
+# the Unicode tables by tools/gen_zh_char_vocab.py).
 set -eu
 cd "$(dirname "$0")/.."
-echo "demo: not yet available" >&2
+TOP=$(pwd)
+export PATH="$TOP/bin:$PATH"
+FORT=/usr/share/games/fortunes
+if [ ! -f "$FORT/chinese" ]; then
+  echo "demo: fortunes-zh is not installed (make deps, or apt-get install fortunes-zh)" >&2
+  exit 1
+fi
+VOCAB=$TOP/data/zh-char-vocab.txt
+[ -f "$TOP/../shared/data/vocab/bert-base-chinese-vocab.txt" ] &&
+  VOCAB=$(cd "$TOP/../shared/data/vocab" && pwd)/bert-base-chinese-vocab.txt
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# fortune files: records separated by "%" lines, titles in ANSI colours
+sed -e 's/\x1b\[[0-9;]*m//g' -e '/^%$/d' -e '/^[[:space:]]*$/d' \
+  "$FORT/tang300" "$FORT/song100" "$FORT/chinese" > "$tmp/zh.txt"
+echo "== b4k-tokenize: BERT WordPiece on fortunes-zh ($(wc -l < "$tmp/zh.txt") lines)"
+echo "vocab: $VOCAB"
+echo
+grep -m 1 -A 3 '静夜思' "$tmp/zh.txt" > "$tmp/sample.txt" || head -4 "$tmp/zh.txt" > "$tmp/sample.txt"
+grep -m 1 'Debian' "$tmp/zh.txt" >> "$tmp/sample.txt" || true
+b4k-tokenize -v "$VOCAB" --tokens --no-offsets "$tmp/sample.txt" > "$tmp/sample.jsonl"
+while IFS= read -r text && IFS= read -r rec <&3; do
+  echo "text:   $text"
+  echo "tokens: $(printf '%s' "$rec" | sed -e 's/.*"tokens":\[//' -e 's/\]}$//' -e 's/","/ /g' -e 's/"//g')"
+  echo "ids:    $(printf '%s' "$rec" | sed -e 's/^{"ids":\[//' -e 's/\].*//' -e 's/,/ /g')"
+  echo
+done < "$tmp/sample.txt" 3< "$tmp/sample.jsonl"
+echo "JSONL in, JSONL out (the record is kept, ids and offsets appended):"
+printf '{"id":1,"text":"床前明月光，疑是地上霜。"}\n' | b4k-tokenize -v "$VOCAB" -f text
+echo
+# throughput: the fortunes repeated to about 40 MB
+n=$(( 40000000 / $(stat -c %s "$tmp/zh.txt") + 1 ))
+for _ in $(seq "$n"); do cat "$tmp/zh.txt"; done > "$tmp/big.txt"
+mb=$(awk -v b="$(stat -c %s "$tmp/big.txt")" 'BEGIN{printf "%.1f", b/1e6}')
+for t in 1 2; do
+  /usr/bin/time -f "%e %U %S" -o "$tmp/time" \
+    b4k-tokenize -v "$VOCAB" -t "$t" --progress "$tmp/big.txt" > /dev/null 2> "$tmp/err"
+  tok=$(tr '\r' '\n' < "$tmp/err" | grep -oE '[0-9]+ tokens' | tail -1 | cut -d' ' -f1)
+  read -r e u s < "$tmp/time"
+  awk -v mb="$mb" -v e="$e" -v u="$u" -v s="$s" -v k="$tok" -v t="$t" 'BEGIN {
+    c = u + s; if (e <= 0) e = 0.01; if (c <= 0) c = 0.01
+    printf "throughput, %d thread%s: %s MB in %.2f s = %.1f MB/s, %.2f M tokens/s (%.1f MB per CPU-second; ids+offsets)\n",
+      t, (t > 1 ? "s" : ""), mb, e, mb / e, k / e / 1e6, mb / c }'
+done
+echo "(the machine may be shared: CPU-second figures are the steadier ones)"
