@@ -29,7 +29,7 @@
 
 #define MAX_NODES (1u << 28)
 
-int b4k_jieba_decode(const unsigned char *s, size_t n, uint32_t *cp)
+int b4k_jieba_decode_slow(const unsigned char *s, size_t n, uint32_t *cp)
 {
     if (s[0] < 0x80) {
         *cp = s[0];
@@ -52,8 +52,7 @@ static b4k_jieba *jb_new(const char *name)
     snprintf(j->name, sizeof j->name, "%s", name ? name : "");
     j->root = b4k_calloc(0x10000, sizeof *j->root);
     j->hcap = 1 << 16;
-    j->hkey = b4k_calloc(j->hcap, sizeof *j->hkey);
-    j->hval = b4k_calloc(j->hcap, sizeof *j->hval);
+    j->slot = b4k_calloc(j->hcap, sizeof *j->slot);
     j->nodes_cap = 1024;
     j->freq = b4k_calloc(j->nodes_cap, sizeof *j->freq);
     j->lf = b4k_calloc(j->nodes_cap, sizeof *j->lf);
@@ -63,7 +62,7 @@ static b4k_jieba *jb_new(const char *name)
         j->start[a] = B4K_JIEBA_MIN_FLOAT;
         for (int b = 0; b < 4; b++) j->trans[a][b] = B4K_JIEBA_MIN_FLOAT;
     }
-    if (!j->root || !j->hkey || !j->hval || !j->freq || !j->lf || !j->flag) {
+    if (!j->root || !j->slot || !j->freq || !j->lf || !j->flag) {
         b4k_jieba_free(j);
         return NULL;
     }
@@ -74,8 +73,7 @@ void b4k_jieba_free(b4k_jieba *j)
 {
     if (!j) return;
     b4k_free(j->root);
-    b4k_free(j->hkey);
-    b4k_free(j->hval);
+    b4k_free(j->slot);
     b4k_free(j->freq);
     b4k_free(j->lf);
     b4k_free(j->flag);
@@ -87,30 +85,23 @@ void b4k_jieba_free(b4k_jieba *j)
     b4k_free(j);
 }
 
-static void hash_put(uint64_t *keys, uint32_t *vals, size_t cap, uint64_t key, uint32_t v)
+static void hash_put(b4k_jieba_slot *slots, size_t cap, uint64_t key, uint32_t v)
 {
     size_t mask = cap - 1, h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
-    while (keys[h]) h = (h + 1) & mask;
-    keys[h] = key;
-    vals[h] = v;
+    while (slots[h].key) h = (h + 1) & mask;
+    slots[h].key = key;
+    slots[h].val = v;
 }
 
 static int hash_grow(b4k_jieba *j)
 {
     size_t nc = j->hcap * 2;
-    uint64_t *nk = b4k_calloc(nc, sizeof *nk);
-    uint32_t *nv = b4k_calloc(nc, sizeof *nv);
-    if (!nk || !nv) {
-        b4k_free(nk);
-        b4k_free(nv);
-        return -1;
-    }
+    b4k_jieba_slot *ns = b4k_calloc(nc, sizeof *ns);
+    if (!ns) return -1;
     for (size_t i = 0; i < j->hcap; i++)
-        if (j->hkey[i]) hash_put(nk, nv, nc, j->hkey[i], j->hval[i]);
-    b4k_free(j->hkey);
-    b4k_free(j->hval);
-    j->hkey = nk;
-    j->hval = nv;
+        if (j->slot[i].key) hash_put(ns, nc, j->slot[i].key, j->slot[i].val);
+    b4k_free(j->slot);
+    j->slot = ns;
     j->hcap = nc;
     return 0;
 }
@@ -135,7 +126,7 @@ static uint32_t child_or_add(b4k_jieba *j, uint32_t node, uint32_t cp)
         j->root[cp] = c;
     } else {
         if ((j->hn + 1) * 10 > j->hcap * 7 && hash_grow(j)) return 0;
-        hash_put(j->hkey, j->hval, j->hcap, ((uint64_t)(node + 1) << 21) | cp, c);
+        hash_put(j->slot, j->hcap, ((uint64_t)(node + 1) << 21) | cp, c);
         j->hn++;
     }
     return c;

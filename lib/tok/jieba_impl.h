@@ -10,14 +10,18 @@
 #define B4K_JIEBA_MIN_FLOAT (-3.14e100)
 enum { JB_B = 0, JB_E = 1, JB_M = 2, JB_S = 3 }; /* alphabetical: ties go to the later letter */
 
+typedef struct b4k_jieba_slot {
+    uint64_t key;
+    uint32_t val;
+} b4k_jieba_slot;
+
 /* Prefix trie over code points.  Node 0 is the root; its children for BMP
  * code points are in a direct table, every other edge in a hash keyed by
  * ((node + 1) << 21 | cp). */
 struct b4k_jieba {
     char name[256];
     uint32_t *root;            /* (0x10000) */
-    uint64_t *hkey;            /* (hcap) 0 = empty */
-    uint32_t *hval;            /* (hcap) */
+    struct b4k_jieba_slot *slot; /* (hcap) key 0 = empty */
     size_t hcap, hn;
     uint64_t *freq;            /* (n_nodes) */
     double *lf;                /* (n_nodes) log(freq or 1) */
@@ -44,9 +48,9 @@ static inline uint32_t b4k_jieba_next(const b4k_jieba *j, uint32_t node, uint32_
     uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
     size_t mask = j->hcap - 1, h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
     for (;;) {
-        uint64_t k = j->hkey[h];
-        if (k == key) return j->hval[h];
-        if (!k) return 0;
+        const b4k_jieba_slot *sl = &j->slot[h];
+        if (sl->key == key) return sl->val;
+        if (!sl->key) return 0;
         h = (h + 1) & mask;
     }
 }
@@ -68,8 +72,23 @@ static inline const double *b4k_jieba_emit(const b4k_jieba *j, uint32_t cp)
 /* Walk a UTF-8 word; returns its node or 0. */
 uint32_t b4k_jieba_find(const b4k_jieba *j, const char *w, size_t n);
 /* Decode one character as the segmenter sees it (an invalid byte is one
- * character, U+FFFD). */
-int b4k_jieba_decode(const unsigned char *s, size_t n, uint32_t *cp);
+ * character, U+FFFD).  ASCII and 3-byte sequences inline. */
+int b4k_jieba_decode_slow(const unsigned char *s, size_t n, uint32_t *cp);
+static inline int b4k_jieba_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xF0) == 0xE0 && n >= 3 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
+        uint32_t c = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+        if (c >= 0x800 && (c < 0xD800 || c > 0xDFFF)) {
+            *cp = c;
+            return 3;
+        }
+    }
+    return b4k_jieba_decode_slow(s, n, cp);
+}
 
 /* FREQ[word] = freq (with every prefix in the trie); total += f. */
 int b4k_jieba_dict_set(b4k_jieba *j, const char *w, size_t n, uint64_t freq, b4k_err *err,

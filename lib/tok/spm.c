@@ -73,6 +73,8 @@ void b4k_spm_state_free(b4k_spm_state *st)
     b4k_free(st->rid);
     b4k_free(st->rbeg);
     b4k_free(st->rend);
+    b4k_free(st->cps);
+    b4k_free(st->cpl);
     b4k_spm_lattice_free(st->lat);
     b4k_free(st);
 }
@@ -105,6 +107,93 @@ static int32_t piece_to_id(const b4k_spm *m, const char *s, size_t n)
 
 /* ---- unigram ------------------------------------------------------------ */
 
+/* The same Viterbi walking the code point trie.  Returns 0, 1 when the
+ * text is not valid UTF-8 (nothing done), -1 out of memory. */
+static int viterbi_cp(const b4k_spm *m, b4k_spm_state *st, struct b4k_spm_best *best)
+{
+    const size_t len = st->norm_len;
+    const unsigned char *s = (const unsigned char *)st->norm;
+    if (len > st->cps_cap) {
+        size_t c1 = st->cps_cap, c2 = st->cps_cap;
+        if (B4K_GROW(st->cps, c1, len) || B4K_GROW(st->cpl, c2, len)) return -1;
+        st->cps_cap = c1 < c2 ? c1 : c2;
+    }
+    uint32_t *cps = st->cps;
+    uint8_t *cpl = st->cpl;
+    size_t nc = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        int l;
+        if (s[i] < 0x80) {
+            cp = s[i];
+            l = 1;
+        } else if ((s[i] & 0xF0) == 0xE0 && i + 3 <= len && (s[i + 1] & 0xC0) == 0x80 &&
+                   (s[i + 2] & 0xC0) == 0x80 &&
+                   (cp = ((uint32_t)(s[i] & 0x0F) << 12) | ((uint32_t)(s[i + 1] & 0x3F) << 6) |
+                         (s[i + 2] & 0x3F)) >= 0x800 &&
+                   (cp < 0xD800 || cp > 0xDFFF)) {
+            l = 3;
+        } else {
+            l = b4k_utf8_decode(s + i, len - i, &cp);
+            if (l < 0) return 1; /* invalid UTF-8: the byte trie does it */
+        }
+        cps[nc] = cp;
+        cpl[nc++] = (uint8_t)l;
+        i += (size_t)l;
+    }
+    const b4k_spm_cptrie *t = &m->cptrie;
+    const float unk_score = m->min_score - UNK_PENALTY;
+    size_t start = 0;
+    for (size_t c = 0; c < nc; c++) {
+        const float till = best[start].score;
+        int single = 0;
+        const size_t mblen = cpl[c];
+        size_t k = start;
+        uint32_t node = 0;
+        for (size_t d = c; d < nc; d++) {
+            int32_t id;
+            uint32_t cp = cps[d];
+            if (node == 0 && cp < 0x10000) {
+                node = t->root[cp];
+                if (!node) break;
+                id = t->rootval[cp];
+            } else {
+                const b4k_spm_cpslot *sl = b4k_spm_cp_find(t, node, cp);
+                if (!sl) break;
+                node = sl->child;
+                id = sl->val;
+            }
+            k += cpl[d];
+            if (id < 0) continue;
+            int ty = m->type[id];
+            if (ty == B4K_SPM_UNUSED) continue;
+            const size_t plen = k - start;
+            const double score = ty == B4K_SPM_USER_DEFINED
+                                     ? (double)((float)plen * m->max_score) - 0.1
+                                     : (double)m->score[id];
+            const double cand = score + (double)till;
+            struct b4k_spm_best *tg = &best[k];
+            if (tg->start == -1 || cand > (double)tg->score) {
+                tg->score = (float)cand;
+                tg->start = (int32_t)start;
+                tg->id = id;
+            }
+            if (plen == mblen) single = 1;
+        }
+        if (!single) {
+            struct b4k_spm_best *tg = &best[start + mblen];
+            const float cand = unk_score + till;
+            if (tg->start == -1 || cand > tg->score) {
+                tg->score = cand;
+                tg->start = (int32_t)start;
+                tg->id = m->unk_id;
+            }
+        }
+        start += mblen;
+    }
+    return 0;
+}
+
 static int encode_unigram(const b4k_spm *m, b4k_spm_state *st)
 {
     const char *s = st->norm;
@@ -119,6 +208,11 @@ static int encode_unigram(const b4k_spm *m, b4k_spm_state *st)
     const float unk_score = m->min_score - UNK_PENALTY;
     const b4k_spm_trie *t = &m->trie;
     size_t start = 0;
+    if (m->cptrie.ok) {
+        int r = viterbi_cp(m, st, best);
+        if (r < 0) return B4K_ENOMEM;
+        if (r == 0) start = len;
+    }
     while (start < len) {
         const float till = best[start].score;
         int single = 0;

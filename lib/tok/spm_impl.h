@@ -33,6 +33,38 @@ static inline uint32_t b4k_spm_trie_next(const b4k_spm_trie *t, uint32_t node, u
     }
 }
 
+/* The piece trie over code points, used by the unigram Viterbi when every
+ * piece and the normalised text are valid UTF-8 (then it finds exactly the
+ * matches the byte trie finds, with one probe per character instead of one
+ * per byte).  Root children of BMP code points in a direct table. */
+typedef struct b4k_spm_cpslot {
+    uint64_t key;   /* (node + 1) << 21 | cp; 0 = empty */
+    uint32_t child;
+    int32_t val;    /* piece id ending at child, or -1 */
+} b4k_spm_cpslot;
+
+typedef struct b4k_spm_cptrie {
+    int ok;                 /* built (all pieces valid UTF-8) */
+    uint32_t *root;         /* (0x10000) child, 0 = none */
+    int32_t *rootval;       /* (0x10000) */
+    b4k_spm_cpslot *slots;  /* (cap) */
+    size_t cap, mask;
+    uint32_t n_nodes;
+} b4k_spm_cptrie;
+
+static inline const b4k_spm_cpslot *b4k_spm_cp_find(const b4k_spm_cptrie *t, uint32_t node,
+                                                     uint32_t cp)
+{
+    uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
+    size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 24) & t->mask;
+    for (;;) {
+        const b4k_spm_cpslot *s = &t->slots[h];
+        if (s->key == key) return s;
+        if (!s->key) return NULL;
+        h = (h + 1) & t->mask;
+    }
+}
+
 /* The precompiled charsmap: darts-clone double array + NUL-separated
  * replacement strings. */
 typedef struct b4k_spm_charsmap {
@@ -62,6 +94,7 @@ struct b4k_spm {
     int32_t *hash;          /* (hcap) id or -1 */
     size_t hcap;
     b4k_spm_trie trie;      /* normal, user-defined and unused pieces */
+    b4k_spm_cptrie cptrie;  /* the same over code points (unigram fast path) */
     int has_user_defined;
     int model_type;
     int byte_fallback;
@@ -89,6 +122,9 @@ struct b4k_spm_state {
     size_t sym_cap;
     struct b4k_spm_pair *heap;
     size_t heap_n, heap_cap;
+    uint32_t *cps;          /* (norm_len) code points of the normalised text */
+    uint8_t *cpl;           /* their byte lengths */
+    size_t cps_cap;
     /* raw (id, nbeg, nend) results before byte fallback and offset mapping */
     int32_t *rid;
     uint32_t *rbeg, *rend;

@@ -25,7 +25,7 @@ int b4k_spm_charsmap_init(b4k_spm_charsmap *cm, const unsigned char *p, size_t n
         return -1;
     }
     memcpy(&trie_size, p, 4);
-    if (trie_size >= n - 4 + 1 || trie_size > n - 4) {
+    if (trie_size > n - 4) {
         *why = "precompiled charsmap: trie size exceeds the blob";
         return -1;
     }
@@ -33,11 +33,7 @@ int b4k_spm_charsmap_init(b4k_spm_charsmap *cm, const unsigned char *p, size_t n
         *why = "precompiled charsmap: trie size is not a positive multiple of 4";
         return -1;
     }
-    if ((uintptr_t)(p + 4) % 4) {
-        /* the blob is copied into an aligned buffer by the caller... not here:
-         * protobuf fields can sit at any offset, so we refuse nothing but read
-         * units with memcpy-safe access below (x86 tolerates it). */
-    }
+    /* the units may sit at any offset in the file: read with memcpy */
     cm->units = (const uint32_t *)(const void *)(p + 4);
     cm->n_units = trie_size / 4;
     cm->norm = (const char *)p + 4 + trie_size;
@@ -59,7 +55,7 @@ static inline uint32_t unit_at(const b4k_spm_charsmap *cm, size_t i)
 }
 
 /* Longest charsmap match at s[0..n): returns its length (0 if none) and the
- * replacement through *rep/*rep_len.  A bad offset counts as no match. */
+ * replacement through *rep and *rep_len.  A bad offset counts as no match. */
 static size_t cmap_match(const b4k_spm_charsmap *cm, const unsigned char *s, size_t n,
                          const char **rep, size_t *rep_len)
 {
