@@ -150,8 +150,10 @@ int b4k_w2v_answer(const b4k_w2v_index *ix, b4k_w2v_query *q, size_t nq, int met
     size_t n = ix->n;
     int mul = method == B4K_W2V_MUL;
     int rows = mul ? 3 : 1;
-    float *Q = b4k_malloc_n((size_t)BLOCK * rows * d, sizeof *Q);
-    float *S = b4k_malloc_n((size_t)BLOCK * rows * (n ? n : 1), sizeof *S);
+    /* 64-byte aligned blocks: BLAS kernels may round differently on
+     * different alignments, and answers must not depend on malloc */
+    float *Q = b4k_aligned_alloc(64, (size_t)BLOCK * rows * d * sizeof *Q);
+    float *S = b4k_aligned_alloc(64, (size_t)BLOCK * rows * (n ? n : 1) * sizeof *S);
     float *T = mul ? b4k_malloc_n(n ? n : 1, sizeof *T) : NULL;
     if (!Q || !S || (mul && !T)) {
         b4k_free(Q);
