@@ -220,9 +220,10 @@ static int dag_route(cutctx *c, size_t a, size_t b)
         uint32_t node = 0;
         size_t first = nd;
         for (size_t i = k; i < n; i++) {
-            node = b4k_jieba_next(j, node, cp[i]);
+            int hasf;
+            node = b4k_jieba_next_f(j, node, cp[i], &hasf);
             if (!node) break;
-            if (j->freq[node]) {
+            if (hasf) {
                 if (nd == st->dcap) {
                     size_t c1 = st->dcap, c2 = st->dcap;
                     if (B4K_GROW(st->dx, c1, nd + 1) || B4K_GROW(st->dlf, c2, nd + 1)) return -1;

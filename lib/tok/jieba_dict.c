@@ -27,7 +27,7 @@
 #include "io/stream.h"
 #include "tok/jieba_impl.h"
 
-#define MAX_NODES (1u << 28)
+#define MAX_NODES B4K_JIEBA_MAX_NODES
 
 int b4k_jieba_decode_slow(const unsigned char *s, size_t n, uint32_t *cp)
 {
@@ -51,6 +51,7 @@ static b4k_jieba *jb_new(const char *name)
     if (!j) return NULL;
     snprintf(j->name, sizeof j->name, "%s", name ? name : "");
     j->root = b4k_calloc(0x10000, sizeof *j->root);
+    j->roothasf = b4k_calloc(0x10000, 1);
     j->hcap = 1 << 16;
     j->slot = b4k_calloc(j->hcap, sizeof *j->slot);
     j->nodes_cap = 1024;
@@ -62,7 +63,7 @@ static b4k_jieba *jb_new(const char *name)
         j->start[a] = B4K_JIEBA_MIN_FLOAT;
         for (int b = 0; b < 4; b++) j->trans[a][b] = B4K_JIEBA_MIN_FLOAT;
     }
-    if (!j->root || !j->slot || !j->freq || !j->lf || !j->flag) {
+    if (!j->root || !j->roothasf || !j->slot || !j->freq || !j->lf || !j->flag) {
         b4k_jieba_free(j);
         return NULL;
     }
@@ -73,6 +74,7 @@ void b4k_jieba_free(b4k_jieba *j)
 {
     if (!j) return;
     b4k_free(j->root);
+    b4k_free(j->roothasf);
     b4k_free(j->slot);
     b4k_free(j->freq);
     b4k_free(j->lf);
@@ -85,21 +87,34 @@ void b4k_jieba_free(b4k_jieba *j)
     b4k_free(j);
 }
 
-static void hash_put(b4k_jieba_slot *slots, size_t cap, uint64_t key, uint32_t v)
+static void hash_put(uint64_t *slots, size_t cap, uint64_t v)
 {
+    uint64_t key = v & B4K_JIEBA_KEYMASK;
     size_t mask = cap - 1, h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
-    while (slots[h].key) h = (h + 1) & mask;
-    slots[h].key = key;
-    slots[h].val = v;
+    while (slots[h]) h = (h + 1) & mask;
+    slots[h] = v;
+}
+
+/* keep the edge's copy of "freq > 0" in step with freq[child] */
+static void set_hasf(b4k_jieba *j, uint32_t parent, uint32_t cp, int hasf)
+{
+    if (parent == 0 && cp < 0x10000) {
+        j->roothasf[cp] = (uint8_t)hasf;
+        return;
+    }
+    uint64_t key = ((uint64_t)(parent + 1) << 21) | cp;
+    size_t mask = j->hcap - 1, h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    while (j->slot[h] && (j->slot[h] & B4K_JIEBA_KEYMASK) != key) h = (h + 1) & mask;
+    if (j->slot[h]) j->slot[h] = (j->slot[h] & ~(1ull << 63)) | ((uint64_t)(hasf != 0) << 63);
 }
 
 static int hash_grow(b4k_jieba *j)
 {
     size_t nc = j->hcap * 2;
-    b4k_jieba_slot *ns = b4k_calloc(nc, sizeof *ns);
+    uint64_t *ns = b4k_calloc(nc, sizeof *ns);
     if (!ns) return -1;
     for (size_t i = 0; i < j->hcap; i++)
-        if (j->slot[i].key) hash_put(ns, nc, j->slot[i].key, j->slot[i].val);
+        if (j->slot[i]) hash_put(ns, nc, j->slot[i]);
     b4k_free(j->slot);
     j->slot = ns;
     j->hcap = nc;
@@ -126,7 +141,7 @@ static uint32_t child_or_add(b4k_jieba *j, uint32_t node, uint32_t cp)
         j->root[cp] = c;
     } else {
         if ((j->hn + 1) * 10 > j->hcap * 7 && hash_grow(j)) return 0;
-        hash_put(j->slot, j->hcap, ((uint64_t)(node + 1) << 21) | cp, c);
+        hash_put(j->slot, j->hcap, ((uint64_t)(node + 1) << 21) | cp | ((uint64_t)c << 42));
         j->hn++;
     }
     return c;
@@ -162,10 +177,12 @@ int b4k_jieba_dict_set(b4k_jieba *j, const char *w, size_t n, uint64_t freq, b4k
     if (freq > ((uint64_t)1 << 53))
         return b4k_err_set(err, B4K_ERANGE, j->name, line, "frequency %llu is too large",
                            (unsigned long long)freq);
-    uint32_t node = 0;
+    uint32_t node = 0, parent = 0, last = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         i += (size_t)b4k_jieba_decode((const unsigned char *)w + i, n - i, &cp);
+        parent = node;
+        last = cp;
         node = child_or_add(j, node, cp);
         if (!node) {
             if (j->n_nodes >= MAX_NODES)
@@ -175,6 +192,7 @@ int b4k_jieba_dict_set(b4k_jieba *j, const char *w, size_t n, uint64_t freq, b4k
     }
     j->freq[node] = freq;
     j->lf[node] = log((double)(freq ? freq : 1));
+    set_hasf(j, parent, last, freq > 0);
     if (!(j->flag[node] & 1)) {
         j->flag[node] |= 1;
         if (j->n_words + 2 > j->words_cap) {

@@ -10,10 +10,11 @@
 #define B4K_JIEBA_MIN_FLOAT (-3.14e100)
 enum { JB_B = 0, JB_E = 1, JB_M = 2, JB_S = 3 }; /* alphabetical: ties go to the later letter */
 
-typedef struct b4k_jieba_slot {
-    uint64_t key;
-    uint32_t val;
-} b4k_jieba_slot;
+/* A trie edge in one 64-bit word: bits 0-41 the key ((node + 1) << 21 | cp),
+ * 42-62 the child, 63 "freq[child] > 0" (saves a memory access in the DAG
+ * walk).  0 = empty.  Hence at most 2^21 - 2 nodes. */
+#define B4K_JIEBA_KEYMASK ((1ull << 42) - 1)
+#define B4K_JIEBA_MAX_NODES ((1u << 21) - 2)
 
 /* Prefix trie over code points.  Node 0 is the root; its children for BMP
  * code points are in a direct table, every other edge in a hash keyed by
@@ -21,7 +22,8 @@ typedef struct b4k_jieba_slot {
 struct b4k_jieba {
     char name[256];
     uint32_t *root;            /* (0x10000) */
-    struct b4k_jieba_slot *slot; /* (hcap) key 0 = empty */
+    uint8_t *roothasf;         /* (0x10000) freq[root[cp]] > 0 */
+    uint64_t *slot;            /* (hcap) packed edges, 0 = empty */
     size_t hcap, hn;
     uint64_t *freq;            /* (n_nodes) */
     double *lf;                /* (n_nodes) log(freq or 1) */
@@ -48,9 +50,29 @@ static inline uint32_t b4k_jieba_next(const b4k_jieba *j, uint32_t node, uint32_
     uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
     size_t mask = j->hcap - 1, h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
     for (;;) {
-        const b4k_jieba_slot *sl = &j->slot[h];
-        if (sl->key == key) return sl->val;
-        if (!sl->key) return 0;
+        uint64_t v = j->slot[h];
+        if ((v & B4K_JIEBA_KEYMASK) == key) return (uint32_t)(v >> 42) & 0x1FFFFF;
+        if (!v) return 0;
+        h = (h + 1) & mask;
+    }
+}
+
+/* child and whether its frequency is > 0 */
+static inline uint32_t b4k_jieba_next_f(const b4k_jieba *j, uint32_t node, uint32_t cp, int *hasf)
+{
+    if (node == 0 && cp < 0x10000) {
+        *hasf = j->roothasf[cp];
+        return j->root[cp];
+    }
+    uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
+    size_t mask = j->hcap - 1, h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    for (;;) {
+        uint64_t v = j->slot[h];
+        if ((v & B4K_JIEBA_KEYMASK) == key) {
+            *hasf = (int)(v >> 63);
+            return (uint32_t)(v >> 42) & 0x1FFFFF;
+        }
+        if (!v) return 0;
         h = (h + 1) & mask;
     }
 }
