@@ -32,7 +32,9 @@
 static b4k_pool *make_pool(int threads)
 {
     if (threads <= 0) threads = 1;
-    b4k_blas_set_threads(threads);
+    /* GEMMs are split over b4k's pool (single-threaded OpenBLAS calls):
+     * OpenBLAS's spinning threads collapse on a loaded machine */
+    b4k_blas_set_threads(1);
     return threads > 1 ? b4k_pool_new(threads) : NULL;
 }
 

@@ -343,14 +343,14 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
     for (int l = 0; l < c->layers; l++) {
         struct b4k_bert_lact *L = &a->L[a->keep ? l : 0];
         const int *p = m->pl + (size_t)l * B4K_BL_N;
-        b4k_nn_linear_fwd(L->qkv, x, b4k_ptab_w(tab, p[B4K_BL_WQKV]),
+        b4k_nn_linear_fwd_par(pool, L->qkv, x, b4k_ptab_w(tab, p[B4K_BL_WQKV]),
                           b4k_ptab_w(tab, p[B4K_BL_BQKV]), N, H, 3 * H);
         if (drop_a) b4k_nn_dropout_mask(L->pmask, (size_t)B * NH * T * T, c->drop_attn, rng);
         struct att_ctx ac = {a, L, B, T, H, NH, dh, drop_a, c->drop_attn,
                              1.f / sqrtf((float)dh), NULL, scratch};
         b4k_pool_for(pool, (size_t)B * NH, att_fwd_fn, &ac);
         /* h1 = x + drop(ctx Wo + bo) */
-        b4k_nn_linear_fwd(L->h1, L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]),
+        b4k_nn_linear_fwd_par(pool, L->h1, L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]),
                           b4k_ptab_w(tab, p[B4K_BL_BO]), N, H, H);
         if (drop_h) {
             b4k_nn_dropout_mask(L->amask, (size_t)N * H, c->drop_hidden, rng);
@@ -360,10 +360,10 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
         b4k_nn_ln_fwd_par(pool, L->a, L->m1, L->r1, L->h1, b4k_ptab_w(tab, p[B4K_BL_LN1G]), 0,
                           b4k_ptab_w(tab, p[B4K_BL_LN1B]), 0, N, H, c->ln_eps);
         /* h2 = a + drop(gelu(a W1 + b1) W2 + b2) */
-        b4k_nn_linear_fwd(L->u, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), b4k_ptab_w(tab, p[B4K_BL_B1]),
+        b4k_nn_linear_fwd_par(pool, L->u, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), b4k_ptab_w(tab, p[B4K_BL_B1]),
                           N, H, I);
         b4k_nn_gelu_fwd_par(pool, L->g, L->u, (size_t)N * I, c->gelu_tanh);
-        b4k_nn_linear_fwd(L->h2, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), b4k_ptab_w(tab, p[B4K_BL_B2]),
+        b4k_nn_linear_fwd_par(pool, L->h2, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), b4k_ptab_w(tab, p[B4K_BL_B2]),
                           N, I, H);
         if (drop_h) {
             b4k_nn_dropout_mask(L->fmask, (size_t)N * H, c->drop_hidden, rng);
@@ -404,11 +404,11 @@ int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err
         /* h2 = a + drop(g W2 + b2):  dt = drop(dh2) */
         if (drop_h) b4k_nn_dropout_apply(dt, dh_, L->fmask, (size_t)N * H, c->drop_hidden);
         else memcpy(dt, dh_, (size_t)N * H * sizeof(float));
-        b4k_nn_linear_bwd(a->dI, 0, b4k_ptab_g(tab, p[B4K_BL_W2]), b4k_ptab_g(tab, p[B4K_BL_B2]),
+        b4k_nn_linear_bwd_par(pool, a->dI, 0, b4k_ptab_g(tab, p[B4K_BL_W2]), b4k_ptab_g(tab, p[B4K_BL_B2]),
                           dt, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), N, I, H);
         b4k_nn_gelu_bwd_par(pool, a->dI, a->dI, L->u, (size_t)N * I, c->gelu_tanh);
         /* da = dh2 + dI W1 (into dh_) */
-        b4k_nn_linear_bwd(dh_, 1, b4k_ptab_g(tab, p[B4K_BL_W1]), b4k_ptab_g(tab, p[B4K_BL_B1]),
+        b4k_nn_linear_bwd_par(pool, dh_, 1, b4k_ptab_g(tab, p[B4K_BL_W1]), b4k_ptab_g(tab, p[B4K_BL_B1]),
                           a->dI, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), N, H, I);
         /* a = LN1(h1): dh1 into dx (dx is free now) */
         b4k_nn_ln_bwd(dx, b4k_ptab_g(tab, p[B4K_BL_LN1G]), b4k_ptab_g(tab, p[B4K_BL_LN1B]), dh_,
@@ -416,13 +416,13 @@ int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err
         /* h1 = x + drop(ctx Wo + bo): dt = drop(dh1); dctx into dh_ */
         if (drop_h) b4k_nn_dropout_apply(dt, dx, L->amask, (size_t)N * H, c->drop_hidden);
         else memcpy(dt, dx, (size_t)N * H * sizeof(float));
-        b4k_nn_linear_bwd(dh_, 0, b4k_ptab_g(tab, p[B4K_BL_WO]), b4k_ptab_g(tab, p[B4K_BL_BO]), dt,
+        b4k_nn_linear_bwd_par(pool, dh_, 0, b4k_ptab_g(tab, p[B4K_BL_WO]), b4k_ptab_g(tab, p[B4K_BL_BO]), dt,
                           L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]), N, H, H);
         struct att_ctx ac = {a, L, B, T, H, NH, dh, drop_a, c->drop_attn,
                              1.f / sqrtf((float)dh), dh_, scratch};
         b4k_pool_for(pool, (size_t)B * NH, att_bwd_fn, &ac);
         /* qkv = x Wqkv + b: dx (residual, already dh1) += dQKV Wqkv */
-        b4k_nn_linear_bwd(dx, 1, b4k_ptab_g(tab, p[B4K_BL_WQKV]), b4k_ptab_g(tab, p[B4K_BL_BQKV]),
+        b4k_nn_linear_bwd_par(pool, dx, 1, b4k_ptab_g(tab, p[B4K_BL_WQKV]), b4k_ptab_g(tab, p[B4K_BL_BQKV]),
                           a->dQKV, xin, b4k_ptab_w(tab, p[B4K_BL_WQKV]), N, H, 3 * H);
     }
     /* embeddings: x0 = drop(LN(e_sum)) */

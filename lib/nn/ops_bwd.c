@@ -372,3 +372,64 @@ void b4k_nn_dropout_apply(float *y, const float *x, const uint8_t *mask, size_t 
     float s = p < 1.f ? 1.f / (1.f - p) : 0.f;
     for (size_t i = 0; i < n; i++) y[i] = mask[i] ? x[i] * s : 0.f;
 }
+
+/* ---- pool-parallel GEMM ------------------------------------------------------- */
+
+struct gemm_par {
+    int ta, tb, M, N, K, lda, ldb, ldc, by_rows;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+};
+
+static void gemm_par_fn(void *ctx, int tid, int nt)
+{
+    struct gemm_par *g = ctx;
+    int total = g->by_rows ? g->M : g->N;
+    /* blocks of 16 rows/columns, split evenly */
+    int nblk = (total + 15) / 16, b0 = (int)((long)nblk * tid / nt), b1 = (int)((long)nblk * (tid + 1) / nt);
+    int lo = b0 * 16, hi = b1 * 16 < total ? b1 * 16 : total;
+    if (lo >= hi) return;
+    if (g->by_rows) {
+        const float *A = g->ta ? g->A + lo : g->A + (size_t)lo * g->lda;
+        b4k_sgemm(g->ta, g->tb, hi - lo, g->N, g->K, g->alpha, A, g->lda, g->B, g->ldb, g->beta,
+                  g->C + (size_t)lo * g->ldc, g->ldc);
+    } else {
+        const float *B = g->tb ? g->B + (size_t)lo * g->ldb : g->B + lo;
+        b4k_sgemm(g->ta, g->tb, g->M, hi - lo, g->K, g->alpha, g->A, g->lda, B, g->ldb, g->beta,
+                  g->C + lo, g->ldc);
+    }
+}
+
+void b4k_nn_gemm_par(b4k_pool *pool, int ta, int tb, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                     int ldc)
+{
+    int nt = b4k_pool_size(pool);
+    if (nt <= 1 || (long)M * N * K < (1L << 18)) {
+        b4k_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    struct gemm_par g = {ta, tb, M, N, K, lda, ldb, ldc, M >= 16 * nt, alpha, beta, A, B, C};
+    b4k_pool_run(pool, gemm_par_fn, &g);
+}
+
+void b4k_nn_linear_fwd_par(b4k_pool *pool, float *y, const float *x, const float *W,
+                           const float *b, int N, int I, int O)
+{
+    if (b)
+        for (int n = 0; n < N; n++) memcpy(y + (size_t)n * O, b, (size_t)O * sizeof *b);
+    b4k_nn_gemm_par(pool, 0, 1, N, O, I, 1.f, x, I, W, I, b ? 1.f : 0.f, y, O);
+}
+
+void b4k_nn_linear_bwd_par(b4k_pool *pool, float *dx, int dx_add, float *dW, float *db,
+                           const float *dy, const float *x, const float *W, int N, int I, int O)
+{
+    if (dx) b4k_nn_gemm_par(pool, 0, 0, N, I, O, 1.f, dy, O, W, I, dx_add ? 1.f : 0.f, dx, I);
+    if (dW) b4k_nn_gemm_par(pool, 1, 0, O, I, N, 1.f, dy, O, x, I, 1.f, dW, I);
+    if (db)
+        for (int n = 0; n < N; n++) {
+            const float *r = dy + (size_t)n * O;
+            for (int o = 0; o < O; o++) db[o] += r[o];
+        }
+}

@@ -82,6 +82,19 @@ void b4k_nn_dropout_mask(uint8_t *mask, size_t n, float p, b4k_rng *rng);
 void b4k_nn_dropout_apply(float *y, const float *x, const uint8_t *mask, size_t n, float p);
 
 /* ---- parallel helpers ---------------------------------------------------- */
+/* C(M,N) = alpha op(A) op(B) + beta C (as b4k_sgemm), split over the pool:
+ * each thread runs a single-threaded sgemm on a block of rows of C (or of
+ * columns when M is small).  OpenBLAS's own threads spin and collapse on a
+ * loaded machine; with b4k_blas_set_threads(1) this keeps the cores busy
+ * through the pool's blocking workers instead.  The split is static, so a
+ * given thread count always gives the same result. */
+void b4k_nn_gemm_par(b4k_pool *pool, int ta, int tb, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                     int ldc);
+void b4k_nn_linear_fwd_par(b4k_pool *pool, float *y, const float *x, const float *W,
+                           const float *b, int N, int I, int O);
+void b4k_nn_linear_bwd_par(b4k_pool *pool, float *dx, int dx_add, float *dW, float *db,
+                           const float *dy, const float *x, const float *W, int N, int I, int O);
 /* Row-parallel variants (pool may be NULL): same results as the serial
  * kernels, bit for bit, because each row is computed the same way. */
 void b4k_nn_ln_fwd_par(b4k_pool *pool, float *y, float *mean, float *rstd, const float *x,
