@@ -6,7 +6,9 @@ checkpoint layouts, plus torch's logits.
     gpt2_parity.py logits gpt2|cpm DIR DTYPE OUT.f32
                                          torch logits (all positions) on the
                                          weights rounded through DTYPE
-    gpt2_parity.py compare A.f32 B.f32   max |a - b| and the argmax agreement
+    gpt2_parity.py compare A.f32 B.f32 V [ROWS]
+                                         max |a - b| and the argmax agreement
+                                         (of the first ROWS positions)
 
 gpt2: GPT-2 small shapes (12 x 768, 12 heads, vocab 50257, ctx 1024), HF
       layout: DIR/model.safetensors (transformer.*, Conv1D (in,out)) + config.json
@@ -99,9 +101,11 @@ def logits(kind, d, dtype, out):
     np.concatenate(lg).astype('<f4').tofile(out)
 
 
-def compare(a, b, V):
+def compare(a, b, V, rows=0):
     x = np.fromfile(a, dtype='<f4').reshape(-1, V)
     y = np.fromfile(b, dtype='<f4').reshape(-1, V)
+    if rows:
+        x, y = x[:rows], y[:rows]
     d = np.abs(x - y).max()
     agree = (x.argmax(1) == y.argmax(1)).mean()
     print("%.3g %.4f" % (d, agree))
@@ -113,4 +117,4 @@ if __name__ == "__main__":
     elif sys.argv[1] == "logits":
         logits(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     else:
-        compare(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        compare(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 0)
