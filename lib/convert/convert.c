@@ -150,9 +150,21 @@ static int plan(b4k_cv *cv, const char *const *inputs, int n, const b4k_convert_
         if ((rc = b4k_cpm_merge(&cv->merged, cv->ck, n, err)))
             return rc;
         c = cv->merged;
-    } else if (n > 1) {
-        return b4k_err_set(err, B4K_EINVAL, NULL, 0,
-                           "several inputs are only supported for CPM model-parallel shards");
+    } else if (n > 1) { /* sharded checkpoints (model-0000k-of-0000n): the union */
+        cv->merged = b4k_ckpt_new("union", 0);
+        if (!cv->merged)
+            return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+        for (int k = 0; k < n; k++)
+            for (size_t i = 0; i < cv->ck[k]->n; i++) {
+                const b4k_ctensor *t = &cv->ck[k]->t[i];
+                if (b4k_ckpt_find(cv->merged, t->name))
+                    return b4k_err_set(err, B4K_EFORMAT, inputs[k], 0,
+                                       "tensor %s is also in an earlier input", t->name);
+                if ((rc = b4k_ckpt_add(cv->merged, t->name, t->dtype, t->ndim, t->shape, t->data,
+                                       t->nbytes, NULL, err)))
+                    return rc;
+            }
+        c = cv->merged;
     } else {
         c = cv->ck[0];
     }

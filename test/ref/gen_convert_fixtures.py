@@ -119,6 +119,9 @@ sd["lm_head.weight"] = sd["transformer.wte.weight"]  # tied: same storage
 save_both(sd, "gpt2_hf")
 save_st(os.path.join(OUT, "gpt2_hf.safetensors"),
         {k: v for k, v in sd.items() if k != "lm_head.weight"}, {"format": "pt"})
+nolm = [k for k in sd if k != "lm_head.weight"]
+save_st(os.path.join(OUT, "gpt2_hf-00001-of-00002.safetensors"), {k: sd[k] for k in nolm[:9]})
+save_st(os.path.join(OUT, "gpt2_hf-00002-of-00002.safetensors"), {k: sd[k] for k in nolm[9:]})
 exp = {}
 for k, v in sd.items():
     if k == "lm_head.weight" or k.endswith(".attn.bias") or k.endswith(".attn.masked_bias"):

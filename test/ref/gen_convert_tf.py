@@ -188,6 +188,73 @@ h = json.dumps(st, separators=(",", ":")).encode()
 with open(os.path.join(G, "expect_tf_bert.safetensors"), "wb") as f:
     f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
+# ---- ALBERT, Google names: E=4 H=8 I=16 V=10 P=8, one shared layer
+E, H2, I2 = 4, 8, 16
+a = {}
+a["bert/embeddings/word_embeddings"] = r(V, E)
+a["bert/embeddings/position_embeddings"] = r(P, E)
+a["bert/embeddings/token_type_embeddings"] = r(2, E)
+a["bert/embeddings/LayerNorm/gamma"], a["bert/embeddings/LayerNorm/beta"] = r(E), r(E)
+a["bert/encoder/embedding_hidden_mapping_in/kernel"] = r(E, H2)
+a["bert/encoder/embedding_hidden_mapping_in/bias"] = r(H2)
+g0 = "bert/encoder/transformer/group_0/inner_group_0/"
+for n in ("query", "key", "value"):
+    a[g0 + "attention_1/self/%s/kernel" % n], a[g0 + "attention_1/self/%s/bias" % n] = r(H2, H2), r(H2)
+a[g0 + "attention_1/output/dense/kernel"], a[g0 + "attention_1/output/dense/bias"] = r(H2, H2), r(H2)
+a[g0 + "LayerNorm/gamma"], a[g0 + "LayerNorm/beta"] = r(H2), r(H2)
+a[g0 + "ffn_1/intermediate/dense/kernel"], a[g0 + "ffn_1/intermediate/dense/bias"] = r(H2, I2), r(I2)
+a[g0 + "ffn_1/intermediate/output/dense/kernel"] = r(I2, H2)
+a[g0 + "ffn_1/intermediate/output/dense/bias"] = r(H2)
+a[g0 + "LayerNorm_1/gamma"], a[g0 + "LayerNorm_1/beta"] = r(H2), r(H2)
+a["bert/pooler/dense/kernel"], a["bert/pooler/dense/bias"] = r(H2, H2), r(H2)
+a["cls/predictions/transform/dense/kernel"] = r(H2, E)
+a["cls/predictions/transform/dense/bias"] = r(E)
+a["cls/predictions/transform/LayerNorm/gamma"] = r(E)
+a["cls/predictions/transform/LayerNorm/beta"] = r(E)
+a["cls/predictions/output_bias"] = r(V)
+a["cls/seq_relationship/output_weights"], a["cls/seq_relationship/output_bias"] = r(2, H2), r(2)
+bundle(os.path.join(G, "tf_albert.ckpt"), a)
+with open(os.path.join(G, "tf_albert_config.json"), "w") as f:
+    json.dump({"hidden_size": H2, "embedding_size": E, "num_hidden_layers": 3,
+               "num_attention_heads": 2, "intermediate_size": I2, "vocab_size": V,
+               "max_position_embeddings": P, "type_vocab_size": 2, "hidden_act": "gelu"}, f)
+# the canonical names written out by hand (not by rule) as a cross-check
+amap = {
+    g0 + "attention_1/self/query/": "encoder.layer.0.attention.self.query.",
+    g0 + "attention_1/self/key/": "encoder.layer.0.attention.self.key.",
+    g0 + "attention_1/self/value/": "encoder.layer.0.attention.self.value.",
+    g0 + "attention_1/output/dense/": "encoder.layer.0.attention.output.dense.",
+    g0 + "LayerNorm/": "encoder.layer.0.attention.output.LayerNorm.",
+    g0 + "ffn_1/intermediate/dense/": "encoder.layer.0.intermediate.dense.",
+    g0 + "ffn_1/intermediate/output/dense/": "encoder.layer.0.output.dense.",
+    g0 + "LayerNorm_1/": "encoder.layer.0.output.LayerNorm.",
+    "bert/encoder/embedding_hidden_mapping_in/": "encoder.embedding_hidden_mapping_in.",
+    "bert/embeddings/LayerNorm/": "embeddings.LayerNorm.",
+    "bert/pooler/dense/": "pooler.dense.",
+    "cls/predictions/transform/dense/": "cls.predictions.transform.dense.",
+    "cls/predictions/transform/LayerNorm/": "cls.predictions.transform.LayerNorm.",
+    "cls/seq_relationship/": "cls.seq_relationship.",
+}
+leaf = {"kernel": "weight", "bias": "bias", "gamma": "weight", "beta": "bias",
+        "output_weights": "weight", "output_bias": "bias"}
+st, off, blobs = {}, 0, []
+for k in sorted(a):
+    if k.startswith("bert/embeddings/") and k.endswith("_embeddings"):
+        k2 = k[len("bert/"):].replace("/", ".") + ".weight"
+    elif k == "cls/predictions/output_bias":
+        k2 = "cls.predictions.bias"
+    else:
+        pre = max((p for p in amap if k.startswith(p)), key=len)
+        k2 = amap[pre] + leaf[k[len(pre):]]
+    v = a[k].T if k.endswith("/kernel") else a[k]
+    b = np.ascontiguousarray(v).tobytes()
+    st[k2] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [off, off + len(b)]}
+    off += len(b)
+    blobs.append(b)
+h = json.dumps(st, separators=(",", ":")).encode()
+with open(os.path.join(G, "expect_tf_albert.safetensors"), "wb") as f:
+    f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
 fz = os.path.join(TOP, "test", "fuzz", "corpus", "tfckpt")
 os.makedirs(fz, exist_ok=True)
 with open(os.path.join(fz, "tf_bert.index"), "wb") as f:

@@ -138,6 +138,10 @@ TEST(gpt2_torch_safetensors_and_casts)
         CHECK_EQ_INT(conv(tp("g.b4k"), NULL, tp("g.json"), -1, -1, gp(ins[i]), NULL), 0);
         CHECK_EQ_INT(same_as(tp("g.b4k"), gp("expect_gpt2.safetensors")), 0);
     }
+    CHECK_EQ_INT(conv(tp("gs.b4k"), NULL, tp("g.json"), -1, -1,
+                      gp("gpt2_hf-00001-of-00002.safetensors"),
+                      gp("gpt2_hf-00002-of-00002.safetensors")), 0);
+    CHECK_EQ_INT(same_as(tp("gs.b4k"), gp("expect_gpt2.safetensors")), 0);
     CHECK_EQ_INT(conv(tp("g16.b4k"), "gpt2", tp("g.json"), B4K_F16, -1, gp("gpt2_hf.pt"), NULL), 0);
     CHECK_EQ_INT(same_as(tp("g16.b4k"), gp("expect_gpt2_f16.safetensors")), 0);
     CHECK_EQ_INT(conv(tp("gbf.b4k"), "gpt2", tp("g.json"), B4K_BF16, 5, gp("gpt2_hf.pt"), NULL), 0);
@@ -201,8 +205,19 @@ TEST(tf_bundle_written_from_the_spec)
     CHECK_EQ_INT(conv(tp("tf.b4k"), NULL, gp("tf_bert_config.json"), -1, -1, gp("tf_bert.ckpt"),
                       NULL), 0);
     CHECK_EQ_INT(same_as(tp("tf.b4k"), gp("expect_tf_bert.safetensors")), 0);
-    b4k_ckpt *c;
+    CHECK_EQ_INT(conv(tp("al.b4k"), NULL, gp("tf_albert_config.json"), -1, -1,
+                      gp("tf_albert.ckpt"), NULL), 0);
+    CHECK_EQ_INT(same_as(tp("al.b4k"), gp("expect_tf_albert.safetensors")), 0);
+    b4k_model *m;
     b4k_err e;
+    CHECK_EQ_INT(b4k_model_open(&m, tp("al.b4k"), &e), 0);
+    if (m) {
+        CHECK_EQ_STR(b4k_model_arch(m), "albert");
+        CHECK_EQ_INT(json_integer_value(json_object_get(b4k_model_config(m), "embedding_size")), 4);
+        CHECK_EQ_INT(json_integer_value(json_object_get(b4k_model_config(m), "num_hidden_layers")), 3);
+    }
+    b4k_model_free(m);
+    b4k_ckpt *c;
     CHECK_EQ_INT(b4k_ckpt_open(&c, gp("tf_bert.ckpt.index"), B4K_CKPT_OPTIMIZER, &e), 0);
     CHECK(c && b4k_ckpt_find(c, "global_step") && b4k_ckpt_find(c, "bert/pooler/dense/kernel/adam_m"));
     CHECK(c && c->n == 3 * 42 + 1); /* weights, adam_m, adam_v, global_step */
