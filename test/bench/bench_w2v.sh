@@ -14,7 +14,8 @@
 # folded, as compute-accuracy does.
 #
 # Chinese: corpus/zh-modern.txt.zst in --chars mode; fastText gets the same
-# tokens (every CJK character split off by perl); CBOW (set ZH_MODEL).
+# tokens (every CJK character split off by perl); and jieba words (python3-
+# jieba) on a slice; CBOW (set ZH_MODEL).
 #
 # words/s/thread = corpus tokens / wall seconds of the whole run / threads
 # (the same formula for both); b4k's own training-only rate and fastText's
@@ -99,6 +100,27 @@ if [ -z "${W2V_SKIP_ZH:-}" ] && [ -f "$DATA/corpus/zh-modern.txt.zst" ]; then
     echo "  ratio b4k/fastText: speed (wall) $(ratio "$(wall ft_zh)" "$(wall b4k_zh)")x, CPU $(ratio "$(user ft_zh)" "$(user b4k_zh)")x"
     printf '中\n国\n水\n' | b4k-w2v nearest -k 5 "$W/b4k_zh.b4k" | sed 's/^/  b4k: /'
     printf '中\n国\n水\n' | b4k-w2v nearest -k 5 "$W/ft_zh.vec" | sed 's/^/  fastText: /'
+  fi
+fi
+# Chinese words: jieba (python3-jieba) segments a slice of the same text for both
+# tools (jieba in Python is slow: 20 MB by default, W2V_ZH_JIEBA_BYTES)
+if [ -z "${W2V_SKIP_ZH:-}" ] && [ -f "$W/zh.txt" ] && /usr/bin/python3 -c 'import jieba' 2> /dev/null; then
+  M=${ZH_MODEL:-cbow}
+  head -c "${W2V_ZH_JIEBA_BYTES:-20000000}" "$W/zh.txt" | /usr/bin/python3 -c '
+import sys, logging, jieba
+jieba.setLogLevel(logging.ERROR)
+for line in sys.stdin:
+    print(" ".join(w for w in jieba.cut(line.rstrip("\n")) if w.strip()))' > "$W/zh-words.txt"
+  NW=$(wc -w < "$W/zh-words.txt")
+  echo; echo "-- Chinese jieba words, $M, 2 threads ($NW tokens, first ${W2V_ZH_JIEBA_BYTES:-20000000} bytes): b4k-w2v train --model $M $S --threads 2 | fasttext $M $F -thread 2"
+  if run b4k_zhw b4k-w2v train --model $M $S --threads 2 -o "$W/b4k_zhw.b4k" "$W/zh-words.txt" &&
+     run ft_zhw fasttext $M -input "$W/zh-words.txt" -output "$W/ft_zhw" $F -thread 2; then
+    own=$(grep -o '"words_per_sec_thread":[0-9]*' "$W/b4k_zhw.out" | cut -d: -f2)
+    row "b4k zh words $M" b4k_zhw 2 "-" "$own"
+    row "fastText zh words $M" ft_zhw 2 "-" "$(ftrate ft_zhw)"
+    echo "  ratio b4k/fastText: speed (wall) $(ratio "$(wall ft_zhw)" "$(wall b4k_zhw)")x, CPU $(ratio "$(user ft_zhw)" "$(user b4k_zhw)")x"
+    printf '中国\n音乐\n' | b4k-w2v nearest -k 5 "$W/b4k_zhw.b4k" | sed 's/^/  b4k: /'
+    printf '中国\n音乐\n' | b4k-w2v nearest -k 5 "$W/ft_zhw.vec" | sed 's/^/  fastText: /'
   fi
 fi
 echo; echo "machine load after: $(cut -d' ' -f1-3 /proc/loadavg)"
