@@ -27,3 +27,22 @@ check keras-toy tf "$M/keras-gpt2-toy-checkpoint" "$M/keras-gpt2-toy-checkpoint/
 out=$(echo '{"id":"t","prompt":"Hello, my name is"}' | b4k-generate -m "$W/tiny-hf.b4k" --temperature 0 -n 4)
 case $out in *'"text":"'*'"prompt_tokens":5'*) echo "PASS: data/generate: text prompt through the embedded BPE";;
   *) echo "FAIL: data/generate: text prompt: $out";; esac
+# stop strings: cut the text where the stop string starts, finish_reason stop
+full=$(echo '{"id":"s","prompt":"Hello, my name is"}' | b4k-generate -m "$W/tiny-hf.b4k" --temperature 0 -n 6)
+word=$(echo "$full" | /usr/bin/python3 -c 'import json,sys; t=json.loads(sys.stdin.read())["text"]; print(t.split()[1] if len(t.split())>1 else "")')
+cut=$(echo '{"id":"s","prompt":"Hello, my name is"}' | b4k-generate -m "$W/tiny-hf.b4k" --temperature 0 -n 6 --stop "$word")
+if echo "$full $cut" | /usr/bin/python3 -c '
+import json,sys
+a,b=[json.loads(l) for l in sys.stdin.read().replace("} {","}\n{").splitlines()]
+w=sys.argv[1]
+i=a["text"].find(w)
+assert w and i>=0 and b["text"]==a["text"][:i], (a,b)
+assert b["finish_reason"]=="stop" and b["ids"]==a["ids"][:len(b["ids"])] and len(b["ids"])<len(a["ids"])
+' "$word"; then echo "PASS: data/generate: --stop \"$word\" cuts the text"; else echo "FAIL: data/generate: --stop: $full / $cut"; fi
+# a few-shot template over the embedded tokenizer: the prompt is the filled template
+printf 'Q: one\nA: 1\nQ: {input}\nA:' > "$W/t.txt"
+out=$(echo '{"id":1,"input":"two"}' | b4k-generate -m "$W/tiny-hf.b4k" --template "$W/t.txt" --temperature 0 -n 2)
+n=$(printf 'Q: one\nA: 1\nQ: two\nA:' | b4k-tokenize -k bpe -v "$M/tiny-gpt2-hf/vocab.json" -m "$M/tiny-gpt2-hf/merges.txt" --no-offsets 2>/dev/null | grep -o '"ids":\[[0-9,]*\]' | tr ',' '\n' | wc -l)
+n=$((n + 3)) # b4k-tokenize reads lines: add the three "\n" tokens (id 198 each)
+case $out in *"\"prompt_tokens\":$n,"*) echo "PASS: data/generate: --template ($n prompt tokens, as b4k-tokenize counts + 3 newlines)";;
+  *) echo "FAIL: data/generate: --template: $out (expected $n prompt tokens)";; esac
