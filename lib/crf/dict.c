@@ -187,7 +187,7 @@ int b4k_crf_dict_borrow(b4k_crf_dict *d, const char *arena, size_t alen, const i
     if (off[0] != 0 || (uint64_t)off[n] != alen)
         return B4K_EFORMAT;
     for (size_t i = 0; i < n; i++) {
-        if (off[i + 1] <= off[i] || arena[off[i + 1] - 1] != 0)
+        if (off[i + 1] <= off[i] || (uint64_t)off[i + 1] > alen || arena[off[i + 1] - 1] != 0)
             return B4K_EFORMAT;
     }
     size_t empty = 0;

@@ -258,6 +258,14 @@ static int load_common(b4k_crf_model *m, b4k_model *f, b4k_err *err)
     return 0;
 }
 
+int b4k_crf_model_from(b4k_crf_model *m, b4k_model *f, b4k_err *err)
+{
+    int rc = load_common(m, f, err);
+    if (rc)
+        b4k_crf_model_free(m);
+    return rc;
+}
+
 int b4k_crf_model_load(b4k_crf_model *m, const char *path, b4k_err *err)
 {
     b4k_model *f;

@@ -59,6 +59,11 @@ int b4k_crf_model_load(b4k_crf_model *m, const char *path, b4k_err *err);
 int b4k_crf_model_load_mem(b4k_crf_model *m, const void *buf, size_t n, const char *name,
                            b4k_err *err);
 
+/* Take an opened container (ownership passes to m, also on failure) and
+ * check and load the CRF in it: the fuzz target opens containers without
+ * checksum verification to reach these checks. */
+int b4k_crf_model_from(b4k_crf_model *m, b4k_model *f, b4k_err *err);
+
 /* Attribute ids of every position of seq that are in the model: aid gets
  * them (grown as needed, *acap its capacity), aoff (T+1) the per-position
  * offsets.  scratch is a reusable buffer. */

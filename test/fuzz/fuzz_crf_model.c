@@ -6,12 +6,17 @@
 #include "crf/crf1d.h"
 #include "core/alloc.h"
 #include "crf/model.h"
+#include "model/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     b4k_crf_model m;
     b4k_err e;
-    if (b4k_crf_model_load_mem(&m, data, size, "fuzz", &e))
+    /* without checksum verification, so mutations reach the CRF checks */
+    b4k_model *f;
+    if (b4k_model_open_mem_ex(&f, data, size, "fuzz", B4K_MODEL_NO_VERIFY, &e))
+        return 0;
+    if (b4k_crf_model_from(&m, f, &e))
         return 0;
     b4k_crf_seq s;
     b4k_crf_seq_init(&s);
