@@ -168,8 +168,13 @@ static int plan(b4k_cv *cv, const char *const *inputs, int n, const b4k_convert_
     } else {
         c = cv->ck[0];
     }
+    int mod = 0; /* a ['module'] state dict: other top-level tensors are training state */
+    for (size_t i = 0; i < c->n; i++)
+        mod |= !strncmp(c->t[i].name, "module.", 7);
     for (size_t i = 0; i < c->n; i++) {
         char dst[512];
+        if (mod && strncmp(c->t[i].name, "module.", 7) && c != cv->merged)
+            continue;
         int xf, r = b4k_names_map(fam, c->t[i].name, dst, sizeof dst, &xf);
         if (r == 0)
             continue;

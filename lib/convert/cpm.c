@@ -12,6 +12,24 @@
 #include "core/alloc.h"
 
 static const char *strip(const char *s) { return strncmp(s, "module.", 7) ? s : s + 7; }
+
+/* With a ['module'] state dict, the other top-level tensors (rng states,
+ * optimizer) are training state, not weights. */
+static int has_module(const b4k_ckpt *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (!strncmp(c->t[i].name, "module.", 7))
+            return 1;
+    return 0;
+}
+
+static size_t count_weights(const b4k_ckpt *c, int mod)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n; i++)
+        n += !mod || !strncmp(c->t[i].name, "module.", 7);
+    return n;
+}
 static int ends(const char *s, const char *p)
 {
     size_t a = strlen(s), b = strlen(p);
@@ -105,7 +123,7 @@ int b4k_cpm_merge(b4k_ckpt **out, b4k_ckpt **shards, int k, b4k_err *err)
 {
     b4k_ckpt *m = b4k_ckpt_new("megatron-merged", 0);
     b4k_ctensor **parts = NULL;
-    int rc = 0;
+    int rc = 0, mod = has_module(shards[0]);
     *out = NULL;
     if (!m || !(parts = b4k_malloc_n((size_t)k, sizeof *parts))) {
         b4k_ckpt_free(m);
@@ -119,19 +137,22 @@ int b4k_cpm_merge(b4k_ckpt **out, b4k_ckpt **shards, int k, b4k_err *err)
                              "shards were given", i, (long long)json_integer_value(w), k);
             goto done;
         }
-        if (shards[i]->n != shards[0]->n) {
+        if (count_weights(shards[i], mod) != count_weights(shards[0], mod)) {
             rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0,
                              "mp-shard mismatch: shard %d has %zu tensors, shard 0 has %zu", i,
-                             shards[i]->n, shards[0]->n);
+                             count_weights(shards[i], mod), count_weights(shards[0], mod));
             goto done;
         }
     }
     for (size_t t = 0; t < shards[0]->n; t++) {
+        if (mod && strncmp(shards[0]->t[t].name, "module.", 7))
+            continue;
         const char *name = strip(shards[0]->t[t].name);
         for (int i = 0; i < k; i++) {
             parts[i] = NULL;
             for (size_t j = 0; j < shards[i]->n; j++)
-                if (!strcmp(strip(shards[i]->t[j].name), name)) {
+                if ((!mod || !strncmp(shards[i]->t[j].name, "module.", 7)) &&
+                    !strcmp(strip(shards[i]->t[j].name), name)) {
                     parts[i] = &shards[i]->t[j];
                     break;
                 }

@@ -86,6 +86,7 @@ static const struct {
     {"numpy.core.multiarray", "scalar", G_INERT, 0},
     {"numpy", "ndarray", G_INERT, 0},
     {"numpy", "dtype", G_INERT, 0},
+    {"_codecs", "encode", G_INERT, 0}, /* bytes in protocol 2 (numpy arrays) */
 };
 
 #define VFAIL(...) b4k_err_set(err, B4K_EFORMAT, name, 0, __VA_ARGS__)

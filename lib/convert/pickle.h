@@ -6,8 +6,9 @@
  *   collections.OrderedDict, torch._utils._rebuild_tensor(_v2),
  *   torch._utils._rebuild_parameter, torch.<T>Storage (dtype tags),
  *   builtins.set / argparse.Namespace / a few numpy scalar and array
- *   reconstructors (inert opaque objects, so that training metadata in
- *   Megatron/DeepSpeed checkpoints does not stop a load).
+ *   reconstructors / _codecs.encode (inert opaque objects, so that training
+ *   metadata in Megatron/DeepSpeed checkpoints -- rng states, args -- does
+ *   not stop a load).
  * Any other global is refused with B4K_EUNSUP naming it. */
 #ifndef B4K_CONVERT_PICKLE_H
 #define B4K_CONVERT_PICKLE_H

@@ -168,7 +168,9 @@ for r in range(MP):
         sh[k] = v.clone()
     ck = {"module": sh, "iteration": 1000, "mp_world_size": MP, "dp_world_size": 1,
           "global_steps": 1000, "skipped_steps": 0, "csr_tensor_module_names": set(),
-          "lr_scheduler": {"last_iter": 1000}}
+          "lr_scheduler": {"last_iter": 1000},
+          "torch_rng_state": torch.get_rng_state(), "np_rng_state": np.random.get_state(),
+          "random_rng_state": (3, tuple(range(5)), None)}
     torch.save(ck, os.path.join(OUT, "cpm", "mp_rank_%02d_model_states.pt" % r))
 names = {"word_embeddings.weight": "wte.weight", "position_embeddings.weight": "wpe.weight",
          "transformer.final_layernorm.weight": "ln_f.weight",
