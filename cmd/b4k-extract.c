@@ -76,7 +76,7 @@ enum {
     T_TASK = B4K_OPT_LONG, T_FORMAT, T_INIT, T_CONFIG, T_VOCAB, T_EPOCHS, T_BATCH, T_LR, T_MAXLEN,
     T_SEED, T_BF16, T_WARMUP, T_DECAY, T_WD, T_CLIP, T_ACCUM, T_EMA, T_CRFLR, T_DROPOUT, T_DEV,
     T_HOLDOUT, T_NOBUCKET, T_CKPT, T_RESUME, T_LOG, T_PROGRESS, T_THRESH, T_MAXSTEPS, T_LOGEVERY,
-    T_DUMP
+    T_DUMP, T_LAYERDECAY
 };
 
 static const b4k_opt train_opts[] = {
@@ -101,6 +101,8 @@ static const b4k_opt train_opts[] = {
     {"ema", T_EMA, required_argument, "X", "EMA of weights for evaluation and output (e.g. 0.999; default off)"},
     {"crf-lr-mult", T_CRFLR, required_argument, "X", "learning-rate multiplier of the CRF transitions (default 100)"},
     {"dropout", T_DROPOUT, required_argument, "X", "override the config's dropout rates"},
+    {"layer-decay", T_LAYERDECAY, required_argument, "X",
+     "layer-wise lr: layer l of L gets X^(L-l), embeddings X^(L+1) (default 1)"},
     {"dev", T_DEV, required_argument, "FILE", "held-out data (same format) for per-epoch F1"},
     {"holdout", T_HOLDOUT, required_argument, "F", "hold out this fraction of the training data for F1"},
     {"no-bucket", T_NOBUCKET, no_argument, NULL, "do not batch texts of similar length together"},
@@ -180,7 +182,7 @@ typedef struct topts {
     const char *task, *format, *init, *config, *vocab, *output, *dev, *ckpt, *resume, *log, *dump;
     int epochs, batch, maxlen, threads, accum, bucket, progress, decay, has_th, logevery;
     long max_steps;
-    double lr, warmup, wd, clip, ema, crflr, dropout, holdout;
+    double lr, warmup, wd, clip, ema, crflr, dropout, holdout, layer_decay;
     uint64_t seed;
     b4k_spo_thresh th;
 } topts;
@@ -205,7 +207,7 @@ static int cmd_train(int argc, char **argv)
                    .summary = "Fine-tune BERT for triple extraction or NER.",
                    .opts = train_opts};
     topts o = {.epochs = 3, .batch = 16, .maxlen = 0, .threads = 1, .accum = 1, .bucket = 1,
-               .lr = 2e-5, .wd = 0.01, .clip = 1.0, .crflr = 100, .dropout = -1, .seed = 1,
+               .lr = 2e-5, .layer_decay = 1, .wd = 0.01, .clip = 1.0, .crflr = 100, .dropout = -1, .seed = 1,
                .logevery = 50};
     const char *arg;
     int key, bf16 = 0;
@@ -243,6 +245,7 @@ static int cmd_train(int argc, char **argv)
         case T_THRESH: parse_thresholds(arg, &o.th); o.has_th = 1; break;
         case T_PROGRESS: o.progress = 1; break;
         case T_DUMP: o.dump = arg; break;
+        case T_LAYERDECAY: o.layer_decay = b4k_cli_double("--layer-decay", arg, 0.01, 1); break;
         }
     }
     if (!o.task || (strcmp(o.task, "spo") && strcmp(o.task, "ner"))) b4k_cli_usage("--task spo or --task ner is required");
@@ -291,6 +294,14 @@ static int cmd_train(int argc, char **argv)
         if (o.init && b4k_ie_model_init_from(&m, &err, o.init)) b4k_cli_die(&err);
     }
     if (o.has_th) m.th = o.th;
+    if (o.layer_decay < 1) {
+        int L = m.cfg.layers;
+        for (int i = m.bert.first_param; i <= m.bert.last_param; i++) {
+            int l = -1;
+            if (sscanf(m.tab.t[i].name, "bert.encoder.layer.%d.", &l) != 1) l = -1;
+            m.tab.t[i].lr_mult *= (float)pow(o.layer_decay, l >= 0 ? L - l : L + 1);
+        }
+    }
 
     /* hold out part of the training documents */
     b4k_rng rng;
