@@ -228,6 +228,7 @@ TEST(byte_fallback)
     CHECK_EQ_STR(dec(m, ids, 6), "a\xC3\xA9\xEF\xBF\xBD" "a");
     b4k_spm_free(m);
     /* byte pieces without byte_fallback: refused like the reference */
+    b4k_buf_free(&b);
     make_model(&b, p, n, B4K_SPM_UNIGRAM, 0, 1, 1);
     b4k_spm *m2 = NULL;
     b4k_err err = {0};
