@@ -622,7 +622,31 @@ int b4k_w2v_save(const b4k_w2v *m, const char *path, int with_output, b4k_err *e
 int b4k_w2v_ckpt_save(const b4k_w2v *m, const int64_t *state, size_t nstate, const char *path,
                       b4k_err *err)
 {
-    return save_common(m, "word2vec-checkpoint", 1, state, nstate, path, err);
+    /* Other training threads keep writing the vectors while a checkpoint is
+     * taken: snapshot them first, so that each tensor's checksum matches the
+     * bytes written. */
+    b4k_w2v snap = *m;
+    size_t nb = m->n * (size_t)m->dim * sizeof(float);
+    float *bufs[3] = {NULL, NULL, NULL};
+    const float *src[3] = {m->in, m->out, m->hs};
+    int rc = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!src[i])
+            continue;
+        if (!(bufs[i] = b4k_aligned_alloc(64, nb ? nb : 1))) {
+            rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory (checkpoint)");
+            goto done;
+        }
+        memcpy(bufs[i], src[i], nb);
+    }
+    snap.in = bufs[0];
+    snap.out = bufs[1];
+    snap.hs = bufs[2];
+    rc = save_common(&snap, "word2vec-checkpoint", 1, state, nstate, path, err);
+done:
+    for (int i = 0; i < 3; i++)
+        b4k_free(bufs[i]);
+    return rc;
 }
 
 int b4k_w2v_ckpt_load(b4k_w2v **out, int64_t **state, size_t *nstate, const char *path,
