@@ -151,18 +151,9 @@ static int viterbi_cp(const b4k_spm *m, b4k_spm_state *st, struct b4k_spm_best *
         size_t k = start;
         uint32_t node = 0;
         for (size_t d = c; d < nc; d++) {
-            int32_t id;
-            uint32_t cp = cps[d];
-            if (node == 0 && cp < 0x10000) {
-                node = t->root[cp];
-                if (!node) break;
-                id = t->rootval[cp];
-            } else {
-                const b4k_spm_cpslot *sl = b4k_spm_cp_find(t, node, cp);
-                if (!sl) break;
-                node = sl->child;
-                id = sl->val;
-            }
+            node = b4k_spm_cp_next(t, node, cps[d]);
+            if (!node) break;
+            int32_t id = t->val[node];
             k += cpl[d];
             if (id < 0) continue;
             int ty = m->type[id];

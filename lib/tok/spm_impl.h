@@ -37,30 +37,30 @@ static inline uint32_t b4k_spm_trie_next(const b4k_spm_trie *t, uint32_t node, u
  * piece and the normalised text are valid UTF-8 (then it finds exactly the
  * matches the byte trie finds, with one probe per character instead of one
  * per byte).  Root children of BMP code points in a direct table. */
-typedef struct b4k_spm_cpslot {
-    uint64_t key;   /* (node + 1) << 21 | cp; 0 = empty */
-    uint32_t child;
-    int32_t val;    /* piece id ending at child, or -1 */
-} b4k_spm_cpslot;
+/* An edge in one 64-bit word: bits 0-41 the key ((node + 1) << 21 | cp),
+ * 42-62 the child; 0 = empty.  At most 2^21 - 2 nodes (else the model
+ * keeps to the byte trie). */
+#define B4K_SPM_CPKEY ((1ull << 42) - 1)
 
 typedef struct b4k_spm_cptrie {
-    int ok;                 /* built (all pieces valid UTF-8) */
+    int ok;                 /* built (all pieces valid UTF-8, not too many) */
     uint32_t *root;         /* (0x10000) child, 0 = none */
-    int32_t *rootval;       /* (0x10000) */
-    b4k_spm_cpslot *slots;  /* (cap) */
+    uint64_t *slots;        /* (cap) */
+    int32_t *val;           /* (n_nodes) piece id ending at the node, or -1 */
     size_t cap, mask;
     uint32_t n_nodes;
 } b4k_spm_cptrie;
 
-static inline const b4k_spm_cpslot *b4k_spm_cp_find(const b4k_spm_cptrie *t, uint32_t node,
-                                                     uint32_t cp)
+/* child of node by cp, or 0 */
+static inline uint32_t b4k_spm_cp_next(const b4k_spm_cptrie *t, uint32_t node, uint32_t cp)
 {
+    if (node == 0 && cp < 0x10000) return t->root[cp];
     uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
     size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 24) & t->mask;
     for (;;) {
-        const b4k_spm_cpslot *s = &t->slots[h];
-        if (s->key == key) return s;
-        if (!s->key) return NULL;
+        uint64_t v = t->slots[h];
+        if ((v & B4K_SPM_CPKEY) == key) return (uint32_t)(v >> 42) & 0x1FFFFF;
+        if (!v) return 0;
         h = (h + 1) & t->mask;
     }
 }

@@ -187,46 +187,45 @@ static int build_cptrie(b4k_spm *m, b4k_err *err)
         int ty = m->type[i];
         if (!(ty == B4K_SPM_NORMAL || ty == B4K_SPM_USER_DEFINED || ty == B4K_SPM_UNUSED)) continue;
         if (b4k_utf8_check(m->piece[i], m->piece_len[i]) != (size_t)-1) return 0; /* byte trie only */
-        total += m->piece_len[i];
+        for (uint32_t k = 0; k < m->piece_len[i]; k++)
+            total += ((unsigned char)m->piece[i][k] & 0xC0) != 0x80;
     }
+    if (total >= (1u << 21) - 2) return 0; /* byte trie only */
     size_t cap = 1024;
     while (cap < total * 2) cap <<= 1;
     t->root = b4k_calloc(0x10000, sizeof *t->root);
-    t->rootval = b4k_malloc_n(0x10000, sizeof *t->rootval);
+    t->val = b4k_malloc_n(total, sizeof *t->val);
     t->slots = b4k_calloc(cap, sizeof *t->slots);
-    if (!t->root || !t->rootval || !t->slots) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-    memset(t->rootval, 0xff, 0x10000 * sizeof *t->rootval);
+    if (!t->root || !t->val || !t->slots) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     t->cap = cap;
     t->mask = cap - 1;
     t->n_nodes = 1;
+    t->val[0] = -1;
     for (int32_t i = 0; i < m->n; i++) {
         int ty = m->type[i];
         if (!(ty == B4K_SPM_NORMAL || ty == B4K_SPM_USER_DEFINED || ty == B4K_SPM_UNUSED)) continue;
         const unsigned char *p = (const unsigned char *)m->piece[i];
         size_t n = m->piece_len[i];
         uint32_t node = 0;
-        int32_t *valp = NULL;
         for (size_t k = 0; k < n;) {
             uint32_t cp;
             k += (size_t)b4k_utf8_decode(p + k, n - k, &cp);
-            if (node == 0 && cp < 0x10000) {
-                if (!t->root[cp]) t->root[cp] = t->n_nodes++;
-                valp = &t->rootval[cp];
-                node = t->root[cp];
-                continue;
+            uint32_t c = b4k_spm_cp_next(t, node, cp);
+            if (!c) {
+                c = t->n_nodes++;
+                t->val[c] = -1;
+                if (node == 0 && cp < 0x10000) {
+                    t->root[cp] = c;
+                } else {
+                    uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
+                    size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 24) & t->mask;
+                    while (t->slots[h]) h = (h + 1) & t->mask;
+                    t->slots[h] = key | ((uint64_t)c << 42);
+                }
             }
-            uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
-            size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 24) & t->mask;
-            while (t->slots[h].key && t->slots[h].key != key) h = (h + 1) & t->mask;
-            if (!t->slots[h].key) {
-                t->slots[h].key = key;
-                t->slots[h].child = t->n_nodes++;
-                t->slots[h].val = -1;
-            }
-            valp = &t->slots[h].val;
-            node = t->slots[h].child;
+            node = c;
         }
-        if (valp) *valp = i;
+        t->val[node] = i;
     }
     t->ok = 1;
     return 0;
@@ -522,7 +521,7 @@ void b4k_spm_free(b4k_spm *m)
     b4k_free(m->trie.slots);
     b4k_free(m->trie.val);
     b4k_free(m->cptrie.root);
-    b4k_free(m->cptrie.rootval);
+    b4k_free(m->cptrie.val);
     b4k_free(m->cptrie.slots);
     b4k_free(m);
 }
