@@ -661,7 +661,13 @@ static int cmd_predict(int argc, char **argv)
             }
             pb.errmsg[pb.n] = NULL;
             if (!text) {
-                if (!keep) b4k_cli_die(&e2);
+                if (!keep) {
+                    /* the records before the bad one are still written */
+                    json_decref(o);
+                    flush_batch(&pb, &m, &r, out, path, &ntrunc);
+                    fflush(out);
+                    b4k_cli_die(&e2);
+                }
                 pb.errmsg[pb.n] = b4k_strdup(e2.msg);
             } else if (b4k_ie_data_add_text(&pb.d, text, tl, line)) {
                 b4k_cli_dief("out of memory");
