@@ -280,7 +280,7 @@ static int cmd_train(int argc, char **argv)
     if (o.dev && b4k_ie_read(&dev, &err, o.dev, fmt, &names, 1)) b4k_cli_die(&err);
     if (data.missing) b4k_cli_warn("%ld gold %s not found in their text (skipped)", data.missing, task == B4K_IE_SPO ? "triple strings" : "spans");
     if (data.unknown) b4k_cli_warn("%ld gold items with names outside the checkpoint's schema (skipped)", data.unknown);
-    if (dev.unknown) b4k_cli_warn("%s: %ld gold items with unknown %s (scored as missed)", o.dev, dev.unknown, task == B4K_IE_SPO ? "predicates" : "types");
+    if (dev.unknown) b4k_cli_warn("%s: %ld gold items with unknown %s (not scored)", o.dev, dev.unknown, task == B4K_IE_SPO ? "predicates" : "types");
     if (!resumed) {
         b4k_bert_config c;
         if (o.config) {
