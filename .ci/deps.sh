@@ -9,6 +9,7 @@ pkgs=(
   unicode-data                   # regenerating the Unicode tables
   fortunes-zh                    # demo text
   python3 python3-numpy python3-jieba python3-sentencepiece   # reference checks (skip if absent)
+  sentencepiece                  # spm_encode: make bench peer only, make check does not need it
 )
 # node + npm run the HF tokenizers / gpt-3-encoder peers (test tooling only);
 # the machine image may already have them from elsewhere than Debian.

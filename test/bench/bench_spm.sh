@@ -26,13 +26,14 @@ run() {
   local label=$1 out=$2; shift 2
   /usr/bin/time -f "%e %U %S %M" -o "$tmp/t" "$@" > "$out" 2> "$tmp/err" || { echo "$label: failed: $(head -c 300 "$tmp/err")"; return 1; }
   read -r W u s R < "$tmp/t"
-  C=$(echo "$u + $s" | bc -l)
+  C=$(awk -v a="$u" -v b="$s" 'BEGIN{print a + b}')
   printf '%-34s wall %7.2f s  cpu %7.2f s  %7.2f MB/s/thread  rss %6d KB\n' "$label" "$W" "$C" \
-    "$(echo "$bytes / 1000000 / $C" | bc -l)" "$R"
+    "$(div "$bytes" "$C" 1000000)" "$R"
 }
-ratio() { printf '  => %s: %.1fx per thread (cpu), %.1fx wall\n' "$1" "$(echo "$2 / $3" | bc -l)" "$(echo "$4 / $5" | bc -l)"; }
+div() { awk -v a="$1" -v b="$2" -v k="${3:-1}" 'BEGIN{printf "%.4f", (b > 0 ? a / b / k : 0)}'; }
+ratio() { printf '  => %s: %.1fx per thread (cpu), %.1fx wall\n' "$1" "$(div "$2" "$3")" "$(div "$4" "$5")"; }
 
-echo "-- SentencePiece (chinese_vocab.model, $(/usr/bin/python3 -c 'print(1)' >/dev/null 2>&1; echo unigram))"
+echo "-- SentencePiece (chinese_vocab.model: a unigram model)"
 ok_peer=0
 if command -v spm_encode >/dev/null; then
   run "spm_encode (C++)" "$tmp/peer.ids" spm_encode --model="$M" --output_format=id < "$tmp/in.txt" && { pw=$W; pc=$C; ok_peer=1; }
@@ -46,7 +47,7 @@ if [ "$ok_peer" = 1 ]; then
   sed 's/^{"ids":\[//; s/\]}$//; s/,/ /g' "$tmp/b4k1.jsonl" > "$tmp/b4k.ids"
   if cmp -s "$tmp/b4k.ids" "$tmp/peer.ids"; then echo "  ids identical to spm_encode's"; else echo "  ids DIFFER from spm_encode's"; fi
   ratio "b4k spm vs spm_encode (target >= 2x per thread)" "$pc" "$bc1" "$pw" "$bw"
-  printf '  => 2 threads: %.1fx spm_encode wall\n' "$(echo "$pw / $bw2" | bc -l)"
+  printf '  => 2 threads: %.1fx spm_encode wall\n' "$(div "$pw" "$bw2")"
 fi
 
 echo "-- CPM pipeline (jieba + U+2582/U+2583 + SentencePiece)"
@@ -63,5 +64,5 @@ if [ "$ok_py" = 1 ]; then
   sed 's/^{"ids":\[//; s/\]}$//; s/,/ /g' "$tmp/c1.jsonl" > "$tmp/c.ids"
   if cmp -s "$tmp/c.ids" "$tmp/py.ids"; then echo "  ids identical to the reference's"; else echo "  ids DIFFER from the reference's"; fi
   ratio "b4k cpm vs Python reference (target >= 20x)" "$yc" "$cc" "$yw" "$cw"
-  printf '  => 2 threads: %.1fx the reference wall\n' "$(echo "$yw / $cw2" | bc -l)"
+  printf '  => 2 threads: %.1fx the reference wall\n' "$(div "$yw" "$cw2")"
 fi
