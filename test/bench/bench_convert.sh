@@ -39,27 +39,28 @@ PY
 echo '{"n_head": 12}' > "$W/config.json"
 SIZE=$(stat -c %s "$W/gpt2.pt"); MB=$(awk -v s=$SIZE 'BEGIN{printf "%.1f", s/1e6}')
 cat "$W/gpt2.pt" > /dev/null   # warm the page cache for everyone
-now() { date +%s.%N; }
-t() { local t0 t1; t0=$(now); "$@" > /dev/null 2>&1 || { echo "FAILED: $*" >&2; echo 0; return; }; t1=$(now); awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.3f", b-a}'; }
-best() { local b=999999 x; for i in 1 2 3; do x=$(t "$@"); b=$(awk -v a=$b -v x=$x 'BEGIN{print (x<a)?x:a}'); rm -f "$W"/out*; done; echo $b; }
+# best of 3 wall-clock seconds; CPU seconds (user+sys) of that run in $CPU
+t() { /usr/bin/time -f '%e %U %S' -o "$W/time" "$@" > /dev/null 2>&1 || { echo "FAILED: $*" >&2; echo "0 0"; return; }; awk '{printf "%.3f %.3f", $1, $2+$3}' "$W/time"; }
+best() { local b=999999 c=0 x; for i in 1 2 3; do x=$(t "$@"); if awk -v a=$b -v x="${x% *}" 'BEGIN{exit !(x<a)}'; then b=${x% *}; c=${x#* }; fi; rm -f "$W"/out*; done; echo "$b $c"; }
 rate() { awk -v s=$SIZE -v t=$1 'BEGIN{ if (t>0) printf "%.0f MB/s", s/1e6/t; else print "n/a" }'; }
 ratio() { awk -v a=$1 -v b=$2 'BEGIN{ if (b>0) printf "%.2fx", a/b; else print "n/a" }'; }
-echo "bench_convert: GPT-2 ($LAYERS layers, vocab $VOCAB) torch.save zip, $MB MB f32; $(nproc) CPUs (machine shared, figures are noisy)"
-cpsync() { cp "$W/gpt2.pt" "$W/out.cp" && sync -f "$W/out.cp"; }
-catsync() { cat "$W/gpt2.pt" > "$W/out.cat" && sync -f "$W/out.cat"; }
+show() { # label "wall cpu" [extra]
+  local w=${2% *} c=${2#* }; printf '  %-18s %6.2f s  %-10s cpu %5.2f s  %s\n' "$1" "$w" "$(rate $w)" "$c" "$3"; }
+echo "bench_convert: GPT-2 ($LAYERS layers, vocab $VOCAB) torch.save zip, $MB MB f32; $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "  (best of 3; wall seconds, and the CPU seconds user+sys of that run, which a loaded machine distorts less)"
 T_CP=$(best cp "$W/gpt2.pt" "$W/out.cp")
-T_CPS=$(best cpsync)
-T_CAT=$(best catsync)
+T_CPS=$(best sh -c 'cp "$1" "$2" && sync -f "$2"' sh "$W/gpt2.pt" "$W/out.cp")
+T_CAT=$(best sh -c 'cat "$1" > "$2" && sync -f "$2"' sh "$W/gpt2.pt" "$W/out.cat")
 T_RAW=$(best b4k-convert --config "$W/config.json" -o "$W/out.b4k" "$W/gpt2.pt")
-echo "  cp              $T_CP s  $(rate $T_CP)"
-echo "  cp + sync       $T_CPS s  $(rate $T_CPS)"
-echo "  cat + sync      $T_CAT s  $(rate $T_CAT)   (a user-space read/write copy; cp uses copy_file_range)"
-echo "  b4k raw f32     $T_RAW s  $(rate $T_RAW)   vs cp: $(ratio $T_RAW $T_CP), vs cp+sync: $(ratio $T_RAW $T_CPS), vs cat+sync: $(ratio $T_RAW $T_CAT) (target <= 1.5x)"
+show "cp" "$T_CP"
+show "cp + sync" "$T_CPS"
+show "cat + sync" "$T_CAT" "(user-space read/write; cp uses copy_file_range)"
+show "b4k raw f32" "$T_RAW" "wall vs cp $(ratio ${T_RAW% *} ${T_CP% *}), vs cp+sync $(ratio ${T_RAW% *} ${T_CPS% *}), vs cat+sync $(ratio ${T_RAW% *} ${T_CAT% *}); cpu vs cat+sync $(ratio ${T_RAW#* } ${T_CAT#* }) (target <= 1.5x)"
 if command -v zstd >/dev/null; then
   T_Z=$(best zstd -q -3 -T1 -f "$W/gpt2.pt" -o "$W/out.zst")
   T_BZ=$(best b4k-convert -z 3 --config "$W/config.json" -o "$W/out.b4k" "$W/gpt2.pt")
-  echo "  zstd -3 -T1     $T_Z s  $(rate $T_Z)"
-  echo "  b4k zstd -3     $T_BZ s  $(rate $T_BZ)   vs zstd CLI: $(ratio $T_BZ $T_Z) (target <= 1.2x)"
+  show "zstd -3 -T1" "$T_Z"
+  show "b4k zstd -3" "$T_BZ" "wall vs zstd CLI $(ratio ${T_BZ% *} ${T_Z% *}), cpu $(ratio ${T_BZ#* } ${T_Z#* }) (target <= 1.2x)"
 else
   echo "  zstd CLI not installed: zstd comparison skipped"
 fi
@@ -67,10 +68,10 @@ fi
 # verify + hash + write, no transposes) -- the part of raw f32 that is a copy
 b4k-convert --config "$W/config.json" -o "$W/m.b4k" "$W/gpt2.pt" >/dev/null
 T_PT=$(best b4k-convert -o "$W/out.b4k" "$W/m.b4k")
-echo "  b4k raw .b4k->.b4k  $T_PT s  $(rate $T_PT)   (no transposes) vs cp: $(ratio $T_PT $T_CP), vs cat+sync: $(ratio $T_PT $T_CAT)"
+show "b4k .b4k->.b4k raw" "$T_PT" "no transposes: wall vs cp $(ratio ${T_PT% *} ${T_CP% *}), vs cat+sync $(ratio ${T_PT% *} ${T_CAT% *}); cpu vs cat+sync $(ratio ${T_PT#* } ${T_CAT#* })"
 for dt in f16 bf16 int8; do
   T=$(best b4k-convert -t $dt --config "$W/config.json" -o "$W/out.b4k" "$W/gpt2.pt")
-  echo "  b4k $dt$(printf '%*s' $((8 - ${#dt})) '')     $T s  $(rate $T)   vs cp: $(ratio $T $T_CP)"
+  show "b4k $dt" "$T" "wall vs cp $(ratio ${T% *} ${T_CP% *})"
 done
 # time to first tensor: open (mmap + header validation) and get wte.weight
 cat > "$W/ttft.c" <<'C'
