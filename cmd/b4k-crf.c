@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/threads.h"
 #include "crf/crf1d.h"
 #include "crf/data.h"
 #include "crf/eval.h"
@@ -291,23 +292,51 @@ static int cmd_learn(int argc, char **argv)
 
 /* ---- tagging machinery shared by tag and eval ---- */
 
-typedef struct tagger {
-    b4k_crf_model m;
-    b4k_crf1d_tr tr;
+/* Per-thread tagging workspace. */
+typedef struct tagws {
     b4k_crf1d_ws *ws;
     b4k_buf scratch;
     int32_t *aid;
     size_t acap;
     size_t *aoff;
-    double *emit;
-    int32_t *path;
-    size_t cap;
-    int nbest;
-    int32_t *paths;
+    double *emit, *mg;
+    int32_t *path, *paths;
     double *scores;
+    size_t cap;
+    double score, logz;
+    int found;
+    int rc;       /* B4K_ERANGE: no path satisfies the constraints */
+} tagws;
+
+typedef struct tagger {
+    b4k_crf_model m;
+    b4k_crf1d_tr tr;
+    int nbest, marg;
+    tagws w;      /* the main thread's workspace */
 } tagger;
 
-static void tagger_open(tagger *tg, const char *path, const char *constraints, int nbest)
+static void tagws_init(tagws *w, int L)
+{
+    memset(w, 0, sizeof *w);
+    if (!(w->ws = b4k_crf1d_ws_new(L)))
+        b4k_cli_dief("out of memory");
+    b4k_buf_init(&w->scratch);
+}
+
+static void tagws_free(tagws *w)
+{
+    b4k_crf1d_ws_free(w->ws);
+    b4k_buf_free(&w->scratch);
+    b4k_free(w->aid);
+    b4k_free(w->aoff);
+    b4k_free(w->emit);
+    b4k_free(w->mg);
+    b4k_free(w->path);
+    b4k_free(w->paths);
+    b4k_free(w->scores);
+}
+
+static void tagger_open(tagger *tg, const char *path, const char *constraints, int nbest, int marg)
 {
     b4k_err err;
     b4k_err_clear(&err);
@@ -315,7 +344,7 @@ static void tagger_open(tagger *tg, const char *path, const char *constraints, i
     if (b4k_crf_model_load(&tg->m, path, &err))
         b4k_cli_die(&err);
     int L = tg->m.L;
-    if (b4k_crf1d_tr_init(&tg->tr, L) || !(tg->ws = b4k_crf1d_ws_new(L)))
+    if (b4k_crf1d_tr_init(&tg->tr, L))
         b4k_cli_dief("out of memory");
     if (constraints) {
         const char **labs = b4k_malloc_n(L, sizeof(char *));
@@ -333,47 +362,65 @@ static void tagger_open(tagger *tg, const char *path, const char *constraints, i
         b4k_free(ae);
     }
     b4k_crf_model_tr(&tg->m, &tg->tr);
-    b4k_buf_init(&tg->scratch);
     tg->nbest = nbest;
+    tg->marg = marg;
+    tagws_init(&tg->w, L);
 }
 
 static void tagger_close(tagger *tg)
 {
+    tagws_free(&tg->w);
     b4k_crf_model_free(&tg->m);
     b4k_crf1d_tr_free(&tg->tr);
-    b4k_crf1d_ws_free(tg->ws);
-    b4k_buf_free(&tg->scratch);
-    b4k_free(tg->aid);
-    b4k_free(tg->aoff);
-    b4k_free(tg->emit);
-    b4k_free(tg->path);
-    b4k_free(tg->paths);
-    b4k_free(tg->scores);
 }
 
-/* Viterbi (and n-best) for seq; returns the best path's score. */
-static double tagger_run(tagger *tg, const b4k_crf_seq *seq, const char *file)
+/* Viterbi, and with --marginals / --nbest forward-backward and n-best, for
+ * seq in workspace w (thread-safe: the model and tables are read-only).
+ * Returns 0, B4K_ERANGE (constraints leave no path) or B4K_ENOMEM. */
+static int tagger_run(const tagger *tg, tagws *w, const b4k_crf_seq *seq)
 {
     size_t T = seq->T;
     int L = tg->m.L;
-    if (T > tg->cap) {
+    if (T > w->cap) {
         size_t cap = T * 2;
-        tg->aoff = b4k_realloc_n(tg->aoff, cap + 1, sizeof(size_t));
-        tg->emit = b4k_realloc_n(tg->emit, cap * (size_t)L, sizeof(double));
-        tg->path = b4k_realloc_n(tg->path, cap, sizeof(int32_t));
+        w->aoff = b4k_realloc_n(w->aoff, cap + 1, sizeof(size_t));
+        w->emit = b4k_realloc_n(w->emit, cap * (size_t)L, sizeof(double));
+        w->path = b4k_realloc_n(w->path, cap, sizeof(int32_t));
+        if (!w->aoff || !w->emit || !w->path)
+            return B4K_ENOMEM;
         if (tg->nbest > 1) {
-            tg->paths = b4k_realloc_n(tg->paths, cap * (size_t)tg->nbest, sizeof(int32_t));
-            tg->scores = b4k_realloc_n(tg->scores, (size_t)tg->nbest, sizeof(double));
+            w->paths = b4k_realloc_n(w->paths, cap * (size_t)tg->nbest, sizeof(int32_t));
+            w->scores = b4k_realloc_n(w->scores, (size_t)tg->nbest, sizeof(double));
+            if (!w->paths || !w->scores)
+                return B4K_ENOMEM;
         }
-        if (!tg->aoff || !tg->emit || !tg->path || (tg->nbest > 1 && (!tg->paths || !tg->scores)))
-            b4k_cli_dief("out of memory");
-        tg->cap = cap;
+        if (tg->marg && !(w->mg = b4k_realloc_n(w->mg, cap * (size_t)L, sizeof(double))))
+            return B4K_ENOMEM;
+        w->cap = cap;
     }
-    if (b4k_crf_model_attrs(&tg->m, seq, &tg->scratch, &tg->aid, &tg->acap, tg->aoff))
-        b4k_cli_dief("out of memory");
-    b4k_crf_model_emit(&tg->m, tg->aid, tg->aoff, T, tg->emit);
-    double score = 0;
-    int rc = b4k_crf1d_viterbi(tg->ws, &tg->tr, tg->emit, T, tg->path, &score);
+    if (b4k_crf_model_attrs(&tg->m, seq, &w->scratch, &w->aid, &w->acap, w->aoff))
+        return B4K_ENOMEM;
+    b4k_crf_model_emit(&tg->m, w->aid, w->aoff, T, w->emit);
+    int rc = b4k_crf1d_viterbi(w->ws, &tg->tr, w->emit, T, w->path, &w->score);
+    if (rc)
+        return rc;
+    w->found = 1;
+    w->logz = 0;
+    if (tg->marg || tg->nbest > 1)
+        if ((rc = b4k_crf1d_fb(w->ws, &tg->tr, w->emit, T, &w->logz)))
+            return rc;
+    if (tg->nbest > 1 &&
+        (rc = b4k_crf1d_nbest(w->ws, &tg->tr, w->emit, T, tg->nbest, w->paths, w->scores, &w->found)))
+        return rc;
+    if (tg->marg)
+        b4k_crf1d_marginals(w->ws, &tg->tr, w->mg);
+    return 0;
+}
+
+/* tagger_run in the main thread, dying on failure */
+static void tagger_run_main(tagger *tg, const b4k_crf_seq *seq, const char *file)
+{
+    int rc = tagger_run(tg, &tg->w, seq);
     if (rc == B4K_ERANGE) {
         b4k_err err;
         b4k_err_set(&err, B4K_EFORMAT, file, seq->line, "no label sequence satisfies the constraints");
@@ -381,7 +428,6 @@ static double tagger_run(tagger *tg, const b4k_crf_seq *seq, const char *file)
     }
     if (rc)
         b4k_cli_dief("out of memory");
-    return score;
 }
 
 static void check_cols(const tagger *tg, const b4k_crf_seq *seq, const char *file)
@@ -405,6 +451,7 @@ static const b4k_opt tag_opts[] = {
     {"marginals", O_MARG, no_argument, NULL, "add each label's marginal probability and the sequence probability"},
     {"nbest", 'n', required_argument, "K", "output the K best label sequences with scores"},
     {"constraints", O_CONSTR, required_argument, "S", "forbid transitions invalid in BIO, BIOES or BMES"},
+    {"threads", 'j', required_argument, "N", "tag with N threads (output keeps the input order) (1)"},
     {NULL, 0, 0, NULL, NULL}};
 
 enum { OUT_CONLL, OUT_JSONL, OUT_SEG };
@@ -435,6 +482,102 @@ static void put_labels(b4k_buf *b, const tagger *tg, const int32_t *path, size_t
     b4k_buf_putc(b, ']');
 }
 
+/* Format the result in w for seq into b. */
+static void tag_format(const tagger *tg, const tagws *w, const b4k_crf_seq *seq, int ofmt,
+                       b4k_buf *b)
+{
+    size_t T = seq->T;
+    int L = tg->m.L, nbest = tg->nbest, marg = tg->marg;
+    if (!T) { /* empty seg line */
+        b4k_buf_putc(b, '\n');
+        return;
+    }
+    if (ofmt == OUT_SEG) {
+        put_seg(b, seq, tg, w->path);
+    } else if (ofmt == OUT_JSONL) {
+        b4k_buf_puts(b, "{\"tokens\":[");
+        for (size_t t = 0; t < T; t++) {
+            if (t)
+                b4k_buf_putc(b, ',');
+            if (seq->ncol > 1)
+                b4k_buf_putc(b, '[');
+            for (int c = 0; c < seq->ncol; c++) {
+                if (c)
+                    b4k_buf_putc(b, ',');
+                size_t i = t * seq->ncol + c;
+                b4k_buf_put_json_str(b, seq->cell[i], seq->clen[i]);
+            }
+            if (seq->ncol > 1)
+                b4k_buf_putc(b, ']');
+        }
+        b4k_buf_puts(b, "],\"labels\":");
+        put_labels(b, tg, w->path, T);
+        b4k_buf_printf(b, ",\"score\":%.6f", w->score);
+        if (marg) {
+            b4k_buf_printf(b, ",\"prob\":%.6g,\"marginals\":[", exp(w->score - w->logz));
+            for (size_t t = 0; t < T; t++)
+                b4k_buf_printf(b, "%s%.6g", t ? "," : "", w->mg[t * L + w->path[t]]);
+            b4k_buf_puts(b, "]");
+        }
+        if (nbest > 1) {
+            b4k_buf_puts(b, ",\"nbest\":[");
+            for (int q = 0; q < w->found; q++) {
+                b4k_buf_puts(b, q ? ",{\"labels\":" : "{\"labels\":");
+                put_labels(b, tg, w->paths + (size_t)q * T, T);
+                b4k_buf_printf(b, ",\"score\":%.6f,\"prob\":%.6g}", w->scores[q],
+                               exp(w->scores[q] - w->logz));
+            }
+            b4k_buf_puts(b, "]");
+        }
+        b4k_buf_puts(b, "}\n");
+    } else {
+        for (int q = 0; q < w->found; q++) {
+            const int32_t *pth = nbest > 1 ? w->paths + (size_t)q * T : w->path;
+            if (nbest > 1)
+                b4k_buf_printf(b, "# %d %.6f %.6g\n", q, w->scores[q], exp(w->scores[q] - w->logz));
+            for (size_t t = 0; t < T; t++) {
+                for (int c = 0; c < seq->ncol; c++) {
+                    size_t i = t * seq->ncol + c;
+                    b4k_buf_append(b, seq->cell[i], seq->clen[i]);
+                    b4k_buf_putc(b, '\t');
+                }
+                if (seq->label) {
+                    b4k_buf_append(b, seq->label[t], seq->llen[t]);
+                    b4k_buf_putc(b, '\t');
+                }
+                b4k_buf_puts(b, b4k_crf_model_label_str(&tg->m, pth[t]));
+                if (marg && q == 0)
+                    b4k_buf_printf(b, "/%.6f", w->mg[t * L + pth[t]]);
+                b4k_buf_putc(b, '\n');
+            }
+            b4k_buf_putc(b, '\n');
+        }
+    }
+}
+
+/* a batch of sequences tagged in parallel, written in input order */
+enum { TAG_BATCH = 512 };
+
+typedef struct tag_batch {
+    const tagger *tg;
+    tagws *ws;          /* (threads) */
+    b4k_crf_seq *seq;   /* (TAG_BATCH) */
+    b4k_buf *out;       /* (TAG_BATCH) */
+    int *rc;            /* (TAG_BATCH) */
+    int ofmt;
+} tag_batch;
+
+static void tag_range(void *ctx, size_t begin, size_t end, int tid)
+{
+    tag_batch *tb = ctx;
+    for (size_t i = begin; i < end; i++) {
+        b4k_buf_reset(&tb->out[i]);
+        tb->rc[i] = tb->seq[i].T ? tagger_run(tb->tg, &tb->ws[tid], &tb->seq[i]) : 0;
+        if (!tb->rc[i])
+            tag_format(tb->tg, &tb->ws[tid], &tb->seq[i], tb->ofmt, &tb->out[i]);
+    }
+}
+
 static int cmd_tag(int argc, char **argv)
 {
     b4k_cli_set_prog("b4k-crf tag");
@@ -443,7 +586,7 @@ static int cmd_tag(int argc, char **argv)
                    .summary = "Label sequences with a trained CRF (Viterbi, n-best, marginals).",
                    .opts = tag_opts};
     const char *model = NULL, *out = "-", *constraints = NULL;
-    int format = -1, ofmt = -1, marg = 0, nbest = 1;
+    int format = -1, ofmt = -1, marg = 0, nbest = 1, threads = 1;
     const char *arg;
     int k;
     while ((k = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
@@ -460,13 +603,14 @@ static int cmd_tag(int argc, char **argv)
         case O_MARG: marg = 1; break;
         case 'n': nbest = (int)b4k_cli_int("--nbest", arg, 1, 1000); break;
         case O_CONSTR: constraints = arg; break;
+        case 'j': threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
         default: b4k_cli_usage("unhandled option");
         }
     }
     if (!model)
         b4k_cli_usage("missing -m MODEL");
     tagger tg;
-    tagger_open(&tg, model, constraints, nbest);
+    tagger_open(&tg, model, constraints, nbest, marg);
     if (format < 0)
         format = tg.m.format;
     if (ofmt < 0)
@@ -482,106 +626,53 @@ static int cmd_tag(int argc, char **argv)
             b4k_cli_die(&err);
         fp = b4k_afile_fp(af);
     }
-    b4k_buf b;
-    b4k_buf_init(&b);
-    b4k_crf_seq seq;
-    b4k_crf_seq_init(&seq);
-    double *mg = NULL;
-    size_t mgcap = 0;
+    b4k_pool *pool = threads > 1 ? b4k_pool_new(threads) : NULL;
+    if (threads > 1 && !pool)
+        b4k_cli_dief("cannot start %d threads", threads);
+    tag_batch tb = {.tg = &tg, .ofmt = ofmt};
+    tb.ws = b4k_calloc((size_t)threads, sizeof(tagws));
+    tb.seq = b4k_calloc(TAG_BATCH, sizeof(b4k_crf_seq));
+    tb.out = b4k_calloc(TAG_BATCH, sizeof(b4k_buf));
+    tb.rc = b4k_calloc(TAG_BATCH, sizeof(int));
+    if (!tb.ws || !tb.seq || !tb.out || !tb.rc)
+        b4k_cli_dief("out of memory");
+    tb.ws[0] = tg.w; /* thread 0 uses the main workspace */
+    for (int t = 1; t < threads; t++)
+        tagws_init(&tb.ws[t], tg.m.L);
+    for (int i = 0; i < TAG_BATCH; i++) {
+        b4k_crf_seq_init(&tb.seq[i]);
+        b4k_buf_init(&tb.out[i]);
+    }
     int nin = optind < argc ? argc - optind : 1;
     for (int fi = 0; fi < nin; fi++) {
         const char *path = optind < argc ? argv[optind + fi] : "-";
         b4k_crf_reader *r;
         if (b4k_crf_reader_open(&r, path, format, tg.m.ncol, B4K_CRF_LAB_AUTO, &err))
             b4k_cli_die(&err);
-        int rc;
-        while ((rc = b4k_crf_reader_next(r, &seq, &err)) == 1) {
-            b4k_buf_reset(&b);
-            if (!seq.T) { /* empty seg line */
-                b4k_buf_putc(&b, '\n');
-                fwrite(b.data, 1, b.len, fp);
-                continue;
+        const char *name = b4k_crf_reader_name(r);
+        int rc = 1;
+        while (rc == 1) {
+            size_t n = 0;
+            /* one sequence at a time without threads: output streams */
+            size_t want = pool ? TAG_BATCH : 1;
+            while (n < want && (rc = b4k_crf_reader_next(r, &tb.seq[n], &err)) == 1) {
+                if (tb.seq[n].T)
+                    check_cols(&tg, &tb.seq[n], name);
+                n++;
             }
-            check_cols(&tg, &seq, b4k_crf_reader_name(r));
-            size_t T = seq.T;
-            int L = tg.m.L;
-            double best = tagger_run(&tg, &seq, b4k_crf_reader_name(r));
-            double logz = 0;
-            int found = 1;
-            if (marg || nbest > 1) {
-                if (b4k_crf1d_fb(tg.ws, &tg.tr, tg.emit, T, &logz))
-                    b4k_cli_dief("numerical failure");
-            }
-            if (nbest > 1 && b4k_crf1d_nbest(tg.ws, &tg.tr, tg.emit, T, nbest, tg.paths, tg.scores, &found))
-                b4k_cli_dief("n-best failed");
-            if (marg) {
-                if (B4K_GROW(mg, mgcap, T * (size_t)L))
+            b4k_pool_for(pool, n, tag_range, &tb);
+            for (size_t i = 0; i < n; i++) {
+                if (tb.rc[i] == B4K_ERANGE) {
+                    b4k_err_set(&err, B4K_EFORMAT, name, tb.seq[i].line,
+                                "no label sequence satisfies the constraints");
+                    b4k_afile_abort(af);
+                    b4k_cli_die(&err);
+                }
+                if (tb.rc[i])
                     b4k_cli_dief("out of memory");
-                b4k_crf1d_marginals(tg.ws, &tg.tr, mg);
+                if (tb.out[i].len && fwrite(tb.out[i].data, 1, tb.out[i].len, fp) != tb.out[i].len)
+                    rc = 0; /* write error: b4k_cli_finish reports it */
             }
-            if (ofmt == OUT_SEG) {
-                put_seg(&b, &seq, &tg, tg.path);
-            } else if (ofmt == OUT_JSONL) {
-                b4k_buf_puts(&b, "{\"tokens\":[");
-                for (size_t t = 0; t < T; t++) {
-                    if (t)
-                        b4k_buf_putc(&b, ',');
-                    if (seq.ncol > 1)
-                        b4k_buf_putc(&b, '[');
-                    for (int c = 0; c < seq.ncol; c++) {
-                        if (c)
-                            b4k_buf_putc(&b, ',');
-                        size_t i = t * seq.ncol + c;
-                        b4k_buf_put_json_str(&b, seq.cell[i], seq.clen[i]);
-                    }
-                    if (seq.ncol > 1)
-                        b4k_buf_putc(&b, ']');
-                }
-                b4k_buf_puts(&b, "],\"labels\":");
-                put_labels(&b, &tg, tg.path, T);
-                b4k_buf_printf(&b, ",\"score\":%.6f", best);
-                if (marg) {
-                    b4k_buf_printf(&b, ",\"prob\":%.6g,\"marginals\":[", exp(best - logz));
-                    for (size_t t = 0; t < T; t++)
-                        b4k_buf_printf(&b, "%s%.6g", t ? "," : "", mg[t * L + tg.path[t]]);
-                    b4k_buf_puts(&b, "]");
-                }
-                if (nbest > 1) {
-                    b4k_buf_puts(&b, ",\"nbest\":[");
-                    for (int q = 0; q < found; q++) {
-                        b4k_buf_puts(&b, q ? ",{\"labels\":" : "{\"labels\":");
-                        put_labels(&b, &tg, tg.paths + (size_t)q * T, T);
-                        b4k_buf_printf(&b, ",\"score\":%.6f,\"prob\":%.6g}", tg.scores[q],
-                                       exp(tg.scores[q] - logz));
-                    }
-                    b4k_buf_puts(&b, "]");
-                }
-                b4k_buf_puts(&b, "}\n");
-            } else {
-                for (int q = 0; q < found; q++) {
-                    const int32_t *pth = nbest > 1 ? tg.paths + (size_t)q * T : tg.path;
-                    if (nbest > 1)
-                        b4k_buf_printf(&b, "# %d %.6f %.6g\n", q, tg.scores[q], exp(tg.scores[q] - logz));
-                    for (size_t t = 0; t < T; t++) {
-                        for (int c = 0; c < seq.ncol; c++) {
-                            size_t i = t * seq.ncol + c;
-                            b4k_buf_append(&b, seq.cell[i], seq.clen[i]);
-                            b4k_buf_putc(&b, '\t');
-                        }
-                        if (seq.label) {
-                            b4k_buf_append(&b, seq.label[t], seq.llen[t]);
-                            b4k_buf_putc(&b, '\t');
-                        }
-                        b4k_buf_puts(&b, b4k_crf_model_label_str(&tg.m, pth[t]));
-                        if (marg && q == 0)
-                            b4k_buf_printf(&b, "/%.6f", mg[t * L + pth[t]]);
-                        b4k_buf_putc(&b, '\n');
-                    }
-                    b4k_buf_putc(&b, '\n');
-                }
-            }
-            if (b.len && fwrite(b.data, 1, b.len, fp) != b.len)
-                break;
         }
         if (rc < 0) {
             b4k_afile_abort(af);
@@ -591,9 +682,18 @@ static int cmd_tag(int argc, char **argv)
     }
     if (af && b4k_afile_commit(af, &err))
         b4k_cli_die(&err);
-    b4k_free(mg);
-    b4k_buf_free(&b);
-    b4k_crf_seq_free(&seq);
+    for (int t = 1; t < threads; t++)
+        tagws_free(&tb.ws[t]);
+    tg.w = tb.ws[0];
+    for (int i = 0; i < TAG_BATCH; i++) {
+        b4k_crf_seq_free(&tb.seq[i]);
+        b4k_buf_free(&tb.out[i]);
+    }
+    b4k_free(tb.ws);
+    b4k_free(tb.seq);
+    b4k_free(tb.out);
+    b4k_free(tb.rc);
+    b4k_pool_free(pool);
     tagger_close(&tg);
     b4k_cli_free(&cli);
     return b4k_cli_finish(0);
@@ -674,7 +774,7 @@ static int cmd_eval(int argc, char **argv)
     tagger tg;
     int have_model = model != NULL;
     if (have_model) {
-        tagger_open(&tg, model, constraints, 1);
+        tagger_open(&tg, model, constraints, 1, 0);
         if (format < 0)
             format = tg.m.format;
         if (pred)
@@ -737,10 +837,10 @@ static int cmd_eval(int argc, char **argv)
         }
         if (have_model) {
             check_cols(&tg, &seq, file); /* gold labels unknown to the model just never match */
-            tagger_run(&tg, &seq, file);
+            tagger_run_main(&tg, &seq, file);
             for (size_t t = 0; t < T; t++) {
                 gl[t] = seq.label[t];
-                pl[t] = b4k_crf_model_label_str(&tg.m, tg.path[t]);
+                pl[t] = b4k_crf_model_label_str(&tg.m, tg.w.path[t]);
             }
         } else if (rp) {
             for (size_t t = 0; t < T; t++) {

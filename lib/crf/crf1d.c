@@ -18,6 +18,7 @@ int b4k_crf1d_tr_init(b4k_crf1d_tr *tr, int L)
     tr->L = L;
     tr->trans = b4k_calloc(LL, sizeof(double));
     tr->etrans = b4k_calloc(LL, sizeof(double));
+    tr->vtrans = b4k_calloc(LL, sizeof(double));
     tr->start = b4k_calloc(L, sizeof(double));
     tr->end = b4k_calloc(L, sizeof(double));
     tr->estart = b4k_calloc(L, sizeof(double));
@@ -25,7 +26,7 @@ int b4k_crf1d_tr_init(b4k_crf1d_tr *tr, int L)
     tr->allow = b4k_malloc(LL);
     tr->allow_start = b4k_malloc(L);
     tr->allow_end = b4k_malloc(L);
-    if (!tr->trans || !tr->etrans || !tr->start || !tr->end || !tr->estart || !tr->eend ||
+    if (!tr->trans || !tr->etrans || !tr->vtrans || !tr->start || !tr->end || !tr->estart || !tr->eend ||
         !tr->allow || !tr->allow_start || !tr->allow_end) {
         b4k_crf1d_tr_free(tr);
         return B4K_ENOMEM;
@@ -43,6 +44,7 @@ void b4k_crf1d_tr_free(b4k_crf1d_tr *tr)
         return;
     b4k_free(tr->trans);
     b4k_free(tr->etrans);
+    b4k_free(tr->vtrans);
     b4k_free(tr->start);
     b4k_free(tr->end);
     b4k_free(tr->estart);
@@ -105,6 +107,8 @@ void b4k_crf1d_tr_set(b4k_crf1d_tr *tr, const double *trans, const double *start
     else
         memset(tr->end, 0, L * sizeof(double));
     tr->tmax = exp_shift(tr->etrans, tr->trans, tr->allow, LL);
+    for (size_t i = 0; i < LL; i++)
+        tr->vtrans[i] = tr->allow[i] ? tr->trans[i] : -INFINITY;
     tr->smax = exp_shift(tr->estart, tr->start, tr->allow_start, L);
     tr->emax = exp_shift(tr->eend, tr->end, tr->allow_end, L);
 }

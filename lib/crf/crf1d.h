@@ -27,6 +27,7 @@ typedef struct b4k_crf1d_tr {
     double *start;     /* (L) */
     double *end;       /* (L) */
     double *etrans;    /* (L,L) exp(trans - tmax), 0 where forbidden */
+    double *vtrans;    /* (L,L) trans, -inf where forbidden (Viterbi) */
     double *estart;    /* (L) exp(start - smax) */
     double *eend;      /* (L) exp(end - emax) */
     double tmax, smax, emax;

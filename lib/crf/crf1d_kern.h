@@ -165,39 +165,33 @@ int KN(b4k_crf1d_viterbi)(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double
         return rc;
     double *V = ws->vscore;
     int32_t *BK = ws->vback;
-    const double *trans = tr->trans;
+    const double *restrict vtrans = tr->vtrans; /* -inf where forbidden */
     for (int j = 0; j < L; j++)
         V[j] = tr->allow_start[j] ? tr->start[j] + emit[j] : -INFINITY;
     for (size_t t = 1; t < T; t++) {
-        const double *vp = V + (t - 1) * L;
-        double *v = V + t * L;
-        int32_t *bk = BK + t * L;
-        const double *e = emit + t * L;
+        const double *restrict vp = V + (t - 1) * L;
+        double *restrict v = V + t * L;
+        int32_t *restrict bk = BK + t * L;
+        const double *restrict e = emit + t * L;
         for (int j = 0; j < L; j++) {
-            double best = -INFINITY;
-            int arg = -1;
-            if (tr->constrained) {
-                for (int i = 0; i < L; i++) {
-                    if (!tr->allow[(size_t)i * L + j])
-                        continue;
-                    double c = vp[i] + trans[(size_t)i * L + j];
-                    if (c > best) {
-                        best = c;
-                        arg = i;
-                    }
-                }
-            } else {
-                for (int i = 0; i < L; i++) {
-                    double c = vp[i] + trans[(size_t)i * L + j];
-                    if (c > best) {
-                        best = c;
-                        arg = i;
-                    }
-                }
-            }
-            v[j] = best + e[j];
-            bk[j] = arg;
+            v[j] = -INFINITY;
+            bk[j] = -1;
         }
+        /* i outer, j inner: vectorised over j; ties keep the lowest i */
+        for (int i = 0; i < L; i++) {
+            const double vi = vp[i];
+            if (vi == -INFINITY)
+                continue;
+            const double *restrict row = vtrans + (size_t)i * L;
+            for (int j = 0; j < L; j++) {
+                const double c = vi + row[j];
+                const int better = c > v[j];
+                v[j] = better ? c : v[j];
+                bk[j] = better ? i : bk[j];
+            }
+        }
+        for (int j = 0; j < L; j++)
+            v[j] += e[j];
     }
     double best = -INFINITY;
     int arg = -1;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/err.h"
 
 void b4k_crf_tpl_free(b4k_crf_tpl *tpl)
 {
@@ -170,29 +171,40 @@ int b4k_crf_tpl_expand(const b4k_crf_tpl *tpl, int k, const char *const *cells,
                        const uint32_t *clen, size_t T, int ncol, size_t t, b4k_buf *out)
 {
     const b4k_crf_tpl_line *ln = &tpl->u[k];
+    /* one reservation, then plain copies (this runs for every attribute) */
+    size_t need = 0;
     for (int i = 0; i < ln->nparts; i++) {
         const b4k_crf_tpl_part *pt = &ln->parts[i];
-        int rc;
         if (!pt->macro) {
-            rc = b4k_buf_append(out, pt->lit, pt->litlen);
+            need += pt->litlen;
+        } else {
+            long pos = (long)t + pt->row;
+            need += pos < 0 || (size_t)pos >= T ? 24 : clen[(size_t)pos * ncol + pt->col];
+        }
+    }
+    if (b4k_buf_reserve(out, need + 1))
+        return B4K_ENOMEM;
+    char *p = out->data + out->len;
+    for (int i = 0; i < ln->nparts; i++) {
+        const b4k_crf_tpl_part *pt = &ln->parts[i];
+        if (!pt->macro) {
+            memcpy(p, pt->lit, pt->litlen);
+            p += pt->litlen;
         } else {
             long pos = (long)t + pt->row;
             if (pos < 0) {
-                char tmp[24];
-                int n = snprintf(tmp, sizeof tmp, "_B%ld", pos);
-                rc = b4k_buf_append(out, tmp, (size_t)n);
+                p += snprintf(p, 24, "_B%ld", pos);
             } else if ((size_t)pos >= T) {
-                char tmp[24];
-                int n = snprintf(tmp, sizeof tmp, "_B+%ld", pos - (long)T + 1);
-                rc = b4k_buf_append(out, tmp, (size_t)n);
+                p += snprintf(p, 24, "_B+%ld", pos - (long)T + 1);
             } else {
                 size_t c = (size_t)pos * ncol + pt->col;
-                rc = b4k_buf_append(out, cells[c], clen[c]);
+                memcpy(p, cells[c], clen[c]);
+                p += clen[c];
             }
         }
-        if (rc)
-            return rc;
     }
+    *p = 0;
+    out->len = (size_t)(p - out->data);
     return 0;
 }
 

@@ -6,6 +6,10 @@ b4k-crf learn -t chunking -j 1 -o one.b4k train.txt 2> /dev/null
 b4k-crf tag -m one.b4k train.txt > a
 b4k-crf tag -m m1.b4k train.txt > b
 cmp a b
+# threaded tagging keeps the order and the labels
+b4k-crf tag -m m1.b4k -j 2 --output-format jsonl --marginals --nbest 2 train.txt > c
+b4k-crf tag -m m1.b4k --output-format jsonl --marginals --nbest 2 train.txt > d
+cmp c d
 # holdout keeps the best model and reports it
 b4k-crf learn -t chunking -o h.b4k --holdout train.txt --max-iterations 20 train.txt 2> log
 grep -q 'best holdout 100.0000' log
