@@ -269,36 +269,21 @@ static float *to_f32(const b4k_ctensor *t, size_t numel, b4k_err *err)
     return f;
 }
 
-static int emit_one(b4k_cv *cv, const b4k_cv_out *o, int target, b4k_err *err)
+/* Lazy producer of an output tensor (transpose and/or cast), called by the
+ * writer once or twice; never keeps memory between calls. */
+static int fill_out(void *ctx, void *dst, size_t nbytes, b4k_err *err)
 {
+    const b4k_cv_out *o = ctx;
     const b4k_ctensor *s = o->src;
-    size_t numel, es = b4k_src_elem_size(s->dtype);
-    int dt = s->dtype, rc;
+    size_t numel;
+    float *f, *g;
     b4k_shape_numel(o->ndim, o->shape, &numel);
-    if (is_float(dt)) {
-        if (target >= 0 && o->ndim >= 2)
-            dt = target;
-        else if (target >= 0 || dt == B4K_SRC_F64)
-            dt = B4K_F32;
-        if (dt == B4K_Q8 && s->dtype != B4K_Q8 && o->ndim < 1)
-            dt = B4K_F32;
-    } else if (dt == B4K_SRC_BOOL) {
-        dt = B4K_U8;
-    } else if (dt != B4K_I32 && dt != B4K_I64 && dt != B4K_U8) {
-        return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: %s tensors are not supported",
-                           s->name, b4k_src_dtype_name(s->dtype));
+    if (o->dt == s->dtype) { /* same type: a transpose */
+        transpose(dst, s->data, (size_t)o->shape[1], (size_t)o->shape[0],
+                  b4k_src_elem_size(s->dtype));
+        return 0;
     }
-    if (dt == s->dtype || (s->dtype == B4K_SRC_BOOL && dt == B4K_U8)) {
-        if (o->xform == B4K_XF_NONE)
-            return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
-        void *buf = b4k_aligned_alloc(64, s->nbytes ? s->nbytes : 1);
-        if (!buf)
-            return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-        transpose(buf, s->data, (size_t)o->shape[1], (size_t)o->shape[0], es);
-        return b4k_mw_add_owned(cv->w, o->name, dt, o->ndim, o->shape, buf, o->codec, err);
-    }
-    float *f = to_f32(s, numel, err), *g;
-    if (!f)
+    if (!(f = to_f32(s, numel, err)))
         return err ? err->code : B4K_ENOMEM;
     if (o->xform != B4K_XF_NONE) {
         g = b4k_aligned_alloc(64, numel ? numel * 4 : 4);
@@ -310,9 +295,38 @@ static int emit_one(b4k_cv *cv, const b4k_cv_out *o, int target, b4k_err *err)
         b4k_free(f);
         f = g;
     }
-    rc = b4k_mw_add_f32(cv->w, o->name, dt, o->ndim, o->shape, f, o->codec, err);
+    size_t k = o->ndim ? (size_t)o->shape[o->ndim - 1] : 1;
+    if (o->dt == B4K_Q8 && k == 0)
+        memset(dst, 0, nbytes);
+    else if (numel || o->dt == B4K_Q8)
+        b4k_dtype_from_f32(dst, o->dt, f, numel, k);
     b4k_free(f);
-    return rc;
+    return 0;
+}
+
+static int emit_one(b4k_cv *cv, b4k_cv_out *o, int target, b4k_err *err)
+{
+    const b4k_ctensor *s = o->src;
+    int dt = s->dtype;
+    if (is_float(dt)) {
+        if (target >= 0 && o->ndim >= 2)
+            dt = target;
+        else if (target >= 0 || dt == B4K_SRC_F64)
+            dt = B4K_F32;
+    } else if (dt == B4K_SRC_BOOL) {
+        dt = B4K_U8;
+    } else if (dt != B4K_I32 && dt != B4K_I64 && dt != B4K_U8) {
+        return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: %s tensors are not supported",
+                           s->name, b4k_src_dtype_name(s->dtype));
+    }
+    if (s->dtype == B4K_SRC_BOOL) /* same bytes as u8 */
+        return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
+    o->dt = dt;
+    if (dt == s->dtype && o->xform == B4K_XF_NONE) /* zero copy from the input map */
+        return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
+    if (!is_float(dt) && dt != s->dtype)
+        return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: cannot convert", s->name);
+    return b4k_mw_add_lazy(cv->w, o->name, dt, o->ndim, o->shape, o->codec, fill_out, o, err);
 }
 
 static const char *base(const char *p)

@@ -11,6 +11,7 @@ typedef struct b4k_cv_out {
     int ndim;                     /* after the transform */
     int64_t shape[B4K_MAX_DIMS];
     int codec;                    /* per tensor (b4k input keeps its codecs) */
+    int dt;                       /* output dtype (set when written) */
 } b4k_cv_out;
 
 typedef struct b4k_cv {

@@ -136,6 +136,18 @@ int b4k_mw_add_f32(b4k_mw *w, const char *name, int dtype, int ndim, const int64
 int b4k_mw_add_blob(b4k_mw *w, const char *name, const void *data, size_t n, int codec,
                     b4k_err *err);
 
+/* A tensor whose bytes are produced on demand by fill(ctx, dst, nbytes,
+ * err) (e.g. a transposed or cast checkpoint tensor): the writer calls it
+ * while hashing/compressing and, for raw tensors beyond a 1 GiB budget,
+ * again when writing, so a conversion holds about one tensor at a time.
+ * fill must give the same bytes every time (checked); ctx must stay valid
+ * until b4k_mw_write returns. */
+typedef int (*b4k_mw_fill_fn)(void *ctx, void *dst, size_t nbytes, b4k_err *err);
+int b4k_mw_add_lazy(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
+                    int codec, b4k_mw_fill_fn fill, void *ctx, b4k_err *err);
+/* Bytes of produced lazy tensors kept between the two passes (default 1 GiB). */
+void b4k_mw_set_memory(b4k_mw *w, size_t bytes);
+
 /* Write atomically to path ("-" is not allowed: a binary model never goes to
  * stdout through here).  Can be called once. */
 int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err);

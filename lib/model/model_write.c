@@ -1,6 +1,7 @@
 /* .b4k writer: collects tensors, compresses zstd ones, hashes the stored
  * bytes, then writes header + 64-byte-aligned data.  Same calls => same
  * bytes (insertion order, fixed key order, no timestamps). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@ typedef struct wtensor {
     int64_t shape[B4K_MAX_DIMS];
     const void *data;
     void *owned;       /* data we free */
+    b4k_mw_fill_fn fill; /* lazy tensor: produces the bytes on demand */
+    void *fill_ctx;
     size_t raw;
     void *zbuf;        /* compressed bytes (zstd codec) */
     size_t stored;
@@ -30,6 +33,8 @@ struct b4k_mw {
     size_t nt, cap;
     int zlevel, zthreads;
     int written;
+    size_t kept;       /* bytes of lazy tensors kept filled after prepare */
+    size_t budget;     /* limit for kept */
 };
 
 b4k_mw *b4k_mw_new(const char *arch)
@@ -44,6 +49,7 @@ b4k_mw *b4k_mw_new(const char *arch)
         return NULL;
     }
     w->zlevel = 3;
+    w->budget = (size_t)1 << 30;
     return w;
 }
 
@@ -195,6 +201,35 @@ int b4k_mw_add_blob(b4k_mw *w, const char *name, const void *data, size_t n, int
     return b4k_mw_add_copy(w, name, B4K_U8, 1, shape, data, codec, err);
 }
 
+int b4k_mw_add_lazy(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
+                    int codec, b4k_mw_fill_fn fill, void *ctx, b4k_err *err)
+{
+    int rc = add(w, name, dtype, ndim, shape, NULL, NULL, codec, err);
+    if (!rc) {
+        w->t[w->nt - 1].fill = fill;
+        w->t[w->nt - 1].fill_ctx = ctx;
+    }
+    return rc;
+}
+
+void b4k_mw_set_memory(b4k_mw *w, size_t bytes) { w->budget = bytes; }
+
+static int fill_now(wtensor *t, b4k_err *err)
+{
+    void *p = b4k_aligned_alloc(B4K_MODEL_ALIGN, t->raw ? t->raw : 1);
+    int rc;
+    if (!p)
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "tensor %s: out of memory", t->name);
+    rc = t->fill(t->fill_ctx, p, t->raw, err);
+    if (rc) {
+        b4k_free(p);
+        return rc;
+    }
+    t->owned = p;
+    t->data = p;
+    return 0;
+}
+
 /* Compress, hash and lay out every tensor; build the header text. */
 static int prepare(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
 {
@@ -207,6 +242,8 @@ static int prepare(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
 
     for (size_t i = 0; i < w->nt; i++) {
         wtensor *t = &w->t[i];
+        if (t->fill && !t->data && (rc = fill_now(t, err)))
+            goto fail;
         if (t->codec == B4K_CODEC_ZSTD && !t->zbuf) {
             size_t bound = ZSTD_compressBound(t->raw), got;
             if (!cc) {
@@ -235,6 +272,15 @@ static int prepare(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
             t->stored = t->raw;
         }
         t->checksum = b4k_xxh64(t->codec == B4K_CODEC_ZSTD ? t->zbuf : t->data, t->stored, 0);
+        if (t->fill && t->owned) { /* drop what is not needed again */
+            if (t->codec == B4K_CODEC_RAW && w->kept + t->raw <= w->budget) {
+                w->kept += t->raw;
+            } else {
+                b4k_free(t->owned);
+                t->owned = NULL;
+                t->data = NULL;
+            }
+        }
         t->offset = off;
         off += (t->stored + B4K_MODEL_ALIGN - 1) / B4K_MODEL_ALIGN * B4K_MODEL_ALIGN;
     }
@@ -307,15 +353,31 @@ static const uint8_t zeros[B4K_MODEL_ALIGN];
 
 typedef int (*sink_fn)(void *ctx, const void *p, size_t n);
 
-static int emit(b4k_mw *w, const b4k_buf *hdr, sink_fn put, void *ctx)
+/* Returns 0, -1 on a write error, or a B4K_E* code from a lazy fill. */
+static int emit(b4k_mw *w, const b4k_buf *hdr, sink_fn put, void *ctx, b4k_err *err)
 {
     if (put(ctx, hdr->data, hdr->len))
         return -1;
     for (size_t i = 0; i < w->nt; i++) {
         wtensor *t = &w->t[i];
         size_t pad = (B4K_MODEL_ALIGN - t->stored % B4K_MODEL_ALIGN) % B4K_MODEL_ALIGN;
-        if (put(ctx, t->codec == B4K_CODEC_ZSTD ? t->zbuf : t->data, t->stored) ||
-            (i + 1 < w->nt && put(ctx, zeros, pad)))
+        int refilled = 0, rc;
+        if (t->codec == B4K_CODEC_RAW && t->fill && !t->data) {
+            if ((rc = fill_now(t, err)))
+                return rc;
+            refilled = 1;
+            if (b4k_xxh64(t->data, t->raw, 0) != t->checksum)
+                return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                                   "tensor %s: producer is not deterministic", t->name);
+        }
+        rc = put(ctx, t->codec == B4K_CODEC_ZSTD ? t->zbuf : t->data, t->stored) ||
+             (i + 1 < w->nt && put(ctx, zeros, pad));
+        if (refilled || (t->fill && t->owned)) {
+            b4k_free(t->owned);
+            t->owned = NULL;
+            t->data = NULL;
+        }
+        if (rc)
             return -1;
     }
     return 0;
@@ -343,8 +405,9 @@ int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err)
     rc = b4k_afile_open(&af, path, err);
     if (rc)
         goto fail;
-    if (emit(w, &hdr, put_file, b4k_afile_fp(af))) {
-        rc = b4k_err_set(err, B4K_EIO, path, 0, "write failed");
+    if ((rc = emit(w, &hdr, put_file, b4k_afile_fp(af), err))) {
+        if (rc == -1)
+            rc = b4k_err_set(err, B4K_EIO, path, 0, "write failed: %s", strerror(errno));
         goto fail;
     }
     rc = b4k_afile_commit(af, err);
@@ -364,7 +427,7 @@ int b4k_mw_write_mem(b4k_mw *w, uint8_t **out, size_t *n, b4k_err *err)
     b4k_buf_init(&hdr);
     b4k_buf_init(&body);
     rc = prepare(w, &hdr, err);
-    if (!rc && emit(w, &hdr, put_buf, &body))
+    if (!rc && (rc = emit(w, &hdr, put_buf, &body, err)) == -1)
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     b4k_buf_free(&hdr);
     if (rc) {

@@ -253,6 +253,55 @@ TEST(xxh64_vectors)
     CHECK(b4k_xxh64("Nobody inspects the spammish repetition", 39, 0) == 0xFBCEA83C8A378BF1ull);
 }
 
+static int fill_calls;
+static int fill_ramp(void *ctx, void *dst, size_t n, b4k_err *err)
+{
+    (void)err;
+    fill_calls++;
+    for (size_t i = 0; i < n / 4; i++)
+        ((float *)dst)[i] = (float)i * *(const float *)ctx;
+    return 0;
+}
+static int fill_drift(void *ctx, void *dst, size_t n, b4k_err *err)
+{
+    (void)ctx, (void)err;
+    memset(dst, fill_calls++, n);
+    return 0;
+}
+
+TEST(lazy_tensors)
+{
+    float scale = 0.5f, ramp[100];
+    int64_t shape[1] = {100};
+    uint8_t *a, *b;
+    size_t na, nb;
+    b4k_err e;
+    for (int i = 0; i < 100; i++)
+        ramp[i] = (float)i * scale;
+    for (int budget = 0; budget < 2; budget++)
+        for (int codec = 0; codec < 2; codec++) {
+            b4k_mw *w = b4k_mw_new("x"), *w2 = b4k_mw_new("x");
+            b4k_mw_set_memory(w, budget ? 1 << 20 : 0);
+            fill_calls = 0;
+            CHECK_EQ_INT(b4k_mw_add_lazy(w, "r", B4K_F32, 1, shape, codec, fill_ramp, &scale, &e), 0);
+            CHECK_EQ_INT(b4k_mw_add(w2, "r", B4K_F32, 1, shape, ramp, codec, &e), 0);
+            CHECK_EQ_INT(b4k_mw_write_mem(w, &a, &na, &e), 0);
+            CHECK_EQ_INT(b4k_mw_write_mem(w2, &b, &nb, &e), 0);
+            CHECK(na == nb && !memcmp(a, b, na));
+            /* raw with no budget: produced twice (hash, then write) */
+            CHECK_EQ_INT(fill_calls, codec == 0 && !budget ? 2 : 1);
+            b4k_free(a), b4k_free(b);
+            b4k_mw_free(w), b4k_mw_free(w2);
+        }
+    b4k_mw *w = b4k_mw_new("x");
+    b4k_mw_set_memory(w, 0);
+    fill_calls = 0;
+    CHECK_EQ_INT(b4k_mw_add_lazy(w, "d", B4K_U8, 1, shape, 0, fill_drift, NULL, &e), 0);
+    CHECK_EQ_INT(b4k_mw_write_mem(w, &a, &na, &e), B4K_EINVAL);
+    CHECK(strstr(e.msg, "not deterministic") != NULL);
+    b4k_mw_free(w);
+}
+
 int main(void)
 {
     RUN(roundtrip_raw_and_zstd);
@@ -260,5 +309,6 @@ int main(void)
     RUN(validation);
     RUN(lazy_checksum);
     RUN(xxh64_vectors);
+    RUN(lazy_tensors);
     return t_done();
 }
