@@ -18,6 +18,9 @@ T=$(mktemp -d "${B4K_BENCH_TMP:-/tmp}/b4k-bench-gen.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cc -O2 -Ilib -D_GNU_SOURCE test/bench/mkmodel.c lib/libb4k.a -lopenblas -lzstd -ljansson \
   -lpthread -lm -o "$T/mkmodel" || { echo "SKIP: cannot build mkmodel"; exit 0; }
+cc -O2 -mavx2 test/bench/membw.c -lpthread -o "$T/membw" || { echo "SKIP: cannot build membw"; exit 0; }
+BW=$("$T/membw" $TH)
+echo "memory read bandwidth measured now with $TH threads: $BW GB/s (nominal ~30 on an idle machine)"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared: figures are noisy; ratios from one run)"
 echo "kernels: $(grep -o -m1 -w -E 'avx512_bf16|avx512_vnni|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')(none listed = AVX2 kernels)"
 
@@ -26,7 +29,7 @@ echo "{\"id\":\"bench\",\"prompt_ids\":[$ids]}" > "$T/p.jsonl"
 
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
 
-printf '%-26s %10s %10s %10s %10s\n' "GPT-2 124M, $TH threads" "prefill/s" "decode/s" "target" "weights"
+printf '%-26s %10s %10s %10s %10s %12s\n' "GPT-2 124M, $TH threads" "prefill/s" "decode/s" "target" "weights" "decode GB/s"
 declare -A DEC PRE
 for dt in f32 bf16 q8; do
   "$T/mkmodel" "$T/g-$dt.b4k" gpt2 12 768 12 50257 1024 $dt 1 || { echo "mkmodel failed"; exit 0; }
@@ -36,7 +39,9 @@ for dt in f32 bf16 q8; do
   PRE[$dt]=$(echo "$out" | field prefill_tokens_per_s)
   DEC[$dt]=$(echo "$out" | field tokens_per_s)
   case $dt in f32) tgt="55 / 700";; bf16) tgt="110";; q8) tgt="200";; esac
-  printf '%-26s %10s %10s %10s %9sMB\n' "b4k $dt" "${PRE[$dt]}" "${DEC[$dt]}" "$tgt" $(( $(stat -c %s "$T/g-$dt.b4k") / 1000000 ))
+  sz=$(stat -c %s "$T/g-$dt.b4k")
+  printf '%-26s %10s %10s %10s %9sMB %12s\n' "b4k $dt" "${PRE[$dt]}" "${DEC[$dt]}" "$tgt" $((sz / 1000000)) \
+    "$(awk -v d="${DEC[$dt]}" -v b=$sz -v bw="$BW" 'BEGIN { printf "%.1f (%.0f%%)", d * b / 1e9, 100 * d * b / 1e9 / bw }')"
   [ $dt = q8 ] || rm -f "$T/g-$dt.b4k"
 done
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
@@ -54,20 +59,30 @@ if [ "${B4K_BENCH_CPM:-1}" = 0 ]; then echo "SKIP: CPM 2.6B (B4K_BENCH_CPM=0)"; 
 avail=$(df -Pk "$T" | awk 'NR==2 {print $4}')
 if [ "$avail" -lt 12000000 ]; then echo "SKIP: CPM 2.6B needs ~12 GB free in $T"; exit 0; fi
 echo
-printf '%-26s %10s %10s %12s %10s %10s\n' "CPM 2.6B, $TH threads" "decode/s" "GB/s" "limit@30GB/s" "% limit" "peak RSS"
+BW=$("$T/membw" $TH)
+echo "memory read bandwidth measured now with $TH threads: $BW GB/s"
+printf '%-18s %9s %7s %13s %9s %13s %11s %11s\n' "CPM 2.6B, $TH thr" "decode/s" "GB/s" "limit@30GB/s" "% of 30" "% of measured" "RSS anon" "RSS file"
 cids=$(seq 1 32 | awk '{printf "%s%d", (NR>1?",":""), ($1*104729)%30000}')
 echo "{\"id\":\"cpm\",\"prompt_ids\":[$cids]}" > "$T/c.jsonl"
 for dt in bf16 q8; do
   "$T/mkmodel" "$T/cpm-$dt.b4k" cpm 32 2560 32 30000 1024 $dt 1 || { echo "mkmodel failed"; break; }
   bytes=$(stat -c %s "$T/cpm-$dt.b4k")
   cat "$T/cpm-$dt.b4k" > /dev/null
-  /usr/bin/time -f '%M' -o "$T/rss" bin/b4k-generate -m "$T/cpm-$dt.b4k" --no-verify -t $TH \
-    --temperature 0 --ignore-eos -n 24 "$T/c.jsonl" > "$T/out"
+  bin/b4k-generate -m "$T/cpm-$dt.b4k" --no-verify -t $TH \
+    --temperature 0 --ignore-eos -n 24 "$T/c.jsonl" > "$T/out" &
+  pid=$!; anon=0; file=0
+  # peak anonymous (heap, KV cache) and file-backed (the mmap'd weights) RSS
+  while kill -0 $pid 2>/dev/null; do
+    read -r a f < <(awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print a+0, f+0}' /proc/$pid/status 2>/dev/null)
+    [ "${a:-0}" -gt $anon ] && anon=$a; [ "${f:-0}" -gt $file ] && file=$f
+    sleep 0.2
+  done
+  wait $pid
   d=$(field tokens_per_s < "$T/out")
-  rss=$(cat "$T/rss")
-  # weights read per token ~ file size minus wpe (f32) and vectors
-  awk -v d="$d" -v b="$bytes" -v r="$rss" -v dt=$dt 'BEGIN {
+  # every weight is read once per token: bytes per token ~ the file size
+  awk -v d="$d" -v b="$bytes" -v bw="$BW" -v an="$anon" -v fi="$file" -v dt=$dt 'BEGIN {
     gbs = d * b / 1e9; lim = 30e9 / b;
-    printf "%-26s %10.2f %10.1f %12.2f %9.0f%% %8.0fMB\n", "b4k " dt, d, gbs, lim, 100 * d / lim, r / 1024 }'
+    printf "%-18s %9.2f %7.1f %13.2f %8.0f%% %12.0f%% %9.0fMB %9.0fMB\n", "b4k " dt, d, gbs, lim,
+      100 * d / lim, 100 * gbs / bw, an / 1024, fi / 1024 }'
   rm -f "$T/cpm-$dt.b4k"
 done
