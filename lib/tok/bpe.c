@@ -357,18 +357,36 @@ static const cache_slot *cache_get(const bpe_scratch *s, const char *w, size_t n
     }
 }
 
+static int cache_rehash(bpe_scratch *s, size_t cap)
+{
+    cache_slot *slot = b4k_calloc(cap, sizeof *slot);
+    if (!slot) return B4K_ENOMEM;
+    for (size_t i = 0; s->slot && i <= s->smask; i++) {
+        if (!s->slot[i].vn) continue;
+        size_t j = s->slot[i].hash & (cap - 1);
+        while (slot[j].vn) j = (j + 1) & (cap - 1);
+        slot[j] = s->slot[i];
+    }
+    free(s->slot);
+    s->slot = slot;
+    s->smask = cap - 1;
+    return 0;
+}
+
 static void cache_put(bpe_scratch *s, const char *w, size_t n, uint32_t h, const int32_t *sym,
                       const uint32_t *slen, size_t ns)
 {
-    if (!s->slot || s->nent >= CACHE_MAX_ENTRIES) {
-        if (!s->slot) {
-            s->slot = b4k_calloc(2 * CACHE_MAX_ENTRIES, sizeof *s->slot);
-            if (!s->slot) return;
-            s->smask = 2 * CACHE_MAX_ENTRIES - 1;
+    /* starts small (so that a short-lived b4k_tok_out stays cheap), doubles
+     * up to 2 x CACHE_MAX_ENTRIES slots, then is cleared when full */
+    if (!s->slot) {
+        if (cache_rehash(s, 1024)) return;
+    } else if (2 * (s->nent + 1) > s->smask + 1) {
+        if (s->smask + 1 < 2 * CACHE_MAX_ENTRIES) {
+            if (cache_rehash(s, 2 * (s->smask + 1))) return;
         } else {
             memset(s->slot, 0, (s->smask + 1) * sizeof *s->slot);
+            s->nent = s->klen = s->vlen = 0;
         }
-        s->nent = s->klen = s->vlen = 0;
     }
     if (B4K_GROW(s->keys, s->kcap, s->klen + n) || B4K_GROW(s->vals, s->vcap, s->vlen + 2 * ns))
         return; /* the cache is only an optimisation */
@@ -389,16 +407,129 @@ static void cache_put(bpe_scratch *s, const char *w, size_t n, uint32_t h, const
     s->nent++;
 }
 
-/* Merge the bytes of one word into symbols (s->sym, s->slen); returns the
- * count. */
-static size_t bpe_word(const b4k_bpe *bpe, bpe_scratch *s, const unsigned char *w, size_t n)
+/* Long words: the same merges in O(n log n).  Symbols form a linked list;
+ * a min-heap holds candidate pairs by (rank, position).  Each round takes
+ * every entry of the lowest rank (all occurrences of one pair, left to
+ * right, as the simple loop merges them), skips the stale ones, and only then
+ * pushes the pairs the merges created, so the result is identical to
+ * bpe_word_simple's. */
+typedef struct heap_ent {
+    int32_t rank;
+    uint32_t pos; /* index of the left symbol */
+} heap_ent;
+
+static inline int heap_less(heap_ent x, heap_ent y)
 {
-    int32_t *sym = s->sym;
-    uint32_t *slen = s->slen;
-    for (size_t i = 0; i < n; i++) {
-        sym[i] = bpe->byte_id[w[i]];
-        slen[i] = 1;
+    return x.rank < y.rank || (x.rank == y.rank && x.pos < y.pos);
+}
+
+static void heap_push(heap_ent *h, size_t *n, heap_ent e)
+{
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!heap_less(e, h[p])) break;
+        h[i] = h[p];
+        i = p;
     }
+    h[i] = e;
+}
+
+static heap_ent heap_pop(heap_ent *h, size_t *n)
+{
+    heap_ent top = h[0], last = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && heap_less(h[c + 1], h[c])) c++;
+        if (!heap_less(h[c], last)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n) h[i] = last;
+    return top;
+}
+
+static size_t bpe_word_heap(const b4k_bpe *bpe, int32_t *sym, uint32_t *slen, size_t n)
+{
+    /* nxt/prv: linked list over positions; alive symbols only */
+    uint32_t *nxt = b4k_malloc_n(n, sizeof *nxt), *prv = b4k_malloc_n(n, sizeof *prv);
+    heap_ent *h = b4k_malloc_n(2 * n + 1, sizeof *h), *round = b4k_malloc_n(n, sizeof *round);
+    if (!nxt || !prv || !h || !round) {
+        free(nxt);
+        free(prv);
+        free(h);
+        free(round);
+        return (size_t)-1;
+    }
+    const uint32_t NONE = UINT32_MAX;
+    size_t hn = 0;
+    for (size_t i = 0; i < n; i++) {
+        nxt[i] = i + 1 < n ? (uint32_t)(i + 1) : NONE;
+        prv[i] = i ? (uint32_t)(i - 1) : NONE;
+        if (i + 1 < n) {
+            const pair_slot *p = pair_get(bpe, sym[i], sym[i + 1]);
+            if (p) heap_push(h, &hn, (heap_ent){p->rank, (uint32_t)i});
+        }
+    }
+    while (hn) {
+        int32_t r = h[0].rank;
+        size_t rn = 0;
+        while (hn && h[0].rank == r) round[rn++] = heap_pop(h, &hn);
+        /* every entry of rank r is the same pair (a, b) */
+        const pair_slot *ps = NULL;
+        int32_t a = -1, b = -1;
+        for (size_t k = 0; k < rn; k++) {
+            uint32_t i = round[k].pos, j;
+            if (slen[i] == 0 || (j = nxt[i]) == NONE) continue; /* dead or last */
+            const pair_slot *p = pair_get(bpe, sym[i], sym[j]);
+            if (!p || p->rank != r) continue; /* stale */
+            if (!ps) {
+                ps = p;
+                a = sym[i];
+                b = sym[j];
+            }
+            if (sym[i] != a || sym[j] != b) continue;
+            sym[i] = ps->merged;
+            slen[i] += slen[j];
+            slen[j] = 0;
+            nxt[i] = nxt[j];
+            if (nxt[j] != NONE) prv[nxt[j]] = i;
+            round[k].rank = -1; /* mark: merged here */
+        }
+        /* new pairs around each merged symbol, pushed after the round */
+        for (size_t k = 0; k < rn; k++) {
+            if (round[k].rank != -1) continue;
+            uint32_t i = round[k].pos;
+            if (slen[i] == 0) continue;
+            if (prv[i] != NONE) {
+                const pair_slot *p = pair_get(bpe, sym[prv[i]], sym[i]);
+                if (p) heap_push(h, &hn, (heap_ent){p->rank, prv[i]});
+            }
+            if (nxt[i] != NONE) {
+                const pair_slot *p = pair_get(bpe, sym[i], sym[nxt[i]]);
+                if (p) heap_push(h, &hn, (heap_ent){p->rank, i});
+            }
+        }
+    }
+    size_t ns = 0;
+    for (uint32_t i = 0; i != NONE; i = nxt[i]) {
+        sym[ns] = sym[i];
+        slen[ns] = slen[i];
+        ns++;
+    }
+    free(nxt);
+    free(prv);
+    free(h);
+    free(round);
+    return ns;
+}
+
+/* The merge loop of encoder.py: merge every occurrence of the lowest-ranked
+ * pair, left to right, until no ranked pair is left.  O(n^2): short words. */
+static size_t bpe_word_simple(const b4k_bpe *bpe, int32_t *sym, uint32_t *slen, size_t n)
+{
     size_t ns = n;
     while (ns > 1) {
         int32_t best = INT32_MAX, a = -1, b = -1, m = -1;
@@ -427,6 +558,25 @@ static size_t bpe_word(const b4k_bpe *bpe, bpe_scratch *s, const unsigned char *
         ns = j;
     }
     return ns;
+}
+
+size_t b4k_bpe_merge(const b4k_bpe *bpe, const unsigned char *w, size_t n, int32_t *sym,
+                     uint32_t *slen, int method)
+{
+    for (size_t i = 0; i < n; i++) {
+        sym[i] = bpe->byte_id[w[i]];
+        slen[i] = 1;
+    }
+    if (method == 2 || (method == 0 && n > B4K_BPE_HEAP_MIN)) {
+        size_t ns = bpe_word_heap(bpe, sym, slen, n);
+        if (ns != (size_t)-1) return ns; /* else out of memory: the simple way */
+    }
+    return bpe_word_simple(bpe, sym, slen, n);
+}
+
+static size_t bpe_word(const b4k_bpe *bpe, bpe_scratch *s, const unsigned char *w, size_t n)
+{
+    return b4k_bpe_merge(bpe, w, n, s->sym, s->slen, 0);
 }
 
 /* Emit the tokens of the pre-token made of chars [c0,c1). */

@@ -34,6 +34,15 @@ const char *b4k_bpe_piece(const b4k_bpe *bpe, int32_t id, size_t *len);
 int32_t b4k_bpe_id(const b4k_bpe *bpe, const char *s, size_t len);
 int32_t b4k_bpe_eos(const b4k_bpe *bpe); /* <|endoftext|> or -1 */
 
+/* Merge the bytes w[0..n) of one pre-token into symbols (ids in sym, byte
+ * lengths in slen, both with room for n); returns the symbol count.  method
+ * 0 picks (the O(n^2) loop for short words, a heap above
+ * B4K_BPE_HEAP_MIN bytes), 1 forces the loop, 2 the heap: both give the
+ * same result (tests compare them). */
+#define B4K_BPE_HEAP_MIN 48
+size_t b4k_bpe_merge(const b4k_bpe *bpe, const unsigned char *w, size_t n, int32_t *sym,
+                     uint32_t *slen, int method);
+
 int b4k_bpe_encode(const b4k_bpe *bpe, const char *text, size_t len, const b4k_tok_enc *enc,
                    b4k_tok_out *out, b4k_err *err);
 int b4k_bpe_decode(const b4k_bpe *bpe, const int32_t *ids, size_t n, int skip_special,

@@ -72,5 +72,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (out.len != size || (size && memcmp(out.data, data, size))) abort();
     b4k_buf_free(&out);
     b4k_tok_out_free(&o);
+    /* the heap merge (long words) must equal encoder.py's loop */
+    if (size && size < 4096) {
+        int32_t *s1 = malloc(size * sizeof *s1), *s2 = malloc(size * sizeof *s2);
+        uint32_t *l1 = malloc(size * sizeof *l1), *l2 = malloc(size * sizeof *l2);
+        if (!s1 || !s2 || !l1 || !l2) abort();
+        size_t n1 = b4k_bpe_merge(bpe, data, size, s1, l1, 1);
+        size_t n2 = b4k_bpe_merge(bpe, data, size, s2, l2, 2);
+        if (n1 != n2 || memcmp(s1, s2, n1 * sizeof *s1) || memcmp(l1, l2, n1 * sizeof *l1))
+            abort();
+        free(s1);
+        free(s2);
+        free(l1);
+        free(l2);
+    }
     return 0;
 }

@@ -344,6 +344,32 @@ TEST(bpe_roundtrip_random_bytes)
     b4k_bpe_free(bpe);
 }
 
+TEST(bpe_heap_equals_loop)
+{
+    b4k_bpe *bpe = bpe_new();
+    if (!bpe) return;
+    b4k_rng r;
+    b4k_rng_seed(&r, 7, 0);
+    static const char *parts[] = {"he", "ll", "o", " w", "or", "ld", "'s", " ", "l", "h", "1", "2"};
+    int ok = 1;
+    for (int it = 0; it < 500 && ok; it++) {
+        char w[400];
+        size_t n = 0, k = 1 + b4k_rng_u64(&r) % 150;
+        for (size_t i = 0; i < k && n < sizeof w - 4; i++) {
+            const char *p = parts[b4k_rng_u64(&r) % (sizeof parts / sizeof *parts)];
+            memcpy(w + n, p, strlen(p));
+            n += strlen(p);
+        }
+        int32_t s1[400], s2[400];
+        uint32_t l1[400], l2[400];
+        size_t n1 = b4k_bpe_merge(bpe, (const unsigned char *)w, n, s1, l1, 1);
+        size_t n2 = b4k_bpe_merge(bpe, (const unsigned char *)w, n, s2, l2, 2);
+        ok = n1 == n2 && !memcmp(s1, s2, n1 * sizeof *s1) && !memcmp(l1, l2, n1 * sizeof *l1);
+    }
+    CHECK(ok);
+    b4k_bpe_free(bpe);
+}
+
 TEST(bpe_load_errors)
 {
     b4k_bpe *bpe = NULL;
@@ -427,6 +453,7 @@ int main(void)
     RUN(wordpiece_vocab_errors);
     RUN(bpe_encode);
     RUN(bpe_roundtrip_random_bytes);
+    RUN(bpe_heap_equals_loop);
     RUN(bpe_load_errors);
     RUN(tok_shared_between_threads);
     return t_done();
