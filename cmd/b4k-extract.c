@@ -18,6 +18,7 @@
 #include "ie/model.h"
 #include "ie/run.h"
 #include "ie/task.h"
+#include "ie/train.h"
 #include "io/jsonl.h"
 #include "io/stream.h"
 #include "nn/adamw.h"
@@ -55,19 +56,6 @@ static void put_prf(b4k_buf *b, const b4k_ie_metrics *mt, int k)
     b4k_ie_metrics_prf(mt, k, &p, &r, &f);
     b4k_buf_printf(b, "{\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"gold\":%ld,\"pred\":%ld,\"correct\":%ld}",
                    p, r, f, mt->ng[k], mt->np[k], mt->tp[k]);
-}
-
-/* Evaluate a model on examples idx of (s, d); returns overall F1. */
-static int evaluate(b4k_ie_model *m, b4k_ie_runner *r, b4k_err *err, const b4k_ie_exset *s,
-                    const b4k_ie_data *d, const int32_t *idx, size_t n, b4k_ie_metrics *mt)
-{
-    b4k_ie_doc *pred = b4k_calloc(n ? n : 1, sizeof *pred);
-    if (!pred) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-    int rc = b4k_ie_predict(m, r, err, s, d, idx, n, pred);
-    for (size_t i = 0; !rc && i < n; i++) rc = b4k_ie_metrics_add(mt, m->task, &d->doc[s->ex[idx[i]].doc], &pred[i]);
-    b4k_ie_pred_free(pred, n);
-    free(pred);
-    return rc;
 }
 
 /* ---- train ------------------------------------------------------------------ */
@@ -118,66 +106,6 @@ static const b4k_opt train_opts[] = {
     {NULL, 0, 0, NULL, NULL},
 };
 
-/* one JSON line per example: split, ids, offsets, token triples or tags,
- * text and gold strings (test/ref/bert_extract_ref.py trains on these) */
-static void dump_features(const char *path, const b4k_ie_exset *ex, const b4k_ie_data *d,
-                          const b4k_ie_names *names, const int32_t *use, size_t nuse,
-                          const int32_t *hold, size_t nhold)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) b4k_cli_dief("%s: cannot open: %m", path);
-    b4k_buf b = {0};
-    b4k_buf_puts(&b, "{\"schema\":[");
-    for (int i = 0; i < names->n; i++) {
-        if (i) b4k_buf_putc(&b, ',');
-        b4k_buf_put_json_str(&b, names->v[i], strlen(names->v[i]));
-    }
-    b4k_buf_puts(&b, "]}\n");
-    for (int part = 0; part < 2; part++) {
-        const int32_t *ix = part ? hold : use;
-        size_t n = part ? nhold : nuse;
-        for (size_t i = 0; i < n; i++) {
-            const b4k_ie_ex *e = &ex->ex[ix[i]];
-            const b4k_ie_doc *doc = &d->doc[e->doc];
-            b4k_buf_printf(&b, "{\"split\":\"%s\",\"ids\":", part ? "heldout" : "train");
-            b4k_jsonl_put_ints(&b, e->ids, (size_t)e->n);
-            b4k_buf_puts(&b, ",\"offsets\":");
-            b4k_jsonl_put_ints(&b, e->offs, (size_t)e->n * 2);
-            if (e->tt) {
-                b4k_buf_puts(&b, ",\"triples\":");
-                b4k_jsonl_put_ints(&b, e->tt, (size_t)e->ntt * 5);
-                b4k_buf_puts(&b, ",\"gold\":[");
-                for (int k = 0; k < doc->ntrip; k++) {
-                    const b4k_ie_triple *t = &doc->trip[k];
-                    if (k) b4k_buf_putc(&b, ',');
-                    b4k_buf_putc(&b, '[');
-                    b4k_buf_put_json_str(&b, t->subj, strlen(t->subj));
-                    b4k_buf_printf(&b, ",%d,", t->pred);
-                    b4k_buf_put_json_str(&b, t->obj, strlen(t->obj));
-                    b4k_buf_putc(&b, ']');
-                }
-                b4k_buf_putc(&b, ']');
-            }
-            if (e->tags) {
-                b4k_buf_puts(&b, ",\"tags\":");
-                b4k_jsonl_put_ints(&b, e->tags, (size_t)e->n);
-                b4k_buf_puts(&b, ",\"gold\":[");
-                for (int k = 0; k < doc->nent; k++)
-                    b4k_buf_printf(&b, "%s[%d,%d,%d]", k ? "," : "", doc->ent[k].start, doc->ent[k].end,
-                                   doc->ent[k].type);
-                b4k_buf_putc(&b, ']');
-            }
-            b4k_buf_puts(&b, ",\"text\":");
-            b4k_buf_put_json_str(&b, doc->text, doc->len);
-            b4k_buf_puts(&b, "}\n");
-            fwrite(b.data, 1, b.len, f);
-            b.len = 0;
-        }
-    }
-    b4k_buf_free(&b);
-    if (fclose(f)) b4k_cli_dief("%s: write error: %m", path);
-}
-
 typedef struct topts {
     const char *task, *format, *init, *config, *vocab, *output, *dev, *ckpt, *resume, *log, *dump;
     int epochs, batch, maxlen, threads, accum, bucket, progress, decay, has_th, logevery;
@@ -197,6 +125,42 @@ static void log_line(FILE *lf, const char *fmt, ...)
     va_end(ap);
     fputc('\n', lf);
     fflush(lf);
+}
+
+/* progress line, per-epoch summary on stderr, JSON lines log */
+struct tctx {
+    b4k_progress *pr;
+    FILE *lf;
+    int epochs, logevery;
+    double t0;
+    long step0;
+    double loss_sum;
+    long loss_n;
+};
+
+static void on_event(void *vc, const b4k_ie_event *e)
+{
+    struct tctx *c = vc;
+    double el = b4k_now() - c->t0;
+    if (e->kind == B4K_IE_EV_STEP) {
+        double rate = (e->step - c->step0) / (el > 0 ? el : 1e-9);
+        c->loss_sum += e->loss, c->loss_n++;
+        b4k_progress_update(c->pr, 0, "epoch %d/%d step %ld/%ld loss %.4f %.2f steps/s ETA %.0fs",
+                            e->epoch, c->epochs, e->step, e->total_steps, c->loss_sum / c->loss_n, rate,
+                            (e->total_steps - e->step) / (rate > 0 ? rate : 1e-9));
+        if (e->step % c->logevery == 0) {
+            log_line(c->lf, "{\"event\":\"step\",\"step\":%ld,\"epoch\":%d,\"loss\":%.6f,\"grad_norm\":%.4f,\"lr\":%.6g,\"steps_per_s\":%.3f}",
+                     e->step, e->epoch, c->loss_sum / c->loss_n, e->grad_norm, e->lr, rate);
+            c->loss_sum = 0, c->loss_n = 0;
+        }
+        return;
+    }
+    b4k_progress_end(c->pr);
+    if (e->f1 >= 0)
+        fprintf(stderr, "b4k-extract: epoch %d: loss %.4f, held-out P %.4f R %.4f F1 %.4f (%.0fs)\n",
+                e->epoch, e->loss, e->precision, e->recall, e->f1, el);
+    log_line(c->lf, "{\"event\":\"epoch\",\"epoch\":%d,\"step\":%ld,\"loss\":%.6f,\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"seconds\":%.2f}",
+             e->epoch, e->step, e->loss, e->precision, e->recall, e->f1, el);
 }
 
 static int cmd_train(int argc, char **argv)
@@ -341,7 +305,8 @@ static int cmd_train(int argc, char **argv)
             hold[j] = hold[j - 1];
             hold[j - 1] = t;
         }
-    if (o.dump) dump_features(o.dump, &ex, &data, &m.names, use, nuse, hold, nhold);
+    if (o.dump && b4k_ie_dump_features(o.dump, &err, &ex, &data, &m.names, use, nuse, hold, nhold))
+        b4k_cli_die(&err);
     int32_t *didx = NULL;
     if (dex.n) {
         didx = b4k_malloc_n(dex.n, sizeof *didx);
@@ -351,8 +316,8 @@ static int cmd_train(int argc, char **argv)
     b4k_pool *pool = make_pool(o.threads);
     b4k_ie_runner run;
     if (b4k_ie_runner_init(&run, &err, &m, o.batch, m.max_len, 1, pool)) b4k_cli_die(&err);
-    long batches_per_epoch = (long)((nuse + o.batch - 1) / o.batch);
-    long steps_per_epoch = (batches_per_epoch + o.accum - 1) / o.accum;
+    long steps_per_epoch = b4k_ie_steps_per_epoch(nuse, o.batch, o.accum);
+    b4k_progress pr;
     b4k_adamw_opts ao;
     b4k_adamw_defaults(&ao);
     ao.lr = (float)o.lr;
@@ -376,76 +341,16 @@ static int cmd_train(int argc, char **argv)
              o.task, nuse, nhold, dex.n, m.tab.total, steps_per_epoch, o.epochs, o.batch, o.lr,
              (unsigned long long)o.seed, o.threads, opt.step);
 
-    b4k_progress pr;
+    struct tctx tc = {&pr, lf, o.epochs, o.logevery, b4k_now(), opt.step, 0, 0};
     b4k_progress_init(&pr, o.progress);
-    long total_steps = steps_per_epoch * o.epochs;
-    long start_step = opt.step;
-    double t0 = b4k_now(), loss_sum = 0;
-    long loss_n = 0;
-    int stop = 0;
-    for (int ep = (int)(opt.step / (steps_per_epoch ? steps_per_epoch : 1)); ep < o.epochs && !stop; ep++) {
-        b4k_ie_batches bt;
-        b4k_rng_seed(&rng, o.seed, 100 + (uint64_t)ep);
-        if (b4k_ie_batches_make(&bt, &err, &ex, use, nuse, o.batch, o.bucket, &rng)) b4k_cli_die(&err);
-        long first_batch = (opt.step - (long)ep * steps_per_epoch) * o.accum;
-        double ep_loss = 0;
-        long ep_n = 0;
-        for (long b = first_batch; b < (long)bt.nb; b++) {
-            b4k_rng srng;
-            b4k_rng_seed(&srng, o.seed, (1ULL << 32) + (uint64_t)ep * 1000003ULL + (uint64_t)b);
-            double loss;
-            if (b4k_ie_train_step(&m, &run, &err, &ex, bt.idx + bt.start[b],
-                                  (int)(bt.start[b + 1] - bt.start[b]), &srng, &loss))
-                b4k_cli_die(&err);
-            if (!isfinite(loss)) b4k_cli_dief("loss is %g at step %ld; lower --lr", loss, opt.step);
-            loss_sum += loss, loss_n++, ep_loss += loss, ep_n++;
-            int last = b + 1 == (long)bt.nb;
-            if ((b + 1) % o.accum && !last) continue;
-            long micro = (b % o.accum) + 1;
-            double gn;
-            b4k_adamw_step(&opt, &m.tab, 1.f / (float)micro, &gn);
-            b4k_ptab_zero_grad(&m.tab);
-            double el = b4k_now() - t0, rate = (opt.step - start_step) / (el > 0 ? el : 1e-9);
-            b4k_progress_update(&pr, 0, "epoch %d/%d step %ld/%ld loss %.4f %.2f steps/s ETA %.0fs",
-                                ep + 1, o.epochs, opt.step, total_steps, loss_sum / loss_n, rate,
-                                (total_steps - opt.step) / (rate > 0 ? rate : 1e-9));
-            if (opt.step % o.logevery == 0) {
-                log_line(lf, "{\"event\":\"step\",\"step\":%ld,\"epoch\":%d,\"loss\":%.6f,\"grad_norm\":%.4f,\"lr\":%.6g,\"steps_per_s\":%.3f}",
-                         opt.step, ep + 1, loss_sum / loss_n, gn, b4k_adamw_lr_at(&ao, opt.step - 1), rate);
-                loss_sum = 0, loss_n = 0;
-            }
-            if (o.max_steps && opt.step >= o.max_steps) {
-                stop = 1;
-                break;
-            }
-        }
-        b4k_ie_batches_free(&bt);
-        /* held-out F1 with the EMA weights, as bert4keras's Evaluator */
-        const b4k_ie_exset *es = nhold ? &ex : &dex;
-        const b4k_ie_data *ed = nhold ? &data : &dev;
-        const int32_t *ei = nhold ? hold : didx;
-        size_t en = nhold ? nhold : dex.n;
-        double f1 = -1, p = 0, r = 0;
-        if (en && !stop) {
-            b4k_ie_metrics mt;
-            if (b4k_ie_metrics_init(&mt, m.names.n)) b4k_cli_dief("out of memory");
-            b4k_adamw_ema_apply(&opt, &m.tab);
-            if (evaluate(&m, &run, &err, es, ed, ei, en, &mt)) b4k_cli_die(&err);
-            b4k_adamw_ema_restore(&opt, &m.tab);
-            b4k_ie_metrics_prf(&mt, mt.K, &p, &r, &f1);
-            b4k_ie_metrics_free(&mt);
-        }
+    b4k_ie_evalset ev = {nhold ? &ex : &dex, nhold ? &data : &dev, nhold ? hold : didx,
+                         nhold ? nhold : dex.n};
+    b4k_ie_train_cfg tcfg = {o.epochs, o.batch, o.accum, o.bucket, o.max_steps, o.seed, o.ckpt};
+    if (b4k_ie_train(&m, &run, &opt, &err, &ex, use, nuse, &ev, &tcfg, on_event, &tc)) {
         b4k_progress_end(&pr);
-        if (f1 >= 0)
-            fprintf(stderr, "b4k-extract: epoch %d: loss %.4f, held-out P %.4f R %.4f F1 %.4f (%.0fs)\n",
-                    ep + 1, ep_n ? ep_loss / ep_n : 0, p, r, f1, b4k_now() - t0);
-        log_line(lf, "{\"event\":\"epoch\",\"epoch\":%d,\"step\":%ld,\"loss\":%.6f,\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"seconds\":%.2f}",
-                 ep + 1, opt.step, ep_n ? ep_loss / ep_n : 0, p, r, f1, b4k_now() - t0);
-        if (o.ckpt) {
-            b4k_ie_optstate st = {opt.m, opt.v, opt.ema, opt.step};
-            if (b4k_ie_model_save(&m, &err, o.ckpt, NULL, &st)) b4k_cli_die(&err);
-        }
+        b4k_cli_die(&err);
     }
+    double t0 = tc.t0;
     /* final model: EMA weights when on */
     b4k_adamw_ema_apply(&opt, &m.tab);
     /* only deterministic facts: the same run gives the same bytes */
@@ -487,39 +392,6 @@ static const b4k_opt predict_opts[] = {
     {NULL, 0, 0, NULL, NULL},
 };
 
-static void put_result(b4k_buf *b, const b4k_ie_model *m, const b4k_ie_doc *d, const b4k_ie_doc *p)
-{
-    if (m->task == B4K_IE_SPO) {
-        b4k_buf_puts(b, "\"spo_list\":[");
-        for (int k = 0; k < p->ntrip; k++) {
-            const b4k_ie_triple *t = &p->trip[k];
-            if (k) b4k_buf_putc(b, ',');
-            b4k_buf_puts(b, "{\"subject\":");
-            b4k_buf_put_json_str(b, t->subj, strlen(t->subj));
-            b4k_buf_puts(b, ",\"predicate\":");
-            b4k_buf_put_json_str(b, m->names.v[t->pred], strlen(m->names.v[t->pred]));
-            b4k_buf_puts(b, ",\"object\":");
-            b4k_buf_put_json_str(b, t->obj, strlen(t->obj));
-            b4k_buf_printf(b, ",\"subject_offset\":[%d,%d],\"object_offset\":[%d,%d]}", t->s0, t->s1,
-                           t->o0, t->o1);
-        }
-        b4k_buf_putc(b, ']');
-        return;
-    }
-    b4k_buf_puts(b, "\"entities\":[");
-    for (int k = 0; k < p->nent; k++) {
-        const b4k_ie_span *s = &p->ent[k];
-        size_t b0 = b4k_ie_cp_to_byte(d->text, d->len, s->start), b1 = b4k_ie_cp_to_byte(d->text, d->len, s->end);
-        if (k) b4k_buf_putc(b, ',');
-        b4k_buf_puts(b, "{\"type\":");
-        b4k_buf_put_json_str(b, m->names.v[s->type], strlen(m->names.v[s->type]));
-        b4k_buf_puts(b, ",\"text\":");
-        b4k_buf_put_json_str(b, d->text + b0, b1 - b0);
-        b4k_buf_printf(b, ",\"start\":%d,\"end\":%d}", s->start, s->end);
-    }
-    b4k_buf_putc(b, ']');
-}
-
 typedef struct pbatch {
     b4k_ie_data d;
     b4k_buf raw;        /* input lines */
@@ -559,7 +431,7 @@ static void flush_batch(pbatch *pb, b4k_ie_model *m, b4k_ie_runner *r, FILE *out
             b4k_buf_printf(&o, ",\"line\":%ld}", pb->line[i]);
         } else {
             mem.len = 0;
-            put_result(&mem, m, &pb->d.doc[k], &pred[k]);
+            b4k_ie_put_result(&mem, m, &pb->d.doc[k], &pred[k]);
             const char *key = m->task == B4K_IE_SPO ? "spo_list" : "entities";
             json_t *orig = NULL;
             b4k_buf re = {0};
@@ -752,7 +624,8 @@ static int cmd_eval(int argc, char **argv)
     for (size_t i = 0; i < ex.n; i++) idx[i] = (int32_t)i;
     b4k_ie_metrics mt;
     if (b4k_ie_metrics_init(&mt, m.names.n)) b4k_cli_dief("out of memory");
-    if (evaluate(&m, &r, &err, &ex, &d, idx, ex.n, &mt)) b4k_cli_die(&err);
+    b4k_ie_evalset ev = {&ex, &d, idx, ex.n};
+    if (b4k_ie_evaluate(&m, &r, &err, &ev, &mt)) b4k_cli_die(&err);
     b4k_buf b = {0};
     b4k_buf_printf(&b, "{\"task\":\"%s\",\"documents\":%zu,\"overall\":", m.task == B4K_IE_SPO ? "spo" : "ner", d.n);
     put_prf(&b, &mt, mt.K);

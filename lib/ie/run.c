@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/threads.h"
 
 int b4k_ie_runner_init(b4k_ie_runner *r, b4k_err *err, const b4k_ie_model *m, int Bcap,
@@ -249,3 +252,37 @@ void b4k_ie_metrics_prf(const b4k_ie_metrics *mt, int k, double *p, double *r, d
     *r = mt->ng[k] ? (double)mt->tp[k] / mt->ng[k] : 0;
     *f = *p + *r > 0 ? 2 * *p * *r / (*p + *r) : 0;
 }
+
+void b4k_ie_put_result(b4k_buf *b, const b4k_ie_model *m, const b4k_ie_doc *d, const b4k_ie_doc *p)
+{
+    if (m->task == B4K_IE_SPO) {
+        b4k_buf_puts(b, "\"spo_list\":[");
+        for (int k = 0; k < p->ntrip; k++) {
+            const b4k_ie_triple *t = &p->trip[k];
+            if (k) b4k_buf_putc(b, ',');
+            b4k_buf_puts(b, "{\"subject\":");
+            b4k_buf_put_json_str(b, t->subj, strlen(t->subj));
+            b4k_buf_puts(b, ",\"predicate\":");
+            b4k_buf_put_json_str(b, m->names.v[t->pred], strlen(m->names.v[t->pred]));
+            b4k_buf_puts(b, ",\"object\":");
+            b4k_buf_put_json_str(b, t->obj, strlen(t->obj));
+            b4k_buf_printf(b, ",\"subject_offset\":[%d,%d],\"object_offset\":[%d,%d]}", t->s0, t->s1,
+                           t->o0, t->o1);
+        }
+        b4k_buf_putc(b, ']');
+        return;
+    }
+    b4k_buf_puts(b, "\"entities\":[");
+    for (int k = 0; k < p->nent; k++) {
+        const b4k_ie_span *s = &p->ent[k];
+        size_t b0 = b4k_ie_cp_to_byte(d->text, d->len, s->start), b1 = b4k_ie_cp_to_byte(d->text, d->len, s->end);
+        if (k) b4k_buf_putc(b, ',');
+        b4k_buf_puts(b, "{\"type\":");
+        b4k_buf_put_json_str(b, m->names.v[s->type], strlen(m->names.v[s->type]));
+        b4k_buf_puts(b, ",\"text\":");
+        b4k_buf_put_json_str(b, d->text + b0, b1 - b0);
+        b4k_buf_printf(b, ",\"start\":%d,\"end\":%d}", s->start, s->end);
+    }
+    b4k_buf_putc(b, ']');
+}
+

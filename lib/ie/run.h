@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/rng.h"
 #include "ie/data.h"
@@ -56,5 +57,11 @@ void b4k_ie_metrics_free(b4k_ie_metrics *mt);
 int b4k_ie_metrics_add(b4k_ie_metrics *mt, int task, const b4k_ie_doc *gold, const b4k_ie_doc *pred);
 /* P, R, F1 of class k (k = K: overall). */
 void b4k_ie_metrics_prf(const b4k_ie_metrics *mt, int k, double *p, double *r, double *f);
+
+/* Append the output member of one prediction: "spo_list":[{"subject",
+ * "predicate","object","subject_offset","object_offset"}] or
+ * "entities":[{"type","text","start","end"}] (d: the document's text). */
+void b4k_ie_put_result(b4k_buf *b, const b4k_ie_model *m, const b4k_ie_doc *d,
+                       const b4k_ie_doc *p);
 
 #endif

@@ -4,7 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <stdio.h>
+
 #include "core/alloc.h"
+#include "core/buf.h"
+#include "io/jsonl.h"
 
 void b4k_ie_exset_free(b4k_ie_exset *s)
 {
@@ -277,3 +282,65 @@ int b4k_ie_batch_fill(b4k_ie_batch *b, b4k_err *err, const b4k_ie_exset *s, cons
     }
     return 0;
 }
+
+/* one JSON line per example: split, ids, offsets, token triples or tags,
+ * text and gold strings (test/ref/bert_extract_ref.py trains on these) */
+int b4k_ie_dump_features(const char *path, b4k_err *err, const b4k_ie_exset *ex, const b4k_ie_data *d,
+                         const b4k_ie_names *names, const int32_t *use, size_t nuse,
+                         const int32_t *hold, size_t nhold)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return b4k_err_set(err, B4K_EIO, path, 0, "cannot open: %s", strerror(errno));
+    b4k_buf b = {0};
+    b4k_buf_puts(&b, "{\"schema\":[");
+    for (int i = 0; i < names->n; i++) {
+        if (i) b4k_buf_putc(&b, ',');
+        b4k_buf_put_json_str(&b, names->v[i], strlen(names->v[i]));
+    }
+    b4k_buf_puts(&b, "]}\n");
+    for (int part = 0; part < 2; part++) {
+        const int32_t *ix = part ? hold : use;
+        size_t n = part ? nhold : nuse;
+        for (size_t i = 0; i < n; i++) {
+            const b4k_ie_ex *e = &ex->ex[ix[i]];
+            const b4k_ie_doc *doc = &d->doc[e->doc];
+            b4k_buf_printf(&b, "{\"split\":\"%s\",\"ids\":", part ? "heldout" : "train");
+            b4k_jsonl_put_ints(&b, e->ids, (size_t)e->n);
+            b4k_buf_puts(&b, ",\"offsets\":");
+            b4k_jsonl_put_ints(&b, e->offs, (size_t)e->n * 2);
+            if (e->tt) {
+                b4k_buf_puts(&b, ",\"triples\":");
+                b4k_jsonl_put_ints(&b, e->tt, (size_t)e->ntt * 5);
+                b4k_buf_puts(&b, ",\"gold\":[");
+                for (int k = 0; k < doc->ntrip; k++) {
+                    const b4k_ie_triple *t = &doc->trip[k];
+                    if (k) b4k_buf_putc(&b, ',');
+                    b4k_buf_putc(&b, '[');
+                    b4k_buf_put_json_str(&b, t->subj, strlen(t->subj));
+                    b4k_buf_printf(&b, ",%d,", t->pred);
+                    b4k_buf_put_json_str(&b, t->obj, strlen(t->obj));
+                    b4k_buf_putc(&b, ']');
+                }
+                b4k_buf_putc(&b, ']');
+            }
+            if (e->tags) {
+                b4k_buf_puts(&b, ",\"tags\":");
+                b4k_jsonl_put_ints(&b, e->tags, (size_t)e->n);
+                b4k_buf_puts(&b, ",\"gold\":[");
+                for (int k = 0; k < doc->nent; k++)
+                    b4k_buf_printf(&b, "%s[%d,%d,%d]", k ? "," : "", doc->ent[k].start, doc->ent[k].end,
+                                   doc->ent[k].type);
+                b4k_buf_putc(&b, ']');
+            }
+            b4k_buf_puts(&b, ",\"text\":");
+            b4k_buf_put_json_str(&b, doc->text, doc->len);
+            b4k_buf_puts(&b, "}\n");
+            fwrite(b.data, 1, b.len, f);
+            b.len = 0;
+        }
+    }
+    b4k_buf_free(&b);
+    if (fclose(f)) return b4k_err_set(err, B4K_EIO, path, 0, "write error: %s", strerror(errno));
+    return 0;
+}
+
