@@ -1,0 +1,1 @@
+echo x | b4k-tokenize -k spm
