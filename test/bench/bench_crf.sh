@@ -9,13 +9,15 @@
 #
 #   B4K_CRF_THREADS (2)   threads for L-BFGS
 #   B4K_CRF_SETS          subset, e.g. "chunking resume"
+# Chunking trains L-BFGS to convergence (delta test, as CRFsuite); the other
+# sets cap L-BFGS at 100 (cws) or 150 (NER) iterations to bound the run.
 set -u
 : "${DATA:=}"
 if [ -z "$DATA" ] || [ ! -d "$DATA/chunking" ]; then
   echo "SKIP: bench crf: no shared data"; exit 0
 fi
 TH=${B4K_CRF_THREADS:-2}
-SETS=${B4K_CRF_SETS:-"chunking cws resume weibo cluener peoples"}
+SETS=${B4K_CRF_SETS:-"chunking chunk-sgd cws resume weibo cluener peoples"}
 W=$(mktemp -d "${TMPDIR:-/tmp}/b4k-bench-crf.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (shared machine: timings are noisy)"
@@ -72,18 +74,22 @@ for s in $SETS; do
     chunking)
       split_blocks "$D/chunking/conll2000/train.txt" "$W/c.tr" "$W/c.te"
       run chunking conll chunking "$W/c.tr" "$W/c.te" chunks ;;
+    chunk-sgd)
+      [ -f "$W/c.tr" ] || split_blocks "$D/chunking/conll2000/train.txt" "$W/c.tr" "$W/c.te"
+      run chunk-sgd conll chunking "$W/c.tr" "$W/c.te" chunks -a l2sgd -i 50
+      echo "          vs CRFsuite l2sgd (ANCHORS: 50 epochs 29.9 s, F1 93.61 on test); l2sgd runs on 1 thread" ;;
     cws)
       split_lines "$D/cws/sighan2008-sxu/train.txt" "$W/s.tr" "$W/s.te"
-      WORDS="$W/s.tr" run cws seg cws "$W/s.tr" "$W/s.te" words ;;
+      WORDS="$W/s.tr" run cws seg cws "$W/s.tr" "$W/s.te" words -i 100 ;;
     resume)
-      run resume conll ner "$D/ner/resume/train.char.bmes" "$D/ner/resume/dev.char.bmes" chunks ;;
+      run resume conll ner "$D/ner/resume/train.char.bmes" "$D/ner/resume/dev.char.bmes" chunks -i 150 ;;
     weibo)
-      run weibo conll ner "$D/ner/weibo/weiboNER_2nd_conll.train" "$D/ner/weibo/weiboNER_2nd_conll.dev" chunks ;;
+      run weibo conll ner "$D/ner/weibo/weiboNER_2nd_conll.train" "$D/ner/weibo/weiboNER_2nd_conll.dev" chunks -i 150 ;;
     cluener)
       split_lines "$D/ner/cluener/train.json" "$W/n.tr" "$W/n.te"
-      run cluener spans ner "$W/n.tr" "$W/n.te" chunks ;;
+      run cluener spans ner "$W/n.tr" "$W/n.te" chunks -i 150 ;;
     peoples)
       split_blocks "$D/ner/peoples-daily/example.dev" "$W/p.tr" "$W/p.te"
-      run peoples conll ner "$W/p.tr" "$W/p.te" chunks ;;
+      run peoples conll ner "$W/p.tr" "$W/p.te" chunks -i 150 ;;
   esac
 done
