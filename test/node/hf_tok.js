@@ -4,6 +4,10 @@
 //   node hf_tok.js bpe ENCODER.json VOCAB.bpe [opts]   -> {"ids"}
 //   node hf_tok.js wpdecode VOCAB SKIP(0|1)            (stdin: b4k JSONL with "ids") -> {"text"}
 // opts: --no-special  --batch N (encodeBatch size, default 1000)
+//       --pairs (stdin: compact JSONL records with string members "a" and "b";
+//                output: the record with ids/segment_ids/offsets appended,
+//                as b4k-tokenize -f a --pair-field b writes it)
+//       --max-len N (truncation, LongestFirst)
 //       --quiet (no output; prints {"bytes","tokens","seconds"} on stderr)
 'use strict';
 const t = require('@anush008/tokenizers');
@@ -36,6 +40,9 @@ async function main() {
   } else {
     throw new Error('unknown kind ' + kind);
   }
+  const pairs = a.includes('--pairs');
+  const mi = a.indexOf('--max-len');
+  if (mi >= 0) tok.setTruncation(parseInt(a[mi + 1], 10));
   const {lines, bytes} = readLines();
   const out = [];
   let ntok = 0;
@@ -51,13 +58,23 @@ async function main() {
   } else {
     for (let s = 0; s < lines.length; s += batch) {
       const chunk = lines.slice(s, s + batch);
-      const encs = await tok.encodeBatch(chunk, {addSpecialTokens: special});
-      for (const e of encs) {
+      let encs;
+      if (pairs) { // this binding's encodeBatch takes single texts only
+        encs = [];
+        for (const l of chunk) { const r = JSON.parse(l); encs.push(await tok.encode(r.a, r.b, {addSpecialTokens: special})); }
+      } else {
+        encs = await tok.encodeBatch(chunk, {addSpecialTokens: special});
+      }
+      for (let i = 0; i < encs.length; i++) {
+        const e = encs[i];
         const ids = e.getIds();
         ntok += ids.length;
         if (quiet) continue;
         if (kind === 'bpe') out.push(JSON.stringify({ids}));
-        else out.push(JSON.stringify({ids, segment_ids: e.getTypeIds(), offsets: e.getOffsets()}));
+        else {
+          const rec = JSON.stringify({ids, segment_ids: e.getTypeIds(), offsets: e.getOffsets()});
+          out.push(pairs ? chunk[i].replace(/}\s*$/, ',' + rec.slice(1)) : rec);
+        }
       }
       if (out.length > 10000) { process.stdout.write(out.join('\n') + '\n'); out.length = 0; }
     }

@@ -13,3 +13,9 @@ node $N/hf_tok.js wordpiece "$V/bert-base-uncased-vocab.txt" 1 < edge.txt > hf-u
 node $N/hf_tok.js wordpiece "$V/bert-base-chinese-vocab.txt" 1 < edge.txt > hf-chinese-lower.jsonl
 node $N/hf_tok.js wordpiece "$V/bert-base-chinese-vocab.txt" 0 < edge.txt > hf-chinese-cased.jsonl
 node $N/gpt3_encode.js < edge.txt > gpt3-gpt2.jsonl
+# sentence pairs (pairs.jsonl: members "a" and "b"), with and without
+# LongestFirst truncation
+for L in 12 32; do
+  node $N/hf_tok.js wordpiece "$V/bert-base-chinese-vocab.txt" 1 --pairs --max-len $L < pairs.jsonl > hf-pairs-max$L.jsonl
+done
+node $N/hf_tok.js wordpiece "$V/bert-base-uncased-vocab.txt" 1 --pairs < pairs.jsonl > hf-pairs-uncased.jsonl
