@@ -3,7 +3,9 @@
 #   WordPiece  vs HF tokenizers 0.22 (Rust, npm @anush008/tokenizers):
 #              ids, segment ids and offsets, with bert-base-chinese (lower
 #              and cased) and bert-base-uncased; decode vs HF's decoder
-#   GPT-2 BPE  vs gpt-3-encoder (npm): ids; decode must give back the line
+#   GPT-2 BPE  vs HF tokenizers' ByteLevel BPE (whole corpora: it is fast)
+#              and vs gpt-3-encoder (npm; with --sample, it is slow); decode
+#              must give back every line exactly
 # Corpora (../shared/data): corpus/zh-modern, the four classic novels,
 # w2v/en-large, CLUENER train texts.
 #
@@ -11,6 +13,7 @@
 #   bash test/parity/parity_tokenize.sh --sample N   first N lines of each
 #                                                    corpus, PASS:/FAIL: lines
 # Prints "mismatches: K of N lines" per case; exit 1 if any K > 0.
+# B4K_TOK_PARITY="wp-lower wp-cased wp-uncased wp-decode gpt2" picks parts.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${BIN:-$TOP/bin}
@@ -64,6 +67,7 @@ count_diff() { # a b -> number of differing lines (and line count difference)
 }
 lines() { wc -l < "$1" | tr -d ' '; }
 
+want() { [ -z "${B4K_TOK_PARITY:-}" ] || [[ " $B4K_TOK_PARITY " == *" $1 "* ]]; }
 wp_case() { # label vocab lower(0|1) b4k-flags...
   local label=$1 vocab=$2 lower=$3; shift 3
   for c in "${corpora[@]}"; do
@@ -72,12 +76,13 @@ wp_case() { # label vocab lower(0|1) b4k-flags...
     report "wordpiece $label $c" "$(count_diff "$tmp/b4k.jsonl" "$tmp/hf.jsonl")" "$(lines "$tmp/$c.txt")"
   done
 }
-wp_case "bert-base-chinese(lower)" "$V/bert-base-chinese-vocab.txt" 1
-wp_case "bert-base-chinese(cased)" "$V/bert-base-chinese-vocab.txt" 0 --no-lower
-wp_case "bert-base-uncased" "$V/bert-base-uncased-vocab.txt" 1
+want wp-lower && wp_case "bert-base-chinese(lower)" "$V/bert-base-chinese-vocab.txt" 1
+want wp-cased && wp_case "bert-base-chinese(cased)" "$V/bert-base-chinese-vocab.txt" 0 --no-lower
+want wp-uncased && wp_case "bert-base-uncased" "$V/bert-base-uncased-vocab.txt" 1
 
 # WordPiece decode vs HF's WordPiece decoder (per line in node: a sample)
 for c in zh-modern en-large; do
+  want wp-decode || break
   [ -f "$tmp/$c.txt" ] || continue
   head -n 20000 "$tmp/$c.txt" > "$tmp/dec.txt"
   voc=$V/bert-base-chinese-vocab.txt; [ $c = en-large ] && voc=$V/bert-base-uncased-vocab.txt
@@ -94,9 +99,14 @@ done
 # GPT-2: ids vs gpt-3-encoder; decode round trip to the exact line
 G="-k bpe -v $V/gpt2/encoder.json -m $V/gpt2/vocab.bpe"
 for c in "${corpora[@]}"; do
+  want gpt2 || break
   "$BIN/b4k-tokenize" -t 2 $G --no-offsets "$tmp/$c.txt" > "$tmp/b4k.jsonl"
-  node "$NODE/gpt3_encode.js" < "$tmp/$c.txt" > "$tmp/peer.jsonl"
-  report "gpt2 $c" "$(count_diff "$tmp/b4k.jsonl" "$tmp/peer.jsonl")" "$(lines "$tmp/$c.txt")"
+  node "$NODE/hf_tok.js" bpe "$V/gpt2/encoder.json" "$V/gpt2/vocab.bpe" < "$tmp/$c.txt" > "$tmp/peer.jsonl"
+  report "gpt2 vs HF ByteLevel $c" "$(count_diff "$tmp/b4k.jsonl" "$tmp/peer.jsonl")" "$(lines "$tmp/$c.txt")"
+  if [ "$SAMPLE" -gt 0 ]; then
+    node "$NODE/gpt3_encode.js" < "$tmp/$c.txt" > "$tmp/peer.jsonl"
+    report "gpt2 vs gpt-3-encoder $c" "$(count_diff "$tmp/b4k.jsonl" "$tmp/peer.jsonl")" "$(lines "$tmp/$c.txt")"
+  fi
   "$BIN/b4k-tokenize" $G --decode "$tmp/b4k.jsonl" > "$tmp/dec.jsonl"
   report "gpt2 decode round trip $c" "$(node "$NODE/cmp_text.js" "$tmp/dec.jsonl" "$tmp/$c.txt")" "$(lines "$tmp/$c.txt")"
 done
