@@ -139,6 +139,7 @@ void b4k_crf1d_ws_free(b4k_crf1d_ws *ws)
     b4k_free(ws->scale);
     b4k_free(ws->emax);
     b4k_free(ws->tmp);
+    b4k_free(ws->cacc);
     b4k_free(ws->vscore);
     b4k_free(ws->vback);
     b4k_free(ws);
@@ -303,6 +304,8 @@ static inline int impl(void)
 int b4k_crf1d_fb(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
                  double *logz)
 {
+    if (!ws->cacc && T > 1 && !(ws->cacc = b4k_malloc_n((size_t)ws->L * ws->L, sizeof(double))))
+        return B4K_ENOMEM;
     return impl() ? b4k_crf1d_fb_avx2(ws, tr, emit, T, logz) : b4k_crf1d_fb_ref(ws, tr, emit, T, logz);
 }
 

@@ -48,6 +48,7 @@ typedef struct b4k_crf1d_ws {
     double *scale;   /* (T) 1/sum of unscaled alpha[t] */
     double *emax;    /* (T) */
     double *tmp;     /* (L) */
+    double *cacc;    /* (L,L) transition-marginal accumulator, made by fb() */
     /* Viterbi / n-best scratch */
     double *vscore;  /* (T,L*K) */
     int32_t *vback;  /* (T,L*K) packed prev label * K + rank */

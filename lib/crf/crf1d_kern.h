@@ -130,6 +130,11 @@ void KN(b4k_crf1d_add_trans_marginals)(const b4k_crf1d_ws *ws, const b4k_crf1d_t
 {
     const int L = ws->L, T = ws->T;
     double tmp[L];
+    /* sum over t of the outer products alpha[t-1] (x) (beta[t] * eemit[t]),
+     * one FMA per entry and position; times etrans once at the end */
+    double *restrict C = ws->cacc;
+    if (T > 1)
+        memset(C, 0, (size_t)L * L * sizeof(double));
     for (int t = 1; t < T; t++) {
         const double *restrict b = ws->beta + (size_t)t * L;
         const double *restrict e = ws->eemit + (size_t)t * L;
@@ -137,15 +142,22 @@ void KN(b4k_crf1d_add_trans_marginals)(const b4k_crf1d_ws *ws, const b4k_crf1d_t
         for (int j = 0; j < L; j++)
             tmp[j] = b[j] * e[j];
         for (int i = 0; i < L; i++) {
-            const double ai = ap[i] * scale;
+            const double ai = ap[i];
             if (ai == 0)
                 continue;
-            const double *restrict w = tr->etrans + (size_t)i * L;
-            double *restrict g = gtrans + (size_t)i * L;
+            double *restrict c = C + (size_t)i * L;
             for (int j = 0; j < L; j++)
-                g[j] += ai * w[j] * tmp[j];
+                c[j] += ai * tmp[j];
         }
     }
+    if (T > 1)
+        for (int i = 0; i < L; i++) {
+            const double *restrict w = tr->etrans + (size_t)i * L;
+            const double *restrict c = C + (size_t)i * L;
+            double *restrict g = gtrans + (size_t)i * L;
+            for (int j = 0; j < L; j++)
+                g[j] += scale * w[j] * c[j];
+        }
     if (gstart)
         for (int j = 0; j < L; j++)
             gstart[j] += scale * b4k_crf1d_marginal(ws, 0, j);
