@@ -23,6 +23,10 @@ struct b4k_jieba_state {
     uint8_t (*bp)[4];    /* (run) back pointers */
     uint8_t *hpos;       /* (run) chosen states */
     size_t hcap;
+    /* a direct-mapped cache of trie edges below the root (hits and misses),
+     * so frequent character pairs stay out of the big hash table */
+    uint64_t *cache;     /* (JB_CACHE) key | child << 42 | hasf << 63 */
+    uint64_t gen;        /* the dictionary's gen when the cache was filled */
 };
 
 void b4k_jieba_words_init(b4k_jieba_words *w) { memset(w, 0, sizeof *w); }
@@ -50,7 +54,29 @@ void b4k_jieba_state_free(b4k_jieba_state *st)
     b4k_free(st->V);
     b4k_free(st->bp);
     b4k_free(st->hpos);
+    b4k_free(st->cache);
     b4k_free(st);
+}
+
+#define JB_CACHE_BITS 15
+
+static inline uint32_t next_cached(const b4k_jieba *j, b4k_jieba_state *st, uint32_t node,
+                                   uint32_t cp, int *hasf)
+{
+    if (node == 0 && cp < 0x10000) {
+        *hasf = j->roothasf[cp];
+        return j->root[cp];
+    }
+    uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
+    size_t ci = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - JB_CACHE_BITS));
+    uint64_t v = st->cache[ci];
+    if ((v & B4K_JIEBA_KEYMASK) == key) {
+        *hasf = (int)(v >> 63);
+        return (uint32_t)(v >> 42) & 0x1FFFFF;
+    }
+    uint32_t c = b4k_jieba_next_f(j, node, cp, hasf);
+    st->cache[ci] = key | ((uint64_t)c << 42) | ((uint64_t)(c && *hasf) << 63);
+    return c;
 }
 
 typedef struct cutctx {
@@ -220,8 +246,8 @@ static int dag_route(cutctx *c, size_t a, size_t b)
         uint32_t node = 0;
         size_t first = nd;
         for (size_t i = k; i < n; i++) {
-            int hasf;
-            node = b4k_jieba_next_f(j, node, cp[i], &hasf);
+            int hasf = 0;
+            node = next_cached(j, st, node, cp[i], &hasf);
             if (!node) break;
             if (hasf) {
                 if (nd == st->dcap) {
@@ -334,6 +360,12 @@ int b4k_jieba_cut(const b4k_jieba *j, b4k_jieba_state *st, const char *text, siz
     const unsigned char *s = (const unsigned char *)text;
     cutctx c = {j, st, out};
     if (n >= 0xffffffffu) return b4k_err_set(err, B4K_ERANGE, NULL, 0, "text too long");
+    if (!st->cache || st->gen != j->gen) {
+        if (!st->cache) st->cache = b4k_malloc_n((size_t)1 << JB_CACHE_BITS, sizeof *st->cache);
+        if (!st->cache) goto oom;
+        memset(st->cache, 0, sizeof *st->cache << JB_CACHE_BITS);
+        st->gen = j->gen;
+    }
     if (grow_text(st, n)) goto oom;
     size_t nc = 0;
     for (size_t i = 0; i < n;) {

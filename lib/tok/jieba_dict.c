@@ -192,6 +192,7 @@ int b4k_jieba_dict_set(b4k_jieba *j, const char *w, size_t n, uint64_t freq, b4k
     }
     j->freq[node] = freq;
     j->lf[node] = log((double)(freq ? freq : 1));
+    j->gen++;
     set_hasf(j, parent, last, freq > 0);
     if (!(j->flag[node] & 1)) {
         j->flag[node] |= 1;

@@ -31,6 +31,7 @@ struct b4k_jieba {
     uint32_t n_nodes, nodes_cap;
     uint64_t total;
     double logtotal;
+    uint64_t gen;              /* bumped by every change, for per-thread caches */
     /* explicit words in insertion order, for saving */
     char *wblob;
     size_t wblob_len, wblob_cap;
