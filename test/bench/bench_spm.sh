@@ -28,7 +28,7 @@ run() {
   read -r W u s R < "$tmp/t"
   C=$(awk -v a="$u" -v b="$s" 'BEGIN{print a + b}')
   printf '%-34s wall %7.2f s  cpu %7.2f s  %7.2f MB/s/thread  rss %6d KB\n' "$label" "$W" "$C" \
-    "$(div "$bytes" "$C" 1000000)" "$R"
+    "$(div "${NB:-$bytes}" "$C" 1000000)" "$R"
 }
 div() { awk -v a="$1" -v b="$2" -v k="${3:-1}" 'BEGIN{printf "%.4f", (b > 0 ? a / b / k : 0)}'; }
 ratio() { printf '  => %s: %.1fx per thread (cpu), %.1fx wall\n' "$1" "$(div "$2" "$3")" "$(div "$4" "$5")"; }
@@ -42,7 +42,7 @@ else
 fi
 run "b4k-tokenize -k spm -t 1" "$tmp/b4k1.jsonl" "$BIN/b4k-tokenize" -k spm --model "$M" --no-offsets -t 1 "$tmp/in.txt" && { bw=$W; bc1=$C; }
 run "b4k-tokenize -k spm -t 2" "$tmp/b4k2.jsonl" "$BIN/b4k-tokenize" -k spm --model "$M" --no-offsets -t 2 "$tmp/in.txt" && bw2=$W
-run "b4k-tokenize -k spm -t 1 (5 MB)" /dev/null "$BIN/b4k-tokenize" -k spm --model "$M" --no-offsets -t 1 "$tmp/in5.txt"
+NB=$(wc -c < "$tmp/in5.txt") run "b4k-tokenize -k spm -t 1 (5 MB)" /dev/null "$BIN/b4k-tokenize" -k spm --model "$M" --no-offsets -t 1 "$tmp/in5.txt"
 if [ "$ok_peer" = 1 ]; then
   sed 's/^{"ids":\[//; s/\]}$//; s/,/ /g' "$tmp/b4k1.jsonl" > "$tmp/b4k.ids"
   if cmp -s "$tmp/b4k.ids" "$tmp/peer.ids"; then echo "  ids identical to spm_encode's"; else echo "  ids DIFFER from spm_encode's"; fi
@@ -59,7 +59,7 @@ else
 fi
 run "b4k-tokenize -k cpm -t 1" "$tmp/c1.jsonl" "$BIN/b4k-tokenize" -k cpm --model "$M" --no-offsets -t 1 "$tmp/in.txt" && { cw=$W; cc=$C; }
 run "b4k-tokenize -k cpm -t 2" "$tmp/c2.jsonl" "$BIN/b4k-tokenize" -k cpm --model "$M" --no-offsets -t 2 "$tmp/in.txt" && cw2=$W
-run "b4k-tokenize -k cpm -t 1 (5 MB)" /dev/null "$BIN/b4k-tokenize" -k cpm --model "$M" --no-offsets -t 1 "$tmp/in5.txt"
+NB=$(wc -c < "$tmp/in5.txt") run "b4k-tokenize -k cpm -t 1 (5 MB)" /dev/null "$BIN/b4k-tokenize" -k cpm --model "$M" --no-offsets -t 1 "$tmp/in5.txt"
 if [ "$ok_py" = 1 ]; then
   sed 's/^{"ids":\[//; s/\]}$//; s/,/ /g' "$tmp/c1.jsonl" > "$tmp/c.ids"
   if cmp -s "$tmp/c.ids" "$tmp/py.ids"; then echo "  ids identical to the reference's"; else echo "  ids DIFFER from the reference's"; fi
