@@ -1,6 +1,7 @@
 /* Sequence readers (see data.h). */
 #include "crf/data.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -336,6 +337,22 @@ static int read_seg(b4k_crf_reader *r, b4k_crf_seq *seq, b4k_err *err)
     return 1;
 }
 
+typedef struct span {
+    size_t s0, s1;
+    const char *type;
+} span;
+
+static int span_cmp(const void *pa, const void *pb)
+{
+    const span *a = pa, *b = pb;
+    size_t la = a->s1 - a->s0, lb = b->s1 - b->s0;
+    if (la != lb)
+        return la > lb ? -1 : 1;
+    if (a->s0 != b->s0)
+        return a->s0 < b->s0 ? -1 : 1;
+    return strcmp(a->type, b->type);
+}
+
 static int jerr(b4k_crf_reader *r, b4k_err *err, const char *what)
 {
     FAIL(B4K_EFORMAT, "%s", what);
@@ -400,6 +417,8 @@ static int read_json(b4k_crf_reader *r, b4k_crf_seq *seq, b4k_err *err)
             const char *type;
             json_t *ents;
             char **lv = b4k_calloc(seq->T, sizeof(char *));
+            span *sv = NULL;
+            size_t ns = 0, scap = 0;
             if (!lv) {
                 rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
                 goto out;
@@ -431,23 +450,11 @@ static int read_json(b4k_crf_reader *r, b4k_crf_seq *seq, b4k_err *err)
                             rc = jerr(r, err, "span outside the text");
                             break;
                         }
-                        for (json_int_t t = s0; t <= s1 && !rc; t++) {
-                            if (lv[t]) {
-                                rc = jerr(r, err, "overlapping entity spans");
-                                break;
-                            }
-                            size_t tl = strlen(type);
-                            lv[t] = b4k_malloc(tl + 3);
-                            if (!lv[t]) {
-                                rc = B4K_ENOMEM;
-                                break;
-                            }
-                            lv[t][0] = t == s0 ? 'B' : 'I';
-                            lv[t][1] = '-';
-                            memcpy(lv[t] + 2, type, tl + 1);
-                        }
-                        if (rc)
+                        if (B4K_GROW(sv, scap, ns + 1)) {
+                            rc = B4K_ENOMEM;
                             break;
+                        }
+                        sv[ns++] = (span){ (size_t)s0, (size_t)s1, type };
                     }
                     if (rc)
                         break;
@@ -455,6 +462,30 @@ static int read_json(b4k_crf_reader *r, b4k_crf_seq *seq, b4k_err *err)
                 if (rc)
                     break;
             }
+            /* flat labels from possibly nested spans: longest first, a span
+             * overlapping one already placed is dropped (CLUENER nests e.g. a
+             * company inside a book title) */
+            if (!rc && ns)
+                qsort(sv, ns, sizeof *sv, span_cmp);
+            for (size_t q = 0; !rc && q < ns; q++) {
+                int free_ = 1;
+                for (size_t t = sv[q].s0; t <= sv[q].s1; t++)
+                    free_ &= lv[t] == NULL;
+                if (!free_)
+                    continue;
+                size_t tl = strlen(sv[q].type);
+                for (size_t t = sv[q].s0; t <= sv[q].s1; t++) {
+                    lv[t] = b4k_malloc(tl + 3);
+                    if (!lv[t]) {
+                        rc = B4K_ENOMEM;
+                        break;
+                    }
+                    lv[t][0] = t == sv[q].s0 ? 'B' : 'I';
+                    lv[t][1] = '-';
+                    memcpy(lv[t] + 2, sv[q].type, tl + 1);
+                }
+            }
+            b4k_free(sv);
             for (size_t t = 0; t < seq->T; t++) {
                 if (!rc && lv[t]) {
                     size_t off;

@@ -420,6 +420,16 @@ TEST(readers)
     for (int t = 0; t < 5; t++)
         CHECK_EQ_STR(s.label[t], w2[t]);
     b4k_crf_reader_close(r);
+    /* nested spans: the longest is kept, what overlaps it is dropped */
+    const char nest[] = "{\"text\":\"abcdef\",\"label\":{\"co\":{\"cd\":[[2,3]],\"f\":[[5,5]]},"
+                        "\"book\":{\"bcde\":[[1,4]]}}}\n";
+    CHECK_EQ_INT(b4k_crf_reader_open_mem(&r, nest, sizeof nest - 1, "s", B4K_CRF_SPANS, 0,
+                                         B4K_CRF_LAB_REQUIRED, &err), 0);
+    CHECK_EQ_INT(b4k_crf_reader_next(r, &s, &err), 1);
+    const char *w3[] = { "O", "B-book", "I-book", "I-book", "I-book", "B-co" };
+    for (int t = 0; t < 6; t++)
+        CHECK_EQ_STR(s.label[t], w3[t]);
+    b4k_crf_reader_close(r);
     /* ragged conll: error at line 2 */
     const char rag[] = "a X B\nb C\n";
     CHECK_EQ_INT(b4k_crf_reader_open_mem(&r, rag, sizeof rag - 1, "rag", B4K_CRF_CONLL, 0,
