@@ -212,27 +212,45 @@ static int plan_passthrough(b4k_cv *cv, const b4k_convert_opts *o, b4k_err *err)
     return 0;
 }
 
-/* out (cols, rows) <- in (rows, cols), element size es; 16x16 tiles. */
-static void transpose(void *out, const void *in, size_t rows, size_t cols, size_t es)
+/* Rows [j0, j1) of out (cols, rows) <- in (rows, cols), element size es:
+ * out row j is column j of in.  Tiles of 8 columns x 64 rows: each input
+ * cache line is read once per tile and the output is written sequentially;
+ * the caller keeps j1 - j0 small enough that out fits in cache. */
+static void transpose_rows(void *out, const void *in, size_t rows, size_t cols, size_t j0,
+                           size_t j1, size_t es)
 {
     const uint8_t *s = in;
     uint8_t *d = out;
-    for (size_t i0 = 0; i0 < rows; i0 += 16)
-        for (size_t j0 = 0; j0 < cols; j0 += 16) {
-            size_t i1 = i0 + 16 < rows ? i0 + 16 : rows, j1 = j0 + 16 < cols ? j0 + 16 : cols;
-            if (es == 4) {
-                for (size_t j = j0; j < j1; j++)
-                    for (size_t i = i0; i < i1; i++) {
-                        uint32_t v;
-                        memcpy(&v, s + (i * cols + j) * 4, 4);
-                        memcpy(d + (j * rows + i) * 4, &v, 4);
-                    }
+    for (size_t i0 = 0; i0 < rows; i0 += 64) {
+        size_t i1 = i0 + 64 < rows ? i0 + 64 : rows;
+        for (size_t jb = j0; jb < j1; jb += 8) {
+            size_t je = jb + 8 < j1 ? jb + 8 : j1;
+            if (es == 4 && je - jb == 8) {
+                for (size_t i = i0; i < i1; i++) {
+                    uint32_t v[8];
+                    memcpy(v, s + (i * cols + jb) * 4, 32);
+                    for (size_t j = 0; j < 8; j++)
+                        memcpy(d + ((jb - j0 + j) * rows + i) * 4, &v[j], 4);
+                }
+            } else if (es == 4) {
+                for (size_t i = i0; i < i1; i++)
+                    for (size_t j = jb; j < je; j++)
+                        memcpy(d + ((j - j0) * rows + i) * 4, s + (i * cols + j) * 4, 4);
             } else {
-                for (size_t j = j0; j < j1; j++)
-                    for (size_t i = i0; i < i1; i++)
-                        memcpy(d + (j * rows + i) * es, s + (i * cols + j) * es, es);
+                for (size_t i = i0; i < i1; i++)
+                    for (size_t j = jb; j < je; j++)
+                        memcpy(d + ((j - j0) * rows + i) * es, s + (i * cols + j) * es, es);
             }
         }
+    }
+}
+
+/* out (cols, rows) <- in (rows, cols), element size es. */
+static void transpose(void *out, const void *in, size_t rows, size_t cols, size_t es)
+{
+    for (size_t j = 0; j < cols; j += 64)
+        transpose_rows((uint8_t *)out + j * rows * es, in, rows, cols, j,
+                       j + 64 < cols ? j + 64 : cols, es);
 }
 
 /* Source tensor as f32 (owned, aligned). */
@@ -304,6 +322,72 @@ static int fill_out(void *ctx, void *dst, size_t nbytes, b4k_err *err)
     return 0;
 }
 
+/* Source elements [a, a + n) as f32 into f (aligned loads, any src dtype
+ * the row producer takes: not blocked). */
+static void src_to_f32(float *f, int sdt, const uint8_t *src, size_t n)
+{
+    if (sdt == B4K_SRC_F64) {
+        for (size_t i = 0; i < n; i++) {
+            double x;
+            memcpy(&x, src + 8 * i, 8);
+            f[i] = (float)x;
+        }
+    } else if (sdt == B4K_F32) {
+        memcpy(f, src, n * 4);
+    } else if (n) {
+        b4k_dtype_to_f32(f, sdt, src, n, 1);
+    }
+}
+
+/* Row producer of an output tensor: rows [r0, r0 + nr) transposed and/or
+ * cast straight into dst (a cache-sized slice the writer hashes and writes
+ * next).  Casts go through an f32 slice. */
+static int fill_out_rows(void *ctx, void *dst, size_t r0, size_t nr, b4k_err *err)
+{
+    const b4k_cv_out *o = ctx;
+    const b4k_ctensor *s = o->src;
+    size_t es = b4k_src_elem_size(s->dtype), rowlen = 1, n;
+    void *tmp = NULL, *src;
+    float *f = NULL;
+    for (int d = 1; d < o->ndim; d++)
+        rowlen *= (size_t)o->shape[d];
+    n = nr * rowlen;
+    if (o->xform != B4K_XF_NONE) { /* gather the source elements of these rows */
+        src = o->dt == s->dtype ? dst : (tmp = b4k_aligned_alloc(64, n * es + 1));
+        if (!src)
+            goto oom;
+        transpose_rows(src, s->data, (size_t)o->shape[1], (size_t)o->shape[0], r0, r0 + nr,
+                       es);
+    } else {
+        src = (uint8_t *)s->data + r0 * rowlen * es;
+        if ((uintptr_t)src % 8) { /* typed loads want alignment */
+            if (!(tmp = b4k_aligned_alloc(64, n * es + 1)))
+                goto oom;
+            memcpy(tmp, src, n * es);
+            src = tmp;
+        }
+    }
+    if (o->dt != s->dtype) {
+        if (s->dtype == B4K_F32) {
+            f = src;
+        } else {
+            if (!(f = b4k_aligned_alloc(64, n * 4 + 4)))
+                goto oom;
+            src_to_f32(f, s->dtype, src, n);
+        }
+        b4k_dtype_from_f32(dst, o->dt, f, n, rowlen);
+        if (f != src)
+            b4k_free(f);
+    } else if (src != dst) {
+        memcpy(dst, src, n * es);
+    }
+    b4k_free(tmp);
+    return 0;
+oom:
+    b4k_free(tmp);
+    return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+}
+
 static int emit_one(b4k_cv *cv, b4k_cv_out *o, int target, b4k_err *err)
 {
     const b4k_ctensor *s = o->src;
@@ -326,6 +410,10 @@ static int emit_one(b4k_cv *cv, b4k_cv_out *o, int target, b4k_err *err)
         return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
     if (!is_float(dt) && dt != s->dtype)
         return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: cannot convert", s->name);
+    if (dt != B4K_Q8 && s->dtype != B4K_Q8 && o->ndim >= 1 &&
+        (o->xform == B4K_XF_NONE || o->ndim == 2))
+        return b4k_mw_add_rows(cv->w, o->name, dt, o->ndim, o->shape, o->codec, fill_out_rows,
+                               o, err);
     return b4k_mw_add_lazy(cv->w, o->name, dt, o->ndim, o->shape, o->codec, fill_out, o, err);
 }
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,8 +20,12 @@ typedef struct mtensor {
     int64_t shape[B4K_MAX_DIMS];
     uint64_t offset, stored, raw, checksum;
     const char *cks_text; /* borrowed from the header JSON */
-    int verified;
-    void *owned; /* decompressed zstd data */
+    /* First access may race between threads: both are published with
+     * release stores and read with acquire loads.  Racing threads may each
+     * hash (idempotent); for zstd the first decompressed copy wins and the
+     * others are freed, so no lock and nothing slower at open. */
+    atomic_int verified;
+    _Atomic(void *) owned; /* decompressed zstd data */
 } mtensor;
 
 struct b4k_model {
@@ -221,11 +226,11 @@ static int validate(b4k_model *m, b4k_err *err)
 
 static int verify_one(b4k_model *m, mtensor *t, b4k_err *err)
 {
-    if (t->verified)
+    if (atomic_load_explicit(&t->verified, memory_order_acquire))
         return 0;
     if (b4k_xxh64(m->data + t->offset, (size_t)t->stored, 0) != t->checksum)
         return FAIL(B4K_ECHECKSUM, "tensor %s: checksum mismatch (file is corrupt)", t->name);
-    t->verified = 1;
+    atomic_store_explicit(&t->verified, 1, memory_order_release);
     return 0;
 }
 
@@ -331,7 +336,7 @@ void b4k_model_free(b4k_model *m)
     if (m->t)
         for (size_t i = 0; i < m->nt; i++) {
             b4k_free(m->t[i].name);
-            b4k_free(m->t[i].owned);
+            b4k_free(atomic_load_explicit(&m->t[i].owned, memory_order_relaxed));
         }
     b4k_free(m->t);
     b4k_free(m->by_name);
@@ -404,29 +409,36 @@ int b4k_model_get_at(b4k_model *m, size_t i, b4k_tensor_view *v, b4k_err *err)
         v->data = m->data + t->offset;
         return 0;
     }
-    if (!t->owned) {
+    void *p = atomic_load_explicit(&t->owned, memory_order_acquire);
+    if (!p) {
         const uint8_t *src = m->data + t->offset;
         unsigned long long cs;
         size_t got;
+        void *expected = NULL;
         if ((rc = verify_one(m, t, err)))
             return rc;
         cs = ZSTD_getFrameContentSize(src, (size_t)t->stored);
         if (cs != t->raw || ZSTD_findFrameCompressedSize(src, (size_t)t->stored) != t->stored)
             return FAIL(B4K_EFORMAT, "tensor %s: zstd frame does not hold raw_size bytes",
                         t->name);
-        t->owned = b4k_aligned_alloc(B4K_MODEL_ALIGN, t->raw ? (size_t)t->raw : 1);
-        if (!t->owned)
+        p = b4k_aligned_alloc(B4K_MODEL_ALIGN, t->raw ? (size_t)t->raw : 1);
+        if (!p)
             return FAIL(B4K_ENOMEM, "tensor %s: out of memory (%llu bytes)", t->name,
                         (unsigned long long)t->raw);
-        got = ZSTD_decompress(t->owned, (size_t)t->raw, src, (size_t)t->stored);
+        got = ZSTD_decompress(p, (size_t)t->raw, src, (size_t)t->stored);
         if (ZSTD_isError(got) || got != t->raw) {
-            b4k_free(t->owned);
-            t->owned = NULL;
+            b4k_free(p);
             return FAIL(B4K_EFORMAT, "tensor %s: zstd: %s", t->name,
                         ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short frame");
         }
+        if (!atomic_compare_exchange_strong_explicit(&t->owned, &expected, p,
+                                                     memory_order_acq_rel,
+                                                     memory_order_acquire)) {
+            b4k_free(p); /* another thread published first */
+            p = expected;
+        }
     }
-    v->data = t->owned;
+    v->data = p;
     return 0;
 }
 

@@ -20,8 +20,9 @@
  * raw tensor is verified lazily on its first b4k_model_get (one pass over
  * bytes the caller is about to touch anyway), or eagerly for all tensors at
  * open with B4K_MODEL_VERIFY_ALL, or never with B4K_MODEL_NO_VERIFY (for
- * mmap-and-go loading of very large models).  b4k_model_get is not
- * thread-safe on the first access of a tensor: load from one thread.
+ * mmap-and-go loading of very large models).  b4k_model_get and friends
+ * are thread-safe, also on a tensor's first access (lock-free: threads
+ * racing on it may each verify / decompress, one copy is kept).
  *
  * WRITING.  b4k_mw_* collects tensors and writes them in insertion order with
  * the header keys in a fixed order, so the same calls give byte-identical
@@ -137,16 +138,22 @@ int b4k_mw_add_blob(b4k_mw *w, const char *name, const void *data, size_t n, int
                     b4k_err *err);
 
 /* A tensor whose bytes are produced on demand by fill(ctx, dst, nbytes,
- * err) (e.g. a transposed or cast checkpoint tensor): the writer calls it
- * while hashing/compressing and, for raw tensors beyond a 1 GiB budget,
- * again when writing, so a conversion holds about one tensor at a time.
- * fill must give the same bytes every time (checked); ctx must stay valid
- * until b4k_mw_write returns. */
+ * err) (e.g. a transposed or cast checkpoint tensor): called once, while
+ * writing (or compressing), into a buffer the writer frees right after, so
+ * a conversion holds about one tensor at a time.  ctx must stay valid until
+ * b4k_mw_write returns. */
 typedef int (*b4k_mw_fill_fn)(void *ctx, void *dst, size_t nbytes, b4k_err *err);
 int b4k_mw_add_lazy(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
                     int codec, b4k_mw_fill_fn fill, void *ctx, b4k_err *err);
-/* Bytes of produced lazy tensors kept between the two passes (default 1 GiB). */
-void b4k_mw_set_memory(b4k_mw *w, size_t bytes);
+/* A tensor produced a slice at a time: fill(ctx, dst, row0, nrows, err)
+ * writes rows [row0, row0 + nrows) along axis 0 (a 0-D tensor is 1 row),
+ * each raw_size / shape[0] bytes.  A raw tensor is produced in cache-sized
+ * slices that are hashed and written while hot (the fast path for
+ * transposes and casts); a zstd one in one call for all rows.  Not for
+ * blocked dtypes (q8: use b4k_mw_add_lazy). */
+typedef int (*b4k_mw_rows_fn)(void *ctx, void *dst, size_t row0, size_t nrows, b4k_err *err);
+int b4k_mw_add_rows(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
+                    int codec, b4k_mw_rows_fn fill, void *ctx, b4k_err *err);
 
 /* Write atomically to path ("-" is not allowed: a binary model never goes to
  * stdout through here).  Can be called once. */
@@ -154,7 +161,15 @@ int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err);
 /* Write into memory (for tests and fuzzers); *out from b4k_malloc. */
 int b4k_mw_write_mem(b4k_mw *w, uint8_t **out, size_t *n, b4k_err *err);
 
-/* XXH64 with seed 0 (lib/model/xxh64.c). */
+/* XXH64 (lib/model/xxh64.c), one-shot and streaming (same digests). */
 uint64_t b4k_xxh64(const void *data, size_t n, uint64_t seed);
+typedef struct b4k_xxh64_state {
+    uint64_t v[4], total, seed;
+    uint8_t buf[32];
+    size_t nbuf;
+} b4k_xxh64_state;
+void b4k_xxh64_init(b4k_xxh64_state *s, uint64_t seed);
+void b4k_xxh64_update(b4k_xxh64_state *s, const void *data, size_t n);
+uint64_t b4k_xxh64_digest(const b4k_xxh64_state *s);
 
 #endif

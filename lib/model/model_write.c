@@ -1,7 +1,17 @@
-/* .b4k writer: collects tensors, compresses zstd ones, hashes the stored
- * bytes, then writes header + 64-byte-aligned data.  Same calls => same
- * bytes (insertion order, fixed key order, no timestamps). */
+/* .b4k writer: collects tensors, compresses zstd ones, lays out the file,
+ * then streams header + 64-byte-aligned data.  Same calls => same bytes
+ * (insertion order, fixed key order, no timestamps).
+ *
+ * One pass over raw tensors: the header's length does not depend on the
+ * raw tensors' checksums (fixed-width "xxh64:<16 hex>"; offsets and sizes
+ * are known), so it is written first with zero checksums, each raw tensor is
+ * produced / hashed / written a cache-sized chunk at a time while the chunk
+ * is hot, and the final header is written over the placeholder at the end.
+ * zstd tensors are compressed (and hashed) before, as their stored size is
+ * part of the header. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +29,7 @@ typedef struct wtensor {
     const void *data;
     void *owned;       /* data we free */
     b4k_mw_fill_fn fill; /* lazy tensor: produces the bytes on demand */
+    b4k_mw_rows_fn rows; /* row producer: produces axis-0 slices */
     void *fill_ctx;
     size_t raw;
     void *zbuf;        /* compressed bytes (zstd codec) */
@@ -33,8 +44,8 @@ struct b4k_mw {
     size_t nt, cap;
     int zlevel, zthreads;
     int written;
-    size_t kept;       /* bytes of lazy tensors kept filled after prepare */
-    size_t budget;     /* limit for kept */
+    void *chunk;       /* scratch for row producers */
+    size_t chunk_cap;
 };
 
 b4k_mw *b4k_mw_new(const char *arch)
@@ -49,7 +60,6 @@ b4k_mw *b4k_mw_new(const char *arch)
         return NULL;
     }
     w->zlevel = 3;
-    w->budget = (size_t)1 << 30;
     return w;
 }
 
@@ -63,6 +73,7 @@ void b4k_mw_free(b4k_mw *w)
         b4k_free(w->t[i].zbuf);
     }
     b4k_free(w->t);
+    b4k_free(w->chunk);
     json_decref(w->config);
     json_decref(w->tok);
     json_decref(w->meta);
@@ -212,15 +223,45 @@ int b4k_mw_add_lazy(b4k_mw *w, const char *name, int dtype, int ndim, const int6
     return rc;
 }
 
-void b4k_mw_set_memory(b4k_mw *w, size_t bytes) { w->budget = bytes; }
+int b4k_mw_add_rows(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
+                    int codec, b4k_mw_rows_fn fill, void *ctx, b4k_err *err)
+{
+    const b4k_dtype_traits *tr = b4k_dtype_traits_of(dtype);
+    if (!tr || tr->blocked)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                           "tensor %s: row producers need an unblocked dtype", name);
+    int rc = add(w, name, dtype, ndim, shape, NULL, NULL, codec, err);
+    if (!rc) {
+        w->t[w->nt - 1].rows = fill;
+        w->t[w->nt - 1].fill_ctx = ctx;
+    }
+    return rc;
+}
 
+/* Bytes produced / hashed / written per step: fits L2 with room to spare. */
+#define CHUNK ((size_t)256 << 10)
+
+static size_t nrows_of(const wtensor *t)
+{
+    return t->ndim ? (size_t)t->shape[0] : 1;
+}
+
+static int alloc_fail(const wtensor *t, b4k_err *err)
+{
+    return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "tensor %s: out of memory", t->name);
+}
+
+/* The whole tensor in memory (a lazy or row-produced tensor, for zstd). */
 static int fill_now(wtensor *t, b4k_err *err)
 {
     void *p = b4k_aligned_alloc(B4K_MODEL_ALIGN, t->raw ? t->raw : 1);
-    int rc;
+    int rc = 0;
     if (!p)
-        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "tensor %s: out of memory", t->name);
-    rc = t->fill(t->fill_ctx, p, t->raw, err);
+        return alloc_fail(t, err);
+    if (t->fill)
+        rc = t->fill(t->fill_ctx, p, t->raw, err);
+    else if (t->raw)
+        rc = t->rows(t->fill_ctx, p, 0, nrows_of(t), err);
     if (rc) {
         b4k_free(p);
         return rc;
@@ -230,26 +271,33 @@ static int fill_now(wtensor *t, b4k_err *err)
     return 0;
 }
 
-/* Compress, hash and lay out every tensor; build the header text. */
-static int prepare(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
+static void drop(wtensor *t)
+{
+    if (t->fill || t->rows) {
+        b4k_free(t->owned);
+        t->owned = NULL;
+        t->data = NULL;
+    }
+}
+
+/* Compress and hash zstd tensors; lay out every tensor. */
+static int layout(b4k_mw *w, b4k_err *err)
 {
     ZSTD_CCtx *cc = NULL;
-    json_t *root = NULL, *tens = NULL;
     uint64_t off = 0;
-    int rc = B4K_ENOMEM;
-    const char *k;
-    json_t *v;
-
+    int rc = 0;
     for (size_t i = 0; i < w->nt; i++) {
         wtensor *t = &w->t[i];
-        if (t->fill && !t->data && (rc = fill_now(t, err)))
-            goto fail;
         if (t->codec == B4K_CODEC_ZSTD && !t->zbuf) {
             size_t bound = ZSTD_compressBound(t->raw), got;
+            if ((t->fill || t->rows) && !t->data && (rc = fill_now(t, err)))
+                goto done;
             if (!cc) {
                 cc = ZSTD_createCCtx();
-                if (!cc)
-                    goto oom;
+                if (!cc) {
+                    rc = alloc_fail(t, err);
+                    goto done;
+                }
                 ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, w->zlevel);
                 ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1);
                 ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0);
@@ -259,31 +307,37 @@ static int prepare(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
                 ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, w->zthreads > 0 ? w->zthreads : 1);
             }
             t->zbuf = b4k_malloc(bound);
-            if (!t->zbuf)
-                goto oom;
+            if (!t->zbuf) {
+                rc = alloc_fail(t, err);
+                goto done;
+            }
             got = ZSTD_compress2(cc, t->zbuf, bound, t->data, t->raw);
+            drop(t);
             if (ZSTD_isError(got)) {
                 rc = b4k_err_set(err, B4K_EIO, NULL, 0, "tensor %s: zstd: %s", t->name,
                                  ZSTD_getErrorName(got));
-                goto fail;
+                goto done;
             }
             t->stored = got;
+            t->checksum = b4k_xxh64(t->zbuf, t->stored, 0);
         } else if (t->codec == B4K_CODEC_RAW) {
             t->stored = t->raw;
-        }
-        t->checksum = b4k_xxh64(t->codec == B4K_CODEC_ZSTD ? t->zbuf : t->data, t->stored, 0);
-        if (t->fill && t->owned) { /* drop what is not needed again */
-            if (t->codec == B4K_CODEC_RAW && w->kept + t->raw <= w->budget) {
-                w->kept += t->raw;
-            } else {
-                b4k_free(t->owned);
-                t->owned = NULL;
-                t->data = NULL;
-            }
         }
         t->offset = off;
         off += (t->stored + B4K_MODEL_ALIGN - 1) / B4K_MODEL_ALIGN * B4K_MODEL_ALIGN;
     }
+done:
+    ZSTD_freeCCtx(cc);
+    return rc;
+}
+
+/* The header text (magic, version, length, JSON, space padding). */
+static int header(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
+{
+    json_t *root = NULL, *tens = NULL;
+    int rc = B4K_ENOMEM;
+    const char *k;
+    json_t *v;
     root = json_object();
     tens = json_object();
     if (!root || !tens || json_object_set_new(root, "architecture", json_string(w->arch)) ||
@@ -341,71 +395,170 @@ static int prepare(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
     goto done;
 oom:
     rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-fail:
 done:
     json_decref(tens);
     json_decref(root);
-    ZSTD_freeCCtx(cc);
     return rc;
 }
 
 static const uint8_t zeros[B4K_MODEL_ALIGN];
 
-typedef int (*sink_fn)(void *ctx, const void *p, size_t n);
+/* Where the bytes go: appended in order, and the header patched at 0. */
+typedef struct sink {
+    int (*put)(struct sink *s, const void *p, size_t n);
+    int (*patch)(struct sink *s, const void *p, size_t n);
+    int fd;
+    b4k_buf *buf;
+} sink;
 
-/* Returns 0, -1 on a write error, or a B4K_E* code from a lazy fill. */
-static int emit(b4k_mw *w, const b4k_buf *hdr, sink_fn put, void *ctx, b4k_err *err)
+static int put_fd(sink *s, const void *p, size_t n)
 {
-    if (put(ctx, hdr->data, hdr->len))
-        return -1;
-    for (size_t i = 0; i < w->nt; i++) {
-        wtensor *t = &w->t[i];
-        size_t pad = (B4K_MODEL_ALIGN - t->stored % B4K_MODEL_ALIGN) % B4K_MODEL_ALIGN;
-        int refilled = 0, rc;
-        if (t->codec == B4K_CODEC_RAW && t->fill && !t->data) {
-            if ((rc = fill_now(t, err)))
-                return rc;
-            refilled = 1;
-            if (b4k_xxh64(t->data, t->raw, 0) != t->checksum)
-                return b4k_err_set(err, B4K_EINVAL, NULL, 0,
-                                   "tensor %s: producer is not deterministic", t->name);
-        }
-        rc = put(ctx, t->codec == B4K_CODEC_ZSTD ? t->zbuf : t->data, t->stored) ||
-             (i + 1 < w->nt && put(ctx, zeros, pad));
-        if (refilled || (t->fill && t->owned)) {
-            b4k_free(t->owned);
-            t->owned = NULL;
-            t->data = NULL;
-        }
-        if (rc)
+    const char *c = p;
+    while (n) {
+        ssize_t k = write(s->fd, c, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
             return -1;
+        c += k;
+        n -= (size_t)k;
     }
     return 0;
 }
 
-static int put_file(void *ctx, const void *p, size_t n)
+static int patch_fd(sink *s, const void *p, size_t n)
 {
-    return n && fwrite(p, 1, n, (FILE *)ctx) != n ? -1 : 0;
+    const char *c = p;
+    off_t off = 0;
+    while (n) {
+        ssize_t k = pwrite(s->fd, c, n, off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        c += k;
+        off += k;
+        n -= (size_t)k;
+    }
+    return 0;
 }
 
-static int put_buf(void *ctx, const void *p, size_t n)
+static int put_buf(sink *s, const void *p, size_t n)
 {
-    return b4k_buf_append((b4k_buf *)ctx, p, n) ? -1 : 0;
+    return b4k_buf_append(s->buf, p, n) ? -1 : 0;
+}
+
+static int patch_buf(sink *s, const void *p, size_t n)
+{
+    if (s->buf->len < n)
+        return -1;
+    memcpy(s->buf->data, p, n);
+    return 0;
+}
+
+/* Hash and write [p, p + n) a chunk at a time (each chunk still in cache
+ * from the hash when the kernel copies it). */
+static int put_hashed(sink *s, b4k_xxh64_state *h, const uint8_t *p, size_t n)
+{
+    while (n) {
+        size_t k = n < CHUNK ? n : CHUNK;
+        b4k_xxh64_update(h, p, k);
+        if (s->put(s, p, k))
+            return -1;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* One raw tensor: produce, hash, write. */
+static int stream_raw(b4k_mw *w, wtensor *t, sink *s, b4k_err *err)
+{
+    b4k_xxh64_state h;
+    int rc = 0;
+    b4k_xxh64_init(&h, 0);
+    if (t->rows && t->raw) {
+        size_t nr = nrows_of(t), rb = t->raw / nr, step = rb >= CHUNK ? 1 : CHUNK / rb;
+        if (step > nr)
+            step = nr;
+        if (w->chunk_cap < step * rb) {
+            b4k_free(w->chunk);
+            w->chunk_cap = 0;
+            if (!(w->chunk = b4k_aligned_alloc(B4K_MODEL_ALIGN, step * rb)))
+                return alloc_fail(t, err);
+            w->chunk_cap = step * rb;
+        }
+        for (size_t r = 0; r < nr; r += step) {
+            size_t k = nr - r < step ? nr - r : step;
+            if ((rc = t->rows(t->fill_ctx, w->chunk, r, k, err)))
+                return rc;
+            b4k_xxh64_update(&h, w->chunk, k * rb);
+            if (s->put(s, w->chunk, k * rb))
+                return -1;
+        }
+    } else {
+        if (t->fill && !t->data && (rc = fill_now(t, err)))
+            return rc;
+        rc = put_hashed(s, &h, t->data, t->raw);
+        drop(t);
+        if (rc)
+            return -1;
+    }
+    t->checksum = b4k_xxh64_digest(&h);
+    return 0;
+}
+
+/* Returns 0, -1 on a write error, or a B4K_E* code from a producer. */
+static int emit(b4k_mw *w, sink *s, b4k_err *err)
+{
+    b4k_buf hdr;
+    size_t hlen;
+    int rc;
+    b4k_buf_init(&hdr);
+    if ((rc = layout(w, err)) || (rc = header(w, &hdr, err)))
+        goto done;
+    hlen = hdr.len;
+    rc = -1;
+    if (s->put(s, hdr.data, hdr.len))
+        goto done;
+    for (size_t i = 0; i < w->nt; i++) {
+        wtensor *t = &w->t[i];
+        size_t pad = (B4K_MODEL_ALIGN - t->stored % B4K_MODEL_ALIGN) % B4K_MODEL_ALIGN;
+        if (t->codec == B4K_CODEC_RAW) {
+            if ((rc = stream_raw(w, t, s, err)))
+                goto done;
+            rc = -1;
+        } else if (s->put(s, t->zbuf, t->stored)) {
+            goto done;
+        }
+        if (i + 1 < w->nt && s->put(s, zeros, pad))
+            goto done;
+    }
+    /* the real checksums: same width, so the same header length */
+    if ((rc = header(w, &hdr, err)))
+        goto done;
+    if (hdr.len != hlen) {
+        rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "internal error: header length changed");
+        goto done;
+    }
+    rc = s->patch(s, hdr.data, hdr.len) ? -1 : 0;
+done:
+    b4k_buf_free(&hdr);
+    return rc;
 }
 
 int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err)
 {
-    b4k_buf hdr;
     b4k_afile *af = NULL;
+    sink s = {put_fd, patch_fd, -1, NULL};
     int rc;
-    b4k_buf_init(&hdr);
-    rc = prepare(w, &hdr, err);
-    if (rc)
-        goto fail;
     rc = b4k_afile_open(&af, path, err);
     if (rc)
         goto fail;
-    if ((rc = emit(w, &hdr, put_file, b4k_afile_fp(af), err))) {
+    /* nothing goes through the FILE: the data is written with write(2) in
+     * large chunks, the header with pwrite(2) at the end */
+    s.fd = fileno(b4k_afile_fp(af));
+    if ((rc = emit(w, &s, err))) {
         if (rc == -1)
             rc = b4k_err_set(err, B4K_EIO, path, 0, "write failed: %s", strerror(errno));
         goto fail;
@@ -414,22 +567,19 @@ int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err)
     af = NULL;
 fail:
     b4k_afile_abort(af);
-    b4k_buf_free(&hdr);
     return rc;
 }
 
 int b4k_mw_write_mem(b4k_mw *w, uint8_t **out, size_t *n, b4k_err *err)
 {
-    b4k_buf hdr, body;
+    b4k_buf body;
+    sink s = {put_buf, patch_buf, -1, &body};
     int rc;
     *out = NULL;
     *n = 0;
-    b4k_buf_init(&hdr);
     b4k_buf_init(&body);
-    rc = prepare(w, &hdr, err);
-    if (!rc && (rc = emit(w, &hdr, put_buf, &body, err)) == -1)
+    if ((rc = emit(w, &s, err)) == -1)
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-    b4k_buf_free(&hdr);
     if (rc) {
         b4k_buf_free(&body);
         return rc;
