@@ -45,7 +45,7 @@ b4k_run() { # threads file args...
 hf_run() { # threads kind args... < file ; prints "mbps tokens seconds"
   local t=$1; shift
   RAYON_NUM_THREADS=$t RAYON_RS_NUM_CPUS=$t node "$NODE/hf_tok.js" "$@" --quiet --batch 1000 2>&1 >/dev/null |
-    tail -1 | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log((r.bytes/1e6/r.seconds).toFixed(2), r.tokens, r.seconds.toFixed(2))'
+    tail -1 | node -e 'const r=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log((r.bytes/1e6/r.seconds).toFixed(2), r.tokens, r.seconds.toFixed(2), (r.bytes/1e6/r.cpu).toFixed(2))'
 }
 g3_run() { # < file
   node "$NODE/gpt3_encode.js" --quiet 2>&1 >/dev/null | tail -1 |
@@ -68,10 +68,13 @@ bench() { # label file hfkind hfargs... -- b4kargs...
   printf '  b4k 2 threads: %7.1f MB/s wall, %6.2f M tokens/s, speed-up %.2fx over 1 thread\n' "$b2m" "$(awk -v m="$b2m" -v k="$tok" -v f="$(stat -c %s "$f")" 'BEGIN{print k/(f/1e6/m)/1e6}')" "$(awk -v a="$b2m" -v b="$b1m" 'BEGIN{print a/b}')"
   if [ $peer = 1 ]; then
     h1=$(hf_run 1 "${hfargs[@]}" < "$f"); h2=$(hf_run 2 "${hfargs[@]}" < "$f")
-    set -- $h1; local h1m=$1 htok=$2 h1s=$3
+    set -- $h1; local h1m=$1 htok=$2 h1s=$3 h1c=$4
     set -- $h2; local h2m=$1 h2s=$3
-    printf '  HF  1 thread : %7.2f MB/s, %6.2f M tokens/s (batched)   b4k/HF %.1fx\n' "$h1m" "$(awk -v k="$htok" -v s="$h1s" 'BEGIN{print k/s/1e6}')" "$(awk -v a="$b1m" -v b="$h1m" 'BEGIN{print a/b}')"
-    printf '  HF  2 threads: %7.2f MB/s, %6.2f M tokens/s (batched)   b4k/HF %.1fx\n' "$h2m" "$(awk -v k="$htok" -v s="$h2s" 'BEGIN{print k/s/1e6}')" "$(awk -v a="$b2m" -v b="$h2m" 'BEGIN{print a/b}')"
+    printf '  HF  1 thread : %7.2f MB/s wall, %6.2f MB/s per CPU-second, %6.2f M tokens/s (batched)\n' "$h1m" "$h1c" "$(awk -v k="$htok" -v s="$h1s" 'BEGIN{print k/s/1e6}')"
+    printf '  HF  2 threads: %7.2f MB/s wall, %6.2f M tokens/s (batched)\n' "$h2m" "$(awk -v k="$htok" -v s="$h2s" 'BEGIN{print k/s/1e6}')"
+    printf '  b4k/HF: %.1fx (1 thread, wall), %.1fx (2 threads, wall), %.1fx (per CPU-second)\n' \
+      "$(awk -v a="$b1m" -v b="$h1m" 'BEGIN{print a/b}')" "$(awk -v a="$b2m" -v b="$h2m" 'BEGIN{print a/b}')" \
+      "$(awk -v a="$b1c" -v b="$h1c" 'BEGIN{print a/b}')"
     [ "$tok" = "$htok" ] || echo "  note: token counts differ (b4k $tok, HF $htok)"
   fi
 }

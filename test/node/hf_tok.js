@@ -3,6 +3,8 @@
 //   node hf_tok.js wordpiece VOCAB LOWER(0|1) [opts]   -> {"ids","segment_ids","offsets"}
 //   node hf_tok.js bpe ENCODER.json VOCAB.bpe [opts]   -> {"ids"}
 //   node hf_tok.js wpdecode VOCAB SKIP(0|1)            (stdin: b4k JSONL with "ids") -> {"text"}
+// --quiet prints {"bytes","tokens","seconds","cpu"} (cpu: user+sys seconds of
+// all threads during encoding) on stderr instead of the records.
 // opts: --no-special  --batch N (encodeBatch size, default 1000)
 //       --pairs (stdin: compact JSONL records with string members "a" and "b";
 //                output: the record with ids/segment_ids/offsets appended,
@@ -46,7 +48,7 @@ async function main() {
   const {lines, bytes} = readLines();
   const out = [];
   let ntok = 0;
-  const t0 = process.hrtime.bigint();
+  const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
   if (kind === 'wpdecode') {
     // decode with the special tokens registered, as BertWordPieceTokenizer does
     tok.addSpecialTokens(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
@@ -81,6 +83,7 @@ async function main() {
   }
   if (out.length) process.stdout.write(out.join('\n') + '\n');
   const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (quiet) process.stderr.write(JSON.stringify({bytes, tokens: ntok, seconds: dt}) + '\n');
+  const cu = process.cpuUsage(c0), cpu = (cu.user + cu.system) / 1e6; // all threads
+  if (quiet) process.stderr.write(JSON.stringify({bytes, tokens: ntok, seconds: dt, cpu}) + '\n');
 }
 main().catch(e => { console.error(String(e)); process.exit(1); });
