@@ -11,7 +11,7 @@ BIN=${B4K_BIN:-bin}
 THREADS=${THREADS:-2}
 ITERS=${ITERS:-3}
 [ -x "$BIN/b4k-extract" ] || { echo "SKIP: bench_extract: no $BIN/b4k-extract"; exit 0; }
-num() { grep -o "\"$1\":[0-9.e+-]*" | head -1 | cut -d: -f2; }
+num() { grep -o "\"$1\": *[0-9.e+-]*" | head -1 | sed 's/.*: *//'; }
 b_inf=$(nice "$BIN/b4k-extract" bench --threads "$THREADS" --batch-size 16 --max-len 128 --iters "$ITERS")
 echo "b4k   $b_inf"
 b_tr=$(nice "$BIN/b4k-extract" bench --threads "$THREADS" --batch-size 8 --max-len 128 --iters "$ITERS" --train)
