@@ -93,7 +93,7 @@ static const b4k_opt train_opts[] = {
      "layer-wise lr: layer l of L gets X^(L-l), embeddings X^(L+1) (default 1)"},
     {"dev", T_DEV, required_argument, "FILE", "held-out data (same format) for per-epoch F1"},
     {"holdout", T_HOLDOUT, required_argument, "F", "hold out this fraction of the training data for F1"},
-    {"no-bucket", T_NOBUCKET, no_argument, NULL, "do not batch texts of similar length together"},
+    {"bucket", T_NOBUCKET, no_argument, NULL, "batch texts of similar length together (less padding)"},
     {"checkpoint", T_CKPT, required_argument, "FILE", "save weights + optimiser state after each epoch"},
     {"resume", T_RESUME, required_argument, "FILE", "continue from a checkpoint (bit-identical)"},
     {"max-steps", T_MAXSTEPS, required_argument, "N", "stop after N optimiser steps (checkpoint written)"},
@@ -170,7 +170,7 @@ static int cmd_train(int argc, char **argv)
                    .synopsis = "--task spo|ner --format FMT (--init MODEL | --config JSON --vocab FILE) -o MODEL [OPTIONS] FILE...",
                    .summary = "Fine-tune BERT for triple extraction or NER.",
                    .opts = train_opts};
-    topts o = {.epochs = 3, .batch = 16, .maxlen = 0, .threads = 1, .accum = 1, .bucket = 1,
+    topts o = {.epochs = 3, .batch = 16, .maxlen = 0, .threads = 1, .accum = 1, .bucket = 0,
                .lr = 2e-5, .layer_decay = 1, .wd = 0.01, .clip = 1.0, .crflr = 100, .dropout = -1, .seed = 1,
                .logevery = 50};
     const char *arg;
@@ -200,7 +200,7 @@ static int cmd_train(int argc, char **argv)
         case T_DROPOUT: o.dropout = b4k_cli_double("--dropout", arg, 0, 0.99); break;
         case T_DEV: o.dev = arg; break;
         case T_HOLDOUT: o.holdout = b4k_cli_double("--holdout", arg, 0, 0.9); break;
-        case T_NOBUCKET: o.bucket = 0; break;
+        case T_NOBUCKET: o.bucket = 1; break;
         case T_CKPT: o.ckpt = arg; break;
         case T_RESUME: o.resume = arg; break;
         case T_MAXSTEPS: o.max_steps = b4k_cli_int("--max-steps", arg, 1, 1LL << 40); break;
