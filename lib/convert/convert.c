@@ -9,6 +9,7 @@
 #include "convert/convert_impl.h"
 #include "convert/safetensors.h"
 #include "core/alloc.h"
+#include "core/cpu.h"
 
 void b4k_convert_opts_init(b4k_convert_opts *o)
 {
@@ -212,17 +213,16 @@ static int plan_passthrough(b4k_cv *cv, const b4k_convert_opts *o, b4k_err *err)
     return 0;
 }
 
-/* Rows [j0, j1) of out (cols, rows) <- in (rows, cols), element size es:
- * out row j is column j of in.  Tiles of 8 columns x 64 rows: each input
- * cache line is read once per tile and the output is written sequentially;
- * the caller keeps j1 - j0 small enough that out fits in cache. */
-static void transpose_rows(void *out, const void *in, size_t rows, size_t cols, size_t j0,
-                           size_t j1, size_t es)
+/* Rows [j0, j1) of out (cols, rows) <- in (rows, cols), element size es,
+ * for input rows [ia, ib) only: out row j is column j of in.  Tiles of 8
+ * columns x 64 rows: each input cache line is read once per tile; the
+ * caller keeps j1 - j0 small enough that out fits in cache.  The portable
+ * twin of b4k_cv_transpose_f32_avx2. */
+static void transpose_ref(uint8_t *d, const uint8_t *s, size_t rows, size_t cols, size_t ia,
+                          size_t ib, size_t j0, size_t j1, size_t es)
 {
-    const uint8_t *s = in;
-    uint8_t *d = out;
-    for (size_t i0 = 0; i0 < rows; i0 += 64) {
-        size_t i1 = i0 + 64 < rows ? i0 + 64 : rows;
+    for (size_t i0 = ia; i0 < ib; i0 += 64) {
+        size_t i1 = i0 + 64 < ib ? i0 + 64 : ib;
         for (size_t jb = j0; jb < j1; jb += 8) {
             size_t je = jb + 8 < j1 ? jb + 8 : j1;
             if (es == 4 && je - jb == 8) {
@@ -232,10 +232,6 @@ static void transpose_rows(void *out, const void *in, size_t rows, size_t cols, 
                     for (size_t j = 0; j < 8; j++)
                         memcpy(d + ((jb - j0 + j) * rows + i) * 4, &v[j], 4);
                 }
-            } else if (es == 4) {
-                for (size_t i = i0; i < i1; i++)
-                    for (size_t j = jb; j < je; j++)
-                        memcpy(d + ((j - j0) * rows + i) * 4, s + (i * cols + j) * 4, 4);
             } else {
                 for (size_t i = i0; i < i1; i++)
                     for (size_t j = jb; j < je; j++)
@@ -243,6 +239,23 @@ static void transpose_rows(void *out, const void *in, size_t rows, size_t cols, 
             }
         }
     }
+}
+
+static void transpose_rows(void *out, const void *in, size_t rows, size_t cols, size_t j0,
+                           size_t j1, size_t es)
+{
+    uint8_t *d = out;
+    const uint8_t *s = in;
+    if (es == 4 && b4k_cpu_has(B4K_CPU_AVX2)) {
+        size_t r8 = rows / 8 * 8, jend = j0 + (j1 - j0) / 8 * 8;
+        b4k_cv_transpose_f32_avx2(out, in, rows, cols, j0, j1);
+        if (r8 < rows) /* the last rows % 8 input rows, for the 8x8 columns */
+            transpose_ref(d, s, rows, cols, r8, rows, j0, jend, 4);
+        if (jend < j1) /* the last (j1 - j0) % 8 output rows */
+            transpose_ref(d + (jend - j0) * rows * 4, s, rows, cols, 0, rows, jend, j1, 4);
+        return;
+    }
+    transpose_ref(d, s, rows, cols, 0, rows, j0, j1, es);
 }
 
 /* out (cols, rows) <- in (rows, cols), element size es. */
