@@ -358,6 +358,79 @@ TEST(crc32c)
     CHECK(b4k_crc32c(b4k_crc32c(0, buf, 333), buf + 333, 667) == b4k_crc32c_ref(0, buf, 1000));
 }
 
+/* Transposes and casts of shapes that are not multiples of the 8x8 AVX2
+ * blocks (edges done by the scalar twin), written to a raw file a slice at
+ * a time: every HF Conv1D weight equals a naive transpose (f32), and its
+ * f16 cast equals b4k_dtype_from_f32 of it. */
+TEST(odd_shape_transposes)
+{
+    enum { C = 19, V = 37, P = 11 };
+    static const char *nm[] = {"wte.weight", "wpe.weight", "h.0.ln_1.weight", "h.0.ln_1.bias",
+                               "h.0.attn.c_attn.weight", "h.0.attn.c_attn.bias",
+                               "h.0.attn.c_proj.weight", "h.0.attn.c_proj.bias",
+                               "h.0.ln_2.weight", "h.0.ln_2.bias", "h.0.mlp.c_fc.weight",
+                               "h.0.mlp.c_fc.bias", "h.0.mlp.c_proj.weight",
+                               "h.0.mlp.c_proj.bias", "ln_f.weight", "ln_f.bias"};
+    static const int sh[][2] = {{V, C}, {P, C}, {C, 0}, {C, 0}, {C, 3 * C}, {3 * C, 0},
+                                {C, C}, {C, 0}, {C, 0}, {C, 0}, {C, 4 * C}, {4 * C, 0},
+                                {4 * C, C}, {C, 0}, {C, 0}, {C, 0}};
+    enum { NT = sizeof nm / sizeof *nm };
+    float *data[NT];
+    size_t n[NT], off = 0;
+    char hdr[8192], *h = hdr;
+    h += sprintf(h, "{");
+    for (int i = 0; i < NT; i++) {
+        n[i] = (size_t)sh[i][0] * (sh[i][1] ? (size_t)sh[i][1] : 1);
+        data[i] = b4k_malloc(n[i] * 4);
+        for (size_t k = 0; k < n[i]; k++)
+            data[i][k] = (float)(k * 7 % 101) * 0.013f - 0.5f + (float)i;
+        if (sh[i][1])
+            h += sprintf(h, "%s\"transformer.%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],"
+                         "\"data_offsets\":[%zu,%zu]}", i ? "," : "", nm[i], sh[i][0], sh[i][1],
+                         off, off + n[i] * 4);
+        else
+            h += sprintf(h, "%s\"transformer.%s\":{\"dtype\":\"F32\",\"shape\":[%d],"
+                         "\"data_offsets\":[%zu,%zu]}", i ? "," : "", nm[i], sh[i][0], off,
+                         off + n[i] * 4);
+        off += n[i] * 4;
+    }
+    h += sprintf(h, "}");
+    uint64_t hl = (uint64_t)(h - hdr);
+    FILE *fp = fopen(tp("odd.safetensors"), "wb");
+    fwrite(&hl, 8, 1, fp);
+    fwrite(hdr, 1, hl, fp);
+    for (int i = 0; i < NT; i++)
+        fwrite(data[i], 4, n[i], fp);
+    fclose(fp);
+    write_text(tp("odd.json"), "{\"n_head\": 1}");
+    for (int dt = 0; dt < 2; dt++) {
+        b4k_model *m;
+        b4k_err e;
+        CHECK_EQ_INT(conv(tp("odd.b4k"), "gpt2", tp("odd.json"), dt ? B4K_F16 : -1, -1,
+                          tp("odd.safetensors"), NULL), 0);
+        CHECK_EQ_INT(b4k_model_open_ex(&m, tp("odd.b4k"), B4K_MODEL_VERIFY_ALL, &e), 0);
+        for (int i = 4; i <= 12; i += i == 6 ? 4 : 2) { /* the Conv1D weights */
+            b4k_tensor_view v;
+            size_t r = (size_t)sh[i][0], c = (size_t)sh[i][1];
+            float *t = b4k_malloc(n[i] * 4);
+            uint16_t *t16 = b4k_malloc(n[i] * 2);
+            for (size_t a = 0; a < r; a++)
+                for (size_t bb = 0; bb < c; bb++)
+                    t[bb * r + a] = data[i][a * c + bb];
+            b4k_dtype_from_f32(t16, B4K_F16, t, n[i], r);
+            CHECK_EQ_INT(b4k_model_get(m, nm[i], &v, &e), 0);
+            CHECK(v.shape[0] == (int64_t)c && v.shape[1] == (int64_t)r);
+            CHECK(v.nbytes == n[i] * (dt ? 2 : 4) && !memcmp(v.data, dt ? (void *)t16 : t,
+                                                               v.nbytes));
+            b4k_free(t);
+            b4k_free(t16);
+        }
+        b4k_model_free(m);
+    }
+    for (int i = 0; i < NT; i++)
+        b4k_free(data[i]);
+}
+
 int main(void)
 {
     const char *top = getenv("TOP");
@@ -376,6 +449,7 @@ int main(void)
     RUN(pickle_refuses_globals);
     RUN(name_maps);
     RUN(crc32c);
+    RUN(odd_shape_transposes);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpd);
     if (system(cmd))
