@@ -232,6 +232,10 @@ static void transpose_ref(uint8_t *d, const uint8_t *s, size_t rows, size_t cols
                     for (size_t j = 0; j < 8; j++)
                         memcpy(d + ((jb - j0 + j) * rows + i) * 4, &v[j], 4);
                 }
+            } else if (es == 4) { /* constant size: inlined */
+                for (size_t i = i0; i < i1; i++)
+                    for (size_t j = jb; j < je; j++)
+                        memcpy(d + ((j - j0) * rows + i) * 4, s + (i * cols + j) * 4, 4);
             } else {
                 for (size_t i = i0; i < i1; i++)
                     for (size_t j = jb; j < je; j++)

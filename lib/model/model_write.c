@@ -479,6 +479,8 @@ static int stream_raw(b4k_mw *w, wtensor *t, sink *s, b4k_err *err)
     b4k_xxh64_init(&h, 0);
     if (t->rows && t->raw) {
         size_t nr = nrows_of(t), rb = t->raw / nr, step = rb >= CHUNK ? 1 : CHUNK / rb;
+        if (step > 8) /* whole 8-row blocks for vectorised transposes */
+            step &= ~(size_t)7;
         if (step > nr)
             step = nr;
         if (w->chunk_cap < step * rb) {
