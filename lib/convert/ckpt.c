@@ -68,6 +68,45 @@ void b4k_ckpt_free(b4k_ckpt *c)
     b4k_free(c);
 }
 
+int b4k_ckpt_add_spans(b4k_ckpt *c, const char *name, int dtype, int ndim, const int64_t *shape,
+                       b4k_cspan *spans, size_t nspans, b4k_err *err)
+{
+    size_t total = 0;
+    int rc;
+    for (size_t i = 0; i < nspans; i++)
+        total += spans[i].n;
+    if ((rc = b4k_ckpt_add(c, name, dtype, ndim, shape, NULL, total, spans, err)))
+        return rc;
+    c->t[c->n - 1].data = NULL;
+    c->t[c->n - 1].spans = spans;
+    c->t[c->n - 1].nspans = nspans;
+    return 0;
+}
+
+void b4k_ckpt_gather(const b4k_ctensor *t, void *dst, size_t off, size_t n)
+{
+    uint8_t *d = dst;
+    size_t lo = 0, hi = t->nspans, base;
+    if (t->data) {
+        memcpy(dst, (const uint8_t *)t->data + off, n);
+        return;
+    }
+    /* spans of equal length are the common case; otherwise walk */
+    base = 0;
+    for (lo = 0; lo < hi && base + t->spans[lo].n <= off; lo++)
+        base += t->spans[lo].n;
+    for (size_t i = lo; n && i < hi; i++) {
+        size_t a = off > base ? off - base : 0, k = t->spans[i].n - a;
+        if (k > n)
+            k = n;
+        memcpy(d, (const uint8_t *)t->spans[i].p + a, k);
+        d += k;
+        n -= k;
+        off += k;
+        base += t->spans[i].n;
+    }
+}
+
 int b4k_ckpt_add(b4k_ckpt *c, const char *name, int dtype, int ndim, const int64_t *shape,
                  const void *data, size_t nbytes, void *owned, b4k_err *err)
 {

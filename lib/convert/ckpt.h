@@ -21,13 +21,22 @@ enum {
     B4K_CKPT_NO_CRC = 1 << 1     /* TF: do not verify tensor crc32c */
 };
 
+/* A piece of a lazily merged tensor (CPM shards): the tensor's bytes are
+ * its spans in order, read from the shards' maps only when written. */
+typedef struct b4k_cspan {
+    const void *p;
+    size_t n;
+} b4k_cspan;
+
 typedef struct b4k_ctensor {
     char *name;
     int dtype;                    /* b4k_dtype or B4K_SRC_* */
     int ndim;
     int64_t shape[B4K_MAX_DIMS];
-    const void *data;             /* contiguous, little-endian */
+    const void *data;             /* contiguous, little-endian; NULL with spans */
     size_t nbytes;
+    const b4k_cspan *spans;       /* data == NULL: the bytes are these pieces */
+    size_t nspans;
     void *owned;                  /* non-NULL when data is ours */
     uint64_t src_offset;          /* offset in its file (for --info) */
     int src_file;                 /* index into the checkpoint's files */
@@ -60,6 +69,12 @@ const char *b4k_ckpt_sniff(const char *path);
 int b4k_ckpt_add(b4k_ckpt *c, const char *name, int dtype, int ndim, const int64_t *shape,
                  const void *data, size_t nbytes, void *owned, b4k_err *err);
 b4k_ctensor *b4k_ckpt_find(b4k_ckpt *c, const char *name);
+/* Add a tensor made of spans (taken over: freed with the checkpoint, also on
+ * error); their lengths must add up to the shape's size. */
+int b4k_ckpt_add_spans(b4k_ckpt *c, const char *name, int dtype, int ndim, const int64_t *shape,
+                       b4k_cspan *spans, size_t nspans, b4k_err *err);
+/* Bytes [off, off + n) of a tensor (contiguous or spans) into dst. */
+void b4k_ckpt_gather(const b4k_ctensor *t, void *dst, size_t off, size_t n);
 /* Remove tensor i (frees it). */
 void b4k_ckpt_remove(b4k_ckpt *c, size_t i);
 

@@ -116,8 +116,21 @@ static int tied_equal(b4k_ckpt *c, const char *a, const char *b)
         if (!strcmp(n, b))
             y = &c->t[i];
     }
-    return x && y && x->nbytes == y->nbytes && x->dtype == y->dtype &&
-           (x->data == y->data || !memcmp(x->data, y->data, x->nbytes));
+    if (!x || !y || x->nbytes != y->nbytes || x->dtype != y->dtype)
+        return 0;
+    if (x->data && y->data)
+        return x->data == y->data || !memcmp(x->data, y->data, x->nbytes);
+    { /* a lazily merged tensor: compare a slice at a time */
+        uint8_t bx[4096], by[4096];
+        for (size_t off = 0; off < x->nbytes; off += sizeof bx) {
+            size_t k = x->nbytes - off < sizeof bx ? x->nbytes - off : sizeof bx;
+            b4k_ckpt_gather(x, bx, off, k);
+            b4k_ckpt_gather(y, by, off, k);
+            if (memcmp(bx, by, k))
+                return 0;
+        }
+        return 1;
+    }
 }
 
 static int by_name(const void *a, const void *b)
@@ -306,10 +319,31 @@ static float *to_f32(const b4k_ctensor *t, size_t numel, b4k_err *err)
 
 /* Lazy producer of an output tensor (transpose and/or cast), called by the
  * writer once or twice; never keeps memory between calls. */
+static int fill_out_data(const b4k_cv_out *o, const b4k_ctensor *s, void *dst, size_t nbytes,
+                         b4k_err *err);
+
 static int fill_out(void *ctx, void *dst, size_t nbytes, b4k_err *err)
 {
     const b4k_cv_out *o = ctx;
-    const b4k_ctensor *s = o->src;
+    b4k_ctensor whole;
+    int rc;
+    void *buf;
+    if (o->src->data)
+        return fill_out_data(o, o->src, dst, nbytes, err);
+    /* a lazily merged source: gather it for the transpose / quantiser */
+    whole = *o->src;
+    if (!(buf = b4k_aligned_alloc(64, whole.nbytes ? whole.nbytes : 1)))
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    b4k_ckpt_gather(o->src, buf, 0, whole.nbytes);
+    whole.data = buf;
+    rc = fill_out_data(o, &whole, dst, nbytes, err);
+    b4k_free(buf);
+    return rc;
+}
+
+static int fill_out_data(const b4k_cv_out *o, const b4k_ctensor *s, void *dst, size_t nbytes,
+                         b4k_err *err)
+{
     size_t numel;
     float *f, *g;
     b4k_shape_numel(o->ndim, o->shape, &numel);
@@ -375,6 +409,11 @@ static int fill_out_rows(void *ctx, void *dst, size_t r0, size_t nr, b4k_err *er
             goto oom;
         transpose_rows(src, s->data, (size_t)o->shape[1], (size_t)o->shape[0], r0, r0 + nr,
                        es);
+    } else if (!s->data) { /* a lazily merged source: gather these rows */
+        src = o->dt == s->dtype ? dst : (tmp = b4k_aligned_alloc(64, n * es + 1));
+        if (!src)
+            goto oom;
+        b4k_ckpt_gather(s, src, r0 * rowlen * es, n * es);
     } else {
         src = (uint8_t *)s->data + r0 * rowlen * es;
         if ((uintptr_t)src % 8) { /* typed loads want alignment */
@@ -420,15 +459,17 @@ static int emit_one(b4k_cv *cv, b4k_cv_out *o, int target, b4k_err *err)
         return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: %s tensors are not supported",
                            s->name, b4k_src_dtype_name(s->dtype));
     }
-    if (s->dtype == B4K_SRC_BOOL) /* same bytes as u8 */
+    if (s->dtype == B4K_SRC_BOOL && s->data) /* same bytes as u8 */
         return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
     o->dt = dt;
-    if (dt == s->dtype && o->xform == B4K_XF_NONE) /* zero copy from the input map */
+    if (dt == s->dtype && o->xform == B4K_XF_NONE && s->data) /* zero copy from the map */
         return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
+    if (!s->data && (s->dtype == B4K_SRC_BOOL || (!is_float(dt) && dt != s->dtype)))
+        return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: cannot convert", s->name);
     if (!is_float(dt) && dt != s->dtype)
         return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: cannot convert", s->name);
     if (dt != B4K_Q8 && s->dtype != B4K_Q8 && o->ndim >= 1 &&
-        (o->xform == B4K_XF_NONE || o->ndim == 2))
+        (o->xform == B4K_XF_NONE || (o->ndim == 2 && s->data)))
         return b4k_mw_add_rows(cv->w, o->name, dt, o->ndim, o->shape, o->codec, fill_out_rows,
                                o, err);
     return b4k_mw_add_lazy(cv->w, o->name, dt, o->ndim, o->shape, o->codec, fill_out, o, err);

@@ -44,7 +44,6 @@ static int concat(b4k_ckpt *out, const char *name, b4k_ctensor **parts, int k, i
     const b4k_ctensor *p0 = parts[0];
     int64_t shape[B4K_MAX_DIMS];
     size_t es = b4k_src_elem_size(p0->dtype), total = 0, rows, inner = 1;
-    uint8_t *dst;
     memcpy(shape, p0->shape, sizeof shape);
     if (axis >= p0->ndim)
         return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "mp-shard mismatch: %s has %d dims", name,
@@ -64,35 +63,33 @@ static int concat(b4k_ckpt *out, const char *name, b4k_ctensor **parts, int k, i
         shape[axis] += parts[i]->shape[axis];
         total += parts[i]->nbytes;
     }
-    dst = b4k_aligned_alloc(64, total ? total : 1);
-    if (!dst)
+    /* spans, not a copy: the merged bytes are read from the shards' maps
+     * when the tensor is written (memory stays ~ one write chunk) */
+    rows = (size_t)p0->shape[0];
+    for (int d = 2; d < p0->ndim; d++)
+        inner *= (size_t)p0->shape[d];
+    size_t ns = axis == 0 ? (size_t)k : rows * (size_t)k, o = 0;
+    b4k_cspan *sp = b4k_malloc_n(ns ? ns : 1, sizeof *sp);
+    (void)total;
+    if (!sp)
         return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     if (axis == 0) {
-        size_t o = 0;
-        for (int i = 0; i < k; i++) {
-            memcpy(dst + o, parts[i]->data, parts[i]->nbytes);
-            o += parts[i]->nbytes;
-        }
+        for (int i = 0; i < k; i++)
+            sp[o++] = (b4k_cspan){parts[i]->data, parts[i]->nbytes};
     } else {
-        rows = (size_t)p0->shape[0];
-        for (int d = 2; d < p0->ndim; d++)
-            inner *= (size_t)p0->shape[d];
-        size_t o = 0;
         for (size_t r = 0; r < rows; r++)
             for (int i = 0; i < k; i++) {
                 size_t rb = (size_t)parts[i]->shape[1] * inner * es;
-                memcpy(dst + o, (const uint8_t *)parts[i]->data + r * rb, rb);
-                o += rb;
+                sp[o++] = (b4k_cspan){(const uint8_t *)parts[i]->data + r * rb, rb};
             }
     }
-    return b4k_ckpt_add(out, name, p0->dtype, p0->ndim, shape, NULL, total, dst, err);
+    return b4k_ckpt_add_spans(out, name, p0->dtype, p0->ndim, shape, sp, ns, err);
 }
 
 static int merge_qkv(b4k_ckpt *out, const char *name, b4k_ctensor **parts, int k, b4k_err *err)
 {
     const b4k_ctensor *p0 = parts[0];
     size_t total = 0, o = 0;
-    uint8_t *dst;
     int64_t shape[B4K_MAX_DIMS];
     for (int i = 0; i < k; i++) {
         if (parts[i]->dtype != p0->dtype || parts[i]->ndim != p0->ndim ||
@@ -105,18 +102,18 @@ static int merge_qkv(b4k_ckpt *out, const char *name, b4k_ctensor **parts, int k
     }
     if (p0->ndim < 1 || p0->shape[0] % 3)
         return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "%s: rows not a multiple of 3", name);
-    dst = b4k_aligned_alloc(64, total ? total : 1);
-    if (!dst)
+    b4k_cspan *sp = b4k_malloc_n(3 * (size_t)k, sizeof *sp);
+    (void)total;
+    if (!sp)
         return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     for (int part = 0; part < 3; part++)
         for (int i = 0; i < k; i++) {
             size_t third = parts[i]->nbytes / 3;
-            memcpy(dst + o, (const uint8_t *)parts[i]->data + (size_t)part * third, third);
-            o += third;
+            sp[o++] = (b4k_cspan){(const uint8_t *)parts[i]->data + (size_t)part * third, third};
         }
     memcpy(shape, p0->shape, sizeof shape);
     shape[0] *= k;
-    return b4k_ckpt_add(out, name, p0->dtype, p0->ndim, shape, NULL, total, dst, err);
+    return b4k_ckpt_add_spans(out, name, p0->dtype, p0->ndim, shape, sp, 3 * (size_t)k, err);
 }
 
 int b4k_cpm_merge(b4k_ckpt **out, b4k_ckpt **shards, int k, b4k_err *err)

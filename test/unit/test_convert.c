@@ -179,6 +179,27 @@ TEST(gpt2_torch_safetensors_and_casts)
     b4k_model_free(f);
 }
 
+/* 1 if both models hold the same tensors (names, dtypes, shapes, bytes). */
+static int same_tensors(const char *pa, const char *pb)
+{
+    b4k_model *a = NULL, *b = NULL;
+    b4k_err e;
+    int ok = !b4k_model_open(&a, pa, &e) && !b4k_model_open(&b, pb, &e) &&
+             b4k_model_count(a) == b4k_model_count(b) && b4k_model_count(a) > 0;
+    for (size_t i = 0; ok && i < b4k_model_count(a); i++) {
+        b4k_tensor_view va, vb;
+        const char *n = b4k_model_tensor_name(a, i);
+        ok = !b4k_model_get(a, n, &va, &e) && !b4k_model_get(b, n, &vb, &e) &&
+             va.dtype == vb.dtype && va.nbytes == vb.nbytes && va.ndim == vb.ndim &&
+             !memcmp(va.data, vb.data, va.nbytes);
+        if (!ok)
+            printf("  tensor %s differs\n", n);
+    }
+    b4k_model_free(a);
+    b4k_model_free(b);
+    return ok;
+}
+
 TEST(cpm_merge_equals_unsplit)
 {
     write_text(tp("c.json"), "{\"n_head\":4}");
@@ -186,6 +207,18 @@ TEST(cpm_merge_equals_unsplit)
                       gp("cpm/mp_rank_00_model_states.pt"), gp("cpm/mp_rank_01_model_states.pt")),
                  0);
     CHECK_EQ_INT(same_as(tp("c.b4k"), gp("expect_cpm.safetensors")), 0);
+    /* merged tensors are spans over the shards, gathered when written: every
+     * write path (raw slices, zstd, f16 casts, q8) gives the tensors that
+     * converting the checked f32 merge gives */
+    static const int dts[] = {B4K_F16, B4K_BF16, B4K_Q8, -1};
+    for (size_t k = 0; k < sizeof dts / sizeof *dts; k++) {
+        int z = dts[k] < 0 ? 3 : -1;
+        CHECK_EQ_INT(conv(tp("cm.b4k"), "cpm", tp("c.json"), dts[k], z,
+                          gp("cpm/mp_rank_00_model_states.pt"),
+                          gp("cpm/mp_rank_01_model_states.pt")), 0);
+        CHECK_EQ_INT(conv(tp("cu.b4k"), NULL, NULL, dts[k], z, tp("c.b4k"), NULL), 0);
+        CHECK_EQ_INT(same_tensors(tp("cm.b4k"), tp("cu.b4k")), 1);
+    }
     /* the same shard twice is refused */
     b4k_convert_opts o;
     b4k_err e;
@@ -431,6 +464,43 @@ TEST(odd_shape_transposes)
         b4k_free(data[i]);
 }
 
+/* A tensor made of spans reads back as their concatenation, from any
+ * offset and length (the row producer asks for slices). */
+TEST(ckpt_spans_gather)
+{
+    static uint8_t src[200];
+    uint8_t want[200], got[200];
+    static const size_t len[] = {7, 0, 33, 1, 64, 15};
+    b4k_cspan *sp = b4k_malloc_n(6, sizeof *sp);
+    b4k_ckpt *c = b4k_ckpt_new("t", 0);
+    b4k_err e;
+    size_t total = 0, o = 0;
+    for (size_t i = 0; i < sizeof src; i++)
+        src[i] = (uint8_t)(i * 37 + 11);
+    for (size_t i = 0; i < 6; i++) { /* spans taken from scattered places */
+        sp[i] = (b4k_cspan){src + (i * 29) % 100, len[i]};
+        memcpy(want + total, sp[i].p, len[i]);
+        total += len[i];
+    }
+    int64_t shape[1] = {(int64_t)total};
+    CHECK_EQ_INT(b4k_ckpt_add_spans(c, "s", B4K_U8, 1, shape, sp, 6, &e), 0);
+    CHECK(c->t[0].data == NULL && c->t[0].nbytes == total);
+    for (size_t off = 0; off <= total; off++)
+        for (size_t n = 0; off + n <= total; n += 3) {
+            memset(got, 0xee, sizeof got);
+            b4k_ckpt_gather(&c->t[0], got, off, n);
+            o += !memcmp(got, want + off, n) && got[n] == 0xee;
+        }
+    size_t cases = 0;
+    for (size_t off = 0; off <= total; off++)
+        cases += (total - off) / 3 + 1;
+    CHECK(o == cases);
+    int64_t bad[1] = {(int64_t)total + 1};
+    CHECK_EQ_INT(b4k_ckpt_add_spans(c, "b", B4K_U8, 1, bad, b4k_malloc_n(1, sizeof *sp), 0, &e),
+                 B4K_EFORMAT);
+    b4k_ckpt_free(c);
+}
+
 int main(void)
 {
     const char *top = getenv("TOP");
@@ -450,6 +520,7 @@ int main(void)
     RUN(name_maps);
     RUN(crc32c);
     RUN(odd_shape_transposes);
+    RUN(ckpt_spans_gather);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpd);
     if (system(cmd))
