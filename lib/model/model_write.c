@@ -280,6 +280,65 @@ static void drop(wtensor *t)
     }
 }
 
+static int chunk_buf(b4k_mw *w, const wtensor *t, size_t bytes, b4k_err *err)
+{
+    if (w->chunk_cap >= bytes)
+        return 0;
+    b4k_free(w->chunk);
+    w->chunk_cap = 0;
+    if (!(w->chunk = b4k_aligned_alloc(B4K_MODEL_ALIGN, bytes)))
+        return alloc_fail(t, err);
+    w->chunk_cap = bytes;
+    return 0;
+}
+
+/* Rows per slice of a row-produced tensor, and the slice's bytes. */
+static size_t row_step(const wtensor *t, size_t *rb)
+{
+    size_t nr = nrows_of(t), step;
+    *rb = t->raw / nr;
+    step = *rb >= CHUNK ? 1 : CHUNK / *rb;
+    if (step > 8) /* whole 8-row blocks for vectorised transposes */
+        step &= ~(size_t)7;
+    return step > nr ? nr : step;
+}
+
+/* Stream a row-produced tensor through zstd a slice at a time (no whole
+ * tensor in memory).  The pledged size and the job boundaries of the
+ * multi-threaded compressor are those of ZSTD_compress2 on the whole
+ * buffer, so the frame is byte-identical (test_model checks it). */
+static size_t compress_rows(b4k_mw *w, ZSTD_CCtx *cc, wtensor *t, size_t cap, int *rc,
+                            b4k_err *err)
+{
+    size_t nr = nrows_of(t), rb, step = row_step(t, &rb), left;
+    ZSTD_outBuffer out = {t->zbuf, cap, 0};
+    *rc = 0;
+    ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
+    ZSTD_CCtx_setPledgedSrcSize(cc, t->raw);
+    if (t->raw && (*rc = chunk_buf(w, t, step * rb, err)))
+        return 0;
+    for (size_t r = 0; t->raw && r < nr; r += step) {
+        size_t k = nr - r < step ? nr - r : step;
+        ZSTD_inBuffer in = {w->chunk, k * rb, 0};
+        if ((*rc = t->rows(t->fill_ctx, w->chunk, r, k, err)))
+            return 0;
+        while (in.pos < in.size) {
+            left = ZSTD_compressStream2(cc, &out, &in, ZSTD_e_continue);
+            if (ZSTD_isError(left))
+                return left;
+        }
+    }
+    {
+        ZSTD_inBuffer in = {NULL, 0, 0};
+        do {
+            left = ZSTD_compressStream2(cc, &out, &in, ZSTD_e_end);
+            if (ZSTD_isError(left))
+                return left;
+        } while (left);
+    }
+    return out.pos;
+}
+
 /* Compress and hash zstd tensors; lay out every tensor. */
 static int layout(b4k_mw *w, b4k_err *err)
 {
@@ -290,7 +349,7 @@ static int layout(b4k_mw *w, b4k_err *err)
         wtensor *t = &w->t[i];
         if (t->codec == B4K_CODEC_ZSTD && !t->zbuf) {
             size_t bound = ZSTD_compressBound(t->raw), got;
-            if ((t->fill || t->rows) && !t->data && (rc = fill_now(t, err)))
+            if (t->fill && !t->data && (rc = fill_now(t, err)))
                 goto done;
             if (!cc) {
                 cc = ZSTD_createCCtx();
@@ -311,8 +370,13 @@ static int layout(b4k_mw *w, b4k_err *err)
                 rc = alloc_fail(t, err);
                 goto done;
             }
-            got = ZSTD_compress2(cc, t->zbuf, bound, t->data, t->raw);
+            if (t->rows && !t->data)
+                got = compress_rows(w, cc, t, bound, &rc, err);
+            else
+                got = ZSTD_compress2(cc, t->zbuf, bound, t->data, t->raw);
             drop(t);
+            if (rc)
+                goto done;
             if (ZSTD_isError(got)) {
                 rc = b4k_err_set(err, B4K_EIO, NULL, 0, "tensor %s: zstd: %s", t->name,
                                  ZSTD_getErrorName(got));
@@ -478,18 +542,9 @@ static int stream_raw(b4k_mw *w, wtensor *t, sink *s, b4k_err *err)
     int rc = 0;
     b4k_xxh64_init(&h, 0);
     if (t->rows && t->raw) {
-        size_t nr = nrows_of(t), rb = t->raw / nr, step = rb >= CHUNK ? 1 : CHUNK / rb;
-        if (step > 8) /* whole 8-row blocks for vectorised transposes */
-            step &= ~(size_t)7;
-        if (step > nr)
-            step = nr;
-        if (w->chunk_cap < step * rb) {
-            b4k_free(w->chunk);
-            w->chunk_cap = 0;
-            if (!(w->chunk = b4k_aligned_alloc(B4K_MODEL_ALIGN, step * rb)))
-                return alloc_fail(t, err);
-            w->chunk_cap = step * rb;
-        }
+        size_t nr = nrows_of(t), rb, step = row_step(t, &rb);
+        if ((rc = chunk_buf(w, t, step * rb, err)))
+            return rc;
         for (size_t r = 0; r < nr; r += step) {
             size_t k = nr - r < step ? nr - r : step;
             if ((rc = t->rows(t->fill_ctx, w->chunk, r, k, err)))
