@@ -310,7 +310,7 @@ static size_t row_step(const wtensor *t, size_t *rb)
 static size_t compress_rows(b4k_mw *w, ZSTD_CCtx *cc, wtensor *t, size_t cap, int *rc,
                             b4k_err *err)
 {
-    size_t nr = nrows_of(t), rb, step = row_step(t, &rb), left;
+    size_t nr = nrows_of(t), rb = 0, step = t->raw ? row_step(t, &rb) : 0, left;
     ZSTD_outBuffer out = {t->zbuf, cap, 0};
     *rc = 0;
     ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
