@@ -11,6 +11,7 @@
  * part of the header. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@ typedef struct wtensor {
     void *fill_ctx;
     size_t raw;
     void *zbuf;        /* compressed bytes (zstd codec) */
+    int spilled;       /* ... or in the writer's spill file at zoff */
+    uint64_t zoff;
     size_t stored;
     uint64_t offset, checksum;
 } wtensor;
@@ -303,52 +306,114 @@ static size_t row_step(const wtensor *t, size_t *rb)
     return step > nr ? nr : step;
 }
 
-/* Stream a row-produced tensor through zstd a slice at a time (no whole
- * tensor in memory).  The pledged size and the job boundaries of the
- * multi-threaded compressor are those of ZSTD_compress2 on the whole
- * buffer, so the frame is byte-identical (test_model checks it). */
-static size_t compress_rows(b4k_mw *w, ZSTD_CCtx *cc, wtensor *t, size_t cap, int *rc,
-                            b4k_err *err)
+/* Where the streaming compressor's output goes: t->zbuf (memory), or the
+ * spill file, appended and hashed a slice at a time while hot (fd >= 0). */
+typedef struct zsink {
+    ZSTD_outBuffer out;
+    int fd;
+    uint64_t pos;
+    b4k_xxh64_state h;
+} zsink;
+
+static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 {
-    size_t nr = nrows_of(t), rb = 0, step = t->raw ? row_step(t, &rb) : 0, left;
-    ZSTD_outBuffer out = {t->zbuf, cap, 0};
+    const char *c = p;
+    while (n) {
+        ssize_t k = pwrite(fd, c, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        c += k;
+        off += (uint64_t)k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int zdrain(zsink *z)
+{
+    if (z->fd < 0 || !z->out.pos)
+        return 0;
+    b4k_xxh64_update(&z->h, z->out.dst, z->out.pos);
+    if (pwrite_all(z->fd, z->out.dst, z->out.pos, z->pos))
+        return -1;
+    z->pos += z->out.pos;
+    z->out.pos = 0;
+    return 0;
+}
+
+/* Stream a tensor through zstd a slice at a time: a row producer's slices
+ * (no whole tensor in memory) or the tensor's bytes.  The pledged size and
+ * the job boundaries of the multi-threaded compressor are those of
+ * ZSTD_compress2 on the whole buffer, so the frame is byte-identical
+ * (test_model checks it).  Returns the compressed size or a zstd error;
+ * *rc gets a producer's error or B4K_EIO for a spill write error. */
+static size_t compress_stream(b4k_mw *w, ZSTD_CCtx *cc, wtensor *t, zsink *z, int *rc,
+                              b4k_err *err)
+{
+    size_t nr = nrows_of(t), rb = 0, step = 0, left, done = 0;
+    uint64_t start = z->pos;
     *rc = 0;
     ZSTD_CCtx_reset(cc, ZSTD_reset_session_only);
     ZSTD_CCtx_setPledgedSrcSize(cc, t->raw);
-    if (t->raw && (*rc = chunk_buf(w, t, step * rb, err)))
-        return 0;
-    for (size_t r = 0; t->raw && r < nr; r += step) {
-        size_t k = nr - r < step ? nr - r : step;
-        ZSTD_inBuffer in = {w->chunk, k * rb, 0};
-        if ((*rc = t->rows(t->fill_ctx, w->chunk, r, k, err)))
+    if (t->rows && !t->data && t->raw) {
+        step = row_step(t, &rb);
+        if ((*rc = chunk_buf(w, t, step * rb, err)))
             return 0;
+    }
+    for (size_t off = 0, r = 0; off < t->raw;) {
+        ZSTD_inBuffer in;
+        if (step) {
+            size_t k = nr - r < step ? nr - r : step;
+            if ((*rc = t->rows(t->fill_ctx, w->chunk, r, k, err)))
+                return 0;
+            in = (ZSTD_inBuffer){w->chunk, k * rb, 0};
+            r += k;
+        } else {
+            in = (ZSTD_inBuffer){(const uint8_t *)t->data + off,
+                                 t->raw - off < CHUNK ? t->raw - off : CHUNK, 0};
+        }
+        off += in.size;
         while (in.pos < in.size) {
-            left = ZSTD_compressStream2(cc, &out, &in, ZSTD_e_continue);
+            left = ZSTD_compressStream2(cc, &z->out, &in, ZSTD_e_continue);
             if (ZSTD_isError(left))
                 return left;
+            if (zdrain(z))
+                goto ioerr;
         }
     }
-    {
+    do {
         ZSTD_inBuffer in = {NULL, 0, 0};
-        do {
-            left = ZSTD_compressStream2(cc, &out, &in, ZSTD_e_end);
-            if (ZSTD_isError(left))
-                return left;
-        } while (left);
-    }
-    return out.pos;
+        left = ZSTD_compressStream2(cc, &z->out, &in, ZSTD_e_end);
+        if (ZSTD_isError(left))
+            return left;
+        if (zdrain(z))
+            goto ioerr;
+    } while (left);
+    done = z->fd >= 0 ? (size_t)(z->pos - start) : z->out.pos;
+    return done;
+ioerr:
+    *rc = b4k_err_set(err, B4K_EIO, NULL, 0, "tensor %s: cannot write the zstd spill file: %s",
+                      t->name, strerror(errno));
+    return 0;
 }
 
-/* Compress and hash zstd tensors; lay out every tensor. */
-static int layout(b4k_mw *w, b4k_err *err)
+/* Compress and hash zstd tensors; lay out every tensor.  spill >= 0: the
+ * compressed bytes go to that file (t->zoff) instead of memory. */
+static int layout(b4k_mw *w, int spill, b4k_err *err)
 {
     ZSTD_CCtx *cc = NULL;
-    uint64_t off = 0;
+    uint64_t off = 0, spos = 0;
     int rc = 0;
+    void *zout = NULL;
+    for (size_t i = 0; i < w->nt; i++) /* a new spill file: compress again */
+        w->t[i].spilled = 0;
     for (size_t i = 0; i < w->nt; i++) {
         wtensor *t = &w->t[i];
-        if (t->codec == B4K_CODEC_ZSTD && !t->zbuf) {
+        if (t->codec == B4K_CODEC_ZSTD && !t->zbuf && !t->spilled) {
             size_t bound = ZSTD_compressBound(t->raw), got;
+            zsink z = {{NULL, 0, 0}, spill, spos, {{0}, 0, 0, {0}, 0}};
             if (t->fill && !t->data && (rc = fill_now(t, err)))
                 goto done;
             if (!cc) {
@@ -365,15 +430,26 @@ static int layout(b4k_mw *w, b4k_err *err)
                  * --threads.  (A libzstd without threads ignores this.) */
                 ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, w->zthreads > 0 ? w->zthreads : 1);
             }
-            t->zbuf = b4k_malloc(bound);
-            if (!t->zbuf) {
-                rc = alloc_fail(t, err);
-                goto done;
+            if (spill >= 0) {
+                if (!zout && !(zout = b4k_malloc(CHUNK))) {
+                    rc = alloc_fail(t, err);
+                    goto done;
+                }
+                z.out = (ZSTD_outBuffer){zout, CHUNK, 0};
+                b4k_xxh64_init(&z.h, 0);
+                got = compress_stream(w, cc, t, &z, &rc, err);
+            } else {
+                t->zbuf = b4k_malloc(bound);
+                if (!t->zbuf) {
+                    rc = alloc_fail(t, err);
+                    goto done;
+                }
+                z.out = (ZSTD_outBuffer){t->zbuf, bound, 0};
+                if (t->rows && !t->data)
+                    got = compress_stream(w, cc, t, &z, &rc, err);
+                else
+                    got = ZSTD_compress2(cc, t->zbuf, bound, t->data, t->raw);
             }
-            if (t->rows && !t->data)
-                got = compress_rows(w, cc, t, bound, &rc, err);
-            else
-                got = ZSTD_compress2(cc, t->zbuf, bound, t->data, t->raw);
             drop(t);
             if (rc)
                 goto done;
@@ -383,7 +459,14 @@ static int layout(b4k_mw *w, b4k_err *err)
                 goto done;
             }
             t->stored = got;
-            t->checksum = b4k_xxh64(t->zbuf, t->stored, 0);
+            if (spill >= 0) {
+                t->spilled = 1;
+                t->zoff = spos;
+                spos += got;
+                t->checksum = b4k_xxh64_digest(&z.h);
+            } else {
+                t->checksum = b4k_xxh64(t->zbuf, t->stored, 0);
+            }
         } else if (t->codec == B4K_CODEC_RAW) {
             t->stored = t->raw;
         }
@@ -391,6 +474,7 @@ static int layout(b4k_mw *w, b4k_err *err)
         off += (t->stored + B4K_MODEL_ALIGN - 1) / B4K_MODEL_ALIGN * B4K_MODEL_ALIGN;
     }
 done:
+    b4k_free(zout);
     ZSTD_freeCCtx(cc);
     return rc;
 }
@@ -565,14 +649,48 @@ static int stream_raw(b4k_mw *w, wtensor *t, sink *s, b4k_err *err)
     return 0;
 }
 
+/* A spilled zstd tensor into the output: in the kernel (copy_file_range,
+ * no user-space copy of cold bytes), else through the chunk buffer. */
+static int put_spilled(b4k_mw *w, sink *s, int spill, const wtensor *t)
+{
+    loff_t in = (loff_t)t->zoff;
+    size_t n = t->stored;
+    while (n && s->fd >= 0) {
+        ssize_t k = copy_file_range(spill, &in, s->fd, NULL, n, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break; /* EXDEV, ENOSYS, ...: copy by hand */
+        n -= (size_t)k;
+    }
+    if (n && w->chunk_cap < CHUNK) {
+        b4k_free(w->chunk);
+        w->chunk_cap = 0;
+        if (!(w->chunk = b4k_aligned_alloc(B4K_MODEL_ALIGN, CHUNK)))
+            return -1;
+        w->chunk_cap = CHUNK;
+    }
+    while (n) {
+        size_t k = n < w->chunk_cap ? n : w->chunk_cap;
+        ssize_t got = pread(spill, w->chunk, k, in);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0 || s->put(s, w->chunk, (size_t)got))
+            return -1;
+        in += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
 /* Returns 0, -1 on a write error, or a B4K_E* code from a producer. */
-static int emit(b4k_mw *w, sink *s, b4k_err *err)
+static int emit(b4k_mw *w, sink *s, int spill, b4k_err *err)
 {
     b4k_buf hdr;
     size_t hlen;
     int rc;
     b4k_buf_init(&hdr);
-    if ((rc = layout(w, err)) || (rc = header(w, &hdr, err)))
+    if ((rc = layout(w, spill, err)) || (rc = header(w, &hdr, err)))
         goto done;
     hlen = hdr.len;
     rc = -1;
@@ -585,7 +703,7 @@ static int emit(b4k_mw *w, sink *s, b4k_err *err)
             if ((rc = stream_raw(w, t, s, err)))
                 goto done;
             rc = -1;
-        } else if (s->put(s, t->zbuf, t->stored)) {
+        } else if (t->spilled ? put_spilled(w, s, spill, t) : s->put(s, t->zbuf, t->stored)) {
             goto done;
         }
         if (i + 1 < w->nt && s->put(s, zeros, pad))
@@ -604,18 +722,48 @@ done:
     return rc;
 }
 
+/* zstd output goes to an unnamed temporary file next to the output (it
+ * never reaches the disk if it is small and short-lived, and the kernel
+ * copies it into place), so compressed tensors are neither held in memory
+ * nor copied cold from user space.  -1 (keep them in memory) if there are
+ * no zstd tensors or no such file can be made. */
+static int open_spill(const b4k_mw *w, const char *tmpname)
+{
+    char dir[4096];
+    const char *sl = strrchr(tmpname, '/');
+    size_t i, n;
+    int fd;
+    for (i = 0; i < w->nt && w->t[i].codec != B4K_CODEC_ZSTD; i++)
+        ;
+    if (i == w->nt)
+        return -1;
+    n = sl ? (size_t)(sl - tmpname) : 0;
+    if (n + 1 >= sizeof dir)
+        return -1;
+    memcpy(dir, sl ? tmpname : ".", sl ? (n ? n : 1) : 1);
+    dir[sl ? (n ? n : 1) : 1] = 0;
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        fd = memfd_create("b4k-zstd", MFD_CLOEXEC);
+    return fd;
+}
+
 int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err)
 {
     b4k_afile *af = NULL;
     sink s = {put_fd, patch_fd, -1, NULL};
-    int rc;
+    int rc, spill;
     rc = b4k_afile_open(&af, path, err);
     if (rc)
         goto fail;
     /* nothing goes through the FILE: the data is written with write(2) in
      * large chunks, the header with pwrite(2) at the end */
     s.fd = fileno(b4k_afile_fp(af));
-    if ((rc = emit(w, &s, err))) {
+    spill = open_spill(w, b4k_afile_tmpname(af));
+    rc = emit(w, &s, spill, err);
+    if (spill >= 0)
+        close(spill);
+    if (rc) {
         if (rc == -1)
             rc = b4k_err_set(err, B4K_EIO, path, 0, "write failed: %s", strerror(errno));
         goto fail;
@@ -635,7 +783,7 @@ int b4k_mw_write_mem(b4k_mw *w, uint8_t **out, size_t *n, b4k_err *err)
     *out = NULL;
     *n = 0;
     b4k_buf_init(&body);
-    if ((rc = emit(w, &s, err)) == -1)
+    if ((rc = emit(w, &s, -1, err)) == -1)
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     if (rc) {
         b4k_buf_free(&body);

@@ -434,6 +434,60 @@ TEST(first_get_threads)
     b4k_free(x);
 }
 
+/* A file write (zstd streamed into a spill file, copied into place) gives
+ * the bytes of a memory write (ZSTD_compress2 on whole tensors), for
+ * borrowed, lazy and row-produced tensors, raw and zstd, big and empty. */
+TEST(file_equals_memory)
+{
+    enum { R = 3000, C = 1000 };
+    static const size_t cols = C;
+    float scale = 0.5f;
+    float *x = b4k_malloc((size_t)R * C * 4);
+    int64_t big[2] = {R, C}, none[2] = {0, 5}, small[1] = {100};
+    char path[] = "/tmp/b4k-test-model-XXXXXX";
+    int fd = mkstemp(path);
+    uint8_t *a, *f = NULL;
+    size_t na, nf = 0;
+    b4k_err e;
+    close(fd);
+    for (size_t i = 0; i < (size_t)R * C; i++)
+        x[i] = (float)((i * 2654435761u) % 1000) * 0.25f;
+    for (int round = 0; round < 2; round++) {
+        b4k_mw *w = b4k_mw_new("x");
+        b4k_mw_set_zstd(w, 5, 2);
+        CHECK_EQ_INT(b4k_mw_add(w, "big.z", B4K_F32, 2, big, x, B4K_CODEC_ZSTD, &e), 0);
+        CHECK_EQ_INT(b4k_mw_add(w, "big.raw", B4K_F32, 2, big, x, B4K_CODEC_RAW, &e), 0);
+        CHECK_EQ_INT(b4k_mw_add_rows(w, "rows.z", B4K_F32, 2, big, B4K_CODEC_ZSTD,
+                                     fill_rows_ramp, (void *)&cols, &e), 0);
+        CHECK_EQ_INT(b4k_mw_add_lazy(w, "lazy.z", B4K_F32, 1, small, B4K_CODEC_ZSTD, fill_ramp,
+                                     &scale, &e), 0);
+        CHECK_EQ_INT(b4k_mw_add(w, "none.z", B4K_F32, 2, none, x, B4K_CODEC_ZSTD, &e), 0);
+        CHECK_EQ_INT(b4k_mw_add_blob(w, "blob.z", "tail", 4, B4K_CODEC_ZSTD, &e), 0);
+        if (round == 0) {
+            CHECK_EQ_INT(b4k_mw_write(w, path, &e), 0);
+        } else {
+            CHECK_EQ_INT(b4k_mw_write_mem(w, &a, &na, &e), 0);
+            FILE *fp = fopen(path, "rb");
+            f = b4k_malloc(na + 1);
+            nf = fp ? fread(f, 1, na + 1, fp) : 0;
+            if (fp)
+                fclose(fp);
+            CHECK(nf == na && !memcmp(f, a, na));
+            b4k_free(a);
+            b4k_free(f);
+        }
+        b4k_mw_free(w);
+    }
+    b4k_model *m;
+    CHECK_EQ_INT(b4k_model_open_ex(&m, path, B4K_MODEL_VERIFY_ALL, &e), 0);
+    b4k_tensor_view v;
+    CHECK_EQ_INT(b4k_model_get(m, "big.z", &v, &e), 0);
+    CHECK(v.nbytes == (size_t)R * C * 4 && !memcmp(v.data, x, v.nbytes));
+    b4k_model_free(m);
+    unlink(path);
+    b4k_free(x);
+}
+
 int main(void)
 {
     RUN(roundtrip_raw_and_zstd);
@@ -443,6 +497,7 @@ int main(void)
     RUN(row_tensors);
     RUN(xxh64_streaming);
     RUN(first_get_threads);
+    RUN(file_equals_memory);
     RUN(xxh64_vectors);
     RUN(lazy_tensors);
     return t_done();
