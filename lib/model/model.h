@@ -26,7 +26,9 @@
  *
  * WRITING.  b4k_mw_* collects tensors and writes them in insertion order with
  * the header keys in a fixed order, so the same calls give byte-identical
- * files.  The file is written atomically (temp + fsync + rename). */
+ * files.  The file is written atomically (temp + fsync + rename) in one pass
+ * (placeholder header, slices produced / hashed / written while hot, zstd
+ * spilled to an unnamed temp file, final header last); see model_write.c. */
 #ifndef B4K_MODEL_MODEL_H
 #define B4K_MODEL_MODEL_H
 
