@@ -11,7 +11,8 @@
 struct b4k_afile {
     FILE *fp;
     char *path;
-    char *tmp;
+    char *tmp;      /* NULL when writing in place to a special file */
+    int seekable;
 };
 
 int b4k_afile_open(b4k_afile **out, const char *path, b4k_err *err)
@@ -23,6 +24,25 @@ int b4k_afile_open(b4k_afile **out, const char *path, b4k_err *err)
         b4k_afile_abort(af);
         return b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
     }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            b4k_afile_abort(af);
+            return b4k_err_set(err, B4K_EIO, path, 0, "is a directory");
+        }
+        free(af->tmp);
+        af->tmp = NULL;
+        af->fp = fopen(path, "wb");
+        if (!af->fp) {
+            int e = errno;
+            b4k_afile_abort(af);
+            return b4k_err_set(err, B4K_EIO, path, 0, "cannot open: %s", strerror(e));
+        }
+        af->seekable = lseek(fileno(af->fp), 0, SEEK_CUR) >= 0 && S_ISBLK(st.st_mode);
+        *out = af;
+        return 0;
+    }
+    af->seekable = 1;
     memcpy(af->tmp, path, n);
     memcpy(af->tmp + n, ".tmp.XXXXXX", 12);
     int fd = mkstemp(af->tmp);
@@ -49,6 +69,7 @@ int b4k_afile_open(b4k_afile **out, const char *path, b4k_err *err)
 
 FILE *b4k_afile_fp(b4k_afile *af) { return af->fp; }
 const char *b4k_afile_tmpname(const b4k_afile *af) { return af->tmp; }
+int b4k_afile_seekable(const b4k_afile *af) { return af->seekable; }
 
 static void afile_free(b4k_afile *af)
 {
@@ -60,6 +81,15 @@ static void afile_free(b4k_afile *af)
 int b4k_afile_commit(b4k_afile *af, b4k_err *err)
 {
     int rc = 0;
+    if (!af->tmp) { /* in place: nothing to rename */
+        if (fflush(af->fp) || ferror(af->fp))
+            rc = b4k_err_set(err, B4K_EIO, af->path, 0, "write error: %s", strerror(errno));
+        if (fclose(af->fp) && !rc)
+            rc = b4k_err_set(err, B4K_EIO, af->path, 0, "write error: %s", strerror(errno));
+        af->fp = NULL;
+        afile_free(af);
+        return rc;
+    }
     if (fflush(af->fp) || ferror(af->fp) || fsync(fileno(af->fp))) {
         rc = b4k_err_set(err, B4K_EIO, af->path, 0, "write error: %s", strerror(errno));
         fclose(af->fp);

@@ -12,6 +12,8 @@
 #include "io/stream.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -257,6 +259,47 @@ TEST(atomic_file)
     CHECK_EQ_INT(rmdir(dir), 0); /* no temporaries left behind */
 }
 
+TEST(atomic_special_files)
+{
+    /* /dev/null must stay a device: written in place, never renamed over */
+    b4k_err e;
+    b4k_afile *af;
+    CHECK_EQ_INT(b4k_afile_open(&af, "/dev/null", &e), 0);
+    CHECK(b4k_afile_tmpname(af) == NULL);
+    CHECK(!b4k_afile_seekable(af));
+    fputs("x", b4k_afile_fp(af));
+    CHECK_EQ_INT(b4k_afile_commit(af, &e), 0);
+    struct stat st;
+    CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+    CHECK_EQ_INT(b4k_afile_write_all("/dev/null", "abc", 3, &e), 0);
+    CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+    /* a FIFO gets the bytes */
+    char dir[] = "/tmp/b4k-fifo.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char fifo[256];
+    snprintf(fifo, sizeof fifo, "%s/p", dir);
+    CHECK_EQ_INT(mkfifo(fifo, 0600), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        b4k_err e2;
+        _exit(b4k_afile_write_all(fifo, "hello", 5, &e2) ? 1 : 0);
+    }
+    FILE *fp = fopen(fifo, "rb");
+    char got[16] = { 0 };
+    CHECK(fp && fread(got, 1, sizeof got, fp) == 5);
+    if (fp)
+        fclose(fp);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ_STR(got, "hello");
+    CHECK(stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    unlink(fifo);
+    CHECK_EQ_INT(rmdir(dir), 0);
+    /* a directory is refused */
+    CHECK(b4k_afile_open(&af, "/tmp", &e) == B4K_EIO);
+}
+
 int main(void)
 {
     RUN(err_format);
@@ -269,5 +312,6 @@ int main(void)
     RUN(stream_long_lines);
     RUN(jsonl);
     RUN(atomic_file);
+    RUN(atomic_special_files);
     return t_done();
 }
