@@ -392,11 +392,13 @@ static void src_to_f32(float *f, int sdt, const uint8_t *src, size_t n)
 
 /* Row producer of an output tensor: rows [r0, r0 + nr) transposed and/or
  * cast straight into dst (a cache-sized slice the writer hashes and writes
- * next).  Casts go through an f32 slice. */
+ * next; f32 for a q8 output, which the writer quantises).  Casts go through
+ * an f32 slice. */
 static int fill_out_rows(void *ctx, void *dst, size_t r0, size_t nr, b4k_err *err)
 {
     const b4k_cv_out *o = ctx;
     const b4k_ctensor *s = o->src;
+    const int tdt = o->dt == B4K_Q8 ? B4K_F32 : o->dt; /* the writer quantises f32 rows */
     size_t es = b4k_src_elem_size(s->dtype), rowlen = 1, n;
     void *tmp = NULL, *src;
     float *f = NULL;
@@ -404,13 +406,13 @@ static int fill_out_rows(void *ctx, void *dst, size_t r0, size_t nr, b4k_err *er
         rowlen *= (size_t)o->shape[d];
     n = nr * rowlen;
     if (o->xform != B4K_XF_NONE) { /* gather the source elements of these rows */
-        src = o->dt == s->dtype ? dst : (tmp = b4k_aligned_alloc(64, n * es + 1));
+        src = tdt == s->dtype ? dst : (tmp = b4k_aligned_alloc(64, n * es + 1));
         if (!src)
             goto oom;
         transpose_rows(src, s->data, (size_t)o->shape[1], (size_t)o->shape[0], r0, r0 + nr,
                        es);
     } else if (!s->data) { /* a lazily merged source: gather these rows */
-        src = o->dt == s->dtype ? dst : (tmp = b4k_aligned_alloc(64, n * es + 1));
+        src = tdt == s->dtype ? dst : (tmp = b4k_aligned_alloc(64, n * es + 1));
         if (!src)
             goto oom;
         b4k_ckpt_gather(s, src, r0 * rowlen * es, n * es);
@@ -423,7 +425,7 @@ static int fill_out_rows(void *ctx, void *dst, size_t r0, size_t nr, b4k_err *er
             src = tmp;
         }
     }
-    if (o->dt != s->dtype) {
+    if (tdt != s->dtype) {
         if (s->dtype == B4K_F32) {
             f = src;
         } else {
@@ -431,7 +433,7 @@ static int fill_out_rows(void *ctx, void *dst, size_t r0, size_t nr, b4k_err *er
                 goto oom;
             src_to_f32(f, s->dtype, src, n);
         }
-        b4k_dtype_from_f32(dst, o->dt, f, n, rowlen);
+        b4k_dtype_from_f32(dst, tdt, f, n, rowlen);
         if (f != src)
             b4k_free(f);
     } else if (src != dst) {
@@ -468,7 +470,7 @@ static int emit_one(b4k_cv *cv, b4k_cv_out *o, int target, b4k_err *err)
         return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: cannot convert", s->name);
     if (!is_float(dt) && dt != s->dtype)
         return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: cannot convert", s->name);
-    if (dt != B4K_Q8 && s->dtype != B4K_Q8 && o->ndim >= 1 &&
+    if ((dt != B4K_Q8 || o->shape[o->ndim - 1] > 0) && s->dtype != B4K_Q8 && o->ndim >= 1 &&
         (o->xform == B4K_XF_NONE || (o->ndim == 2 && s->data)))
         return b4k_mw_add_rows(cv->w, o->name, dt, o->ndim, o->shape, o->codec, fill_out_rows,
                                o, err);

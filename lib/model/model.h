@@ -151,8 +151,9 @@ int b4k_mw_add_lazy(b4k_mw *w, const char *name, int dtype, int ndim, const int6
  * writes rows [row0, row0 + nrows) along axis 0 (a 0-D tensor is 1 row),
  * each raw_size / shape[0] bytes.  A raw tensor is produced in cache-sized
  * slices that are hashed and written while hot (the fast path for
- * transposes and casts); a zstd one in one call for all rows.  Not for
- * blocked dtypes (q8: use b4k_mw_add_lazy). */
+ * transposes and casts), a zstd one streamed through the compressor.
+ * For q8 (ndim >= 1, K > 0) fill gives the rows as f32 and the writer
+ * quantises them (slice by slice for raw, whole for zstd). */
 typedef int (*b4k_mw_rows_fn)(void *ctx, void *dst, size_t row0, size_t nrows, b4k_err *err);
 int b4k_mw_add_rows(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
                     int codec, b4k_mw_rows_fn fill, void *ctx, b4k_err *err);

@@ -230,9 +230,10 @@ int b4k_mw_add_rows(b4k_mw *w, const char *name, int dtype, int ndim, const int6
                     int codec, b4k_mw_rows_fn fill, void *ctx, b4k_err *err)
 {
     const b4k_dtype_traits *tr = b4k_dtype_traits_of(dtype);
-    if (!tr || tr->blocked)
+    if (!tr || (tr->blocked && (dtype != B4K_Q8 || ndim < 1 || !shape[ndim - 1])))
         return b4k_err_set(err, B4K_EINVAL, NULL, 0,
-                           "tensor %s: row producers need an unblocked dtype", name);
+                           "tensor %s: row producers need an unblocked dtype or q8 (ndim >= 1, "
+                           "K > 0)", name);
     int rc = add(w, name, dtype, ndim, shape, NULL, NULL, codec, err);
     if (!rc) {
         w->t[w->nt - 1].rows = fill;
@@ -249,6 +250,15 @@ static size_t nrows_of(const wtensor *t)
     return t->ndim ? (size_t)t->shape[0] : 1;
 }
 
+/* q8 row producers give f32: values per axis-0 row. */
+static size_t q8_row_f32(const wtensor *t)
+{
+    size_t n = 1;
+    for (int d = 1; d < t->ndim; d++)
+        n *= (size_t)t->shape[d];
+    return n;
+}
+
 static int alloc_fail(const wtensor *t, b4k_err *err)
 {
     return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "tensor %s: out of memory", t->name);
@@ -263,7 +273,17 @@ static int fill_now(wtensor *t, b4k_err *err)
         return alloc_fail(t, err);
     if (t->fill)
         rc = t->fill(t->fill_ctx, p, t->raw, err);
-    else if (t->raw)
+    else if (t->raw && t->dtype == B4K_Q8) {
+        size_t k = (size_t)t->shape[t->ndim - 1], n = nrows_of(t) * q8_row_f32(t);
+        float *f = b4k_aligned_alloc(B4K_MODEL_ALIGN, n * 4 + 4);
+        if (!f) {
+            b4k_free(p);
+            return alloc_fail(t, err);
+        }
+        if (!(rc = t->rows(t->fill_ctx, f, 0, nrows_of(t), err)))
+            b4k_q8_quantize(p, f, n / k, k);
+        b4k_free(f);
+    } else if (t->raw)
         rc = t->rows(t->fill_ctx, p, 0, nrows_of(t), err);
     if (rc) {
         b4k_free(p);
@@ -299,7 +319,7 @@ static int chunk_buf(b4k_mw *w, const wtensor *t, size_t bytes, b4k_err *err)
 static size_t row_step(const wtensor *t, size_t *rb)
 {
     size_t nr = nrows_of(t), step;
-    *rb = t->raw / nr;
+    *rb = t->dtype == B4K_Q8 ? q8_row_f32(t) * 4 : t->raw / nr;
     step = *rb >= CHUNK ? 1 : CHUNK / *rb;
     if (step > 8) /* whole 8-row blocks for vectorised transposes */
         step &= ~(size_t)7;
@@ -414,7 +434,8 @@ static int layout(b4k_mw *w, int spill, b4k_err *err)
         if (t->codec == B4K_CODEC_ZSTD && !t->zbuf && !t->spilled) {
             size_t bound = ZSTD_compressBound(t->raw), got;
             zsink z = {{NULL, 0, 0}, spill, spos, {{0}, 0, 0, {0}, 0}};
-            if (t->fill && !t->data && (rc = fill_now(t, err)))
+            if ((t->fill || (t->rows && t->dtype == B4K_Q8)) && !t->data &&
+                (rc = fill_now(t, err)))
                 goto done;
             if (!cc) {
                 cc = ZSTD_createCCtx();
@@ -619,13 +640,57 @@ static int put_hashed(sink *s, b4k_xxh64_state *h, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* A q8 tensor from f32 rows: quantised a slice at a time (rows are
+ * independent, so the bytes are those of quantising the whole tensor); the
+ * int8 values are hashed and written at once, the f16 scales, which follow
+ * all values in the planar layout, are kept (1/16 of the values) and
+ * written last. */
+static int stream_q8(b4k_mw *w, wtensor *t, sink *s, b4k_xxh64_state *h, b4k_err *err)
+{
+    size_t nr = nrows_of(t), k = (size_t)t->shape[t->ndim - 1], per = q8_row_f32(t) / k;
+    size_t kp = b4k_q8_kpad(k), sb = kp / B4K_Q8_BLOCK * 2, rb, step = row_step(t, &rb);
+    uint8_t *q = NULL, *scales = NULL;
+    int rc = 0;
+    if ((rc = chunk_buf(w, t, step * rb, err)))
+        return rc;
+    q = b4k_aligned_alloc(B4K_MODEL_ALIGN, step * per * (kp + sb) + 1);
+    scales = b4k_malloc(nr * per * sb + 1);
+    if (!q || !scales) {
+        rc = alloc_fail(t, err);
+        goto done;
+    }
+    for (size_t r = 0; r < nr; r += step) {
+        size_t n = nr - r < step ? nr - r : step, qr = n * per;
+        if ((rc = t->rows(t->fill_ctx, w->chunk, r, n, err)))
+            goto done;
+        b4k_q8_quantize(q, w->chunk, qr, k);
+        memcpy(scales + r * per * sb, q + qr * kp, qr * sb);
+        b4k_xxh64_update(h, q, qr * kp);
+        if (s->put(s, q, qr * kp)) {
+            rc = -1;
+            goto done;
+        }
+    }
+    b4k_xxh64_update(h, scales, nr * per * sb);
+    if (s->put(s, scales, nr * per * sb))
+        rc = -1;
+done:
+    b4k_free(q);
+    b4k_free(scales);
+    return rc;
+}
+
 /* One raw tensor: produce, hash, write. */
 static int stream_raw(b4k_mw *w, wtensor *t, sink *s, b4k_err *err)
 {
     b4k_xxh64_state h;
     int rc = 0;
     b4k_xxh64_init(&h, 0);
-    if (t->rows && t->raw) {
+    if (t->rows && t->raw && t->dtype == B4K_Q8) {
+        rc = stream_q8(w, t, s, &h, err);
+        if (rc)
+            return rc;
+    } else if (t->rows && t->raw) {
         size_t nr = nrows_of(t), rb, step = row_step(t, &rb);
         if ((rc = chunk_buf(w, t, step * rb, err)))
             return rc;

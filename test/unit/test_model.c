@@ -352,10 +352,34 @@ TEST(row_tensors)
             b4k_free(a), b4k_free(b), b4k_free(x);
             b4k_mw_free(w), b4k_mw_free(w2);
         }
-    /* q8 is blocked: not sliceable by rows */
+    /* q8 from f32 rows, quantised a slice at a time (values streamed,
+     * scales last): the bytes of quantising the whole tensor at once */
+    static const size_t qd[][2] = {{3000, 70}, {5, 33}, {1, 40000}};
+    for (size_t k = 0; k < sizeof qd / sizeof *qd; k++)
+        for (int codec = 0; codec < 2; codec++) {
+            size_t rows = qd[k][0], cols = qd[k][1];
+            int64_t shape[2] = {(int64_t)rows, (int64_t)cols};
+            float *x = b4k_malloc(rows * cols * 4);
+            uint8_t *a, *b;
+            size_t na, nb;
+            for (size_t i = 0; i < rows * cols; i++)
+                x[i] = (float)i * 0.5f;
+            b4k_mw *w = b4k_mw_new("x"), *w2 = b4k_mw_new("x");
+            fill_calls = 0;
+            CHECK_EQ_INT(b4k_mw_add_rows(w, "q", B4K_Q8, 2, shape, codec, fill_rows_ramp, &cols,
+                                         &e), 0);
+            CHECK_EQ_INT(b4k_mw_add_f32(w2, "q", B4K_Q8, 2, shape, x, codec, &e), 0);
+            CHECK_EQ_INT(b4k_mw_write_mem(w, &a, &na, &e), 0);
+            CHECK_EQ_INT(b4k_mw_write_mem(w2, &b, &nb, &e), 0);
+            CHECK(na == nb && !memcmp(a, b, na));
+            if (codec == 0 && rows * cols * 4 > ((size_t)256 << 10) && rows > 1)
+                CHECK(fill_calls > 1);
+            b4k_free(a), b4k_free(b), b4k_free(x);
+            b4k_mw_free(w), b4k_mw_free(w2);
+        }
     b4k_mw *w = b4k_mw_new("x");
-    int64_t sh[2] = {2, 32};
-    size_t cols = 32;
+    int64_t sh[2] = {2, 0};
+    size_t cols = 0;
     CHECK_EQ_INT(b4k_mw_add_rows(w, "q", B4K_Q8, 2, sh, 0, fill_rows_ramp, &cols, &e),
                  B4K_EINVAL);
     b4k_mw_free(w);
