@@ -34,7 +34,7 @@ typedef struct wtensor {
     void *fill_ctx;
     size_t raw;
     void *zbuf;        /* compressed bytes (zstd codec) */
-    int spilled;       /* ... or in the writer's spill file at zoff */
+    unsigned spilled;  /* ... or in the spill file at zoff (== gen) */
     uint64_t zoff;
     size_t stored;
     uint64_t offset, checksum;
@@ -47,6 +47,7 @@ struct b4k_mw {
     size_t nt, cap;
     int zlevel, zthreads;
     int written;
+    unsigned gen;      /* b4k_mw_write calls: tensors spilled in this one */
     void *chunk;       /* scratch for row producers */
     size_t chunk_cap;
 };
@@ -427,11 +428,12 @@ static int layout(b4k_mw *w, int spill, b4k_err *err)
     uint64_t off = 0, spos = 0;
     int rc = 0;
     void *zout = NULL;
-    for (size_t i = 0; i < w->nt; i++) /* a new spill file: compress again */
-        w->t[i].spilled = 0;
+    for (size_t i = 0; i < w->nt; i++) /* where this call's spill ends */
+        if (w->t[i].spilled == w->gen && w->t[i].zoff + w->t[i].stored > spos)
+            spos = w->t[i].zoff + w->t[i].stored;
     for (size_t i = 0; i < w->nt; i++) {
         wtensor *t = &w->t[i];
-        if (t->codec == B4K_CODEC_ZSTD && !t->zbuf && !t->spilled) {
+        if (t->codec == B4K_CODEC_ZSTD && !t->zbuf && !(spill >= 0 && t->spilled == w->gen)) {
             size_t bound = ZSTD_compressBound(t->raw), got;
             zsink z = {{NULL, 0, 0}, spill, spos, {{0}, 0, 0, {0}, 0}};
             if ((t->fill || (t->rows && t->dtype == B4K_Q8)) && !t->data &&
@@ -481,7 +483,7 @@ static int layout(b4k_mw *w, int spill, b4k_err *err)
             }
             t->stored = got;
             if (spill >= 0) {
-                t->spilled = 1;
+                t->spilled = w->gen;
                 t->zoff = spos;
                 spos += got;
                 t->checksum = b4k_xxh64_digest(&z.h);
@@ -609,6 +611,12 @@ static int patch_fd(sink *s, const void *p, size_t n)
         off += k;
         n -= (size_t)k;
     }
+    return 0;
+}
+
+static int put_none(sink *s, const void *p, size_t n)
+{
+    (void)s, (void)p, (void)n;
     return 0;
 }
 
@@ -754,13 +762,15 @@ static int emit(b4k_mw *w, sink *s, int spill, b4k_err *err)
     b4k_buf hdr;
     size_t hlen;
     int rc;
+    uint8_t *first = NULL;
     b4k_buf_init(&hdr);
     if ((rc = layout(w, spill, err)) || (rc = header(w, &hdr, err)))
         goto done;
     hlen = hdr.len;
     rc = -1;
-    if (s->put(s, hdr.data, hdr.len))
+    if (s->put(s, hdr.data, hdr.len) || !(first = b4k_malloc(hlen)))
         goto done;
+    memcpy(first, hdr.data, hlen);
     for (size_t i = 0; i < w->nt; i++) {
         wtensor *t = &w->t[i];
         size_t pad = (B4K_MODEL_ALIGN - t->stored % B4K_MODEL_ALIGN) % B4K_MODEL_ALIGN;
@@ -768,7 +778,7 @@ static int emit(b4k_mw *w, sink *s, int spill, b4k_err *err)
             if ((rc = stream_raw(w, t, s, err)))
                 goto done;
             rc = -1;
-        } else if (t->spilled ? put_spilled(w, s, spill, t) : s->put(s, t->zbuf, t->stored)) {
+        } else if (t->zbuf ? s->put(s, t->zbuf, t->stored) : put_spilled(w, s, spill, t)) {
             goto done;
         }
         if (i + 1 < w->nt && s->put(s, zeros, pad))
@@ -781,8 +791,10 @@ static int emit(b4k_mw *w, sink *s, int spill, b4k_err *err)
         rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "internal error: header length changed");
         goto done;
     }
-    rc = s->patch(s, hdr.data, hdr.len) ? -1 : 0;
+    /* (already right when a first pass computed the checksums: pipes) */
+    rc = memcmp(first, hdr.data, hlen) && s->patch(s, hdr.data, hdr.len) ? -1 : 0;
 done:
+    b4k_free(first);
     b4k_buf_free(&hdr);
     return rc;
 }
@@ -795,13 +807,16 @@ done:
 static int open_spill(const b4k_mw *w, const char *tmpname)
 {
     char dir[4096];
-    const char *sl = strrchr(tmpname, '/');
+    const char *sl;
     size_t i, n;
     int fd;
     for (i = 0; i < w->nt && w->t[i].codec != B4K_CODEC_ZSTD; i++)
         ;
     if (i == w->nt)
         return -1;
+    if (!tmpname) /* writing in place (a device, a FIFO) */
+        return memfd_create("b4k-zstd", MFD_CLOEXEC);
+    sl = strrchr(tmpname, '/');
     n = sl ? (size_t)(sl - tmpname) : 0;
     if (n + 1 >= sizeof dir)
         return -1;
@@ -824,7 +839,21 @@ int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err)
     /* nothing goes through the FILE: the data is written with write(2) in
      * large chunks, the header with pwrite(2) at the end */
     s.fd = fileno(b4k_afile_fp(af));
+    w->gen++;
     spill = open_spill(w, b4k_afile_tmpname(af));
+    if (!b4k_afile_seekable(af)) {
+        /* a pipe: the header cannot be patched, so a first pass computes
+         * the checksums (raw tensors are produced twice) */
+        sink none = {put_none, put_none, -1, NULL};
+        rc = emit(w, &none, spill, err);
+        if (rc == -1)
+            rc = b4k_err_set(err, B4K_EIO, path, 0, "spill failed: %s", strerror(errno));
+        if (rc) {
+            if (spill >= 0)
+                close(spill);
+            goto fail;
+        }
+    }
     rc = emit(w, &s, spill, err);
     if (spill >= 0)
         close(spill);

@@ -1,11 +1,13 @@
 /* .b4k container: write -> read round trips, determinism, validation of
  * every header field, checksums, zstd, blobs, q8. */
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "model/model.h"
 #include "t.h"
 
@@ -512,6 +514,66 @@ TEST(file_equals_memory)
     b4k_free(x);
 }
 
+typedef struct fifo_rd {
+    const char *path;
+    b4k_buf got;
+} fifo_rd;
+
+static void *fifo_read(void *ctx)
+{
+    fifo_rd *r = ctx;
+    char buf[65536];
+    size_t n;
+    FILE *fp = fopen(r->path, "rb");
+    while (fp && (n = fread(buf, 1, sizeof buf, fp)) > 0)
+        b4k_buf_append(&r->got, buf, n);
+    if (fp)
+        fclose(fp);
+    return NULL;
+}
+
+/* A FIFO (written in place, not seekable): the checksums come from a first
+ * pass, so the header is right when written; same bytes as memory. */
+TEST(write_to_fifo)
+{
+    char dir[] = "/tmp/b4k-test-fifo-XXXXXX", path[64];
+    static const size_t cols = 300;
+    int64_t shape[2] = {1000, 300};
+    float scale = 0.5f;
+    int64_t small[1] = {100};
+    uint8_t *a;
+    size_t na;
+    b4k_err e;
+    pthread_t th;
+    fifo_rd r = {path, {0}};
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/f", dir);
+    CHECK_EQ_INT(mkfifo(path, 0600), 0);
+    b4k_buf_init(&r.got);
+    for (int round = 0; round < 2; round++) {
+        b4k_mw *w = b4k_mw_new("x");
+        CHECK_EQ_INT(b4k_mw_add_rows(w, "r", B4K_F32, 2, shape, B4K_CODEC_RAW, fill_rows_ramp,
+                                     (void *)&cols, &e), 0);
+        CHECK_EQ_INT(b4k_mw_add_rows(w, "z", B4K_F32, 2, shape, B4K_CODEC_ZSTD, fill_rows_ramp,
+                                     (void *)&cols, &e), 0);
+        CHECK_EQ_INT(b4k_mw_add_lazy(w, "l", B4K_F32, 1, small, B4K_CODEC_RAW, fill_ramp,
+                                     &scale, &e), 0);
+        if (round == 0) {
+            pthread_create(&th, NULL, fifo_read, &r);
+            CHECK_EQ_INT(b4k_mw_write(w, path, &e), 0);
+            pthread_join(th, NULL);
+        } else {
+            CHECK_EQ_INT(b4k_mw_write_mem(w, &a, &na, &e), 0);
+            CHECK(r.got.len == na && !memcmp(r.got.data, a, na));
+            b4k_free(a);
+        }
+        b4k_mw_free(w);
+    }
+    b4k_buf_free(&r.got);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(roundtrip_raw_and_zstd);
@@ -522,6 +584,7 @@ int main(void)
     RUN(xxh64_streaming);
     RUN(first_get_threads);
     RUN(file_equals_memory);
+    RUN(write_to_fifo);
     RUN(xxh64_vectors);
     RUN(lazy_tensors);
     return t_done();
