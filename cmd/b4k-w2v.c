@@ -61,15 +61,8 @@ static void write_model(const b4k_w2v *m, const char *path, int fmt, int with_ou
     }
     FILE *fp = stdout;
     b4k_afile *af = NULL;
-    struct stat sb;
-    int special = strcmp(path, "-") && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
-    if (special) {
-        /* /dev/null, a FIFO...: write in place, never rename over it */
-        if (!(fp = fopen(path, "wb"))) {
-            b4k_err_set(&err, B4K_EIO, path, 0, "cannot open: %s", strerror(errno));
-            b4k_cli_die(&err);
-        }
-    } else if (strcmp(path, "-")) {
+    if (strcmp(path, "-")) {
+        /* b4k_afile writes /dev/null or a FIFO in place, a file atomically */
         if (b4k_afile_open(&af, path, &err))
             b4k_cli_die(&err);
         fp = b4k_afile_fp(af);
@@ -84,10 +77,6 @@ static void write_model(const b4k_w2v *m, const char *path, int fmt, int with_ou
     }
     if (af && b4k_afile_commit(af, &err))
         b4k_cli_die(&err);
-    if (special && fclose(fp)) {
-        b4k_err_set(&err, B4K_EIO, path, 0, "write error: %s", strerror(errno));
-        b4k_cli_die(&err);
-    }
 }
 
 /* ---- train ---- */

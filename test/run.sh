@@ -12,6 +12,7 @@ set -u
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
 BUILD=${B4K_BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 BIN=$(cd "${B4K_BIN:-bin}" 2>/dev/null && pwd || echo "$TOP/bin")
 QUICK=0
 ONLY=
@@ -57,7 +58,7 @@ absorb() { # name logfile rc
 for t in "$BUILD"/test/test_*; do
   [ -x "$t" ] || continue
   n=unit/$(basename "$t"); want "$n" || continue
-  (cd "$WORK" && timeout 600 "$TOP/$t") > "$WORK/log" 2>&1; rc=$?
+  (cd "$WORK" && timeout 600 "$t") > "$WORK/log" 2>&1; rc=$?
   absorb "$n" "$WORK/log" $rc
 done
 

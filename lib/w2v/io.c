@@ -538,28 +538,6 @@ static json_t *config_json(const b4k_w2v *m)
                      c->chars, "per_pair", c->per_pair, "train_words", (json_int_t)c->train_words);
 }
 
-/* An existing non-regular target (/dev/null, a FIFO, /dev/stdout) is written
- * in place: an atomic rename would replace the device node itself. */
-static int write_model_file(b4k_mw *w, const char *path, b4k_err *err)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode))
-        return b4k_mw_write(w, path, err);
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    int rc = b4k_mw_write_mem(w, &buf, &n, err);
-    if (rc)
-        return rc;
-    FILE *fp = fopen(path, "wb");
-    if (!fp || fwrite(buf, 1, n, fp) != n || fclose(fp)) {
-        rc = b4k_err_set(err, B4K_EIO, path, 0, "cannot write: %s", strerror(errno));
-        if (fp)
-            fclose(fp);
-    }
-    b4k_free(buf);
-    return rc;
-}
-
 static int save_common(const b4k_w2v *m, const char *arch, int with_output, const int64_t *state,
                        size_t nstate, const char *path, b4k_err *err)
 {
@@ -602,7 +580,7 @@ static int save_common(const b4k_w2v *m, const char *arch, int with_output, cons
         if ((rc = b4k_mw_add(w, "state", B4K_I64, 1, ss, state, B4K_CODEC_RAW, err)))
             goto done;
     }
-    rc = write_model_file(w, path, err);
+    rc = b4k_mw_write(w, path, err); /* special files are written in place */
     goto done;
 nomem:
     rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
