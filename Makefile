@@ -74,6 +74,20 @@ $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB_A)
 
 tools: $(TOOL_BIN)
 
+# jieba's dictionary and HMM (Debian's python3-jieba) converted once into the
+# compact b4k data file that --kind cpm and b4k-convert --arch cpm use, so no
+# Python file is read at run time.  Skipped, with a note, without python3-jieba.
+JIEBA_DIR  ?= /usr/lib/python3/dist-packages/jieba
+JIEBA_DATA := $(BUILD)/share/b4k/jieba.b4kj
+.PHONY: jieba-data
+all: jieba-data
+jieba-data: $(BUILD)/tools/jieba-data
+	@if [ ! -f $(JIEBA_DIR)/dict.txt ]; then \
+	  echo "note: $(JIEBA_DIR)/dict.txt not found (python3-jieba): $(JIEBA_DATA) not built"; \
+	elif [ ! -f $(JIEBA_DATA) ] || [ $(JIEBA_DIR)/dict.txt -nt $(JIEBA_DATA) ] || [ $< -nt $(JIEBA_DATA) ]; then \
+	  mkdir -p $(dir $(JIEBA_DATA)) && echo "$< -d $(JIEBA_DIR) $(JIEBA_DATA)" && \
+	  $< -d $(JIEBA_DIR) $(JIEBA_DATA); fi
+
 unit: $(UNIT_BIN) $(FUZZ_REP)
 
 # All tests: unit, fuzz replay, CLI cases, corrupt inputs, man examples, data
@@ -118,6 +132,7 @@ install: all
 	for m in man/*.1; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in man/*.5; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
 	for m in man/*.7; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
+	if [ -f $(JIEBA_DATA) ]; then install -D -m 644 $(JIEBA_DATA) $(DESTDIR)$(PREFIX)/share/b4k/jieba.b4kj; fi
 
 clean:
 	rm -rf build build-asan build-fuzz bin lib/libb4k.a

@@ -9,6 +9,7 @@
 #include "convert/safetensors.h"
 #include "core/alloc.h"
 #include "io/jsonl.h"
+#include "tok/tok.h"
 
 enum {
     O_ARCH = B4K_OPT_LONG, O_CONFIG, O_VOCAB, O_MERGES, O_SPM, O_JIEBA, O_DTYPE, O_COMPRESS,
@@ -24,7 +25,9 @@ static const b4k_opt opts[] = {
      "embed this vocab: vocab.txt (WordPiece) or encoder.json/vocab.json (BPE)"},
     {"merges", O_MERGES, required_argument, "FILE", "embed these BPE merges (vocab.bpe/merges.txt)"},
     {"spm", O_SPM, required_argument, "FILE", "embed this SentencePiece .model"},
-    {"jieba", O_JIEBA, required_argument, "FILE", "embed this jieba dictionary (CPM)"},
+    {"jieba", O_JIEBA, required_argument, "PATH",
+     "CPM: embed this jieba data (b4k data file or jieba's folder; default $B4K_JIEBA, the "
+     "converted file, python3-jieba's)"},
     {"dtype", 't', required_argument, "T",
      "f32 (default), f16, bf16 or int8 (q8) for matrices; vectors stay f32"},
     {"compress", 'z', required_argument, "LEVEL", "zstd level 1-19 per tensor (0 = raw, default)"},
@@ -217,6 +220,21 @@ int main(int argc, char **argv)
         b4k_cli_usage("no output file: give -o FILE");
     if (!strcmp(out, "-"))
         b4k_cli_usage("a model is not written to stdout: give -o FILE");
+    char exe[4096], jbuf[8400];
+    if (o.spm && !o.jieba && o.arch && !strcmp(o.arch, "cpm")) {
+        /* the jieba data to embed: $B4K_JIEBA, else the converted file beside
+         * the program, else python3-jieba's folder (converted here) */
+        const char *search[4], *env = getenv("B4K_JIEBA");
+        ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[k > 0 ? k : 0] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        else exe[0] = 0;
+        b4k_tok_jieba_paths(exe, jbuf, sizeof jbuf, search);
+        o.jieba = env && *env ? env : NULL;
+        for (int i = 0; !o.jieba && search[i]; i++)
+            if (access(search[i], R_OK) == 0) o.jieba = search[i];
+    }
     if (export_fmt) {
         if (nin != 1)
             b4k_cli_usage("--export takes one .b4k model");

@@ -433,56 +433,26 @@ static int fill_template(const char *tpl, const char *text, size_t len, b4k_buf 
     }
 }
 
-/* The tokenizer embedded in the model (man/b4k-model.5): its files are u8
- * tensors; they are written to a private temporary folder for
- * b4k_tok_load and removed again.  No tokenizer is not an error (prompts
- * must then be ids). */
+/* The tokenizer embedded in the model (man/b4k-model.5), loaded from
+ * memory.  No tokenizer is not an error (prompts must then be ids).  A CPM
+ * model without embedded jieba data looks for it as b4k-tokenize does:
+ * $B4K_JIEBA, the converted file beside the program, python3-jieba's. */
 static int model_tokenizer(b4k_model *m, b4k_tok **out, b4k_err *err)
 {
-    static const char *const keys[] = { "vocab", "merges", "model", "jieba" };
-    json_t *t = b4k_model_tokenizer(m);
-    *out = NULL;
-    if (!t)
-        return 0;
-    const char *kind = json_string_value(json_object_get(t, "kind"));
+    char exe[4096], buf[8400];
+    const char *search[4];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[k > 0 ? k : 0] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    else exe[0] = 0;
+    b4k_tok_jieba_paths(exe, buf, sizeof buf, search);
     b4k_tok_opts o;
     b4k_tok_opts_init(&o);
-    o.kind = b4k_tok_kind_parse(kind);
-    if (o.kind == B4K_TOK_NONE)
-        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "unknown tokenizer kind \"%s\"",
-                           kind ? kind : "(none)");
-    const char *tmp = getenv("TMPDIR");
-    char dir[4096], paths[4][4200];
-    snprintf(dir, sizeof dir, "%s/b4k-gen-tok.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir))
-        return b4k_err_set(err, B4K_EIO, NULL, 0, "cannot create a temporary folder: %s",
-                           strerror(errno));
-    int rc = 0;
-    const char **dst[4] = { &o.vocab, &o.merges, &o.model, &o.jieba };
-    for (int i = 0; i < 4 && !rc; i++) {
-        paths[i][0] = 0;
-        const char *name = json_string_value(json_object_get(t, keys[i]));
-        if (!name)
-            continue;
-        const void *data;
-        size_t n;
-        if ((rc = b4k_model_get_blob(m, name, &data, &n, err)))
-            break;
-        snprintf(paths[i], sizeof paths[i], "%s/%s", dir, keys[i]);
-        FILE *f = fopen(paths[i], "wb");
-        if (!f || fwrite(data, 1, n, f) != n || fclose(f)) {
-            rc = b4k_err_set(err, B4K_EIO, NULL, 0, "%s: %s", paths[i], strerror(errno));
-            break;
-        }
-        *dst[i] = paths[i];
-    }
-    if (!rc)
-        rc = b4k_tok_load(out, &o, err);
-    for (int i = 0; i < 4; i++)
-        if (*dst[i])
-            unlink(paths[i]);
-    rmdir(dir);
-    return rc;
+    const char *env = getenv("B4K_JIEBA");
+    o.jieba = env && *env ? env : NULL;
+    o.jieba_search = search;
+    return b4k_tok_load_model(out, m, &o, err);
 }
 
 static int tokenize(app *a, const char *text, size_t len, int *plen, b4k_err *err)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "b4k.h"
 #include "cli.h"
@@ -19,6 +20,7 @@
 #include "core/utf8.h"
 #include "io/jsonl.h"
 #include "io/stream.h"
+#include "model/model.h"
 #include "tok/tok.h"
 
 enum {
@@ -66,7 +68,7 @@ static const b4k_opt opts[] = {
      "write {\"error\":...,\"line\":N} for a bad record and go on"},
     {"batch", O_BATCH, required_argument, "N", "lines per parallel batch (default 4096)"},
     {"progress", O_PROGRESS, no_argument, NULL, "show progress on stderr"},
-    {"model", O_MODEL, required_argument, "FILE", "SentencePiece .model (spm, cpm)"},
+    {"model", O_MODEL, required_argument, "FILE", "SentencePiece .model, or a converted .b4k model with one embedded (spm, cpm)"},
     {"nbest", O_NBEST, required_argument, "N",
      "spm/cpm unigram: the N best segmentations (field nbest); with --sample, sample among them"},
     {"sample", O_SAMPLE, no_argument, NULL,
@@ -78,7 +80,7 @@ static const b4k_opt opts[] = {
     {"user-dict", O_USER_DICT, required_argument, "FILE",
      "cpm: extra jieba dictionary, lines 'word [freq] [tag]'"},
     {"jieba", O_JIEBA, required_argument, "PATH",
-     "cpm: jieba data (b4k data file or jieba's folder; default $B4K_JIEBA, then python3-jieba's)"},
+     "cpm: jieba data (b4k data file or jieba's folder; default $B4K_JIEBA, the model's, the converted file, python3-jieba's)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -545,6 +547,17 @@ static void compute_wait(compute *c)
 }
 
 
+/* A .b4k model (magic "B4K\0") rather than a SentencePiece .model. */
+static int is_b4k(const char *path)
+{
+    char m[4];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    int yes = fread(m, 1, 4, f) == 4 && !memcmp(m, "B4K\0", 4);
+    fclose(f);
+    return yes;
+}
+
 int main(int argc, char **argv)
 {
     b4k_cli_set_prog("b4k-tokenize");
@@ -624,7 +637,33 @@ int main(int argc, char **argv)
     b4k_err err;
     b4k_err_clear(&err);
     b4k_tok *tok = NULL;
-    if (b4k_tok_load(&tok, &to, &err)) b4k_cli_die(&err);
+    /* cpm's jieba data: --jieba, $B4K_JIEBA, the model's embedded data, the
+     * converted file beside the program (installed or build tree), then
+     * python3-jieba's own files */
+    char exe[4096], jbuf[8400];
+    const char *search[4];
+    ssize_t ek = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[ek > 0 ? ek : 0] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    else exe[0] = 0;
+    b4k_tok_jieba_paths(exe, jbuf, sizeof jbuf, search);
+    to.jieba_search = search;
+    const char *env = getenv("B4K_JIEBA");
+    if (!to.jieba && env && *env) to.jieba = env;
+    b4k_model *bm = NULL;
+    if (is_spm && is_b4k(to.model)) {
+        /* a converted model: its embedded SentencePiece model (and jieba) */
+        if (b4k_model_open(&bm, to.model, &err)) b4k_cli_die(&err);
+        if (b4k_tok_load_model(&tok, bm, &to, &err)) b4k_cli_die(&err);
+        if (!tok) b4k_cli_dief("%s: the model has no embedded tokenizer", to.model);
+        if (b4k_tok_kind_of(tok) != to.kind)
+            b4k_cli_dief("%s: the embedded tokenizer is kind %s, not %s", to.model,
+                         b4k_tok_kind_name(b4k_tok_kind_of(tok)), kind);
+        b4k_model_free(bm); /* the tokenizer copied what it needs */
+    } else if (b4k_tok_load(&tok, &to, &err)) {
+        b4k_cli_die(&err);
+    }
     c.tok = tok;
     if (!c.decode && c.enc.add_special && to.kind == B4K_TOK_WORDPIECE &&
         (b4k_tok_cls_id(tok) < 0 || b4k_tok_sep_id(tok) < 0)) {

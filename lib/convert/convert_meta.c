@@ -7,6 +7,8 @@
 
 #include "convert/convert_impl.h"
 #include "core/alloc.h"
+#include "tok/jieba.h"
+#include "tok/spm_tok.h"
 
 static int exists(const char *p)
 {
@@ -230,6 +232,25 @@ static int embed(b4k_cv *cv, json_t *tok, const char *key, const char *tensor, c
     return rc;
 }
 
+/* jieba's data as the compact b4k format (tok/jieba.h), from a b4k data
+ * file (plain or .zst) or jieba's own folder (dict.txt, finalseg/) */
+static int embed_jieba(b4k_cv *cv, json_t *tok, const char *path, b4k_err *err)
+{
+    b4k_jieba *j = NULL;
+    b4k_buf b;
+    b4k_buf_init(&b);
+    int rc = b4k_tok_jieba_open(&j, path, err);
+    if (!rc)
+        rc = b4k_jieba_save(j, &b, err);
+    if (!rc)
+        rc = b4k_mw_add_blob(cv->w, "tokenizer.jieba", b.data, b.len, cv->codec, err);
+    if (!rc)
+        json_object_set_new(tok, "jieba", json_string("tokenizer.jieba"));
+    b4k_jieba_free(j);
+    b4k_buf_free(&b);
+    return rc;
+}
+
 int b4k_cv_tokenizer(b4k_cv *cv, const char *const *inputs, const b4k_convert_opts *o,
                      b4k_err *err)
 {
@@ -251,6 +272,10 @@ int b4k_cv_tokenizer(b4k_cv *cv, const char *const *inputs, const b4k_convert_op
     }
     if (!vocab && !merges && !spm)
         return 0;
+    /* a CPM model embeds jieba's data too: python3-jieba's when not given */
+    struct stat jst;
+    if (spm && !jieba && !strcmp(cv->family, "cpm") && stat(B4K_JIEBA_DEBIAN_DIR, &jst) == 0)
+        jieba = B4K_JIEBA_DEBIAN_DIR;
     tok = json_object();
     if (!tok)
         return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
@@ -268,7 +293,7 @@ int b4k_cv_tokenizer(b4k_cv *cv, const char *const *inputs, const b4k_convert_op
     if (!rc && spm)
         rc = embed(cv, tok, "model", "tokenizer.spm", spm, err);
     if (!rc && jieba)
-        rc = embed(cv, tok, "jieba", "tokenizer.jieba", jieba, err);
+        rc = embed_jieba(cv, tok, jieba, err);
     if (!rc)
         rc = b4k_mw_set_tokenizer(cv->w, tok);
     json_decref(tok);

@@ -62,27 +62,43 @@ static int is_dir(const char *p)
 
 int b4k_tok_jieba_open(struct b4k_jieba **out, const char *path, b4k_err *err)
 {
-    if (!path) path = getenv("B4K_JIEBA");
     if (!path || !*path) path = B4K_JIEBA_DEBIAN_DIR;
     if (is_dir(path)) return b4k_jieba_load_dir(out, path, err);
     return b4k_jieba_load(out, path, err);
 }
 
-int b4k_tok_spm_load(void **impl, const b4k_tok_opts *o, const char *jieba, b4k_err *err)
+/* opts->jieba, opts->jieba_data, the first existing opts->jieba_search path,
+ * then Debian's python3-jieba folder */
+static int jieba_default(b4k_jieba **out, const b4k_tok_opts *o, b4k_err *err)
+{
+    if (o->jieba) return b4k_tok_jieba_open(out, o->jieba, err);
+    if (o->jieba_data)
+        return b4k_jieba_load_mem(out, o->jieba_data, o->jieba_size, "tokenizer.jieba", err);
+    for (const char *const *p = o->jieba_search; p && *p; p++) {
+        struct stat st;
+        if (stat(*p, &st) == 0) return b4k_tok_jieba_open(out, *p, err);
+    }
+    return b4k_tok_jieba_open(out, NULL, err);
+}
+
+int b4k_tok_spm_load(void **impl, const b4k_tok_opts *o, b4k_err *err)
 {
     b4k_spm *m = NULL;
     b4k_jieba *j = NULL;
     int rc;
     *impl = NULL;
-    if (!o->model)
+    if (!o->model && !o->model_data)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "%s needs a SentencePiece model (--model FILE.model)",
                            o->kind == B4K_TOK_CPM ? "cpm" : "spm");
-    if ((rc = b4k_spm_load(&m, o->model, err))) return rc;
+    rc = o->model_data ? b4k_spm_load_mem(&m, o->model_data, o->model_size,
+                                          o->model ? o->model : "tokenizer.spm", err)
+                       : b4k_spm_load(&m, o->model, err);
+    if (rc) return rc;
     if (o->kind != B4K_TOK_CPM) {
         *impl = m;
         return 0;
     }
-    if ((rc = b4k_tok_jieba_open(&j, jieba, err))) goto fail;
+    if ((rc = jieba_default(&j, o, err))) goto fail;
     if (o->user_dict && (rc = b4k_jieba_load_userdict(j, o->user_dict, err))) goto fail;
     b4k_cpm *c;
     rc = b4k_cpm_new(&c, m, j, err); /* takes both */

@@ -13,10 +13,11 @@
 
 #include "tok/tok.h"
 
-/* opts->model: the .model file; cpm: opts->user_dict optional, the jieba
- * data from opts->jieba (b4k data file or jieba's own folder), else
- * $B4K_JIEBA, else Debian's python3-jieba folder. */
-int b4k_tok_spm_load(void **impl, const b4k_tok_opts *opts, const char *jieba, b4k_err *err);
+/* opts->model (or opts->model_data): the .model; cpm: opts->user_dict
+ * optional, the jieba data from opts->jieba (b4k data file or jieba's own
+ * folder), else opts->jieba_data, else the first existing
+ * opts->jieba_search path, else Debian's python3-jieba folder. */
+int b4k_tok_spm_load(void **impl, const b4k_tok_opts *opts, b4k_err *err);
 void b4k_tok_spm_free(void *impl, int cpm);
 size_t b4k_tok_spm_size(const void *impl, int cpm);
 const char *b4k_tok_spm_piece(const void *impl, int cpm, int32_t id, size_t *len);
@@ -33,7 +34,7 @@ int b4k_tok_spm_decode(const void *impl, int cpm, const int32_t *ids, size_t n, 
                        b4k_err *err);
 
 /* Open the jieba data: path = a b4k data file or a jieba folder (with
- * dict.txt); NULL = $B4K_JIEBA or B4K_JIEBA_DEBIAN_DIR. */
+ * dict.txt); NULL = B4K_JIEBA_DEBIAN_DIR. */
 struct b4k_jieba;
 int b4k_tok_jieba_open(struct b4k_jieba **out, const char *path, b4k_err *err);
 

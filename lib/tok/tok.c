@@ -5,12 +5,15 @@
  * The SentencePiece and CPM cases are marked "issue 4". */
 #include "tok/tok.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/alloc.h"
+#include "model/model.h"
 #include "tok/bpe.h"
+#include "tok/jieba.h"
 #include "tok/spm_tok.h"
 #include "tok/wordpiece.h"
 
@@ -48,6 +51,24 @@ void b4k_tok_opts_init(b4k_tok_opts *o)
     o->tokenize_cjk = 1;
 }
 
+void b4k_tok_jieba_paths(const char *exe_dir, char *buf, size_t cap, const char *paths[4])
+{
+    int k = 0;
+    size_t used = 0;
+    if (exe_dir && *exe_dir) {
+        static const char *const rel[2] = { "/../share/b4k/jieba.b4kj",
+                                            "/../build/share/b4k/jieba.b4kj" };
+        for (int i = 0; i < 2; i++) {
+            int w = snprintf(buf + used, cap - used, "%s%s", exe_dir, rel[i]);
+            if (w < 0 || (size_t)w >= cap - used) break;
+            paths[k++] = buf + used;
+            used += (size_t)w + 1;
+        }
+    }
+    paths[k++] = B4K_JIEBA_DEBIAN_DIR;
+    while (k < 4) paths[k++] = NULL;
+}
+
 void b4k_tok_enc_init(b4k_tok_enc *e)
 {
     memset(e, 0, sizeof *e);
@@ -63,6 +84,12 @@ int b4k_tok_load(b4k_tok **out, const b4k_tok_opts *o, b4k_err *err)
     int rc;
     switch (o->kind) {
     case B4K_TOK_WORDPIECE:
+        if (o->vocab_data) {
+            rc = b4k_wordpiece_load_mem((b4k_wordpiece **)&t->impl, o->vocab_data, o->vocab_size,
+                                        o->vocab ? o->vocab : "vocab", o->lower,
+                                        o->strip_accents, o->tokenize_cjk, err);
+            break;
+        }
         if (!o->vocab) {
             rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "wordpiece needs a vocabulary (vocab.txt)");
             break;
@@ -71,6 +98,12 @@ int b4k_tok_load(b4k_tok **out, const b4k_tok_opts *o, b4k_err *err)
                                 o->tokenize_cjk, err);
         break;
     case B4K_TOK_BPE:
+        if (o->vocab_data && o->merges_data) {
+            rc = b4k_bpe_load_mem((b4k_bpe **)&t->impl, o->vocab_data, o->vocab_size,
+                                  o->vocab ? o->vocab : "encoder.json", o->merges_data,
+                                  o->merges_size, o->merges ? o->merges : "vocab.bpe", err);
+            break;
+        }
         if (!o->vocab || !o->merges) {
             rc = b4k_err_set(err, B4K_EINVAL, NULL, 0,
                              "bpe needs an encoder (encoder.json) and merges (vocab.bpe)");
@@ -80,7 +113,7 @@ int b4k_tok_load(b4k_tok **out, const b4k_tok_opts *o, b4k_err *err)
         break;
     case B4K_TOK_SPM: /* issue 4: SentencePiece */
     case B4K_TOK_CPM: /* issue 4: CPM (jieba + SentencePiece) */
-        rc = b4k_tok_spm_load(&t->impl, o, o->jieba, err);
+        rc = b4k_tok_spm_load(&t->impl, o, err);
         break;
     default:
         rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "unknown tokenizer kind");
@@ -92,6 +125,42 @@ int b4k_tok_load(b4k_tok **out, const b4k_tok_opts *o, b4k_err *err)
     }
     *out = t;
     return 0;
+}
+
+int b4k_tok_load_model(b4k_tok **out, b4k_model *m, const b4k_tok_opts *opts, b4k_err *err)
+{
+    static const char *const keys[4] = { "vocab", "merges", "model", "jieba" };
+    json_t *t = b4k_model_tokenizer(m);
+    b4k_tok_opts o;
+    *out = NULL;
+    if (!t) return 0;
+    if (opts) o = *opts;
+    else b4k_tok_opts_init(&o);
+    const char *kind = json_string_value(json_object_get(t, "kind"));
+    b4k_tok_kind want = opts ? opts->kind : B4K_TOK_NONE;
+    o.kind = b4k_tok_kind_parse(kind);
+    /* the caller may take a CPM model's SentencePiece alone, or add jieba */
+    if ((o.kind == B4K_TOK_SPM || o.kind == B4K_TOK_CPM) &&
+        (want == B4K_TOK_SPM || want == B4K_TOK_CPM))
+        o.kind = want;
+    if (o.kind == B4K_TOK_NONE)
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "unknown tokenizer kind \"%s\"",
+                           kind ? kind : "(none)");
+    const char **name[4] = { &o.vocab, &o.merges, &o.model, NULL };
+    const void **data[4] = { &o.vocab_data, &o.merges_data, &o.model_data, &o.jieba_data };
+    size_t *size[4] = { &o.vocab_size, &o.merges_size, &o.model_size, &o.jieba_size };
+    for (int i = 0; i < 4; i++) {
+        const char *tensor = json_string_value(json_object_get(t, keys[i]));
+        *data[i] = NULL;
+        *size[i] = 0;
+        if (name[i]) *name[i] = NULL;
+        if (!tensor || (i == 3 && o.jieba)) continue;
+        int rc = b4k_model_get_blob(m, tensor, data[i], size[i], err);
+        if (rc) return rc;
+        if (!*data[i]) *data[i] = ""; /* an empty blob is still given */
+        if (name[i]) *name[i] = tensor;
+    }
+    return b4k_tok_load(out, &o, err);
 }
 
 void b4k_tok_free(b4k_tok *t)

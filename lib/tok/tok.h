@@ -47,8 +47,19 @@ typedef struct b4k_tok_opts {
     const char *merges;    /* bpe: vocab.bpe */
     const char *model;     /* spm/cpm: SentencePiece .model */
     const char *user_dict; /* cpm: extra jieba dictionary (optional) */
-    const char *jieba;     /* cpm: jieba data (b4k data file or jieba's folder);
-                              NULL: $B4K_JIEBA, else Debian's python3-jieba */
+    const char *jieba;     /* cpm: jieba data (b4k data file or jieba's folder),
+                              tried first; see jieba_search */
+    /* Files already in memory (e.g. a model's embedded tokenizer, borrowed
+     * during b4k_tok_load only): when a *_data pointer is set it is loaded
+     * instead of the path of the same name, which then only names it in
+     * messages.  jieba_data is the b4k jieba data format. */
+    const void *vocab_data, *merges_data, *model_data, *jieba_data;
+    size_t vocab_size, merges_size, model_size, jieba_size;
+    /* cpm, when neither jieba nor jieba_data is set: the first of these paths
+     * that exists (NULL-terminated; b4k data files or jieba folders), else
+     * Debian's python3-jieba folder.  The library reads no environment:
+     * callers resolve $B4K_JIEBA and install locations (b4k_tok_jieba_paths). */
+    const char *const *jieba_search;
     int lower;             /* wordpiece: -1 auto (from the vocab), 0 off, 1 on */
     int strip_accents;     /* wordpiece: -1 follow lower (HF default), 0, 1 */
     int tokenize_cjk;      /* wordpiece: 1 (default) spaces around CJK ideographs */
@@ -56,9 +67,26 @@ typedef struct b4k_tok_opts {
 
 void b4k_tok_opts_init(b4k_tok_opts *o); /* kind NONE, lower -1, strip -1, cjk 1 */
 
+/* The default jieba search list for a program at exe_dir (its bin folder):
+ * exe_dir/../share/b4k/jieba.b4kj (installed), exe_dir/../build/share/b4k/
+ * jieba.b4kj (the build tree), then B4K_JIEBA_DEBIAN_DIR (jieba's own files).
+ * Fills paths[0..3] from buf (cap bytes) and a NULL; exe_dir NULL or "" skips
+ * the first two. */
+void b4k_tok_jieba_paths(const char *exe_dir, char *buf, size_t cap, const char *paths[4]);
+
 typedef struct b4k_tok b4k_tok;
 
 int b4k_tok_load(b4k_tok **out, const b4k_tok_opts *opts, b4k_err *err);
+/* The tokenizer embedded in a .b4k model (man/b4k-model.5: header
+ * "tokenizer" {kind, vocab, merges, model, jieba} naming u8 tensors), loaded
+ * from memory.  opts (may be NULL) gives the other settings (user_dict,
+ * jieba, jieba_search, ...); kind and the *_data fields come from the model
+ * (except that opts->kind spm or cpm picks between those two);
+ * for cpm an embedded "jieba" blob is used unless opts->jieba is set.  No
+ * tokenizer in the model: 0 with *out NULL. */
+struct b4k_model;
+int b4k_tok_load_model(b4k_tok **out, struct b4k_model *m, const b4k_tok_opts *opts,
+                       b4k_err *err);
 void b4k_tok_free(b4k_tok *tok); /* NULL ok */
 
 b4k_tok_kind b4k_tok_kind_of(const b4k_tok *tok);
