@@ -523,10 +523,34 @@ typedef struct compute {
     int running;
 } compute;
 
+/* Each thread gets a contiguous slice of the batch holding about the same
+ * number of bytes (line counts balance badly: titles, blank lines and long
+ * paragraphs alternate).  Slices stay in thread order, so the output order
+ * and the partition are deterministic for a given --threads. */
+static size_t first_line_at(const batch *b, size_t pos)
+{
+    size_t lo = 0, hi = b->n; /* first i with off[i] >= pos */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->off[mid] < pos) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+static void run_balanced(void *ctx, int tid, int nt)
+{
+    job *j = ctx;
+    const batch *b = j->b;
+    size_t begin = tid == 0 ? 0 : first_line_at(b, b->len / (size_t)nt * (size_t)tid);
+    size_t end = tid == nt - 1 ? b->n : first_line_at(b, b->len / (size_t)nt * (size_t)(tid + 1));
+    if (begin < end)
+        run_slice(ctx, begin, end, tid);
+}
+
 static void *compute_main(void *p)
 {
     compute *c = p;
-    b4k_pool_for(c->pool, c->j.b->n, run_slice, &c->j);
+    b4k_pool_run(c->pool, run_balanced, &c->j);
     return NULL;
 }
 

@@ -57,13 +57,12 @@ report() { # label, mismatches, lines
   fi
   [ "$2" = 0 ] || bad_total=$((bad_total + 1))
 }
-count_diff() { # a b -> number of differing lines (and line count difference)
-  node -e '
-    const fs=require("fs");
-    const a=fs.readFileSync(process.argv[1],"utf8").split("\n"), b=fs.readFileSync(process.argv[2],"utf8").split("\n");
-    let k=0, shown=0; const n=Math.max(a.length,b.length);
-    for (let i=0;i<n;i++) if (a[i]!==b[i]) { k++; if (shown++<2) process.stderr.write(`  line ${i+1}:\n    b4k ${String(a[i]).slice(0,300)}\n    peer ${String(b[i]).slice(0,300)}\n`); }
-    console.log(k);' "$1" "$2"
+count_diff() { # a b -> number of differing lines (and line count difference);
+  # streams both files (peer outputs of whole corpora exceed node's string limit)
+  LC_ALL=C awk -v B="$2" '
+    { if ((getline l < B) <= 0) l = "\001EOF"
+      if ($0 != l) { k++; if (shown++ < 2) printf "  line %d:\n    b4k %s\n    peer %s\n", NR, substr($0, 1, 300), substr(l, 1, 300) > "/dev/stderr" } }
+    END { while ((getline l < B) > 0) k++; print k + 0 }' "$1"
 }
 lines() { wc -l < "$1" | tr -d ' '; }
 
@@ -105,12 +104,8 @@ for c in "${corpora[@]}"; do
   # HF's \s is Unicode White_Space, JavaScript's (gpt-3-encoder, and b4k)
   # also has U+FEFF: lines where b4k and HF differ are judged by
   # gpt-3-encoder, which is the reference the ids must equal
-  node -e '
-    const fs=require("fs");
-    const a=fs.readFileSync(process.argv[1],"utf8").split("\n"), b=fs.readFileSync(process.argv[2],"utf8").split("\n");
-    const out=[]; for (let i=0;i<Math.max(a.length,b.length);i++) if (a[i]!==b[i] && i < a.length-1) out.push(i+1);
-    fs.writeFileSync(process.argv[3], out.join("\n") + (out.length ? "\n" : ""));' \
-    "$tmp/b4k.jsonl" "$tmp/peer.jsonl" "$tmp/hfdiff.txt"
+  LC_ALL=C awk -v B="$tmp/peer.jsonl" '{ if ((getline l < B) <= 0) l = "\001EOF"; if ($0 != l) print NR }' \
+    "$tmp/b4k.jsonl" > "$tmp/hfdiff.txt"
   nhf=$(wc -l < "$tmp/hfdiff.txt" | tr -d ' ')
   bad=0
   if [ "$nhf" -gt 0 ]; then
