@@ -181,7 +181,7 @@ static int cmd_train(int argc, char **argv)
         case O_TEXT: o.scan.jsonl = 0; break;
         case O_MAXTOK: o.scan.max_token = (size_t)b4k_cli_int("--max-token-bytes", arg, 1, 1 << 20); break;
         case O_MAXLINE: o.scan.max_line = (size_t)b4k_cli_int("--max-line-bytes", arg, 16, (long long)1 << 40); break;
-        case O_TMPDIR: o.tmpdir = arg; break;
+        case O_TMPDIR: o.tmpdir = arg; break; /* else $TMPDIR, below */
         case O_CKPT: o.checkpoint = arg; break;
         case O_CKPT_EVERY: o.checkpoint_every = b4k_cli_int("--checkpoint-every", arg, 1, INT64_MAX); break;
         case O_RESUME: o.resume = arg; break;
@@ -209,6 +209,8 @@ static int cmd_train(int argc, char **argv)
     const char *const *paths = npaths ? (const char *const *)argv + optind : stdin_path;
     if (!npaths)
         npaths = 1;
+    if (!o.tmpdir)
+        o.tmpdir = getenv("TMPDIR");
     prog_ctx pc;
     memset(&pc, 0, sizeof pc);
     b4k_progress_init(&pc.p, progress);

@@ -243,7 +243,7 @@ static int encode(const char *const *paths, int npaths, const b4k_w2v_train_opts
                   b4k_w2v_vocab *v, int fixed, uint32_t **ids, size_t *map_bytes, int64_t *nids,
                   int64_t *train_words, b4k_w2v_scan_stats *st, b4k_err *err)
 {
-    const char *dir = o->tmpdir ? o->tmpdir : getenv("TMPDIR");
+    const char *dir = o->tmpdir; /* cmd/ resolves --tmpdir / $TMPDIR */
     if (!dir || !*dir)
         dir = "/tmp";
     char tmpl[4096];
