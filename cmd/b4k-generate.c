@@ -21,6 +21,7 @@
 #include "core/utf8.h"
 #include "gen/beam.h"
 #include "gen/sample.h"
+#include "generate/record.h"
 #include "io/jsonl.h"
 #include "io/stream.h"
 #include "model/model.h"
@@ -90,15 +91,6 @@ static const b4k_opt opts[] = {
     {NULL, 0, 0, NULL, NULL},
 };
 
-typedef struct params {
-    b4k_sample_opts so;
-    int max_tokens, n, beams, early, end_id;
-    float length_penalty;
-    uint64_t seed;
-    char **stop;
-    int nstop;
-} params;
-
 typedef struct app {
     b4k_model *model;
     b4k_gpt2 *g;
@@ -107,9 +99,8 @@ typedef struct app {
     b4k_sampler *smp;
     const b4k_gpt2_config *cfg;
     int V, ctx, max_beams;
-    params def;
-    char *templ;
-    const char *field;
+    gen_params def;
+    gen_input in;
     int logprobs, stream, keep_going;
     char tok_err[600];   /* why the embedded tokenizer could not be loaded */
     float *logits, *work, *first;
@@ -120,87 +111,6 @@ typedef struct app {
     long nrec;
     double gen_tokens, gen_time;
 } app;
-
-/* ---- parameters --------------------------------------------------------- */
-
-static int num_opt(json_t *v, const char *key, double lo, double hi, double *out, b4k_err *err)
-{
-    if (!json_is_number(v))
-        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"%s\" must be a number", key);
-    double x = json_number_value(v);
-    if (!(x >= lo && x <= hi))
-        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"%s\" = %g is out of range [%g, %g]", key, x,
-                           lo, hi);
-    *out = x;
-    return 0;
-}
-
-/* Apply one sampling key; 1 if key is not a sampling key. */
-static int apply_key(params *p, const char *key, json_t *v, b4k_err *err)
-{
-    double x;
-    int rc;
-#define NUM(name, lo, hi, dst, cast)                                        \
-    if (!strcmp(key, name)) {                                              \
-        if ((rc = num_opt(v, key, lo, hi, &x, err)))                        \
-            return rc;                                                     \
-        dst = (cast)x;                                                     \
-        return 0;                                                          \
-    }
-    NUM("temperature", 0, 1e6, p->so.temperature, float)
-    NUM("top_k", 0, 1e9, p->so.top_k, int)
-    NUM("top_p", 0, 1, p->so.top_p, float)
-    NUM("min_p", 0, 1, p->so.min_p, float)
-    NUM("repetition_penalty", 1e-6, 1e6, p->so.repetition_penalty, float)
-    NUM("presence_penalty", -1e6, 1e6, p->so.presence_penalty, float)
-    NUM("frequency_penalty", -1e6, 1e6, p->so.frequency_penalty, float)
-    NUM("penalty_last_n", 0, 1e9, p->so.penalty_last_n, int)
-    NUM("max_tokens", 0, 1e9, p->max_tokens, int)
-    NUM("n", 1, 1e6, p->n, int)
-    NUM("beams", 1, 1e6, p->beams, int)
-    NUM("length_penalty", -1e6, 1e6, p->length_penalty, float)
-    NUM("seed", 0, 1.8e19, p->seed, uint64_t)
-    NUM("end_id", -1, 1e9, p->end_id, int)
-#undef NUM
-    if (!strcmp(key, "early_stopping")) {
-        if (!json_is_boolean(v))
-            return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"early_stopping\" must be a boolean");
-        p->early = json_is_true(v);
-        return 0;
-    }
-    if (!strcmp(key, "stop")) {
-        json_t *a = v;
-        size_t n = json_is_string(v) ? 1 : json_is_array(v) ? json_array_size(v) : (size_t)-1;
-        if (n == (size_t)-1)
-            return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"stop\" must be a string or an array");
-        char **s = b4k_calloc(n + 1, sizeof *s);
-        if (!s)
-            return B4K_ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-            json_t *e = json_is_string(v) ? v : json_array_get(a, i);
-            if (!json_is_string(e) || !json_string_length(e)) {
-                for (size_t k = 0; k < i; k++)
-                    b4k_free(s[k]);
-                b4k_free(s);
-                return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"stop\" entries must be non-empty strings");
-            }
-            s[i] = b4k_strdup(json_string_value(e));
-        }
-        p->stop = s; /* owned by the record's params (freed by free_params) */
-        p->nstop = (int)n;
-        return 0;
-    }
-    return 1;
-}
-
-static void free_stop(params *p, const params *def)
-{
-    if (p->stop && p->stop != def->stop) {
-        for (int i = 0; i < p->nstop; i++)
-            b4k_free(p->stop[i]);
-        b4k_free(p->stop);
-    }
-}
 
 /* ---- output ------------------------------------------------------------- */
 
@@ -253,7 +163,7 @@ typedef struct result {
     size_t text_cut;       /* stop string: text length to keep, else SIZE_MAX */
 } result;
 
-static int stop_hit(app *a, const params *p, const int *gen, int n, size_t *cut, b4k_err *err)
+static int stop_hit(app *a, const gen_params *p, const int *gen, int n, size_t *cut, b4k_err *err)
 {
     if (!p->nstop)
         return 0;
@@ -305,7 +215,7 @@ static void gpt2_copy_cb(void *ctx, int dst, int src, int npos)
 }
 
 /* One sample (k) from the prompt already in slot 0 with logits a->first. */
-static int sample_one(app *a, const params *p, int plen, int k, json_t *id, result *r,
+static int sample_one(app *a, const gen_params *p, int plen, int k, json_t *id, result *r,
                       b4k_err *err)
 {
     b4k_rng rng;
@@ -356,7 +266,7 @@ static int sample_one(app *a, const params *p, int plen, int k, json_t *id, resu
     return rc;
 }
 
-static int beam_one(app *a, const params *p, int plen, result *r, b4k_err *err)
+static int beam_one(app *a, const gen_params *p, int plen, result *r, b4k_err *err)
 {
     b4k_beam_model bm = { a->g, a->V, gpt2_step_cb, gpt2_copy_cb };
     int room = a->ctx - plen;
@@ -382,7 +292,7 @@ static int beam_one(app *a, const params *p, int plen, result *r, b4k_err *err)
     return 0;
 }
 
-static int emit(app *a, json_t *id, int k, const params *p, int plen, const result *r,
+static int emit(app *a, json_t *id, int k, const gen_params *p, int plen, const result *r,
                 b4k_err *err)
 {
     b4k_buf *b = &a->ob;
@@ -417,20 +327,6 @@ static int emit(app *a, json_t *id, int k, const params *p, int plen, const resu
     b4k_buf_putc(b, '}');
     flush_line(a);
     return 0;
-}
-
-/* Fill in the template: every "{input}" becomes text. */
-static int fill_template(const char *tpl, const char *text, size_t len, b4k_buf *out)
-{
-    out->len = 0;
-    for (const char *p = tpl;;) {
-        const char *q = strstr(p, "{input}");
-        if (!q)
-            return b4k_buf_puts(out, p);
-        if (b4k_buf_append(out, p, (size_t)(q - p)) || b4k_buf_append(out, text, len))
-            return B4K_ENOMEM;
-        p = q + 7;
-    }
 }
 
 /* The tokenizer embedded in the model (man/b4k-model.5), loaded from
@@ -480,75 +376,31 @@ static int tokenize(app *a, const char *text, size_t len, int *plen, b4k_err *er
 static int run_record(app *a, const char *line, size_t len, const char *file, long lineno,
                       b4k_err *err)
 {
-    json_t *obj = NULL, *id = NULL;
-    params p = a->def;
-    int rc = 0, plen = 0;
-    b4k_buf text;
-    b4k_buf_init(&text);
-    int is_json = len > 0 && line[0] == '{';
-    if (is_json) {
-        if ((rc = b4k_jsonl_parse_object(&obj, line, len, file, lineno, err)))
-            goto done;
-        id = json_object_get(obj, "id");
-        if (id)
-            json_incref(id);
-        const char *key;
-        json_t *v;
-        json_object_foreach(obj, key, v) {
-            int r = apply_key(&p, key, v, err);
-            if (r < 0) {
-                rc = r;
-                goto done;
-            }
-        }
-        json_t *o = json_object_get(obj, "options");
-        if (o && !json_is_object(o)) {
-            rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"options\" must be an object");
-            goto done;
-        }
-        json_object_foreach(o, key, v) {
-            int r = apply_key(&p, key, v, err);
-            if (r < 0) {
-                rc = r;
-                goto done;
-            }
-            if (r == 1) {
-                rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "unknown sampling option \"%s\"", key);
-                goto done;
-            }
-        }
-    } else {
-        id = json_integer(lineno);
-    }
-    if (p.beams > a->max_beams) {
-        rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "%d beams exceed --beams %d", p.beams,
+    gen_record rec;
+    int rc = gen_record_parse(&rec, line, len, &a->def, &a->in, file, lineno, err), plen = 0;
+    const gen_params *p = &rec.p;
+    if (rc)
+        goto done;
+    if (p->beams > a->max_beams) {
+        rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "%d beams exceed --beams %d", p->beams,
                          a->max_beams);
         goto done;
     }
-    if (p.nstop && !a->tok) {
+    if (p->nstop && !a->tok) {
         rc = b4k_err_set(err, B4K_EUNSUP, NULL, 0, "stop strings need a tokenizer");
         goto done;
     }
     /* the prompt */
-    json_t *pid = obj ? json_object_get(obj, "prompt_ids") : NULL;
-    if (pid) {
-        if (!json_is_array(pid) || json_array_size(pid) == 0) {
-            rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0, "\"prompt_ids\" must be a non-empty array");
-            goto done;
-        }
-        if (json_array_size(pid) >= (size_t)a->ctx) {
+    if (rec.ids) {
+        if (json_array_size(rec.ids) >= (size_t)a->ctx) {
             rc = b4k_err_set(err, B4K_ERANGE, NULL, 0,
                              "prompt of %zu tokens does not fit the context of %d positions",
-                             json_array_size(pid), a->ctx);
-            goto done;
-        }
-        if (a->templ) {
-            rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "--template needs text, not \"prompt_ids\"");
+                             json_array_size(rec.ids), a->ctx);
             goto done;
         }
         size_t i;
         json_t *e;
-        json_array_foreach(pid, i, e) {
+        json_array_foreach(rec.ids, i, e) {
             if (!json_is_integer(e) || json_integer_value(e) < 0 ||
                 json_integer_value(e) >= a->V) {
                 rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0,
@@ -557,29 +409,9 @@ static int run_record(app *a, const char *line, size_t len, const char *file, lo
             }
             a->ids[i] = (int)json_integer_value(e);
         }
-        plen = (int)json_array_size(pid);
+        plen = (int)json_array_size(rec.ids);
     } else {
-        const char *s = line;
-        size_t n = len;
-        if (obj) {
-            json_t *t = json_object_get(obj, a->field);
-            if (!t && a->templ)
-                t = json_object_get(obj, "input");
-            if (!json_is_string(t)) {
-                rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0,
-                                 "record has no string \"%s\" (or \"prompt_ids\")", a->field);
-                goto done;
-            }
-            s = json_string_value(t);
-            n = json_string_length(t);
-        }
-        if (a->templ) {
-            if ((rc = fill_template(a->templ, s, n, &text)))
-                goto done;
-            s = text.data;
-            n = text.len;
-        }
-        if ((rc = tokenize(a, s, n, &plen, err)))
+        if ((rc = tokenize(a, rec.text, rec.len, &plen, err)))
             goto done;
         if (plen == 0) {
             rc = b4k_err_set(err, B4K_EFORMAT, NULL, 0, "empty prompt");
@@ -591,49 +423,21 @@ static int run_record(app *a, const char *line, size_t len, const char *file, lo
     if ((rc = b4k_gpt2_prefill(a->g, 0, a->ids, plen, 0, a->first, 0, err)))
         goto done;
     double pre = b4k_now() - t0;
-    for (int k = 0; k < p.n; k++) {
+    for (int k = 0; k < p->n; k++) {
         result r = { 0 };
-        rc = p.beams > 1 ? beam_one(a, &p, plen, &r, err) : sample_one(a, &p, plen, k, id, &r, err);
+        rc = p->beams > 1 ? beam_one(a, p, plen, &r, err)
+                          : sample_one(a, p, plen, k, rec.id, &r, err);
         if (rc)
             goto done;
         r.prefill_tps = pre > 0 ? plen / pre : 0;
-        if ((rc = emit(a, id, k, &p, plen, &r, err)))
+        if ((rc = emit(a, rec.id, k, p, plen, &r, err)))
             goto done;
-        if (p.beams > 1)
+        if (p->beams > 1)
             break;
     }
 done:
-    free_stop(&p, &a->def);
-    json_decref(obj);
-    json_decref(id);
-    b4k_buf_free(&text);
+    gen_record_free(&rec);
     return rc;
-}
-
-static char *read_file(const char *path, b4k_err *err)
-{
-    b4k_stream *s;
-    if (b4k_stream_open(&s, path, err))
-        return NULL;
-    b4k_buf b;
-    b4k_buf_init(&b);
-    char chunk[65536];
-    size_t got;
-    int rc;
-    do {
-        if ((rc = b4k_stream_read(s, chunk, sizeof chunk, &got, err)) ||
-            b4k_buf_append(&b, chunk, got)) {
-            b4k_buf_free(&b);
-            b4k_stream_close(s);
-            return NULL;
-        }
-    } while (got == sizeof chunk);
-    b4k_stream_close(s);
-    b4k_buf_putc(&b, 0);
-    /* a trailing newline of the file is not part of the template */
-    if (b.len >= 2 && b.data[b.len - 2] == '\n')
-        b.data[b.len - 2] = 0;
-    return b.data;
 }
 
 int main(int argc, char **argv)
@@ -650,7 +454,7 @@ int main(int argc, char **argv)
     a.def.beams = 1;
     a.def.length_penalty = 1.0f;
     a.def.end_id = -2; /* the model's */
-    a.field = "prompt";
+    a.in.field = "prompt";
     const char *model = NULL, *output = NULL, *templ = NULL, *vocab = NULL, *merges = NULL;
     int threads = 2, ctx = 0, no_verify = 0, progress = 0, ignore_eos = 0;
     char **stops = NULL;
@@ -687,7 +491,7 @@ int main(int argc, char **argv)
         case O_END: a.def.end_id = (int)b4k_cli_int("--end-id", arg, -1, 1 << 30); break;
         case O_IGNORE_EOS: ignore_eos = 1; break;
         case O_TEMPLATE: templ = arg; break;
-        case O_FIELD: a.field = arg; break;
+        case O_FIELD: a.in.field = arg; break;
         case O_LOGPROBS: a.logprobs = 1; break;
         case O_STREAM: a.stream = 1; break;
         case O_KEEP_GOING: a.keep_going = 1; break;
@@ -709,7 +513,7 @@ int main(int argc, char **argv)
     a.max_beams = a.def.beams;
     b4k_err err;
     b4k_err_clear(&err);
-    if (templ && !(a.templ = read_file(templ, &err)))
+    if (templ && !(a.in.templ = gen_template_read(templ, &err)))
         b4k_cli_die(&err);
     if (b4k_model_open_ex(&a.model, model, no_verify ? B4K_MODEL_NO_VERIFY : 0, &err)) {
         b4k_err_locate(&err, model, 0);
@@ -826,7 +630,7 @@ int main(int argc, char **argv)
     b4k_free(a.first);
     b4k_free(a.ids);
     b4k_free(a.lps);
-    b4k_free(a.templ);
+    b4k_free((char *)a.in.templ);
     b4k_free(stops);
     b4k_gpt2_free(a.g);
     b4k_model_free(a.model);
