@@ -114,9 +114,9 @@ int b4k_sample_dist(b4k_sampler *s, const float *logits, const b4k_sample_opts *
         s->all[i] = (float)(s->all[i] / sum);
         pmax = fmaxf(pmax, s->all[i]);
     }
-    /* Candidates to sort: everything above a threshold whose mass already
-     * covers top_p (the nucleus is a prefix of that set), and at least top_k
-     * tokens; lower the threshold until it holds. */
+    /* Candidates to sort: everything above a threshold tau that already
+     * holds the top-k set (with top-k) or the nucleus (without: mass >=
+     * top_p), lowering tau until it does. */
     int n = 0;
     int need_k = o->top_k > 0 && o->top_k < V ? o->top_k : 0;
     float minp = o->min_p > 0 ? o->min_p * pmax : 0;
@@ -127,11 +127,11 @@ int b4k_sample_dist(b4k_sampler *s, const float *logits, const b4k_sample_opts *
         double mass = 0;
         n = 0;
         for (int i = 0; i < V; i++)
-            if (s->all[i] >= tau && s->all[i] >= minp && s->all[i] > 0) {
+            if (s->all[i] >= tau && s->all[i] > 0 && (truncating || s->all[i] >= minp)) {
                 s->ids[n++] = i;
                 mass += s->all[i];
             }
-        if (tau == 0 || ((!need_k || n >= need_k) && mass >= o->top_p))
+        if (tau == 0 || (need_k ? n >= need_k : mass >= o->top_p))
             break;
     }
     if (truncating)
@@ -139,17 +139,25 @@ int b4k_sample_dist(b4k_sampler *s, const float *logits, const b4k_sample_opts *
     if (need_k && n > need_k)
         n = need_k;
     if (o->top_p < 1.0f) {
-        double c = 0;
-        /* nucleus over the full distribution (mass is not renormalised by
-         * top-k first, like HF's TopK then TopP warpers on the same scores) */
+        /* the nucleus of the top-k set renormalised (HF's TopK then TopP
+         * warpers, llama.cpp's top_k then top_p): mass / (mass of the set) */
+        double z = 0, c = 0;
+        if (need_k)
+            for (int i = 0; i < n; i++)
+                z += s->all[s->ids[i]];
+        else
+            z = 1.0;
         int k = 0;
         for (; k < n; k++) {
             c += s->all[s->ids[k]];
-            if (c >= o->top_p)
+            if (c >= o->top_p * z)
                 break;
         }
         n = k + 1 < n ? k + 1 : n;
     }
+    if (truncating && minp > 0) /* sorted: min-p cuts the tail */
+        while (n > 1 && s->all[s->ids[n - 1]] < minp)
+            n--;
     if (n < 1)
         n = 1;
     double z = 0;

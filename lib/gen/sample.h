@@ -8,9 +8,11 @@
  *      tokens of the history (0 = all of it);
  *   2. temperature 0 (or top_k 1): greedy argmax (lowest id on ties);
  *   3. p = softmax(l / temperature);
- *   4. top-k keeps the k most probable, top-p the smallest prefix (by
- *      descending p, then ascending id) whose mass reaches top_p, min-p the
- *      tokens with p >= min_p * max p;
+ *   4. top-k keeps the k most probable; top-p then keeps the smallest
+ *      prefix (by descending p, then ascending id) of what is left whose
+ *      mass reaches top_p of that set's mass (the top-k set renormalised
+ *      first, as HF's TopK -> TopP warpers and llama.cpp's chain do);
+ *      min-p then drops the tokens with p < min_p * max p;
  *   5. renormalise and draw with one uniform number from the rng. */
 #ifndef B4K_GEN_SAMPLE_H
 #define B4K_GEN_SAMPLE_H

@@ -51,11 +51,41 @@ TEST(top_k_top_p_min_p)
         tot += p[i];
     }
     CHECK_NEAR(tot, 1.0, 1e-6);
-    /* combined: top-k 6 then top-p 0.7 (0.3 .2 .15 .1 -> 0.75) */
+    /* combined: top-k 6 then top-p 0.7 over the top-6 set renormalised
+     * (mass 0.93): .3/.93 .5/.93 .65/.93 = .699 < .7, .75/.93 = .806 -> 4 */
     b4k_sample_opts_default(&o);
     o.top_k = 6;
     o.top_p = 0.7f;
     CHECK_EQ_INT(dist(&o, &ids, &p, s), 4);
+    /* top-k 3 (mass .65) then top-p .7 as HF's TopK -> TopP warpers do:
+     * renormalised .3/.65 = .4615, .5/.65 = .769 >= .7 -> {0, 1} with
+     * p = .6, .4.  Over the full distribution (.3, .5, .65 < .7) all three
+     * would stay: that was b4k's old rule. */
+    o.top_k = 3;
+    o.top_p = 0.7f;
+    CHECK_EQ_INT(dist(&o, &ids, &p, s), 2);
+    CHECK(ids[0] == 0 && ids[1] == 1);
+    CHECK_NEAR(p[0], 0.6, 1e-6);
+    CHECK_NEAR(p[1], 0.4, 1e-6);
+    /* top-k 2 (mass .5), top-p .55: .3/.5 = .6 >= .55 -> greedy-like {0} */
+    o.top_k = 2;
+    o.top_p = 0.55f;
+    CHECK_EQ_INT(dist(&o, &ids, &p, s), 1);
+    CHECK(ids[0] == 0 && p[0] == 1.0f);
+    /* top-k 4 (mass .75), top-p .9: .4 .667 .867 1 -> all 4 */
+    o.top_k = 4;
+    o.top_p = 0.9f;
+    CHECK_EQ_INT(dist(&o, &ids, &p, s), 4);
+    CHECK_NEAR(p[3], 0.1 / 0.75, 1e-6);
+    /* then min-p .7 (p >= .7 * .3 = .21) after top-k 3 / top-p .7: {0} */
+    o.top_k = 3;
+    o.top_p = 0.7f;
+    o.min_p = 0.7f;
+    CHECK_EQ_INT(dist(&o, &ids, &p, s), 1);
+    /* min-p .6 (p >= .18) keeps {0, 1}, renormalised as before */
+    o.min_p = 0.6f;
+    CHECK_EQ_INT(dist(&o, &ids, &p, s), 2);
+    CHECK_NEAR(p[1], 0.4, 1e-6);
     /* temperature 2: p ~ sqrt(P) */
     b4k_sample_opts_default(&o);
     o.temperature = 2;
@@ -107,7 +137,7 @@ TEST(penalties)
 }
 
 /* Pearson chi-square of N seeded draws against the expected distribution.
- * Critical values at p = 0.001: df 4 -> 18.47, df 7 -> 24.32. */
+ * Critical values at p = 0.001: df 1 -> 10.83, df 4 -> 18.47, df 7 -> 24.32. */
 static double chi2(const b4k_sample_opts *o, int N, uint64_t seed, int *outside)
 {
     b4k_sampler *s = b4k_sampler_new(V);
@@ -157,6 +187,13 @@ TEST(chi_square)
     x = chi2(&o, 50000, 3, &out);
     printf("  top-p 0.8 T 0.7: chi2 = %.2f, %d outside\n", x, out);
     CHECK(x < 24.32);
+    CHECK_EQ_INT(out, 0);
+    b4k_sample_opts_default(&o);
+    o.top_k = 3;
+    o.top_p = 0.7f;
+    x = chi2(&o, 50000, 5, &out);
+    printf("  top-k 3 then top-p 0.7: chi2 = %.2f (df 1, critical 10.83), %d outside\n", x, out);
+    CHECK(x < 10.83);
     CHECK_EQ_INT(out, 0);
     b4k_sample_opts_default(&o);
     o.min_p = 0.3f;
