@@ -219,7 +219,7 @@ static int sample_one(app *a, const gen_params *p, int plen, int k, json_t *id, 
                       b4k_err *err)
 {
     b4k_rng rng;
-    b4k_rng_seed(&rng, p->seed, (uint64_t)a->nrec * 1024 + (uint64_t)k);
+    b4k_rng_seed2(&rng, p->seed, (uint64_t)a->nrec - 1, (uint64_t)k); /* record, sample */
     int slot = k == 0 ? 0 : 1, rc = 0, V = a->V;
     if (k > 0)
         b4k_gpt2_copy_slot(a->g, 1, 0, plen);

@@ -17,6 +17,26 @@ void b4k_rng_seed(b4k_rng *r, uint64_t seed, uint64_t stream)
         r->s[i] = splitmix64(&x);
 }
 
+/* splitmix64's finaliser: a bijection of the 64-bit words */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+void b4k_rng_seed2(b4k_rng *r, uint64_t seed, uint64_t a, uint64_t b)
+{
+    r->s[0] = mix64(seed + 0x9E3779B97F4A7C15ULL);
+    r->s[2] = mix64(a + 0x3C6EF372FE94F82AULL);
+    r->s[3] = mix64(b + 0xDAA66D2C7DDF743FULL);
+    /* xoshiro256**'s first output is a function of s[1] alone */
+    r->s[1] = mix64(r->s[0] ^ b4k_rng_rotl(r->s[2], 21) ^ b4k_rng_rotl(r->s[3], 42) ^
+                    0x78DDE6E5FD29F054ULL);
+    if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3])) /* the one forbidden state */
+        r->s[0] = 1;
+}
+
 uint64_t b4k_rng_below(b4k_rng *r, uint64_t n)
 {
     unsigned __int128 m = (unsigned __int128)b4k_rng_u64(r) * n;

@@ -11,6 +11,12 @@ typedef struct b4k_rng {
 
 void b4k_rng_seed(b4k_rng *r, uint64_t seed, uint64_t stream);
 
+/* A stream per pair of independent counters (e.g. record, sample): distinct
+ * (seed, a, b) triples give distinct generator states (three of the four
+ * state words are bijective mixes of seed, a and b alone; the fourth, which
+ * the first output depends on, mixes all three). */
+void b4k_rng_seed2(b4k_rng *r, uint64_t seed, uint64_t a, uint64_t b);
+
 static inline uint64_t b4k_rng_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 static inline uint64_t b4k_rng_u64(b4k_rng *r)

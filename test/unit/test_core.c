@@ -126,6 +126,58 @@ TEST(rng)
         CHECK(hist[i] > 9500 && hist[i] < 10500);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* b4k-generate's per-sample streams: (seed, record, sample) -> generator.
+ * The old single stream index record*1024 + sample made record 0 sample
+ * 1024 and record 1 sample 0 the same stream. */
+TEST(rng_two_counters)
+{
+    b4k_rng a, b;
+    CHECK(0 * 1024 + 1024 == 1 * 1024 + 0); /* the old collision */
+    b4k_rng_seed2(&a, 0, 0, 1024);
+    b4k_rng_seed2(&b, 0, 1, 0);
+    CHECK(memcmp(a.s, b.s, sizeof a.s) != 0);
+    CHECK(b4k_rng_u64(&a) != b4k_rng_u64(&b));
+    /* swapped counters, and the seed, give other streams too */
+    b4k_rng_seed2(&a, 0, 1, 2);
+    b4k_rng_seed2(&b, 0, 2, 1);
+    CHECK(b4k_rng_u64(&a) != b4k_rng_u64(&b));
+    b4k_rng_seed2(&a, 1, 0, 0);
+    b4k_rng_seed2(&b, 0, 0, 0);
+    CHECK(b4k_rng_u64(&a) != b4k_rng_u64(&b));
+    /* reproducible */
+    b4k_rng_seed2(&a, 7, 3, 5);
+    b4k_rng_seed2(&b, 7, 3, 5);
+    int same = 1;
+    for (int i = 0; i < 100; i++)
+        same &= b4k_rng_u64(&a) == b4k_rng_u64(&b);
+    CHECK(same);
+    /* 64 records x 2048 samples: every first draw distinct, and uniform */
+    size_t n = 64 * 2048, dup = 0;
+    uint64_t *v = malloc(n * sizeof *v);
+    int hist[16] = { 0 };
+    for (size_t r = 0; r < 64; r++)
+        for (size_t k = 0; k < 2048; k++) {
+            b4k_rng_seed2(&a, 0, r, k);
+            v[r * 2048 + k] = b4k_rng_u64(&a);
+            hist[v[r * 2048 + k] >> 60]++;
+        }
+    qsort(v, n, sizeof *v, cmp_u64);
+    for (size_t i = 1; i < n; i++)
+        dup += v[i] == v[i - 1];
+    CHECK_EQ_INT(dup, 0);
+    double x2 = 0, e = n / 16.0;
+    for (int i = 0; i < 16; i++)
+        x2 += (hist[i] - e) * (hist[i] - e) / e;
+    CHECK(x2 < 37.7); /* chi-square, df 15, p = 0.001 */
+    free(v);
+}
+
 static int read_lines(b4k_stream *s, char out[][64], int max)
 {
     int n = 0;
@@ -308,6 +360,7 @@ int main(void)
     RUN(utf8);
     RUN(pool);
     RUN(rng);
+    RUN(rng_two_counters);
     RUN(stream_plain_and_zstd);
     RUN(stream_long_lines);
     RUN(jsonl);
