@@ -119,13 +119,20 @@ def enc_q8(x):
 
 
 def write_b4k(path, arch, config, tensors, tokenizer=None):
-    """tensors: list of (name, dtype, np.float32 array)."""
+    """tensors: list of (name, dtype, np.float32 array), or (name, 'u8',
+    bytes) for an embedded file."""
     entries = {}
     blobs = []
     off = 0
     for name, dt, arr in tensors:
-        arr = np.ascontiguousarray(arr, dtype=np.float32)
-        if dt == 'f32':
+        if dt == 'u8':
+            raw = bytes(arr)
+            arr = np.zeros(len(raw), dtype=np.uint8)  # for the shape
+        else:
+            arr = np.ascontiguousarray(arr, dtype=np.float32)
+        if dt == 'u8':
+            pass
+        elif dt == 'f32':
             raw = arr.tobytes()
         elif dt == 'bf16':
             raw = enc_bf16(arr)

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <unistd.h>
+
+#include "convert/convert.h"
 #include "core/alloc.h"
 #include "io/jsonl.h"
 #include "model/model.h"
@@ -256,6 +259,90 @@ TEST(bad_inputs)
     b4k_free(buf);
 }
 
+/* The tiny two-shard Megatron CPM (test/golden/convert/cpm) converted with
+ * b4k-convert --arch cpm: logits at every position against torch on the
+ * unsplit model (test/ref/cpm_golden.py), through one prefill (the 16-token
+ * prompt takes the sgemm path), one-token steps and chunks of 3. */
+TEST(cpm_converted_logits)
+{
+    char dir[] = "/tmp/b4k-cpm.XXXXXX", out[64], sh[2][1024], cfgp[1024], p[1024];
+    json_t *cm = NULL;
+    b4k_err err;
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(out, sizeof out, "%s/cpm.b4k", dir);
+    for (int r = 0; r < 2; r++)
+        snprintf(sh[r], sizeof sh[r], "%s/test/golden/convert/cpm/mp_rank_%02d_model_states.pt",
+                 top(), r);
+    snprintf(cfgp, sizeof cfgp, "%s/test/golden/convert/cpm_config.json", top());
+    snprintf(p, sizeof p, "%s/" DIR "cpm-meta.json", top());
+    const char *in[2] = { sh[0], sh[1] };
+    b4k_convert_opts co;
+    b4k_convert_opts_init(&co);
+    co.arch = "cpm";
+    co.config = cfgp;
+    co.no_discover = 1;
+    int rc = b4k_convert_run(in, 2, &co, out, &err);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(b4k_json_load_file(&cm, p, &err), 0);
+    b4k_model *m = NULL;
+    if (!rc && b4k_model_open(&m, out, &err))
+        printf("  %s: %s\n", out, err.msg);
+    size_t nref = 0;
+    float *want = load_f32("cpm-logits.f32", &nref);
+    b4k_gpt2 *g = NULL;
+    b4k_gpt2_opts o = { 2, 1, 0, 0 };
+    if (!m || !cm || !want || b4k_gpt2_new(&g, m, &o, &err)) {
+        CHECK(0);
+        goto done;
+    }
+    CHECK_EQ_STR(b4k_model_arch(m), "cpm");
+    int Vc = b4k_gpt2_cfg(g)->vocab;
+    CHECK_EQ_INT(Vc, 40);
+    json_t *pr = json_object_get(cm, "prompts");
+    double md[3] = { 0, 0, 0 };
+    size_t off = 0;
+    for (size_t i = 0; i < json_array_size(pr); i++) {
+        json_t *a = json_array_get(pr, i);
+        int T = (int)json_array_size(a), ids[16];
+        for (int t = 0; t < T; t++)
+            ids[t] = (int)json_integer_value(json_array_get(a, (size_t)t));
+        float *lg = calloc((size_t)T * Vc, sizeof *lg);
+        for (int mode = 0; mode < 3; mode++) {
+            memset(lg, 0, (size_t)T * Vc * sizeof *lg);
+            if (mode == 0) {
+                CHECK_EQ_INT(b4k_gpt2_prefill(g, 0, ids, T, 0, lg, 1, &err), 0);
+            } else if (mode == 1) {
+                CHECK_EQ_INT(b4k_gpt2_prefill(g, 0, ids, 1, 0, lg, 1, &err), 0);
+                for (int t = 1; t < T; t++) {
+                    int s0 = 0;
+                    CHECK_EQ_INT(b4k_gpt2_step(g, 1, &s0, ids + t, &t, lg + (size_t)t * Vc, &err), 0);
+                }
+            } else {
+                for (int t = 0; t < T; t += 3)
+                    CHECK_EQ_INT(b4k_gpt2_prefill(g, 0, ids + t, T - t < 3 ? T - t : 3, t,
+                                                  lg + (size_t)t * Vc, 1, &err), 0);
+            }
+            double d = off + (size_t)T * Vc <= nref ? maxdiff(lg, want + off, (size_t)T * Vc) : 1e9;
+            md[mode] = d > md[mode] ? d : md[mode];
+        }
+        off += (size_t)T * Vc;
+        free(lg);
+    }
+    CHECK_EQ_INT(off, nref);
+    printf("  cpm (converted from 2 shards) vs torch (unsplit), max|logit| %.3g: prefill %.3g, "
+           "steps %.3g, chunks %.3g\n",
+           json_real_value(json_object_get(cm, "max_abs_logit")), md[0], md[1], md[2]);
+    for (int i = 0; i < 3; i++)
+        CHECK(md[i] <= 1e-4);
+done:
+    b4k_gpt2_free(g);
+    b4k_model_free(m);
+    free(want);
+    json_decref(cm);
+    unlink(out);
+    rmdir(dir);
+}
+
 int main(void)
 {
     char p[1024];
@@ -272,6 +359,7 @@ int main(void)
     RUN(bf16_q8_bounds);
     RUN(greedy_matches_torch);
     RUN(bad_inputs);
+    RUN(cpm_converted_logits);
     json_decref(meta);
     return t_done();
 }
