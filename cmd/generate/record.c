@@ -160,12 +160,14 @@ int gen_record_parse(gen_record *r, const char *line, size_t len, const gen_para
                                    "--template needs text, not \"prompt_ids\"");
             r->ids = pid;
         } else {
-            json_t *t = json_object_get(r->obj, in->field);
-            if (!t && in->templ)
-                t = json_object_get(r->obj, "input");
+            /* with a template "input" fills it, else the prompt field */
+            json_t *t = in->templ ? json_object_get(r->obj, "input") : NULL;
+            if (!t)
+                t = json_object_get(r->obj, in->field);
             if (!json_is_string(t))
                 return b4k_err_set(err, B4K_EFORMAT, NULL, 0,
-                                   "record has no string \"%s\" (or \"prompt_ids\")", in->field);
+                                   "record has no string %s\"%s\" (or \"prompt_ids\")",
+                                   in->templ ? "\"input\" or " : "", in->field);
             r->text = json_string_value(t);
             r->len = json_string_length(t);
         }
