@@ -1,5 +1,6 @@
 #include "generate/record.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -57,41 +58,142 @@ void gen_params_free_stop(gen_params *p)
     p->stop_owned = 0;
 }
 
+/* The parameter keys of a record (man/b4k-generate.1, INPUT). */
+enum { K_FLOAT, K_INT, K_U64, K_BOOL, K_STOP };
+static const struct pkey {
+    const char *name;
+    int kind;
+    double lo, hi;
+    size_t off;
+} pkeys[] = {
+    { "temperature", K_FLOAT, 0, 1e6, offsetof(gen_params, so.temperature) },
+    { "top_k", K_INT, 0, 1e9, offsetof(gen_params, so.top_k) },
+    { "top_p", K_FLOAT, 0, 1, offsetof(gen_params, so.top_p) },
+    { "min_p", K_FLOAT, 0, 1, offsetof(gen_params, so.min_p) },
+    { "repetition_penalty", K_FLOAT, 1e-6, 1e6, offsetof(gen_params, so.repetition_penalty) },
+    { "presence_penalty", K_FLOAT, -1e6, 1e6, offsetof(gen_params, so.presence_penalty) },
+    { "frequency_penalty", K_FLOAT, -1e6, 1e6, offsetof(gen_params, so.frequency_penalty) },
+    { "penalty_last_n", K_INT, 0, 1e9, offsetof(gen_params, so.penalty_last_n) },
+    { "max_tokens", K_INT, 0, 1e9, offsetof(gen_params, max_tokens) },
+    { "n", K_INT, 1, 1e6, offsetof(gen_params, n) },
+    { "seed", K_U64, 0, 1.8e19, offsetof(gen_params, seed) },
+    { "beams", K_INT, 1, 1e6, offsetof(gen_params, beams) },
+    { "length_penalty", K_FLOAT, -1e6, 1e6, offsetof(gen_params, length_penalty) },
+    { "early_stopping", K_BOOL, 0, 1, offsetof(gen_params, early) },
+    { "end_id", K_INT, -1, 1e9, offsetof(gen_params, end_id) },
+    { "stop", K_STOP, 0, 0, 0 },
+};
+#define NPKEYS (sizeof pkeys / sizeof *pkeys)
+
 int gen_params_apply(gen_params *p, const char *key, json_t *v, b4k_err *err)
 {
-    double x;
+    const struct pkey *k = NULL;
+    for (size_t i = 0; i < NPKEYS && !k; i++)
+        if (!strcmp(key, pkeys[i].name))
+            k = &pkeys[i];
+    if (!k)
+        return 1;
+    char *dst = (char *)p + k->off;
+    double x = 0;
     int rc;
-#define NUM(name, lo, hi, dst, cast)                                        \
-    if (!strcmp(key, name)) {                                              \
-        if ((rc = num_opt(v, key, lo, hi, &x, err)))                        \
-            return rc;                                                     \
-        dst = (cast)x;                                                     \
-        return 0;                                                          \
-    }
-    NUM("temperature", 0, 1e6, p->so.temperature, float)
-    NUM("top_k", 0, 1e9, p->so.top_k, int)
-    NUM("top_p", 0, 1, p->so.top_p, float)
-    NUM("min_p", 0, 1, p->so.min_p, float)
-    NUM("repetition_penalty", 1e-6, 1e6, p->so.repetition_penalty, float)
-    NUM("presence_penalty", -1e6, 1e6, p->so.presence_penalty, float)
-    NUM("frequency_penalty", -1e6, 1e6, p->so.frequency_penalty, float)
-    NUM("penalty_last_n", 0, 1e9, p->so.penalty_last_n, int)
-    NUM("max_tokens", 0, 1e9, p->max_tokens, int)
-    NUM("n", 1, 1e6, p->n, int)
-    NUM("beams", 1, 1e6, p->beams, int)
-    NUM("length_penalty", -1e6, 1e6, p->length_penalty, float)
-    NUM("seed", 0, 1.8e19, p->seed, uint64_t)
-    NUM("end_id", -1, 1e9, p->end_id, int)
-#undef NUM
-    if (!strcmp(key, "early_stopping")) {
+    switch (k->kind) {
+    case K_STOP:
+        return apply_stop(p, v, err);
+    case K_BOOL:
         if (!json_is_boolean(v))
-            return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"early_stopping\" must be a boolean");
-        p->early = json_is_true(v);
+            return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"%s\" must be a boolean", key);
+        *(int *)dst = json_is_true(v);
         return 0;
     }
-    if (!strcmp(key, "stop"))
-        return apply_stop(p, v, err);
-    return 1;
+    if ((rc = num_opt(v, key, k->lo, k->hi, &x, err)))
+        return rc;
+    if (k->kind == K_FLOAT)
+        *(float *)dst = (float)x;
+    else if (k->kind == K_INT)
+        *(int *)dst = (int)x;
+    else
+        *(uint64_t *)dst = (uint64_t)x;
+    return 0;
+}
+
+/* ---- keys that look like a misspelt parameter ----------------------------- */
+
+/* Optimal string alignment distance (edits: insert, delete, substitute,
+ * swap neighbours), capped: returns cap + 1 once it exceeds cap. */
+static int osa_distance(const char *a, const char *b, int cap)
+{
+    int n = (int)strlen(a), m = (int)strlen(b);
+    if (n - m > cap || m - n > cap || n > 63 || m > 63)
+        return cap + 1;
+    int d[64][64];
+    for (int i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= m; j++)
+        d[0][j] = j;
+    for (int i = 1; i <= n; i++)
+        for (int j = 1; j <= m; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c)
+                c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c)
+                c = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < c)
+                c = d[i - 2][j - 2] + 1;
+            d[i][j] = c;
+        }
+    return d[n][m] > cap ? cap + 1 : d[n][m];
+}
+
+/* lower case, '-' and ' ' as '_'; with drop_us, without '_' at all */
+static void norm_key(char *out, size_t cap, const char *key, int drop_us)
+{
+    size_t o = 0;
+    for (const char *c = key; *c && o + 1 < cap; c++) {
+        char ch = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c == '-' || *c == ' ' ? '_' : *c;
+        if (!(drop_us && ch == '_'))
+            out[o++] = ch;
+    }
+    out[o] = 0;
+}
+
+/* Other programs' names for b4k's keys (HF generate, OpenAI, llama.cpp,
+ * Ollama), and b4k's own option names. */
+static const char *const aliases[][2] = {
+    { "max_new_tokens", "max_tokens" }, { "max_length", "max_tokens" },
+    { "num_predict", "max_tokens" },    { "n_predict", "max_tokens" },
+    { "num_beams", "beams" },           { "num_return_sequences", "n" },
+    { "samples", "n" },                 { "num_samples", "n" },
+    { "eos_token_id", "end_id" },       { "stop_sequences", "stop" },
+    { "stops", "stop" },                { "seeds", "seed" },
+    { "random_seed", "seed" },          { "repeat_penalty", "repetition_penalty" },
+    { "repeat_last_n", "penalty_last_n" }, { "do_sample", "temperature" },
+};
+
+/* The parameter key meant by a key that is not one, or NULL (see INPUT in
+ * man/b4k-generate.1 for the rule). */
+static const char *near_miss(const char *key)
+{
+    char k[64], ku[64], p[64];
+    if (strlen(key) >= sizeof k)
+        return NULL;
+    norm_key(k, sizeof k, key, 0);
+    norm_key(ku, sizeof ku, key, 1);
+    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+        if (!strcmp(k, aliases[i][0]))
+            return aliases[i][1];
+    for (size_t i = 0; i < NPKEYS; i++) {
+        norm_key(p, sizeof p, pkeys[i].name, 1);
+        if (!strcmp(k, pkeys[i].name) || !strcmp(ku, p))
+            return pkeys[i].name;
+    }
+    for (int d = 1; d <= 2; d++) /* the closest */
+        for (size_t i = 0; i < NPKEYS; i++) {
+            int len = (int)strlen(pkeys[i].name);
+            if ((len >= 8 ? 2 : len >= 5 ? 1 : 0) >= d && osa_distance(k, pkeys[i].name, d) <= d)
+                return pkeys[i].name;
+        }
+    return NULL;
 }
 
 /* ---- records -------------------------------------------------------------- */
@@ -110,15 +212,31 @@ static int fill_template(const char *tpl, const char *text, size_t len, b4k_buf 
     }
 }
 
-static int apply_all(gen_record *r, json_t *o, int strict, b4k_err *err)
+/* The keys of a record (top) or of its "options" object: a key that is not
+ * a parameter is an error in options, and at the top level when it looks
+ * like a misspelt one; other top-level keys are the record's own data. */
+static int apply_all(gen_record *r, json_t *o, int top, const gen_input *in, b4k_err *err)
 {
+    static const char *const own[] = { "id", "prompt", "prompt_ids", "input", "options" };
     const char *key;
     json_t *v;
     json_object_foreach(o, key, v) {
         int rc = gen_params_apply(&r->p, key, v, err);
-        if (rc < 0)
-            return rc;
-        if (rc == 1 && strict)
+        if (rc <= 0) {
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        int data = top && !strcmp(key, in->field);
+        for (size_t i = 0; top && i < sizeof own / sizeof *own; i++)
+            data |= !strcmp(key, own[i]);
+        if (data)
+            continue;
+        const char *meant = near_miss(key);
+        if (meant)
+            return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                               "unknown sampling option \"%s\" (did you mean \"%s\"?)", key, meant);
+        if (!top)
             return b4k_err_set(err, B4K_EINVAL, NULL, 0, "unknown sampling option \"%s\"", key);
     }
     return 0;
@@ -143,12 +261,12 @@ int gen_record_parse(gen_record *r, const char *line, size_t len, const gen_para
         r->id = json_object_get(r->obj, "id");
         if (r->id)
             json_incref(r->id);
-        if ((rc = apply_all(r, r->obj, 0, err)))
+        if ((rc = apply_all(r, r->obj, 1, in, err)))
             return rc;
         json_t *o = json_object_get(r->obj, "options");
         if (o && !json_is_object(o))
             return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"options\" must be an object");
-        if (o && (rc = apply_all(r, o, 1, err)))
+        if (o && (rc = apply_all(r, o, 0, in, err)))
             return rc;
         json_t *pid = json_object_get(r->obj, "prompt_ids");
         if (pid) {
