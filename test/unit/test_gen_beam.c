@@ -1,4 +1,5 @@
-/* Beam search against brute-force enumeration on a tiny vocabulary, with a
+/* Beam search against brute-force enumeration on a tiny vocabulary, and
+ * against a naive beam search with and without early stopping, with a
  * fake model whose logits are a fixed function of the whole prefix. */
 #include <math.h>
 #include <stdlib.h>
@@ -180,10 +181,157 @@ TEST(small_beams_not_worse_than_greedy)
     CHECK_EQ_INT(worse, 0);
 }
 
+/* An independent, naive beam search (whole sequences, logits recomputed
+ * from the prefix, no cache slots) with the rules of beam.h: each step
+ * ranks every (beam, token) by cumulative log-prob; an end token among the
+ * best K finishes a hypothesis; the best K others go on; stop once K are
+ * finished and either early stopping is on or the best live beam, ended
+ * now, could not beat the worst finished one; at max_new the live beams
+ * count as finished. */
+typedef struct nhyp {
+    int seq[MAXP], n, ended;
+    double sum, norm;
+} nhyp;
+
+static void naive_add(nhyp *fin, int *nfin, int K, const int *seq, int n, int len, double sum,
+                      float lp, int ended)
+{
+    double ns = sum / pow(len > 0 ? len : 1, lp);
+    if (*nfin == K && ns <= fin[K - 1].norm)
+        return;
+    if (*nfin == K)
+        (*nfin)--;
+    int i = *nfin;
+    while (i > 0 && fin[i - 1].norm < ns) {
+        fin[i] = fin[i - 1];
+        i--;
+    }
+    memcpy(fin[i].seq, seq, (size_t)n * sizeof *seq);
+    fin[i].n = n;
+    fin[i].ended = ended;
+    fin[i].sum = sum;
+    fin[i].norm = ns;
+    (*nfin)++;
+}
+
+typedef struct ncand {
+    double score;
+    int beam, tok;
+} ncand;
+
+static int ncand_cmp(const void *a, const void *b)
+{
+    const ncand *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->beam != y->beam ? x->beam - y->beam : x->tok - y->tok;
+}
+
+static nhyp naive_beam(const fake *f, int K, int M, float lp, int early, int *steps)
+{
+    nhyp live[8], next[8], fin[9];
+    int nlive = 1, nfin = 0;
+    live[0].n = 0;
+    live[0].sum = 0;
+    *steps = 0;
+    for (int s = 0; s < M; s++) {
+        ncand c[8 * V];
+        int nc = 0;
+        for (int b = 0; b < nlive; b++) {
+            int pre[MAXP] = { 1, 2, 3 };
+            memcpy(pre + 3, live[b].seq, (size_t)live[b].n * sizeof(int));
+            float l[V];
+            logits_of(f, pre, 3 + live[b].n, l);
+            for (int t = 0; t < V; t++)
+                c[nc++] = (ncand){ live[b].sum + lsm(l, t), b, t };
+        }
+        qsort(c, (size_t)nc, sizeof *c, ncand_cmp);
+        int nn = 0;
+        for (int i = 0; i < nc && nn < K; i++) {
+            const nhyp *src = &live[c[i].beam];
+            if (c[i].tok == END) {
+                if (i < K)
+                    naive_add(fin, &nfin, K, src->seq, s, s + 1, c[i].score, lp, 1);
+                continue;
+            }
+            next[nn] = *src;
+            next[nn].seq[s] = c[i].tok;
+            next[nn].n = s + 1;
+            next[nn].sum = c[i].score;
+            nn++;
+        }
+        (*steps)++;
+        int done = nn == 0;
+        if (!done && nfin >= K)
+            done = early || next[0].sum / pow(s + 1, lp) <= fin[nfin - 1].norm;
+        if (done || s == M - 1) {
+            if (!done || nfin < K)
+                for (int b = 0; b < nn; b++)
+                    naive_add(fin, &nfin, K, next[b].seq, s + 1, s + 1, next[b].sum, lp, 0);
+            break;
+        }
+        memcpy(live, next, (size_t)nn * sizeof *next);
+        nlive = nn;
+    }
+    return fin[0];
+}
+
+TEST(early_stopping_against_naive)
+{
+    int bad = 0, n = 0, differ = 0, fewer = 0, ended_all = 1;
+    static const float lps[] = { 0.0f, 1.0f, 2.0f };
+    for (unsigned seed = 1; seed <= 60; seed++)
+        for (int K = 2; K <= 3; K++)
+            for (int li = 0; li < 3; li++) {
+                nhyp want[2];
+                b4k_beam_result got[2];
+                int calls[2], steps;
+                for (int early = 0; early < 2; early++) {
+                    fake f;
+                    memset(&f, 0, sizeof f);
+                    f.seed = seed;
+                    want[early] = naive_beam(&f, K, 7, lps[li], early, &steps);
+                    if (run(seed, K, 7, lps[li], early, &got[early], &f)) {
+                        bad++;
+                        continue;
+                    }
+                    calls[early] = f.calls;
+                    const nhyp *w = &want[early];
+                    if (got[early].n != w->n || got[early].ended != w->ended ||
+                        memcmp(got[early].ids, w->seq, (size_t)w->n * sizeof(int)) ||
+                        fabs(got[early].score - w->norm) > 1e-4) {
+                        bad++;
+                        printf("  seed %u K %d lp %g early %d: beam n=%d score %.6f, naive n=%d "
+                               "score %.6f\n", seed, K, lps[li], early, got[early].n,
+                               got[early].score, w->n, w->norm);
+                    }
+                    n++;
+                }
+                /* early stopping never runs longer, and when it stopped
+                 * before max_new (6 model steps) its answer has ended */
+                fewer += calls[1] < calls[0];
+                if (calls[1] > calls[0])
+                    bad++;
+                if (calls[1] < 6 && !got[1].ended)
+                    ended_all = 0;
+                differ += got[0].n != got[1].n || memcmp(got[0].ids, got[1].ids,
+                                                         (size_t)got[0].n * sizeof(int));
+                b4k_free(got[0].ids);
+                b4k_free(got[1].ids);
+            }
+    printf("  %d searches, %d mismatches; early stopping ran fewer steps in %d, changed the "
+           "answer in %d\n", n, bad, fewer, differ);
+    CHECK_EQ_INT(bad, 0);
+    CHECK(ended_all);
+    CHECK(fewer > 0);
+    CHECK(differ > 0); /* the flag matters on these cases */
+}
+
 int main(void)
 {
     RUN(exhaustive_beams_equal_brute_force);
     RUN(one_beam_is_greedy);
     RUN(small_beams_not_worse_than_greedy);
+    RUN(early_stopping_against_naive);
     return t_done();
 }
