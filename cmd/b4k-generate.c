@@ -286,9 +286,18 @@ static int beam_one(app *a, const gen_params *p, int plen, result *r, b4k_err *e
     r->score = br.score;
     r->text_cut = SIZE_MAX;
     r->tps = dt > 0 ? br.n / dt : 0;
-    if (p->nstop && stop_hit(a, p, a->ids + plen, r->n, &r->text_cut, err) == 1)
-        r->finish = "stop";
     b4k_free(br.ids);
+    /* the best hypothesis is cut like a sample: ids up to the token that
+     * completed a stop string, text before it */
+    for (int i = 1; i <= r->n && p->nstop; i++) {
+        if ((rc = stop_hit(a, p, a->ids + plen, i, &r->text_cut, err)) < 0)
+            return rc;
+        if (rc == 1) {
+            r->n = i;
+            r->finish = "stop";
+            break;
+        }
+    }
     return 0;
 }
 
@@ -459,9 +468,14 @@ int main(int argc, char **argv)
     int threads = 2, ctx = 0, no_verify = 0, progress = 0, ignore_eos = 0;
     char **stops = NULL;
     int nstop = 0;
-    const char *arg;
+    const char *arg, *sampling_opt = NULL, *beam_opt = NULL;
     int c;
     while ((c = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
+        for (const b4k_opt *o = opts; o->name; o++)
+            if (o->key == c && ((c >= O_TEMP && c <= O_LASTN) || c == O_LOGPROBS || c == O_STREAM))
+                sampling_opt = o->name;
+            else if (o->key == c && (c == O_LENPEN || c == O_EARLY))
+                beam_opt = o->name;
         switch (c) {
         case 'm': model = arg; break;
         case 'n': a.def.max_tokens = (int)b4k_cli_int("--max-tokens", arg, 0, 1 << 30); break;
@@ -508,6 +522,12 @@ int main(int argc, char **argv)
         b4k_cli_usage("missing -m MODEL.b4k");
     if (!vocab != !merges)
         b4k_cli_usage("--vocab and --merges go together");
+    /* beam search returns the best hypothesis; it does not sample */
+    if (a.def.beams > 1 && (a.def.n > 1 || sampling_opt))
+        b4k_cli_usage("--beams %d does not go with --%s", a.def.beams,
+                      a.def.n > 1 ? "samples" : sampling_opt);
+    if (a.def.beams == 1 && beam_opt)
+        b4k_cli_usage("--%s needs --beams K (K > 1)", beam_opt);
     a.def.stop = stops;
     a.def.nstop = nstop;
     a.max_beams = a.def.beams;

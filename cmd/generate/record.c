@@ -65,23 +65,24 @@ static const struct pkey {
     int kind;
     double lo, hi;
     size_t off;
+    int only; /* 'S': sampling only, 'B': beam search only */
 } pkeys[] = {
-    { "temperature", K_FLOAT, 0, 1e6, offsetof(gen_params, so.temperature) },
-    { "top_k", K_INT, 0, 1e9, offsetof(gen_params, so.top_k) },
-    { "top_p", K_FLOAT, 0, 1, offsetof(gen_params, so.top_p) },
-    { "min_p", K_FLOAT, 0, 1, offsetof(gen_params, so.min_p) },
-    { "repetition_penalty", K_FLOAT, 1e-6, 1e6, offsetof(gen_params, so.repetition_penalty) },
-    { "presence_penalty", K_FLOAT, -1e6, 1e6, offsetof(gen_params, so.presence_penalty) },
-    { "frequency_penalty", K_FLOAT, -1e6, 1e6, offsetof(gen_params, so.frequency_penalty) },
-    { "penalty_last_n", K_INT, 0, 1e9, offsetof(gen_params, so.penalty_last_n) },
-    { "max_tokens", K_INT, 0, 1e9, offsetof(gen_params, max_tokens) },
-    { "n", K_INT, 1, 1e6, offsetof(gen_params, n) },
-    { "seed", K_U64, 0, 1.8e19, offsetof(gen_params, seed) },
-    { "beams", K_INT, 1, 1e6, offsetof(gen_params, beams) },
-    { "length_penalty", K_FLOAT, -1e6, 1e6, offsetof(gen_params, length_penalty) },
-    { "early_stopping", K_BOOL, 0, 1, offsetof(gen_params, early) },
-    { "end_id", K_INT, -1, 1e9, offsetof(gen_params, end_id) },
-    { "stop", K_STOP, 0, 0, 0 },
+    { "temperature", K_FLOAT, 0, 1e6, offsetof(gen_params, so.temperature), 'S' },
+    { "top_k", K_INT, 0, 1e9, offsetof(gen_params, so.top_k), 'S' },
+    { "top_p", K_FLOAT, 0, 1, offsetof(gen_params, so.top_p), 'S' },
+    { "min_p", K_FLOAT, 0, 1, offsetof(gen_params, so.min_p), 'S' },
+    { "repetition_penalty", K_FLOAT, 1e-6, 1e6, offsetof(gen_params, so.repetition_penalty), 'S' },
+    { "presence_penalty", K_FLOAT, -1e6, 1e6, offsetof(gen_params, so.presence_penalty), 'S' },
+    { "frequency_penalty", K_FLOAT, -1e6, 1e6, offsetof(gen_params, so.frequency_penalty), 'S' },
+    { "penalty_last_n", K_INT, 0, 1e9, offsetof(gen_params, so.penalty_last_n), 'S' },
+    { "max_tokens", K_INT, 0, 1e9, offsetof(gen_params, max_tokens), 0 },
+    { "n", K_INT, 1, 1e6, offsetof(gen_params, n), 0 },
+    { "seed", K_U64, 0, 1.8e19, offsetof(gen_params, seed), 0 },
+    { "beams", K_INT, 1, 1e6, offsetof(gen_params, beams), 0 },
+    { "length_penalty", K_FLOAT, -1e6, 1e6, offsetof(gen_params, length_penalty), 'B' },
+    { "early_stopping", K_BOOL, 0, 1, offsetof(gen_params, early), 'B' },
+    { "end_id", K_INT, -1, 1e9, offsetof(gen_params, end_id), 0 },
+    { "stop", K_STOP, 0, 0, 0, 0 },
 };
 #define NPKEYS (sizeof pkeys / sizeof *pkeys)
 
@@ -93,6 +94,7 @@ int gen_params_apply(gen_params *p, const char *key, json_t *v, b4k_err *err)
             k = &pkeys[i];
     if (!k)
         return 1;
+    p->set |= 1u << (k - pkeys);
     char *dst = (char *)p + k->off;
     double x = 0;
     int rc;
@@ -113,6 +115,25 @@ int gen_params_apply(gen_params *p, const char *key, json_t *v, b4k_err *err)
         *(int *)dst = (int)x;
     else
         *(uint64_t *)dst = (uint64_t)x;
+    return 0;
+}
+
+int gen_params_check(const gen_params *p, b4k_err *err)
+{
+    if (p->beams > 1 && p->n > 1)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                           "beam search gives one answer: \"n\" %d does not go with %d beams",
+                           p->n, p->beams);
+    for (size_t i = 0; i < NPKEYS; i++)
+        if (p->set & (1u << i)) {
+            if (pkeys[i].only == 'S' && p->beams > 1)
+                return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                                   "\"%s\" does not apply to beam search (%d beams)",
+                                   pkeys[i].name, p->beams);
+            if (pkeys[i].only == 'B' && p->beams <= 1)
+                return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                                   "\"%s\" needs beam search (\"beams\" > 1)", pkeys[i].name);
+        }
     return 0;
 }
 
@@ -249,6 +270,7 @@ int gen_record_parse(gen_record *r, const char *line, size_t len, const gen_para
     memset(r, 0, sizeof *r);
     r->p = *def;
     r->p.stop_owned = 0; /* the defaults' list stays the caller's */
+    r->p.set = 0;
     b4k_buf_init(&r->buf);
     if (len == 0 || line[0] != '{') {
         /* a plain line is the prompt itself */
@@ -267,6 +289,8 @@ int gen_record_parse(gen_record *r, const char *line, size_t len, const gen_para
         if (o && !json_is_object(o))
             return b4k_err_set(err, B4K_EINVAL, NULL, 0, "\"options\" must be an object");
         if (o && (rc = apply_all(r, o, 0, in, err)))
+            return rc;
+        if ((rc = gen_params_check(&r->p, err)))
             return rc;
         json_t *pid = json_object_get(r->obj, "prompt_ids");
         if (pid) {

@@ -20,6 +20,7 @@ typedef struct gen_params {
     char **stop;   /* stop strings */
     int nstop;
     int stop_owned; /* stop was allocated by gen_params_apply */
+    unsigned set;   /* the keys a record gave (bits in gen_params_apply's table) */
 } gen_params;
 
 /* How a line becomes a prompt. */
@@ -40,6 +41,9 @@ typedef struct gen_record {
 
 /* Apply one key of a record to p; returns 1 if key is not a parameter. */
 int gen_params_apply(gen_params *p, const char *key, json_t *v, b4k_err *err);
+/* The combination is valid: beam search (beams > 1) takes no sampling key
+ * and one answer (n 1); length_penalty and early_stopping need it. */
+int gen_params_check(const gen_params *p, b4k_err *err);
 /* Free a stop list gen_params_apply made (no-op for the caller's own). */
 void gen_params_free_stop(gen_params *p);
 
