@@ -9,9 +9,11 @@ Files (all little-endian):
   tiny-gpt2{,-bf16,-q8}.b4k  the model (wte/linear weights in that dtype)
   meta.json                  config, prompts, greedy continuations, file list
   logits-{f32,bf16,q8}.f32   (sum T, V) logits of the prompts, concatenated;
-  (and data/gen/demo-gpt2.b4k, the q8 model again, for the man page)
                              bf16/q8 = torch f32 forward on the *rounded*
                              weights, i.e. the exact answer for that file.
+  tiny-gpt2-erf.b4k          a smaller f32 model with "activation": "gelu"
+  logits-erf.f32             (the erf form) and its logits
+  (and data/gen/demo-gpt2.b4k, the q8 model again, for the man page)
 """
 import json
 import os
@@ -57,6 +59,20 @@ def main():
             lg = R.forward(sd, ids[:-1], L, NH)[len(p) - 1:]
             top2 = lg.topk(2, dim=1).values
             meta["min_gap"].append(float((top2[:, 0] - top2[:, 1]).min()))
+    # GELU in the erf form ("activation": "gelu"), a smaller model with
+    # larger weights so that pre-activations reach where erf and tanh differ
+    L2, C2, NH2, P2 = 2, 32, 2, 24
+    sd2 = R.random_gpt2(L2, C2, NH2, V, P2, SEED + 1, std=0.5)
+    cfg2 = dict(cfg, n_layer=L2, n_embd=C2, n_head=NH2, n_ctx=P2, activation="gelu")
+    R.write_b4k(os.path.join(OUT, "tiny-gpt2-erf.b4k"), "gpt2", cfg2, R.to_b4k_tensors(sd2, "f32"))
+    erf = torch.nn.functional.gelu  # exact: 0.5 x (1 + erf(x / sqrt 2))
+    with torch.no_grad():
+        lg = [R.forward(sd2, p, L2, NH2, gelu=erf).numpy() for p in PROMPTS]
+        lt = [R.forward(sd2, p, L2, NH2).numpy() for p in PROMPTS]
+    np.concatenate(lg).astype('<f4').tofile(os.path.join(OUT, "logits-erf.f32"))
+    # a decoder that used the tanh form would be this far off
+    meta["erf_vs_tanh"] = float(max(np.abs(a - b).max() for a, b in zip(lg, lt)))
+    assert meta["erf_vs_tanh"] > 1e-3, meta["erf_vs_tanh"]
     # the demo model of man/b4k-generate.1 (same weights, q8, 135 KB)
     os.makedirs("data/gen", exist_ok=True)
     R.write_b4k("data/gen/demo-gpt2.b4k", "gpt2", cfg, R.to_b4k_tensors(sd, "q8"))

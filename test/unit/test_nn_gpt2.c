@@ -173,6 +173,24 @@ TEST(bf16_q8_bounds)
     CHECK(q1 <= 0.05);
 }
 
+/* GELU in the erf form ("activation": "gelu"): a smaller f32 model whose
+ * torch logits use the exact GELU; the tanh form would be off by
+ * meta.erf_vs_tanh, far above the bound.  Prompt 1 (20 tokens) runs the
+ * sgemm path, the others and the steps the matvec one. */
+TEST(erf_gelu)
+{
+    double d0 = run_prompts("tiny-gpt2-erf.b4k", "logits-erf.f32", 0, 2);
+    double d1 = run_prompts("tiny-gpt2-erf.b4k", "logits-erf.f32", 1, 2);
+    double d2 = run_prompts("tiny-gpt2-erf.b4k", "logits-erf.f32", 2, 1);
+    double gap = json_real_value(json_object_get(meta, "erf_vs_tanh"));
+    printf("  erf GELU vs torch: prefill %.3g, steps %.3g, chunks %.3g (tanh form would be %.3g)\n",
+           d0, d1, d2, gap);
+    CHECK(gap > 1e-3);
+    CHECK(d0 <= 1e-4);
+    CHECK(d1 <= 1e-4);
+    CHECK(d2 <= 1e-4);
+}
+
 static int argmax(const float *x, int n)
 {
     int b = 0;
@@ -357,6 +375,7 @@ int main(void)
     RUN(f32_prefill_all_positions);
     RUN(f32_cached_steps);
     RUN(bf16_q8_bounds);
+    RUN(erf_gelu);
     RUN(greedy_matches_torch);
     RUN(bad_inputs);
     RUN(cpm_converted_logits);
