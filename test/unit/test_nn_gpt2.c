@@ -191,6 +191,61 @@ TEST(erf_gelu)
     CHECK(d2 <= 1e-4);
 }
 
+/* Prompts over the arena's token count are prefilled in chunks, each chunk
+ * after the first at pos0 > 0 through the sgemm path (attention over the
+ * cache).  Prompt 1 (20 tokens) in one pass, in the arena's chunks of 10
+ * (max_tokens 10), and in explicit prefill calls of 9 + 11 tokens (both over
+ * the 8 tokens of the matvec path), for f32, bf16 and q8 (all sgemm, so all
+ * within 1e-4 of torch on the file's weights). */
+TEST(chunked_sgemm_prefill)
+{
+    static const char *models[3][2] = { { "tiny-gpt2.b4k", "logits-f32.f32" },
+                                        { "tiny-gpt2-bf16.b4k", "logits-bf16.f32" },
+                                        { "tiny-gpt2-q8.b4k", "logits-q8.f32" } };
+    int ids[64], T0 = prompt(0, ids), T = prompt(1, ids);
+    for (int mi = 0; mi < 3; mi++) {
+        b4k_model *m = open_model(models[mi][0]);
+        size_t nref = 0;
+        float *want = load_f32(models[mi][1], &nref);
+        if (!m || !want) {
+            CHECK(0);
+            free(want);
+            b4k_model_free(m);
+            continue;
+        }
+        want += (size_t)T0 * V; /* prompt 1's rows */
+        float *lg[3];
+        b4k_err err;
+        for (int k = 0; k < 3; k++) {
+            lg[k] = calloc((size_t)T * V, sizeof(float));
+            b4k_gpt2_opts o = { 2, 1, 0, k == 1 ? 10 : 32 };
+            b4k_gpt2 *g = NULL;
+            CHECK_EQ_INT(b4k_gpt2_new(&g, m, &o, &err), 0);
+            if (!g)
+                continue;
+            if (k < 2) {
+                CHECK_EQ_INT(b4k_gpt2_prefill(g, 0, ids, T, 0, lg[k], 1, &err), 0);
+            } else {
+                CHECK_EQ_INT(b4k_gpt2_prefill(g, 0, ids, 9, 0, lg[k], 1, &err), 0);
+                CHECK_EQ_INT(b4k_gpt2_prefill(g, 0, ids + 9, T - 9, 9, lg[k] + (size_t)9 * V, 1,
+                                              &err), 0);
+            }
+            b4k_gpt2_free(g);
+        }
+        double one = maxdiff(lg[0], want, (size_t)T * V);
+        double c10 = maxdiff(lg[1], want, (size_t)T * V), c9 = maxdiff(lg[2], want, (size_t)T * V);
+        double s10 = maxdiff(lg[1], lg[0], (size_t)T * V), s9 = maxdiff(lg[2], lg[0], (size_t)T * V);
+        printf("  %s, 20 tokens vs torch: one pass %.3g, chunks of 10 %.3g, 9 + 11 %.3g; "
+               "chunks vs one pass %.3g, %.3g\n", models[mi][0], one, c10, c9, s10, s9);
+        CHECK(one <= 1e-4 && c10 <= 1e-4 && c9 <= 1e-4);
+        CHECK(s10 <= 1e-4 && s9 <= 1e-4);
+        for (int k = 0; k < 3; k++)
+            free(lg[k]);
+        free(want - (size_t)T0 * V);
+        b4k_model_free(m);
+    }
+}
+
 static int argmax(const float *x, int n)
 {
     int b = 0;
@@ -376,6 +431,7 @@ int main(void)
     RUN(f32_cached_steps);
     RUN(bf16_q8_bounds);
     RUN(erf_gelu);
+    RUN(chunked_sgemm_prefill);
     RUN(greedy_matches_torch);
     RUN(bad_inputs);
     RUN(cpm_converted_logits);
