@@ -149,28 +149,37 @@ TEST(f32_cached_steps)
     CHECK(d2 <= 1e-4);
 }
 
-/* bf16 and q8: against torch run on the rounded weights (the model's exact
- * answer).  Bounds (man/b4k-generate.1): bf16 1e-4 (activations are split
- * hi+lo so only accumulation order differs); q8 prefill 1e-4 (weights
- * expanded to f32), q8 decode 0.05 (activations quantised per 32 to int8,
- * the int8 x int8 VNNI product). */
+/* bf16 and q8, with the bounds man/b4k-generate.1 (ACCURACY) states:
+ *  - against torch run on the file's own (rounded) weights, the model's
+ *    exact answer: bf16 1e-4 (activations split hi + lo, so only the
+ *    accumulation order differs); q8 1e-4 through sgemm prefill (weights
+ *    expanded to f32), 0.05 through the int8 x int8 matvec path (activations
+ *    quantised per block of 32);
+ *  - against torch on the f32 weights (what rounding the weights costs on
+ *    this model): bf16 0.02, q8 0.1. */
 TEST(bf16_q8_bounds)
 {
     double b0 = run_prompts("tiny-gpt2-bf16.b4k", "logits-bf16.f32", 0, 2);
     double b1 = run_prompts("tiny-gpt2-bf16.b4k", "logits-bf16.f32", 1, 2);
     /* prompt 1 has 20 tokens: the sgemm path; the others run the matvec path */
     double q0 = run_prompts_only("tiny-gpt2-q8.b4k", "logits-q8.f32", 0, 2, 1);
+    double q0m = run_prompts("tiny-gpt2-q8.b4k", "logits-q8.f32", 0, 2);
     double q1 = run_prompts("tiny-gpt2-q8.b4k", "logits-q8.f32", 1, 2);
-    double bf = run_prompts("tiny-gpt2-bf16.b4k", "logits-f32.f32", 1, 2);
-    double qf = run_prompts("tiny-gpt2-q8.b4k", "logits-f32.f32", 1, 2);
-    printf("  bf16 vs torch(bf16 weights): prefill %.3g, steps %.3g; vs torch f32: %.3g\n", b0,
-           b1, bf);
-    printf("  q8 vs torch(q8 weights): sgemm prefill %.3g, steps %.3g; vs torch f32: %.3g\n", q0, q1,
-           qf);
+    double bf = fmax(run_prompts("tiny-gpt2-bf16.b4k", "logits-f32.f32", 0, 2),
+                     run_prompts("tiny-gpt2-bf16.b4k", "logits-f32.f32", 1, 2));
+    double qf = fmax(run_prompts("tiny-gpt2-q8.b4k", "logits-f32.f32", 0, 2),
+                     run_prompts("tiny-gpt2-q8.b4k", "logits-f32.f32", 1, 2));
+    printf("  bf16 vs torch(bf16 weights): prefill %.3g, steps %.3g (bound 1e-4); "
+           "vs torch f32: %.3g (bound 0.02)\n", b0, b1, bf);
+    printf("  q8 vs torch(q8 weights): sgemm prefill %.3g (bound 1e-4), matvec prefill and steps "
+           "%.3g, %.3g (bound 0.05); vs torch f32: %.3g (bound 0.1)\n", q0, q0m, q1, qf);
     CHECK(b0 <= 1e-4);
     CHECK(b1 <= 1e-4);
+    CHECK(bf <= 0.02);
     CHECK(q0 <= 1e-4);
+    CHECK(q0m <= 0.05);
     CHECK(q1 <= 0.05);
+    CHECK(qf <= 0.1);
 }
 
 /* GELU in the erf form ("activation": "gelu"): a smaller f32 model whose
