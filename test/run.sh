@@ -54,12 +54,26 @@ absorb() { # name logfile rc
   fi
 }
 
-# 1. unit tests
+# 1. unit tests.  Those of CPU-dispatched kernels (matvec, dot, axpy, GELU,
+#    dtype casts, the GPT-2/CPM golden tests) run once per kernel level,
+#    B4K_CPU=scalar, avx2, avx512 (with VNNI) and avx512bf16, as
+#    unit/test_x[level]; a level this CPU lacks is a SKIP.
+CPU_LEVELS="scalar avx2 avx512 avx512bf16"
+PER_LEVEL=" test_ops_matvec test_nn_gpt2 test_dtype "
 for t in "$BUILD"/test/test_*; do
   [ -x "$t" ] || continue
-  n=unit/$(basename "$t"); want "$n" || continue
-  (cd "$WORK" && timeout 600 "$t") > "$WORK/log" 2>&1; rc=$?
-  absorb "$n" "$WORK/log" $rc
+  b=$(basename "$t")
+  levels=-; [[ "$PER_LEVEL" == *" $b "* ]] && levels=$CPU_LEVELS
+  for lvl in $levels; do
+    n=unit/$b; [ "$lvl" = - ] || n="$n[$lvl]"
+    want "$n" || continue
+    if [ "$lvl" = - ]; then
+      (cd "$WORK" && timeout 600 "$t") > "$WORK/log" 2>&1; rc=$?
+    else
+      (cd "$WORK" && B4K_CPU=$lvl timeout 600 "$t") > "$WORK/log" 2>&1; rc=$?
+    fi
+    absorb "$n" "$WORK/log" $rc
+  done
 done
 
 # 2. fuzz corpus replay

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int t_failed_now, t_pass, t_fail;
@@ -60,16 +61,31 @@ static inline void t_run(const char *file, const char *name, void (*fn)(void))
 {
     t_failed_now = 0;
     fn();
-    const char *base = strrchr(file, '/');
+    const char *base = strrchr(file, '/'), *cpu = getenv("B4K_CPU");
     base = base ? base + 1 : file;
+    char lvl[64] = "";
+    if (cpu && *cpu)
+        snprintf(lvl, sizeof lvl, " [B4K_CPU=%.40s]", cpu);
     if (t_failed_now) {
-        printf("FAIL: %s:%s\n", base, name);
+        printf("FAIL: %s:%s%s\n", base, name, lvl);
         t_fail++;
     } else {
-        printf("PASS: %s:%s\n", base, name);
+        printf("PASS: %s:%s%s\n", base, name, lvl);
         t_pass++;
     }
     fflush(stdout);
+}
+
+/* Tests of CPU-dispatched kernels run once per level (test/run.sh sets
+ * B4K_CPU=scalar, avx2, avx512, avx512bf16).  1 (after a SKIP line) when
+ * this CPU does not reach the level asked for; have = b4k_cpu_level_name(). */
+static inline int t_cpu_level_missing(const char *test, const char *have)
+{
+    const char *want = getenv("B4K_CPU");
+    if (!want || !*want || !strcmp(want, have))
+        return 0;
+    printf("SKIP: %s [B4K_CPU=%.40s]: this CPU (or its OS) reaches only %s\n", test, want, have);
+    return 1;
 }
 
 static inline void t_skip(const char *name, const char *why)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/alloc.h"
+#include "core/cpu.h"
 #include "core/rng.h"
 #include "tensor/dtype.h"
 #include "t.h"
@@ -164,6 +165,8 @@ TEST(q8_layout_bound_and_ref)
 
 int main(void)
 {
+    if (t_cpu_level_missing("test_dtype.c", b4k_cpu_level_name()))
+        return 0;
     RUN(traits);
     RUN(torch_golden_casts);
     RUN(f16_all_values);

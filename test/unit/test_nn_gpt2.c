@@ -9,6 +9,7 @@
 
 #include "convert/convert.h"
 #include "core/alloc.h"
+#include "core/cpu.h"
 #include "io/jsonl.h"
 #include "model/model.h"
 #include "nn/gpt2.h"
@@ -427,6 +428,8 @@ done:
 
 int main(void)
 {
+    if (t_cpu_level_missing("test_nn_gpt2.c", b4k_cpu_level_name()))
+        return 0;
     char p[1024];
     b4k_err err;
     snprintf(p, sizeof p, "%s/" DIR "meta.json", top());

@@ -1,4 +1,5 @@
-/* Fast matvec kernels (whatever this CPU dispatches to) against their
+/* Fast matvec kernels (those of the level B4K_CPU caps dispatch at; test/run.sh
+ * runs this once per level: scalar, avx2, avx512, avx512bf16) against their
  * scalar _ref twins and against an exact double product, on random and odd
  * shapes, for f32, f16, bf16 and q8 weights; sgemm path; dot/axpy. */
 #include <math.h>
@@ -143,6 +144,8 @@ TEST(gelu_fast_vs_ref)
 
 int main(void)
 {
+    if (t_cpu_level_missing("test_ops_matvec.c", b4k_cpu_level_name()))
+        return 0;
     b4k_rng_seed(&R, 7, 0);
     RUN(kernels_match_ref_and_exact);
     RUN(dot_axpy);
