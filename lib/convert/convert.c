@@ -76,6 +76,7 @@ static void cv_free(b4k_cv *cv)
     for (int i = 0; i < cv->nck; i++)
         b4k_ckpt_free(cv->ck[i]);
     b4k_free(cv->ck);
+    b4k_free(cv->in);
     b4k_model_free(cv->model);
     json_decref(cv->header);
     json_decref(cv->config);
@@ -138,10 +139,33 @@ static int by_name(const void *a, const void *b)
     return b4k_names_cmp(((const b4k_cv_out *)a)->name, ((const b4k_cv_out *)b)->name);
 }
 
-static int plan(b4k_cv *cv, const char *const *inputs, int n, const b4k_convert_opts *o,
-                json_t *unmapped, b4k_err *err)
+/* CPM shards into rank order (cv->ck and cv->in), checked against each
+ * other and against their number. */
+static int order_cpm(b4k_cv *cv, int n, b4k_err *err)
+{
+    int *order = b4k_malloc_n((size_t)n, sizeof *order), rc;
+    b4k_ckpt **ck = b4k_malloc_n((size_t)n, sizeof *ck);
+    const char **in = b4k_malloc_n((size_t)n, sizeof *in);
+    if (!order || !ck || !in)
+        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    else if (!(rc = b4k_cpm_order(cv->ck, cv->in, n, order, err))) {
+        for (int r = 0; r < n; r++) {
+            ck[r] = cv->ck[order[r]];
+            in[r] = cv->in[order[r]];
+        }
+        memcpy(cv->ck, ck, (size_t)n * sizeof *ck);
+        memcpy(cv->in, in, (size_t)n * sizeof *in);
+    }
+    b4k_free(order);
+    b4k_free(ck);
+    b4k_free(in);
+    return rc;
+}
+
+static int plan(b4k_cv *cv, int n, const b4k_convert_opts *o, json_t *unmapped, b4k_err *err)
 {
     b4k_ckpt *c;
+    const char *const *inputs = cv->in;
     int rc;
     const char *fam = o->arch && strcmp(o->arch, "auto") ? o->arch : NULL;
     int codec = o->zstd_level > 0 ? B4K_CODEC_ZSTD : B4K_CODEC_RAW;
@@ -160,8 +184,10 @@ static int plan(b4k_cv *cv, const char *const *inputs, int n, const b4k_convert_
     if (!b4k_names_family_ok(fam))
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "unknown --arch %s", fam);
     snprintf(cv->family, sizeof cv->family, "%s", fam);
+    if (!strcmp(fam, "cpm") && (rc = order_cpm(cv, n, err)))
+        return rc;
     if (n > 1 && !strcmp(fam, "cpm")) {
-        if ((rc = b4k_cpm_merge(&cv->merged, cv->ck, n, err)))
+        if ((rc = b4k_cpm_merge(&cv->merged, cv->ck, cv->in, n, err)))
             return rc;
         c = cv->merged;
     } else if (n > 1) { /* sharded checkpoints (model-0000k-of-0000n): the union */
@@ -494,7 +520,8 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
     if (n < 1)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "no input");
     cv.ck = b4k_calloc((size_t)n, sizeof *cv.ck);
-    if (!cv.ck || !unmapped) {
+    cv.in = b4k_malloc_n((size_t)n, sizeof *cv.in);
+    if (!cv.ck || !cv.in || !unmapped) {
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
         goto done;
     }
@@ -509,6 +536,8 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
                 goto done;
             }
         }
+    for (int i = 0; i < n; i++)
+        cv.in[i] = inputs[i];
     for (int i = 0; i < n; i++) {
         const char *fmt = b4k_ckpt_sniff(inputs[i]);
         if (fmt && !strcmp(fmt, "b4k")) {
@@ -560,8 +589,9 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
         if ((rc = plan_passthrough(&cv, o, err)))
             goto done;
     } else {
-        if ((rc = plan(&cv, inputs, n, o, unmapped, err)))
+        if ((rc = plan(&cv, n, o, unmapped, err)))
             goto done;
+        inputs = cv.in; /* CPM: in rank order */
         cv.w = b4k_mw_new(cv.family);
         if (!cv.w) {
             rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");

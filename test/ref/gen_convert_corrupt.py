@@ -5,7 +5,8 @@
   test/corrupt/convert/      torch.save files with forbidden globals,
                              broken safetensors and torch zips
   test/corrupt/convert-cpm/  Megatron shards that do not match shard 0 of
-                             test/golden/convert/cpm
+                             test/golden/convert/cpm (named mp_rank_NN-*: the
+                             rank is read from the name)
 Usage: /usr/bin/python3 test/ref/gen_convert_corrupt.py"""
 import collections
 import json
@@ -157,12 +158,19 @@ s1 = torch.load(os.path.join(TOP, "test", "golden", "convert", "cpm", "mp_rank_0
 os.makedirs(cp, exist_ok=True)
 x = dict(s1)
 x["module"] = collections.OrderedDict((k, v) for k, v in s1["module"].items() if "layers.1.mlp" not in k)
-torch.save(x, os.path.join(cp, "missing-tensor.pt"))
+torch.save(x, os.path.join(cp, "mp_rank_01-missing-tensor.pt"))
 x = dict(s1)
 x["module"] = collections.OrderedDict(s1["module"])
 x["module"]["transformer.layers.0.mlp.dense_4h_to_h.weight"] = torch.ones(6, 16)
-torch.save(x, os.path.join(cp, "shape-mismatch.pt"))
+torch.save(x, os.path.join(cp, "mp_rank_01-shape-mismatch.pt"))
 x = dict(s1)
 x["mp_world_size"] = 4
-torch.save(x, os.path.join(cp, "world-size.pt"))
+torch.save(x, os.path.join(cp, "mp_rank_01-world-size.pt"))
+# the rank comes from the mp_rank_NN in the path: a second rank 0, a rank 2
+# of 2 shards, and a path without a rank (links to the good rank 1 shard)
+for link in ("mp_rank_00-duplicate-rank.pt", "mp_rank_02-rank-gap.pt", "no-rank-in-name.pt"):
+    p = os.path.join(cp, link)
+    if os.path.lexists(p):
+        os.remove(p)
+    os.symlink("../../golden/convert/cpm/mp_rank_01_model_states.pt", p)
 print("ok")

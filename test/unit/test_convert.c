@@ -179,6 +179,8 @@ TEST(gpt2_torch_safetensors_and_casts)
     b4k_model_free(f);
 }
 
+static int files_equal(const char *a, const char *b);
+
 /* 1 if both models hold the same tensors (names, dtypes, shapes, bytes). */
 static int same_tensors(const char *pa, const char *pb)
 {
@@ -229,6 +231,22 @@ TEST(cpm_merge_equals_unsplit)
     CHECK_EQ_INT(b4k_convert_run(in, 2, &o, tp("c2.b4k"), &e), B4K_EINVAL);
     CHECK(strstr(e.msg, "mp-shard mismatch") != NULL);
     CHECK(access(tp("c2.b4k"), F_OK) != 0);
+    /* given in reverse order: put back in rank order, the same bytes */
+    CHECK_EQ_INT(conv(tp("cr.b4k"), "cpm", tp("c.json"), -1, -1,
+                      gp("cpm/mp_rank_01_model_states.pt"), gp("cpm/mp_rank_00_model_states.pt")),
+                 0);
+    CHECK(files_equal(tp("c.b4k"), tp("cr.b4k")));
+}
+
+TEST(cpm_rank_from_path)
+{
+    CHECK_EQ_INT(b4k_cpm_rank("80000/mp_rank_01_model_states.pt"), 1);
+    CHECK_EQ_INT(b4k_cpm_rank("/x/mp_rank_07/model_optim_rng.pt"), 7);
+    CHECK_EQ_INT(b4k_cpm_rank("mp_rank_00/mp_rank_12_model_states.pt"), 12);
+    CHECK_EQ_INT(b4k_cpm_rank("iter_0001000/mp_rank_03_001/model_optim_rng.pt"), 3);
+    CHECK_EQ_INT(b4k_cpm_rank("model_states.pt"), -1);
+    CHECK_EQ_INT(b4k_cpm_rank("mp_rank_x.pt"), -1);
+    CHECK_EQ_INT(b4k_cpm_rank("mp_rank_"), -1);
 }
 
 TEST(tf_bundle_written_from_the_spec)
@@ -513,6 +531,7 @@ int main(void)
     RUN(bert_torch_zip_and_legacy);
     RUN(gpt2_torch_safetensors_and_casts);
     RUN(cpm_merge_equals_unsplit);
+    RUN(cpm_rank_from_path);
     RUN(tf_bundle_written_from_the_spec);
     RUN(strided_tensors);
     RUN(roundtrip_b4k_safetensors_b4k);
