@@ -4,6 +4,7 @@
                              man/b4k-model.5 independently of lib/model)
   test/corrupt/convert/      torch.save files with forbidden globals,
                              broken safetensors and torch zips
+  test/corrupt/convert-cpm-single/  one shard of a 2-way model given alone
   test/corrupt/convert-cpm/  Megatron shards that do not match shard 0 of
                              test/golden/convert/cpm (named mp_rank_NN-*: the
                              rank is read from the name)
@@ -150,6 +151,11 @@ dup = (b'{"transformer.wte.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,
        b'"transformer.wte.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}')
 w(cv, "st-duplicate.safetensors", struct.pack("<Q", len(dup)) + dup + b"\0" * 8)
 w(cv, "st-bad-dtype.safetensors", st({"transformer.wte.weight": {**t8, "dtype": "C64"}}, b"\0" * 8))
+w(cv, "st-c-attn-shape.safetensors", st({
+    "transformer.wte.weight": {"dtype": "F32", "shape": [4, 2], "data_offsets": [0, 32]},
+    "transformer.wpe.weight": {"dtype": "F32", "shape": [3, 2], "data_offsets": [32, 56]},
+    "transformer.h.0.attn.c_attn.weight": {"dtype": "F32", "shape": [2, 4], "data_offsets": [56, 88]}},
+    b"\0" * 88))
 w(cv, "st-size-overflow.safetensors", st({"transformer.wte.weight": {**t8, "shape": [1 << 62, 1 << 62]}}, b"\0" * 8))
 
 cp = os.path.join(TOP, "test", "corrupt", "convert-cpm")
@@ -173,4 +179,16 @@ for link in ("mp_rank_00-duplicate-rank.pt", "mp_rank_02-rank-gap.pt", "no-rank-
     if os.path.lexists(p):
         os.remove(p)
     os.symlink("../../golden/convert/cpm/mp_rank_01_model_states.pt", p)
+# one shard of the 2-way model given alone (CMD with one input): it says
+# mp_world_size 2 (a link to the good shard), or, without that key, its
+# c_attn has 3*n_embd/2 rows
+cs = os.path.join(TOP, "test", "corrupt", "convert-cpm-single")
+os.makedirs(cs, exist_ok=True)
+p = os.path.join(cs, "mp_rank_00-of-two.pt")
+if os.path.lexists(p):
+    os.remove(p)
+os.symlink("../../golden/convert/cpm/mp_rank_00_model_states.pt", p)
+x = dict(s0)
+del x["mp_world_size"]
+torch.save(x, os.path.join(cs, "mp_rank_00-no-world-size.pt"))
 print("ok")
