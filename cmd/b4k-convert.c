@@ -37,7 +37,8 @@ static const b4k_opt opts[] = {
     {"optimizer", O_OPTIM, no_argument, NULL, "keep optimizer slots (adam_m, adam_v, global_step)"},
     {"no-discover", O_NODISC, no_argument, NULL,
      "do not look for config and vocab files beside the input"},
-    {"no-crc", O_NOCRC, no_argument, NULL, "do not verify TF checkpoint crc32c"},
+    {"no-crc", O_NOCRC, no_argument, NULL,
+     "do not verify checksums (TF tensor crc32c, torch zip CRC-32)"},
     {"threads", O_THREADS, required_argument, "N",
      "zstd worker threads (default: all CPUs; the output does not depend on it)"},
     {NULL, 0, 0, NULL, NULL}};
@@ -102,6 +103,10 @@ static int info_ckpt(const char *path, const char *arch, unsigned flags, b4k_err
     int rc = b4k_ckpt_open(&c, path, flags, err);
     if (rc)
         return rc;
+    if ((rc = b4k_ckpt_verify_all(c, err))) { /* torch zip entries */
+        b4k_ckpt_free(c);
+        return rc;
+    }
     if (!fam) {
         const char **names = b4k_malloc_n(c->n ? c->n : 1, sizeof *names);
         for (size_t i = 0; names && i < c->n; i++)

@@ -203,6 +203,7 @@ static int plan(b4k_cv *cv, int n, const b4k_convert_opts *o, json_t *unmapped, 
                 if ((rc = b4k_ckpt_add(cv->merged, t->name, t->dtype, t->ndim, t->shape, t->data,
                                        t->nbytes, NULL, err)))
                     return rc;
+                cv->merged->t[cv->merged->n - 1].check = t->check;
             }
         c = cv->merged;
     } else {
@@ -348,12 +349,21 @@ static float *to_f32(const b4k_ctensor *t, size_t numel, b4k_err *err)
 static int fill_out_data(const b4k_cv_out *o, const b4k_ctensor *s, void *dst, size_t nbytes,
                          b4k_err *err);
 
+/* The writer's check of a borrowed source tensor (its zip entry's CRC-32),
+ * right before it is first read. */
+static int check_src(void *ctx, b4k_err *err)
+{
+    return b4k_ckpt_verify(((const b4k_cv_out *)ctx)->src, err);
+}
+
 static int fill_out(void *ctx, void *dst, size_t nbytes, b4k_err *err)
 {
     const b4k_cv_out *o = ctx;
     b4k_ctensor whole;
     int rc;
     void *buf;
+    if ((rc = b4k_ckpt_verify(o->src, err)))
+        return rc;
     if (o->src->data)
         return fill_out_data(o, o->src, dst, nbytes, err);
     /* a lazily merged source: gather it for the transpose / quantiser */
@@ -428,6 +438,9 @@ static int fill_out_rows(void *ctx, void *dst, size_t r0, size_t nr, b4k_err *er
     size_t es = b4k_src_elem_size(s->dtype), rowlen = 1, n;
     void *tmp = NULL, *src;
     float *f = NULL;
+    int rc = b4k_ckpt_verify(s, err); /* once: then a flag test */
+    if (rc)
+        return rc;
     for (int d = 1; d < o->ndim; d++)
         rowlen *= (size_t)o->shape[d];
     n = nr * rowlen;
@@ -488,10 +501,12 @@ static int emit_one(b4k_cv *cv, b4k_cv_out *o, int target, b4k_err *err)
                            s->name, b4k_src_dtype_name(s->dtype));
     }
     if (s->dtype == B4K_SRC_BOOL && s->data) /* same bytes as u8 */
-        return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
+        return b4k_mw_add_checked(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec,
+                                  check_src, o, err);
     o->dt = dt;
     if (dt == s->dtype && o->xform == B4K_XF_NONE && s->data) /* zero copy from the map */
-        return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
+        return b4k_mw_add_checked(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec,
+                                  check_src, o, err);
     if (!s->data && (s->dtype == B4K_SRC_BOOL || (!is_float(dt) && dt != s->dtype)))
         return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: cannot convert", s->name);
     if (!is_float(dt) && dt != s->dtype)

@@ -199,6 +199,9 @@ int b4k_cpm_merge(b4k_ckpt **out, b4k_ckpt **shards, const char *const *files, i
                                  "mp-shard mismatch: %s is missing (rank 0 has it)", name);
                 goto done;
             }
+            /* merged tensors are spans over the shards: verified now */
+            if ((rc = b4k_ckpt_verify(parts[i], err)))
+                goto done;
         }
         if (!strcmp(name, "word_embeddings.weight") || ends(name, "mlp.dense_h_to_4h.weight") ||
             ends(name, "mlp.dense_h_to_4h.bias"))

@@ -32,6 +32,8 @@ typedef struct wtensor {
     b4k_mw_fill_fn fill; /* lazy tensor: produces the bytes on demand */
     b4k_mw_rows_fn rows; /* row producer: produces axis-0 slices */
     void *fill_ctx;
+    b4k_mw_check_fn check; /* before borrowed data is first read */
+    void *check_ctx;
     size_t raw;
     void *zbuf;        /* compressed bytes (zstd codec) */
     unsigned spilled;  /* ... or in the spill file at zoff (== gen) */
@@ -165,6 +167,18 @@ int b4k_mw_add(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *
                const void *data, int codec, b4k_err *err)
 {
     return add(w, name, dtype, ndim, shape, data, NULL, codec, err);
+}
+
+int b4k_mw_add_checked(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
+                       const void *data, int codec, b4k_mw_check_fn check, void *ctx,
+                       b4k_err *err)
+{
+    int rc = add(w, name, dtype, ndim, shape, data, NULL, codec, err);
+    if (!rc) {
+        w->t[w->nt - 1].check = check;
+        w->t[w->nt - 1].check_ctx = ctx;
+    }
+    return rc;
 }
 
 int b4k_mw_add_owned(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
@@ -439,6 +453,8 @@ static int layout(b4k_mw *w, int spill, b4k_err *err)
             if ((t->fill || (t->rows && t->dtype == B4K_Q8)) && !t->data &&
                 (rc = fill_now(t, err)))
                 goto done;
+            if (t->check && (rc = t->check(t->check_ctx, err)))
+                goto done;
             if (!cc) {
                 cc = ZSTD_createCCtx();
                 if (!cc) {
@@ -712,6 +728,8 @@ static int stream_raw(b4k_mw *w, wtensor *t, sink *s, b4k_err *err)
         }
     } else {
         if (t->fill && !t->data && (rc = fill_now(t, err)))
+            return rc;
+        if (t->check && (rc = t->check(t->check_ctx, err)))
             return rc;
         rc = put_hashed(s, &h, t->data, t->raw);
         drop(t);

@@ -4,6 +4,8 @@
                              man/b4k-model.5 independently of lib/model)
   test/corrupt/convert/      torch.save files with forbidden globals,
                              broken safetensors and torch zips
+  test/corrupt/convert-late/ a torch zip whose data fails its CRC-32 while
+                             the output is being written
   test/corrupt/convert-cpm-single/  one shard of a 2-way model given alone
   test/corrupt/convert-cpm/  Megatron shards that do not match shard 0 of
                              test/golden/convert/cpm (named mp_rank_NN-*: the
@@ -136,6 +138,21 @@ w(cv, "zip-truncated.pt", zb[: len(zb) // 2])
 torch.save(ok, "/tmp/b4k-ok-legacy.pt", _use_new_zipfile_serialization=False)
 lb = open("/tmp/b4k-ok-legacy.pt", "rb").read()
 w(cv, "legacy-truncated.pt", lb[:-5])
+
+# a good GPT-2 zip with one byte of archive/data/0 (wte) flipped: the zip's
+# CRC-32 of that entry no longer matches.  It is checked when the tensor is
+# first used, i.e. while the output is being written (test/corrupt/
+# convert-late: nothing may be left behind).
+import zipfile
+ok2 = collections.OrderedDict([("transformer.wte.weight", torch.arange(8.0).reshape(4, 2)),
+                               ("transformer.wpe.weight", torch.ones(3, 2))])
+torch.save(ok2, "/tmp/b4k-ok2.pt")
+zb = bytearray(open("/tmp/b4k-ok2.pt", "rb").read())
+with zipfile.ZipFile("/tmp/b4k-ok2.pt") as z:
+    info = [i for i in z.infolist() if i.filename.endswith("/data/0")][0]
+nl, xl = struct.unpack_from("<HH", zb, info.header_offset + 26)
+zb[info.header_offset + 30 + nl + xl + 5] ^= 0x40
+w(os.path.join(TOP, "test", "corrupt", "convert-late"), "zip-crc-mismatch.pt", bytes(zb))
 
 
 def st(hdr, data=b"", hlen=None):
