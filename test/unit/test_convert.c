@@ -276,6 +276,43 @@ TEST(tf_bundle_written_from_the_spec)
     b4k_ckpt_free(c);
 }
 
+/* NEZHA from TF names (no position_embeddings) and from HF names (nezha.
+ * prefix; the relative-position sinusoid buffer and token_type_ids dropped):
+ * detected as nezha, and the same canonical tensors, bit for bit, as
+ * test/ref/gen_convert_nezha.py computed. */
+TEST(nezha_tf_and_hf)
+{
+    static const char *ins[] = {"tf_nezha.ckpt", "nezha_hf.pt"};
+    for (int i = 0; i < 2; i++) {
+        b4k_model *m;
+        b4k_err e;
+        CHECK_EQ_INT(conv(tp("nz.b4k"), NULL, gp("nezha_config.json"), -1, -1, gp(ins[i]), NULL),
+                     0);
+        CHECK_EQ_INT(same_as(tp("nz.b4k"), gp("expect_nezha.safetensors")), 0);
+        CHECK_EQ_INT(b4k_model_open(&m, tp("nz.b4k"), &e), 0);
+        if (m) {
+            json_t *c = b4k_model_config(m);
+            CHECK_EQ_STR(b4k_model_arch(m), "nezha");
+            CHECK_EQ_INT(json_integer_value(json_object_get(c, "max_relative_position")), 3);
+            CHECK(json_object_get(c, "max_position_embeddings") == NULL);
+            CHECK_EQ_INT(json_integer_value(json_object_get(c, "num_hidden_layers")), 2);
+            CHECK(json_object_get(json_object_get(b4k_model_header(m), "source"), "unmapped") ==
+                  NULL);
+        }
+        b4k_model_free(m);
+    }
+    const char *n[] = {"nezha.embeddings.word_embeddings.weight",
+                       "nezha.encoder.layer.0.attention.self.query.weight"};
+    CHECK_EQ_STR(b4k_names_detect(n, 2), "nezha");
+    char dst[128];
+    int xf;
+    CHECK_EQ_INT(b4k_names_map("nezha", "nezha.encoder.layer.3.attention.self.relative_positions_"
+                               "encoding.positions_encoding", dst, sizeof dst, &xf), 0);
+    CHECK_EQ_INT(b4k_names_map("nezha", "nezha.encoder.layer.3.output.dense.weight", dst,
+                               sizeof dst, &xf), 1);
+    CHECK_EQ_STR(dst, "encoder.layer.3.output.dense.weight");
+}
+
 TEST(strided_tensors)
 {
     const char *ins[] = {"strided.pt", "strided_legacy.pt"};
@@ -581,6 +618,7 @@ int main(void)
     RUN(cpm_merge_equals_unsplit);
     RUN(cpm_rank_from_path);
     RUN(tf_bundle_written_from_the_spec);
+    RUN(nezha_tf_and_hf);
     RUN(strided_tensors);
     RUN(roundtrip_b4k_safetensors_b4k);
     RUN(pickle_refuses_globals);
