@@ -131,6 +131,13 @@ static int map_hf_bert(const char *src, char *dst, size_t cap, int *xf)
                    "cls.predictions.transform.LayerNorm."))
             subst(tmp, sizeof tmp, "predictions.", "cls.predictions.");
     }
+    /* RoBERTa's MLM head (lm_head.dense, .layer_norm, .bias) is BERT's */
+    if (starts(tmp, "lm_head.dense."))
+        subst(tmp, sizeof tmp, "lm_head.dense.", "cls.predictions.transform.dense.");
+    else if (starts(tmp, "lm_head.layer_norm."))
+        subst(tmp, sizeof tmp, "lm_head.layer_norm.", "cls.predictions.transform.LayerNorm.");
+    else if (!strcmp(tmp, "lm_head.bias"))
+        strcpy(tmp, "cls.predictions.bias");
     if (starts(tmp, "sop_classifier.classifier."))
         subst(tmp, sizeof tmp, "sop_classifier.classifier.", "cls.seq_relationship.");
     if (ends(tmp, ".gamma"))

@@ -313,6 +313,24 @@ TEST(nezha_tf_and_hf)
     CHECK_EQ_STR(dst, "encoder.layer.3.output.dense.weight");
 }
 
+/* HF RoBERTa's MLM head lands on BERT's canonical cls.predictions.* (the
+ * tied decoder and the buffers dropped, nothing left unmapped). */
+TEST(roberta_mlm_head)
+{
+    b4k_model *m;
+    b4k_err e;
+    write_text(tp("rb.json"), "{\"num_attention_heads\":2}");
+    CHECK_EQ_INT(conv(tp("rb.b4k"), NULL, tp("rb.json"), -1, -1, gp("roberta_hf.pt"), NULL), 0);
+    CHECK_EQ_INT(same_as(tp("rb.b4k"), gp("expect_roberta.safetensors")), 0);
+    CHECK_EQ_INT(b4k_model_open(&m, tp("rb.b4k"), &e), 0);
+    if (m) {
+        CHECK_EQ_STR(b4k_model_arch(m), "bert");
+        CHECK(json_object_get(json_object_get(b4k_model_header(m), "source"), "unmapped") ==
+              NULL);
+    }
+    b4k_model_free(m);
+}
+
 TEST(strided_tensors)
 {
     const char *ins[] = {"strided.pt", "strided_legacy.pt"};
@@ -411,6 +429,12 @@ TEST(name_maps)
          "encoder.layer.0.output.dense.weight", "0"},
         {"albert", "albert.encoder.albert_layer_groups.0.albert_layers.0.attention.dense.bias",
          "encoder.layer.0.attention.output.dense.bias", "0"},
+        /* RoBERTa's MLM head: BERT's canonical cls.predictions.* */
+        {"bert", "lm_head.dense.weight", "cls.predictions.transform.dense.weight", "0"},
+        {"bert", "lm_head.dense.bias", "cls.predictions.transform.dense.bias", "0"},
+        {"bert", "lm_head.layer_norm.weight", "cls.predictions.transform.LayerNorm.weight", "0"},
+        {"bert", "lm_head.layer_norm.bias", "cls.predictions.transform.LayerNorm.bias", "0"},
+        {"bert", "lm_head.bias", "cls.predictions.bias", "0"},
         {"gpt2", "model/h3/attn/c_attn/w", "h.3.attn.c_attn.weight", "2"},
         {"gpt2", "model/ln_f/g", "ln_f.weight", "0"},
         {"gpt2", "transformer.h.1.mlp.c_fc.weight", "h.1.mlp.c_fc.weight", "1"},
@@ -427,6 +451,8 @@ TEST(name_maps)
     int xf;
     CHECK_EQ_INT(b4k_names_map("gpt2", "transformer.h.0.attn.bias", dst, sizeof dst, &xf), 0);
     CHECK_EQ_INT(b4k_names_map("bert", "bert.embeddings.position_ids", dst, sizeof dst, &xf), 0);
+    CHECK_EQ_INT(b4k_names_map("bert", "lm_head.decoder.weight", dst, sizeof dst, &xf), 0);
+    CHECK_EQ_INT(b4k_names_map("bert", "lm_head.decoder.bias", dst, sizeof dst, &xf), 0);
     CHECK(b4k_names_cmp("h.2.x", "h.10.x") < 0 && b4k_names_cmp("h.10", "h.9") > 0);
     const char *n1[] = {"bert/embeddings/word_embeddings"}, *n2[] = {"model/h0/attn/c_attn/w"};
     CHECK_EQ_STR(b4k_names_detect(n1, 1), "nezha");
@@ -619,6 +645,7 @@ int main(void)
     RUN(cpm_rank_from_path);
     RUN(tf_bundle_written_from_the_spec);
     RUN(nezha_tf_and_hf);
+    RUN(roberta_mlm_head);
     RUN(strided_tensors);
     RUN(roundtrip_b4k_safetensors_b4k);
     RUN(pickle_refuses_globals);
