@@ -133,6 +133,15 @@ int b4k_tf_index_parse(const uint8_t *buf, size_t n, const char *name, b4k_tf_en
                        size_t *count, int *num_shards, b4k_err *err);
 void b4k_tf_entries_free(b4k_tf_entry *e, size_t n);
 int b4k_tf_open(b4k_ckpt *c, const char *prefix, b4k_err *err);
+/* The same from memory (the fuzz target uses it): the .index bytes and the
+ * data shards' bytes, shards[k] for shard k; the index's num_shards must be
+ * nshards.  Tensors borrow the shard bytes. */
+typedef struct b4k_tf_shard {
+    const uint8_t *p;
+    size_t n;
+} b4k_tf_shard;
+int b4k_tf_read(b4k_ckpt *c, const uint8_t *index, size_t n, const b4k_tf_shard *shards,
+                int nshards, const char *name, b4k_err *err);
 /* torch.save: zip archive or legacy stream, in memory. */
 int b4k_torch_read(b4k_ckpt *c, const uint8_t *buf, size_t n, const char *name, int file_idx,
                    b4k_err *err);

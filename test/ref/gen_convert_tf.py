@@ -4,7 +4,8 @@ format description (LevelDB table + tensor_bundle.proto), for tests that must
 run without ../shared/data (whose real TF-written fixtures are the primary
 check, test/data/convert.sh).  Writes test/golden/convert/tf_bert.ckpt.*
 (a tiny BERT with Google names, adam slots and global_step),
-expect_tf_bert.safetensors, the fuzz seeds in test/fuzz/corpus/tfckpt/, and
+expect_tf_bert.safetensors, the fuzz seeds in test/fuzz/corpus/tfckpt/ and
+tfbundle/, and
 the TF cases of test/corrupt/convert-tf/.
 Usage: /usr/bin/python3 test/ref/gen_convert_tf.py"""
 import json
@@ -150,9 +151,21 @@ fz = os.path.join(TOP, "test", "fuzz", "corpus", "tfckpt")
 os.makedirs(fz, exist_ok=True)
 with open(os.path.join(fz, "tf_bert.index"), "wb") as f:
     f.write(idx)
-small, _ = bundle("/tmp/b4k-small-tf", {"a": np.arange(6, dtype=np.float32).reshape(2, 3)})
+small, small_data = bundle("/tmp/b4k-small-tf", {"a": np.arange(6, dtype=np.float32).reshape(2, 3)})
 with open(os.path.join(fz, "small.index"), "wb") as f:
     f.write(small)
+# fuzz_tfbundle seeds: u32 LE index length, index, data shard 0
+fb = os.path.join(TOP, "test", "fuzz", "corpus", "tfbundle")
+os.makedirs(fb, exist_ok=True)
+
+
+def seed(name, index, dat):
+    with open(os.path.join(fb, name), "wb") as f:
+        f.write(struct.pack("<I", len(index)) + index + dat)
+
+
+seed("tf_bert.bin", idx, data)
+seed("small.bin", small, small_data)
 
 # corrupt TF checkpoints: each case is a pair X.index + X.data-00000-of-00001
 cd = os.path.join(TOP, "test", "corrupt", "convert-tf")
@@ -164,6 +177,8 @@ def case(name, index, dat):
         f.write(index)
     with open(os.path.join(cd, name + ".data-00000-of-00001"), "wb") as f:
         f.write(dat)
+    if name != "truncated-index":  # the others are seeds too
+        seed(name + ".bin", index, dat)
 
 
 one = {"w": np.arange(12, dtype=np.float32).reshape(3, 4)}
