@@ -29,7 +29,8 @@ static const b4k_opt opts[] = {
      "CPM: embed this jieba data (b4k data file or jieba's folder; default $B4K_JIEBA, the "
      "converted file, python3-jieba's)"},
     {"dtype", 't', required_argument, "T",
-     "f32 (default), f16, bf16 or int8 (q8) for matrices; vectors stay f32"},
+     "f32 (default), f16, bf16 or int8 (q8) for matrices; vectors stay f32; with int8, "
+     "matrices whose last dim is < 32 stay f16"},
     {"compress", 'z', required_argument, "LEVEL", "zstd level 1-19 per tensor (0 = raw, default)"},
     {"info", 'i', no_argument, NULL,
      "print the header and one JSON line per tensor of MODEL (any format) and exit"},

@@ -485,12 +485,23 @@ oom:
     return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
 }
 
+/* q8 pads each row's last dimension K to a multiple of 32 and adds an f16
+ * scale per 32: worth it only for K >= 32 and when no bigger than f16 (K =
+ * 33 is not); other matrices are written as f16 instead. */
+static int q8_pays(const b4k_cv_out *o)
+{
+    size_t k = (size_t)o->shape[o->ndim - 1], kp = b4k_q8_kpad(k);
+    return k >= B4K_Q8_BLOCK && kp + kp / B4K_Q8_BLOCK * 2 <= 2 * k;
+}
+
 static int emit_one(b4k_cv *cv, b4k_cv_out *o, int target, b4k_err *err)
 {
     const b4k_ctensor *s = o->src;
     int dt = s->dtype;
     if (is_float(dt)) {
-        if (target >= 0 && o->ndim >= 2)
+        if (target == B4K_Q8 && o->ndim >= 2 && dt != B4K_Q8 && !q8_pays(o))
+            dt = B4K_F16;
+        else if (target >= 0 && o->ndim >= 2)
             dt = target;
         else if (target >= 0 || dt == B4K_SRC_F64)
             dt = B4K_F32;

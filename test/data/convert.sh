@@ -131,6 +131,15 @@ for f in bert gpt2tf gpt2hf; do
     echo "FAIL: data/convert: $f round trip"
   fi
 done
+# int8 never grows a model: tiny-gpt2's matrices (K = 2, 8) stay f16
+b4k-convert -t f16 -o "$W/t16.b4k" "$M/tiny-gpt2-hf/model.safetensors" &&
+  b4k-convert -t int8 -o "$W/t8.b4k" "$M/tiny-gpt2-hf/model.safetensors"
+s16=$(stat -c %s "$W/t16.b4k"); s8=$(stat -c %s "$W/t8.b4k"); s32=$(stat -c %s "$W/gpt2hf.b4k")
+if [ "$s8" -le "$s16" ] && [ "$s8" -lt "$s32" ]; then
+  echo "PASS: data/convert: tiny-gpt2 -t int8 $s8 bytes <= f16 $s16 < f32 $s32"
+else
+  echo "FAIL: data/convert: tiny-gpt2 -t int8 $s8 bytes, f16 $s16, f32 $s32"
+fi
 # the fuzz targets on the real TF-written checkpoint (a seed made here, not
 # committed): the index alone (fuzz_tfckpt), and index + data shard through
 # the bounds and crc32c checks (fuzz_tfbundle); each seed replays cleanly,

@@ -174,10 +174,71 @@ TEST(gpt2_torch_safetensors_and_casts)
             }
         b4k_free(x);
     }
-    CHECK_EQ_INT(nq, 10); /* wte, wpe, 4 matrices x 2 layers */
+    CHECK_EQ_INT(nq, 2); /* mlp.c_proj x 2 layers: the only matrices with K >= 32 */
     CHECK_EQ_INT(bad, 0);
+    /* the other matrices (K = 8: q8 would pad them to 32) are f16, the same
+     * bits as --dtype f16 gives */
+    b4k_model *h = NULL;
+    int nh = 0;
+    CHECK_EQ_INT(b4k_model_open(&h, tp("g16.b4k"), &e), 0);
+    for (size_t i = 0; q && h && i < b4k_model_count(q); i++) {
+        const char *n = b4k_model_tensor_name(q, i);
+        b4k_tensor_view vq, vh;
+        if (b4k_model_get(q, n, &vq, &e) || vq.ndim < 2 || vq.dtype == B4K_Q8 ||
+            !strncmp(n, "tokenizer.", 10))
+            continue;
+        nh++;
+        CHECK(vq.dtype == B4K_F16 && !b4k_model_get(h, n, &vh, &e) && vh.nbytes == vq.nbytes &&
+              !memcmp(vh.data, vq.data, vq.nbytes));
+    }
+    CHECK_EQ_INT(nh, 8);
+    b4k_model_free(h);
     b4k_model_free(q);
     b4k_model_free(f);
+}
+
+/* --dtype int8 keeps q8 only where it pays: a last dimension K >= 32 whose
+ * q8 bytes (K padded to 32, an f16 scale per 32) are no more than f16's;
+ * K = 31 and K = 33 become f16, vectors stay f32. */
+TEST(q8_only_where_it_pays)
+{
+    static const int k[] = {31, 32, 33, 34, 64};
+    char hdr[2048], *h = hdr;
+    size_t off = 0;
+    float buf[3 * 64];
+    for (int i = 0; i < 3 * 64; i++)
+        buf[i] = (float)(i % 17) * 0.25f - 2.0f;
+    h += sprintf(h, "{");
+    for (int i = 0; i < 5; i++) {
+        h += sprintf(h, "\"x%d\":{\"dtype\":\"F32\",\"shape\":[3,%d],\"data_offsets\":[%zu,%zu]},",
+                     k[i], k[i], off, off + 12 * (size_t)k[i]);
+        off += 12 * (size_t)k[i];
+    }
+    h += sprintf(h, "\"v\":{\"dtype\":\"F32\",\"shape\":[40],\"data_offsets\":[%zu,%zu]}}",
+                 off, off + 160);
+    uint64_t hl = (uint64_t)(h - hdr);
+    FILE *fp = fopen(tp("k.safetensors"), "wb");
+    fwrite(&hl, 8, 1, fp);
+    fwrite(hdr, 1, hl, fp);
+    for (int i = 0; i < 5; i++)
+        fwrite(buf, 4, 3 * (size_t)k[i], fp);
+    fwrite(buf, 4, 40, fp);
+    fclose(fp);
+    write_text(tp("k.json"),
+               "{\"n_layer\":0,\"n_embd\":4,\"n_head\":1,\"vocab_size\":4,\"n_ctx\":4}");
+    CHECK_EQ_INT(conv(tp("k.b4k"), "gpt2", tp("k.json"), B4K_Q8, -1, tp("k.safetensors"), NULL),
+                 0);
+    b4k_model *m;
+    b4k_err e;
+    CHECK_EQ_INT(b4k_model_open(&m, tp("k.b4k"), &e), 0);
+    static const char *nm[] = {"x31", "x32", "x33", "x34", "x64", "v"};
+    static const int want[] = {B4K_F16, B4K_Q8, B4K_F16, B4K_Q8, B4K_Q8, B4K_F32};
+    for (int i = 0; m && i < 6; i++) {
+        b4k_tensor_view v;
+        CHECK_EQ_INT(b4k_model_get(m, nm[i], &v, &e), 0);
+        CHECK_EQ_STR(b4k_dtype_name(v.dtype), b4k_dtype_name(want[i]));
+    }
+    b4k_model_free(m);
 }
 
 static int files_equal(const char *a, const char *b);
@@ -641,6 +702,7 @@ int main(void)
     }
     RUN(bert_torch_zip_and_legacy);
     RUN(gpt2_torch_safetensors_and_casts);
+    RUN(q8_only_where_it_pays);
     RUN(cpm_merge_equals_unsplit);
     RUN(cpm_rank_from_path);
     RUN(tf_bundle_written_from_the_spec);
