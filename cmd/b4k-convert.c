@@ -29,7 +29,8 @@ static const b4k_opt opts[] = {
      "CPM: embed this jieba data (b4k data file or jieba's folder; default $B4K_JIEBA, the "
      "converted file, python3-jieba's)"},
     {"dtype", 't', required_argument, "T",
-     "f32 (default), f16, bf16 or int8 (q8) for matrices; vectors stay f32"},
+     "f32 (default), f16, bf16 or int8 (q8) for matrices; vectors stay f32; with int8, "
+     "matrices whose last dim is < 32 stay f16"},
     {"compress", 'z', required_argument, "LEVEL", "zstd level 1-19 per tensor (0 = raw, default)"},
     {"info", 'i', no_argument, NULL,
      "print the header and one JSON line per tensor of MODEL (any format) and exit"},
@@ -37,7 +38,8 @@ static const b4k_opt opts[] = {
     {"optimizer", O_OPTIM, no_argument, NULL, "keep optimizer slots (adam_m, adam_v, global_step)"},
     {"no-discover", O_NODISC, no_argument, NULL,
      "do not look for config and vocab files beside the input"},
-    {"no-crc", O_NOCRC, no_argument, NULL, "do not verify TF checkpoint crc32c"},
+    {"no-crc", O_NOCRC, no_argument, NULL,
+     "do not verify checksums (TF tensor crc32c, torch zip CRC-32)"},
     {"threads", O_THREADS, required_argument, "N",
      "zstd worker threads (default: all CPUs; the output does not depend on it)"},
     {NULL, 0, 0, NULL, NULL}};
@@ -102,6 +104,10 @@ static int info_ckpt(const char *path, const char *arch, unsigned flags, b4k_err
     int rc = b4k_ckpt_open(&c, path, flags, err);
     if (rc)
         return rc;
+    if ((rc = b4k_ckpt_verify_all(c, err))) { /* torch zip entries */
+        b4k_ckpt_free(c);
+        return rc;
+    }
     if (!fam) {
         const char **names = b4k_malloc_n(c->n ? c->n : 1, sizeof *names);
         for (size_t i = 0; names && i < c->n; i++)

@@ -56,7 +56,7 @@ for p in "$BIN"/b4k-*; do
   fi
 done
 
-# EXAMPLES
+# EXAMPLES (every page has some: a page without is a FAIL, not a silence)
 for man in man/*.[157]; do
   [ -f "$man" ] || continue
   awk '/^\.SH EXAMPLES/{e=1;next} /^\.SH /{e=0} e' "$man" |
@@ -67,6 +67,7 @@ for man in man/*.[157]; do
     "$WORK/ex" > "$WORK/cmds"
   # the examples of one page run in order in one scratch folder, so a later
   # example may use a file an earlier one wrote
+  if [ ! -s "$WORK/cmds" ]; then echo "FAIL: $man: no EXAMPLES with runnable '\$ ' commands"; continue; fi
   i=0
   d="$WORK/ex-$(basename "$man")"; mkdir -p "$d"; ln -s "$TOP/data" "$d/data"
   while IFS= read -r -d $'\036' cmd; do

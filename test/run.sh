@@ -87,14 +87,16 @@ for r in "$BUILD"/fuzz/fuzz_*-replay; do
 done
 
 # 3. corrupt inputs: test/corrupt/<group>/CMD runs each other file in the
-#    folder as $F; each must exit 1 with a "prog: ..." message, never crash.
+#    folder as $F, in a fresh empty folder (so a CMD can check that nothing
+#    is left behind); each must exit 1 with a "prog: ..." message, never crash.
 for d in test/corrupt/*/; do
   [ -f "$d/CMD" ] || continue
   cmd=$(cat "$d/CMD")
   for f in "$d"*; do
     b=$(basename "$f"); [ "$b" = CMD ] && continue; [ "${b%.md}" != "$b" ] && continue
     n=corrupt/$(basename "$d")/$b; want "$n" || continue
-    (cd "$WORK" && F="$TOP/$f" timeout 120 bash -c "$cmd") > "$WORK/out" 2> "$WORK/err"; rc=$?
+    cw="$WORK/case"; rm -rf "$cw"; mkdir -p "$cw"
+    (cd "$cw" && F="$TOP/$f" timeout 120 bash -c "$cmd") > "$WORK/out" 2> "$WORK/err"; rc=$?
     if [ $rc -eq 1 ] && grep -qE '^b4k-[a-z0-9]+( [a-z]+)?: .+' "$WORK/err" && ! grep -q 'Sanitizer' "$WORK/err"; then
       ok "$n"
     else

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "convert/crc32.h"
 #include "core/alloc.h"
 
 size_t b4k_src_elem_size(int dtype)
@@ -64,6 +65,12 @@ void b4k_ckpt_free(b4k_ckpt *c)
         b4k_free(c->maps[i].path);
     }
     b4k_free(c->maps);
+    for (b4k_ccheck *k = c->checks, *nx; k; k = nx) {
+        nx = k->next;
+        b4k_free(k->file);
+        b4k_free(k->entry);
+        b4k_free(k);
+    }
     json_decref(c->meta);
     b4k_free(c);
 }
@@ -148,6 +155,53 @@ int b4k_ckpt_add(b4k_ckpt *c, const char *name, int dtype, int ndim, const int64
     t->owned = owned;
     t->nbytes = nbytes;
     c->n++;
+    return 0;
+}
+
+b4k_ccheck *b4k_ckpt_add_check(b4k_ckpt *c, const char *file, const char *entry, size_t elen,
+                               const void *p, size_t n, uint32_t crc)
+{
+    b4k_ccheck *k = b4k_calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    k->file = b4k_strdup(file ? file : "");
+    k->entry = b4k_strndup(entry, elen);
+    if (!k->file || !k->entry) {
+        b4k_free(k->file);
+        b4k_free(k->entry);
+        b4k_free(k);
+        return NULL;
+    }
+    k->p = p;
+    k->n = n;
+    k->crc = crc;
+    k->next = c->checks;
+    c->checks = k;
+    return k;
+}
+
+int b4k_ckpt_verify_check(b4k_ccheck *k, b4k_err *err)
+{
+    if (k && !k->state)
+        k->state = b4k_crc32(0, k->p, k->n) == k->crc ? 1 : -1;
+    if (k && k->state < 0)
+        return b4k_err_set(err, B4K_ECHECKSUM, k->file, 0,
+                           "zip entry %s: CRC-32 mismatch (the file is corrupt)", k->entry);
+    return 0;
+}
+
+int b4k_ckpt_verify(const b4k_ctensor *t, b4k_err *err)
+{
+    return b4k_ckpt_verify_check(t->check, err);
+}
+
+int b4k_ckpt_verify_all(const b4k_ckpt *c, b4k_err *err)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        int rc = b4k_ckpt_verify(&c->t[i], err);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 

@@ -18,8 +18,22 @@ enum { B4K_SRC_F64 = 100, B4K_SRC_I16, B4K_SRC_I8, B4K_SRC_BOOL, B4K_SRC_U16 };
 
 enum {
     B4K_CKPT_OPTIMIZER = 1 << 0, /* keep adam_m/adam_v/global_step etc. */
-    B4K_CKPT_NO_CRC = 1 << 1     /* TF: do not verify tensor crc32c */
+    B4K_CKPT_NO_CRC = 1 << 1     /* do not verify TF tensor crc32c, zip CRC-32 */
 };
+
+/* A stored checksum over bytes of a mapped file that tensors borrow (a
+ * torch zip entry's CRC-32), verified the first time one of them is used
+ * (b4k_ckpt_verify) rather than at open: b4k-convert verifies an entry just
+ * before writing it, and never one it does not write.  Owned by the
+ * checkpoint (a list; the records do not move). */
+typedef struct b4k_ccheck {
+    const uint8_t *p;
+    size_t n;
+    uint32_t crc;                 /* CRC-32 (zip) */
+    int state;                    /* 0 not yet, 1 good, -1 bad */
+    char *file, *entry;           /* for messages */
+    struct b4k_ccheck *next;
+} b4k_ccheck;
 
 /* A piece of a lazily merged tensor (CPM shards): the tensor's bytes are
  * its spans in order, read from the shards' maps only when written. */
@@ -38,6 +52,7 @@ typedef struct b4k_ctensor {
     const b4k_cspan *spans;       /* data == NULL: the bytes are these pieces */
     size_t nspans;
     void *owned;                  /* non-NULL when data is ours */
+    b4k_ccheck *check;            /* bytes to verify before use, or NULL */
     uint64_t src_offset;          /* offset in its file (for --info) */
     int src_file;                 /* index into the checkpoint's files */
 } b4k_ctensor;
@@ -51,6 +66,7 @@ typedef struct b4k_ckpt {
     struct b4k_cmap { void *p; size_t n; char *path; } *maps;
     size_t nmaps, capmaps;
     unsigned flags;
+    b4k_ccheck *checks;
 } b4k_ckpt;
 
 /* Detect the format of path (a file, or a TF prefix "X" with X.index) and
@@ -75,6 +91,17 @@ int b4k_ckpt_add_spans(b4k_ckpt *c, const char *name, int dtype, int ndim, const
                        b4k_cspan *spans, size_t nspans, b4k_err *err);
 /* Bytes [off, off + n) of a tensor (contiguous or spans) into dst. */
 void b4k_ckpt_gather(const b4k_ctensor *t, void *dst, size_t off, size_t n);
+/* A check record over [p, p + n) (file, entry: names for the message);
+ * NULL when out of memory. */
+b4k_ccheck *b4k_ckpt_add_check(b4k_ckpt *c, const char *file, const char *entry, size_t elen,
+                               const void *p, size_t n, uint32_t crc);
+/* Verify the bytes t borrows if they have a check not yet made (once; the
+ * result is kept): 0, or B4K_ECHECKSUM naming the file and entry.  Not
+ * thread-safe for one record. */
+int b4k_ckpt_verify(const b4k_ctensor *t, b4k_err *err);
+int b4k_ckpt_verify_check(b4k_ccheck *k, b4k_err *err);
+/* Every tensor's (what --info and the fuzzers do). */
+int b4k_ckpt_verify_all(const b4k_ckpt *c, b4k_err *err);
 /* Remove tensor i (frees it). */
 void b4k_ckpt_remove(b4k_ckpt *c, size_t i);
 
@@ -106,6 +133,15 @@ int b4k_tf_index_parse(const uint8_t *buf, size_t n, const char *name, b4k_tf_en
                        size_t *count, int *num_shards, b4k_err *err);
 void b4k_tf_entries_free(b4k_tf_entry *e, size_t n);
 int b4k_tf_open(b4k_ckpt *c, const char *prefix, b4k_err *err);
+/* The same from memory (the fuzz target uses it): the .index bytes and the
+ * data shards' bytes, shards[k] for shard k; the index's num_shards must be
+ * nshards.  Tensors borrow the shard bytes. */
+typedef struct b4k_tf_shard {
+    const uint8_t *p;
+    size_t n;
+} b4k_tf_shard;
+int b4k_tf_read(b4k_ckpt *c, const uint8_t *index, size_t n, const b4k_tf_shard *shards,
+                int nshards, const char *name, b4k_err *err);
 /* torch.save: zip archive or legacy stream, in memory. */
 int b4k_torch_read(b4k_ckpt *c, const uint8_t *buf, size_t n, const char *name, int file_idx,
                    b4k_err *err);

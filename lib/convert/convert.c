@@ -76,6 +76,7 @@ static void cv_free(b4k_cv *cv)
     for (int i = 0; i < cv->nck; i++)
         b4k_ckpt_free(cv->ck[i]);
     b4k_free(cv->ck);
+    b4k_free(cv->in);
     b4k_model_free(cv->model);
     json_decref(cv->header);
     json_decref(cv->config);
@@ -138,10 +139,33 @@ static int by_name(const void *a, const void *b)
     return b4k_names_cmp(((const b4k_cv_out *)a)->name, ((const b4k_cv_out *)b)->name);
 }
 
-static int plan(b4k_cv *cv, const char *const *inputs, int n, const b4k_convert_opts *o,
-                json_t *unmapped, b4k_err *err)
+/* CPM shards into rank order (cv->ck and cv->in), checked against each
+ * other and against their number. */
+static int order_cpm(b4k_cv *cv, int n, b4k_err *err)
+{
+    int *order = b4k_malloc_n((size_t)n, sizeof *order), rc;
+    b4k_ckpt **ck = b4k_malloc_n((size_t)n, sizeof *ck);
+    const char **in = b4k_malloc_n((size_t)n, sizeof *in);
+    if (!order || !ck || !in)
+        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    else if (!(rc = b4k_cpm_order(cv->ck, cv->in, n, order, err))) {
+        for (int r = 0; r < n; r++) {
+            ck[r] = cv->ck[order[r]];
+            in[r] = cv->in[order[r]];
+        }
+        memcpy(cv->ck, ck, (size_t)n * sizeof *ck);
+        memcpy(cv->in, in, (size_t)n * sizeof *in);
+    }
+    b4k_free(order);
+    b4k_free(ck);
+    b4k_free(in);
+    return rc;
+}
+
+static int plan(b4k_cv *cv, int n, const b4k_convert_opts *o, json_t *unmapped, b4k_err *err)
 {
     b4k_ckpt *c;
+    const char *const *inputs = cv->in;
     int rc;
     const char *fam = o->arch && strcmp(o->arch, "auto") ? o->arch : NULL;
     int codec = o->zstd_level > 0 ? B4K_CODEC_ZSTD : B4K_CODEC_RAW;
@@ -160,8 +184,10 @@ static int plan(b4k_cv *cv, const char *const *inputs, int n, const b4k_convert_
     if (!b4k_names_family_ok(fam))
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "unknown --arch %s", fam);
     snprintf(cv->family, sizeof cv->family, "%s", fam);
+    if (!strcmp(fam, "cpm") && (rc = order_cpm(cv, n, err)))
+        return rc;
     if (n > 1 && !strcmp(fam, "cpm")) {
-        if ((rc = b4k_cpm_merge(&cv->merged, cv->ck, n, err)))
+        if ((rc = b4k_cpm_merge(&cv->merged, cv->ck, cv->in, n, err)))
             return rc;
         c = cv->merged;
     } else if (n > 1) { /* sharded checkpoints (model-0000k-of-0000n): the union */
@@ -177,6 +203,7 @@ static int plan(b4k_cv *cv, const char *const *inputs, int n, const b4k_convert_
                 if ((rc = b4k_ckpt_add(cv->merged, t->name, t->dtype, t->ndim, t->shape, t->data,
                                        t->nbytes, NULL, err)))
                     return rc;
+                cv->merged->t[cv->merged->n - 1].check = t->check;
             }
         c = cv->merged;
     } else {
@@ -322,12 +349,21 @@ static float *to_f32(const b4k_ctensor *t, size_t numel, b4k_err *err)
 static int fill_out_data(const b4k_cv_out *o, const b4k_ctensor *s, void *dst, size_t nbytes,
                          b4k_err *err);
 
+/* The writer's check of a borrowed source tensor (its zip entry's CRC-32),
+ * right before it is first read. */
+static int check_src(void *ctx, b4k_err *err)
+{
+    return b4k_ckpt_verify(((const b4k_cv_out *)ctx)->src, err);
+}
+
 static int fill_out(void *ctx, void *dst, size_t nbytes, b4k_err *err)
 {
     const b4k_cv_out *o = ctx;
     b4k_ctensor whole;
     int rc;
     void *buf;
+    if ((rc = b4k_ckpt_verify(o->src, err)))
+        return rc;
     if (o->src->data)
         return fill_out_data(o, o->src, dst, nbytes, err);
     /* a lazily merged source: gather it for the transpose / quantiser */
@@ -402,6 +438,9 @@ static int fill_out_rows(void *ctx, void *dst, size_t r0, size_t nr, b4k_err *er
     size_t es = b4k_src_elem_size(s->dtype), rowlen = 1, n;
     void *tmp = NULL, *src;
     float *f = NULL;
+    int rc = b4k_ckpt_verify(s, err); /* once: then a flag test */
+    if (rc)
+        return rc;
     for (int d = 1; d < o->ndim; d++)
         rowlen *= (size_t)o->shape[d];
     n = nr * rowlen;
@@ -446,12 +485,23 @@ oom:
     return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
 }
 
+/* q8 pads each row's last dimension K to a multiple of 32 and adds an f16
+ * scale per 32: worth it only for K >= 32 and when no bigger than f16 (K =
+ * 33 is not); other matrices are written as f16 instead. */
+static int q8_pays(const b4k_cv_out *o)
+{
+    size_t k = (size_t)o->shape[o->ndim - 1], kp = b4k_q8_kpad(k);
+    return k >= B4K_Q8_BLOCK && kp + kp / B4K_Q8_BLOCK * 2 <= 2 * k;
+}
+
 static int emit_one(b4k_cv *cv, b4k_cv_out *o, int target, b4k_err *err)
 {
     const b4k_ctensor *s = o->src;
     int dt = s->dtype;
     if (is_float(dt)) {
-        if (target >= 0 && o->ndim >= 2)
+        if (target == B4K_Q8 && o->ndim >= 2 && dt != B4K_Q8 && !q8_pays(o))
+            dt = B4K_F16;
+        else if (target >= 0 && o->ndim >= 2)
             dt = target;
         else if (target >= 0 || dt == B4K_SRC_F64)
             dt = B4K_F32;
@@ -462,10 +512,12 @@ static int emit_one(b4k_cv *cv, b4k_cv_out *o, int target, b4k_err *err)
                            s->name, b4k_src_dtype_name(s->dtype));
     }
     if (s->dtype == B4K_SRC_BOOL && s->data) /* same bytes as u8 */
-        return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
+        return b4k_mw_add_checked(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec,
+                                  check_src, o, err);
     o->dt = dt;
     if (dt == s->dtype && o->xform == B4K_XF_NONE && s->data) /* zero copy from the map */
-        return b4k_mw_add(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec, err);
+        return b4k_mw_add_checked(cv->w, o->name, dt, o->ndim, o->shape, s->data, o->codec,
+                                  check_src, o, err);
     if (!s->data && (s->dtype == B4K_SRC_BOOL || (!is_float(dt) && dt != s->dtype)))
         return b4k_err_set(err, B4K_EUNSUP, NULL, 0, "tensor %s: cannot convert", s->name);
     if (!is_float(dt) && dt != s->dtype)
@@ -494,7 +546,8 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
     if (n < 1)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "no input");
     cv.ck = b4k_calloc((size_t)n, sizeof *cv.ck);
-    if (!cv.ck || !unmapped) {
+    cv.in = b4k_malloc_n((size_t)n, sizeof *cv.in);
+    if (!cv.ck || !cv.in || !unmapped) {
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
         goto done;
     }
@@ -509,6 +562,8 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
                 goto done;
             }
         }
+    for (int i = 0; i < n; i++)
+        cv.in[i] = inputs[i];
     for (int i = 0; i < n; i++) {
         const char *fmt = b4k_ckpt_sniff(inputs[i]);
         if (fmt && !strcmp(fmt, "b4k")) {
@@ -560,8 +615,9 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
         if ((rc = plan_passthrough(&cv, o, err)))
             goto done;
     } else {
-        if ((rc = plan(&cv, inputs, n, o, unmapped, err)))
+        if ((rc = plan(&cv, n, o, unmapped, err)))
             goto done;
+        inputs = cv.in; /* CPM: in rank order */
         cv.w = b4k_mw_new(cv.family);
         if (!cv.w) {
             rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");

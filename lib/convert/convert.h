@@ -32,7 +32,18 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
  * safetensors file back gives a byte-identical .b4k. */
 int b4k_convert_export_safetensors(const char *model, const char *out, b4k_err *err);
 
-/* Merge Megatron model-parallel shards (cpm.c). */
-int b4k_cpm_merge(b4k_ckpt **out, b4k_ckpt **shards, int k, b4k_err *err);
+/* Megatron model-parallel shards (cpm.c).  The rank of a shard is the number
+ * after the last "mp_rank_" in its path (DeepSpeed mp_rank_NN_model_states.pt,
+ * Megatron mp_rank_NN/model_optim_rng.pt), or -1. */
+int b4k_cpm_rank(const char *path);
+/* Check the k inputs of a CPM conversion against each other: every
+ * mp_world_size they state is k, and their ranks are 0..k-1, each once (one
+ * input may be an unsplit state dict under any name).  order[r] = index of
+ * rank r's input.  Errors ("mp-shard mismatch: ...") name the file. */
+int b4k_cpm_order(b4k_ckpt *const *shards, const char *const *files, int k, int *order,
+                  b4k_err *err);
+/* Merge shards given in rank order (files: their paths, for messages). */
+int b4k_cpm_merge(b4k_ckpt **out, b4k_ckpt **shards, const char *const *files, int k,
+                  b4k_err *err);
 
 #endif

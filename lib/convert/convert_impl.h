@@ -16,7 +16,8 @@ typedef struct b4k_cv_out {
 
 typedef struct b4k_cv {
     char family[16];
-    b4k_ckpt **ck;                /* opened inputs */
+    b4k_ckpt **ck;                /* opened inputs (CPM: in rank order) */
+    const char **in;              /* their paths, in the same order */
     int nck;
     b4k_ckpt *merged;             /* CPM merge result, or NULL */
     b4k_model *model;             /* .b4k input */

@@ -45,6 +45,83 @@ static int count_layers(b4k_cv *cv, const char *prefix)
     return maxl + 1;
 }
 
+static int put_shape(char *b, size_t cap, int ndim, const int64_t *shape)
+{
+    int o = snprintf(b, cap, "[");
+    for (int d = 0; d < ndim && o < (int)cap; d++)
+        o += snprintf(b + o, cap - (size_t)o, "%s%lld", d ? "," : "", (long long)shape[d]);
+    if (o < (int)cap)
+        snprintf(b + o, cap - (size_t)o, "]");
+    return 0;
+}
+
+/* GPT-2 / CPM: every tensor has the shape the config says (C = n_embd,
+ * I = the MLP width, from layer 0's c_fc), and every block of the
+ * n_layer has all its tensors.  One shard of a model-parallel checkpoint
+ * fails here (c_attn has 3C/k rows). */
+static int check_gpt2_shapes(b4k_cv *cv, const char *file, b4k_err *err)
+{
+    static const struct { const char *sfx; int d0, d1; } blk[] = {
+        /* d: 1 = C, 3 = 3C, 4 = I, 0 = none (a vector) */
+        {"ln_1.weight", 1, 0},        {"ln_1.bias", 1, 0},
+        {"attn.c_attn.weight", 3, 1}, {"attn.c_attn.bias", 3, 0},
+        {"attn.c_proj.weight", 1, 1}, {"attn.c_proj.bias", 1, 0},
+        {"ln_2.weight", 1, 0},        {"ln_2.bias", 1, 0},
+        {"mlp.c_fc.weight", 4, 1},    {"mlp.c_fc.bias", 4, 0},
+        {"mlp.c_proj.weight", 1, 4},  {"mlp.c_proj.bias", 1, 0},
+    };
+    json_t *c = cv->config;
+    int64_t C = json_integer_value(json_object_get(c, "n_embd"));
+    int64_t NH = json_integer_value(json_object_get(c, "n_head"));
+    int64_t L = json_integer_value(json_object_get(c, "n_layer"));
+    int64_t I = dim_of(cv, "h.0.mlp.c_fc.weight", 0);
+    const char *hint = !strcmp(cv->family, "cpm")
+                           ? " (one shard of a model-parallel checkpoint? give every "
+                             "mp_rank_NN file)" : "";
+    char name[64], got[128], want[128];
+    if (NH <= 0 || C <= 0 || C % NH)
+        return b4k_err_set(err, B4K_EFORMAT, file, 0,
+                           "config: n_embd %lld is not a multiple of n_head %lld",
+                           (long long)C, (long long)NH);
+    if (I <= 0)
+        I = 4 * C;
+    for (size_t i = 0; i < cv->nout; i++) {
+        const b4k_cv_out *o = &cv->out[i];
+        int64_t w[2] = {0, 0};
+        int nd = 0, l, off = 0;
+        const char *s = o->name;
+        if (!strcmp(s, "wte.weight") || !strcmp(s, "lm_head.weight"))
+            w[0] = json_integer_value(json_object_get(c, "vocab_size")), w[1] = C, nd = 2;
+        else if (!strcmp(s, "wpe.weight"))
+            w[0] = json_integer_value(json_object_get(c, "n_ctx")), w[1] = C, nd = 2;
+        else if (!strcmp(s, "ln_f.weight") || !strcmp(s, "ln_f.bias"))
+            w[0] = C, nd = 1;
+        else if (sscanf(s, "h.%d.%n", &l, &off) == 1 && off)
+            for (size_t k = 0; k < sizeof blk / sizeof *blk; k++)
+                if (!strcmp(s + off, blk[k].sfx)) {
+                    int dd[2] = {blk[k].d0, blk[k].d1};
+                    for (nd = 0; nd < 2 && dd[nd]; nd++)
+                        w[nd] = dd[nd] == 1 ? C : dd[nd] == 3 ? 3 * C : I;
+                }
+        if (!nd)
+            continue;
+        if (o->ndim != nd || o->shape[0] != w[0] || (nd > 1 && o->shape[1] != w[1])) {
+            put_shape(got, sizeof got, o->ndim, o->shape);
+            put_shape(want, sizeof want, nd, w);
+            return b4k_err_set(err, B4K_EFORMAT, file, 0,
+                               "tensor %s has shape %s, expected %s for n_embd %lld%s", s, got,
+                               want, (long long)C, hint);
+        }
+    }
+    for (int64_t l = 0; l < L; l++)
+        for (size_t k = 0; k < sizeof blk / sizeof *blk; k++) {
+            snprintf(name, sizeof name, "h.%lld.%s", (long long)l, blk[k].sfx);
+            if (!b4k_cv_find(cv, name))
+                return b4k_err_set(err, B4K_EFORMAT, file, 0, "tensor %s is missing", name);
+        }
+    return 0;
+}
+
 /* Set key to v (from shapes) unless the source config has it; if it has a
  * different value, that is an error. */
 static int want_int(json_t *dst, json_t *src, const char *key, const char *alt, int64_t v,
@@ -171,6 +248,8 @@ int b4k_cv_config(b4k_cv *cv, const char *const *inputs, const b4k_convert_opts 
     }
     cv->config = c;
     c = NULL;
+    if (!bertish && (rc = check_gpt2_shapes(cv, inputs[0], err)))
+        goto done;
 done:
     json_decref(c);
     json_decref(src);

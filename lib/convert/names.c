@@ -104,8 +104,12 @@ static int map_hf_bert(const char *src, char *dst, size_t cap, int *xf)
     if (strlen(s) + 2 >= sizeof tmp)
         return -1;
     strcpy(tmp, s);
-    if (ends(tmp, "position_ids") || starts(tmp, "cls.predictions.decoder.") ||
-        starts(tmp, "predictions.decoder.") || starts(tmp, "lm_head.decoder."))
+    /* buffers (position / token type ids, NEZHA's sinusoid table, which
+     * b4k computes) and the decoder tied to the word embeddings */
+    if (ends(tmp, "position_ids") || ends(tmp, "token_type_ids") ||
+        ends(tmp, "relative_positions_encoding.positions_encoding") ||
+        starts(tmp, "cls.predictions.decoder.") || starts(tmp, "predictions.decoder.") ||
+        starts(tmp, "lm_head.decoder."))
         return 0;
     if (subst(tmp, sizeof tmp, "encoder.albert_layer_groups.0.albert_layers.0.",
               "encoder.layer.0.")) {
@@ -127,6 +131,13 @@ static int map_hf_bert(const char *src, char *dst, size_t cap, int *xf)
                    "cls.predictions.transform.LayerNorm."))
             subst(tmp, sizeof tmp, "predictions.", "cls.predictions.");
     }
+    /* RoBERTa's MLM head (lm_head.dense, .layer_norm, .bias) is BERT's */
+    if (starts(tmp, "lm_head.dense."))
+        subst(tmp, sizeof tmp, "lm_head.dense.", "cls.predictions.transform.dense.");
+    else if (starts(tmp, "lm_head.layer_norm."))
+        subst(tmp, sizeof tmp, "lm_head.layer_norm.", "cls.predictions.transform.LayerNorm.");
+    else if (!strcmp(tmp, "lm_head.bias"))
+        strcpy(tmp, "cls.predictions.bias");
     if (starts(tmp, "sop_classifier.classifier."))
         subst(tmp, sizeof tmp, "sop_classifier.classifier.", "cls.seq_relationship.");
     if (ends(tmp, ".gamma"))
@@ -236,7 +247,7 @@ int b4k_names_map(const char *family, const char *src, char *dst, size_t cap, in
 
 const char *b4k_names_detect(const char *const *names, size_t n)
 {
-    int bert = 0, albert = 0, gpt2 = 0, cpm = 0, pos = 0;
+    int bert = 0, albert = 0, gpt2 = 0, cpm = 0, pos = 0, nezha = 0;
     for (size_t i = 0; i < n; i++) {
         const char *s = names[i];
         if (starts(s, "module."))
@@ -250,6 +261,8 @@ const char *b4k_names_detect(const char *const *names, size_t n)
             bert++;
         if (strstr(s, "position_embeddings"))
             pos++;
+        if (starts(s, "nezha.") || strstr(s, "relative_positions_encoding"))
+            nezha++;
         if (starts(s, "model/h") || starts(s, "transformer.h.") || starts(s, "h.0.attn"))
             gpt2++;
         if (strstr(s, "query_key_value") || starts(s, "transformer.layers."))
@@ -261,6 +274,8 @@ const char *b4k_names_detect(const char *const *names, size_t n)
         return "gpt2";
     if (albert)
         return "albert";
+    if (nezha)
+        return "nezha";
     if (bert)
         return pos ? "bert" : "nezha";
     return NULL;

@@ -120,16 +120,13 @@ done:
     return rc;
 }
 
-int b4k_safetensors_write(const char *path, const b4k_ctensor *t, size_t n, json_t *metadata,
-                          b4k_err *err)
+/* The 8-byte length and the JSON header (space padded so the data is 8-byte
+ * aligned) of n tensors laid out in order. */
+static int header(b4k_buf *hdr, const b4k_ctensor *t, size_t n, json_t *metadata, b4k_err *err)
 {
     json_t *root = json_object();
-    b4k_buf hdr;
-    b4k_afile *af = NULL;
     uint64_t off = 0, hlen;
     int rc = 0;
-    FILE *fp;
-    b4k_buf_init(&hdr);
     if (!root)
         return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     if (metadata && json_object_size(metadata))
@@ -154,17 +151,35 @@ int b4k_safetensors_write(const char *path, const b4k_ctensor *t, size_t n, json
         }
         off += t[i].nbytes;
     }
-    if (b4k_jsonl_dump(&hdr, root)) {
+    b4k_buf_reset(hdr);
+    if (b4k_buf_append(hdr, "\0\0\0\0\0\0\0\0", 8) || b4k_jsonl_dump(hdr, root)) {
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
         goto done;
     }
-    while ((hdr.len + 8) % 8) /* keep the data 8-byte aligned, as safetensors does */
-        b4k_buf_putc(&hdr, ' ');
-    hlen = hdr.len;
-    if ((rc = b4k_afile_open(&af, path, err)))
+    while (hdr->len % 8) /* keep the data 8-byte aligned, as safetensors does */
+        if (b4k_buf_putc(hdr, ' ')) {
+            rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+            goto done;
+        }
+    hlen = hdr->len - 8;
+    memcpy(hdr->data, &hlen, 8);
+done:
+    json_decref(root);
+    return rc;
+}
+
+int b4k_safetensors_write(const char *path, const b4k_ctensor *t, size_t n, json_t *metadata,
+                          b4k_err *err)
+{
+    b4k_buf hdr;
+    b4k_afile *af = NULL;
+    int rc;
+    FILE *fp;
+    b4k_buf_init(&hdr);
+    if ((rc = header(&hdr, t, n, metadata, err)) || (rc = b4k_afile_open(&af, path, err)))
         goto done;
     fp = b4k_afile_fp(af);
-    if (fwrite(&hlen, 8, 1, fp) != 1 || fwrite(hdr.data, 1, hdr.len, fp) != hdr.len) {
+    if (fwrite(hdr.data, 1, hdr.len, fp) != hdr.len) {
         rc = b4k_err_set(err, B4K_EIO, path, 0, "write failed");
         goto done;
     }
@@ -178,6 +193,15 @@ int b4k_safetensors_write(const char *path, const b4k_ctensor *t, size_t n, json
 done:
     b4k_afile_abort(af);
     b4k_buf_free(&hdr);
-    json_decref(root);
+    return rc;
+}
+
+int b4k_safetensors_write_mem(b4k_buf *out, const b4k_ctensor *t, size_t n, json_t *metadata,
+                              b4k_err *err)
+{
+    int rc = header(out, t, n, metadata, err);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (t[i].nbytes && b4k_buf_append(out, t[i].data, t[i].nbytes))
+            rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     return rc;
 }

@@ -10,5 +10,8 @@ const char *b4k_safetensors_dtype_name(int dtype);
  * may be NULL) becomes "__metadata__". */
 int b4k_safetensors_write(const char *path, const b4k_ctensor *t, size_t n, json_t *metadata,
                           b4k_err *err);
+/* The same bytes into out (reset first), for tests and the fuzzer. */
+int b4k_safetensors_write_mem(b4k_buf *out, const b4k_ctensor *t, size_t n, json_t *metadata,
+                              b4k_err *err);
 
 #endif

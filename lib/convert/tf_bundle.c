@@ -367,26 +367,28 @@ static int is_optimizer_slot(const char *n)
     return !strncmp(n, "_CHECKPOINTABLE_OBJECT_GRAPH", 28) || strstr(n, "/.OPTIMIZER_SLOT/");
 }
 
-int b4k_tf_open(b4k_ckpt *c, const char *prefix, b4k_err *err)
+/* Where the bytes of data shard k (of nsh) are: mapped from a file, or
+ * given in memory.  *idx: the checkpoint's map index (-1 for memory), *path:
+ * the name for messages. */
+typedef int (*shard_fn)(void *ctx, b4k_ckpt *c, int k, int nsh, const uint8_t **d, size_t *n,
+                        int *idx, const char **path, b4k_err *err);
+
+/* The tensors of a parsed index, bounds- and crc-checked against their
+ * shards. */
+static int tf_read(b4k_ckpt *c, const uint8_t *ibuf, size_t in, const char *iname, shard_fn get,
+                   void *ctx, b4k_err *err)
 {
-    char path[4200];
-    const uint8_t *ibuf;
-    size_t in, count = 0;
-    int nsh = 1, rc, idx, skipped = 0, nonnum = 0;
+    size_t count = 0;
+    int nsh = 1, rc, skipped = 0, nonnum = 0;
     b4k_tf_entry *e = NULL;
-    int *shard_map = NULL;
-    snprintf(path, sizeof path, "%s.index", prefix);
-    if ((rc = b4k_ckpt_map(c, path, &ibuf, &in, NULL, err)))
+    struct shard { const uint8_t *d; size_t n; int idx; const char *path; } *sh = NULL;
+    if ((rc = b4k_tf_index_parse(ibuf, in, iname, &e, &count, &nsh, err)))
         return rc;
-    if ((rc = b4k_tf_index_parse(ibuf, in, path, &e, &count, &nsh, err)))
-        return rc;
-    shard_map = b4k_malloc_n((size_t)nsh, sizeof *shard_map);
-    if (!shard_map) {
-        rc = b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
+    sh = b4k_calloc((size_t)nsh, sizeof *sh);
+    if (!sh) {
+        rc = b4k_err_set(err, B4K_ENOMEM, iname, 0, "out of memory");
         goto done;
     }
-    for (int k = 0; k < nsh; k++)
-        shard_map[k] = -1;
     for (size_t i = 0; i < count; i++) {
         const uint8_t *d;
         size_t dn, want, es;
@@ -399,30 +401,25 @@ int b4k_tf_open(b4k_ckpt *c, const char *prefix, b4k_err *err)
             continue;
         }
         if (e[i].shard < 0 || e[i].shard >= nsh) {
-            rc = b4k_err_set(err, B4K_EFORMAT, path, 0, "tensor %s: shard %d of %d", e[i].name,
+            rc = b4k_err_set(err, B4K_EFORMAT, iname, 0, "tensor %s: shard %d of %d", e[i].name,
                              e[i].shard, nsh);
             goto done;
         }
-        if (shard_map[e[i].shard] < 0) {
-            char dp[4300];
-            snprintf(dp, sizeof dp, "%s.data-%05d-of-%05d", prefix, e[i].shard, nsh);
-            if ((rc = b4k_ckpt_map(c, dp, &d, &dn, &idx, err)))
-                goto done;
-            shard_map[e[i].shard] = idx;
-        }
-        idx = shard_map[e[i].shard];
-        d = c->maps[idx].p;
-        dn = c->maps[idx].n;
+        struct shard *s = &sh[e[i].shard];
+        if (!s->path && (rc = get(ctx, c, e[i].shard, nsh, &s->d, &s->n, &s->idx, &s->path, err)))
+            goto done;
+        d = s->d;
+        dn = s->n;
         es = b4k_src_elem_size(e[i].dtype);
         if (b4k_shape_numel(e[i].ndim, e[i].shape, &want) ||
             __builtin_mul_overflow(want, es, &want) || want != e[i].size) {
-            rc = b4k_err_set(err, B4K_EFORMAT, path, 0,
+            rc = b4k_err_set(err, B4K_EFORMAT, iname, 0,
                              "tensor %s: size %llu does not match its shape", e[i].name,
                              (unsigned long long)e[i].size);
             goto done;
         }
         if (e[i].offset > dn || e[i].size > dn - e[i].offset) {
-            rc = b4k_err_set(err, B4K_EFORMAT, c->maps[idx].path, 0,
+            rc = b4k_err_set(err, B4K_EFORMAT, s->path, 0,
                              "tensor %s: data [%llu,+%llu) past the end of the shard (%zu "
                              "bytes)", e[i].name, (unsigned long long)e[i].offset,
                              (unsigned long long)e[i].size, dn);
@@ -431,24 +428,76 @@ int b4k_tf_open(b4k_ckpt *c, const char *prefix, b4k_err *err)
         d = d ? d + e[i].offset : (const uint8_t *)"";
         if (e[i].has_crc && !(c->flags & B4K_CKPT_NO_CRC) &&
             b4k_crc32c_mask(b4k_crc32c(0, d, (size_t)e[i].size)) != e[i].crc) {
-            rc = b4k_err_set(err, B4K_ECHECKSUM, c->maps[idx].path, 0,
+            rc = b4k_err_set(err, B4K_ECHECKSUM, s->path, 0,
                              "tensor %s: crc32c mismatch (checkpoint is corrupt)", e[i].name);
             goto done;
         }
         if ((rc = b4k_ckpt_add(c, e[i].name, e[i].dtype, e[i].ndim, e[i].shape, d,
                                (size_t)e[i].size, NULL, err))) {
-            b4k_err_locate(err, path, 0);
+            b4k_err_locate(err, iname, 0);
             goto done;
         }
         c->t[c->n - 1].src_offset = e[i].offset;
-        c->t[c->n - 1].src_file = idx;
+        c->t[c->n - 1].src_file = s->idx;
     }
     json_object_set_new(c->meta, "num_shards", json_integer(nsh));
     json_object_set_new(c->meta, "skipped_optimizer", json_integer(skipped));
     if (nonnum)
         json_object_set_new(c->meta, "skipped_non_numeric", json_integer(nonnum));
 done:
-    b4k_free(shard_map);
+    b4k_free(sh);
     b4k_tf_entries_free(e, count);
     return rc;
+}
+
+static int file_shard(void *ctx, b4k_ckpt *c, int k, int nsh, const uint8_t **d, size_t *n,
+                      int *idx, const char **path, b4k_err *err)
+{
+    char dp[4300];
+    int rc;
+    snprintf(dp, sizeof dp, "%s.data-%05d-of-%05d", (const char *)ctx, k, nsh);
+    if ((rc = b4k_ckpt_map(c, dp, d, n, idx, err)))
+        return rc;
+    *path = c->maps[*idx].path;
+    return 0;
+}
+
+int b4k_tf_open(b4k_ckpt *c, const char *prefix, b4k_err *err)
+{
+    char path[4200];
+    const uint8_t *ibuf;
+    size_t in;
+    int rc, idx;
+    snprintf(path, sizeof path, "%s.index", prefix);
+    if ((rc = b4k_ckpt_map(c, path, &ibuf, &in, &idx, err)))
+        return rc;
+    return tf_read(c, ibuf, in, c->maps[idx].path, file_shard, (void *)prefix, err);
+}
+
+typedef struct mem_shards {
+    const b4k_tf_shard *s;
+    int n;
+    const char *name;
+} mem_shards;
+
+static int mem_shard(void *ctx, b4k_ckpt *c, int k, int nsh, const uint8_t **d, size_t *n,
+                     int *idx, const char **path, b4k_err *err)
+{
+    const mem_shards *m = ctx;
+    (void)c;
+    if (nsh != m->n || k >= m->n)
+        return b4k_err_set(err, B4K_EFORMAT, m->name, 0,
+                           "the index has %d data shards, %d given", nsh, m->n);
+    *d = m->s[k].p ? m->s[k].p : (const uint8_t *)"";
+    *n = m->s[k].n;
+    *idx = -1;
+    *path = m->name;
+    return 0;
+}
+
+int b4k_tf_read(b4k_ckpt *c, const uint8_t *index, size_t n, const b4k_tf_shard *shards,
+                int nshards, const char *name, b4k_err *err)
+{
+    mem_shards m = {shards, nshards, name};
+    return tf_read(c, index, n, name, mem_shard, &m, err);
 }

@@ -3,7 +3,9 @@
  * protocol pickle, sys_info pickle, the object pickle, the storage-key list
  * pickle, then per storage an i64 element count and its bytes).  The object
  * is read by the data-only pickle VM; tensors become b4k_ctensors that
- * borrow the storage bytes when contiguous (else they are gathered). */
+ * borrow the storage bytes when contiguous (else they are gathered).  Zip
+ * entries' CRC-32: data.pkl is verified at once, a storage when a tensor
+ * over it is first used (b4k_ckpt_verify) or gathered. */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +18,7 @@ typedef struct blob {
     size_t klen;
     const uint8_t *data;
     size_t n;
+    b4k_ccheck *check;    /* zip: its CRC-32, verified before first use */
 } blob;
 
 typedef struct tctx {
@@ -37,11 +40,12 @@ static uint64_t le(const uint8_t *p, int k)
     return v;
 }
 
-static int add_blob(tctx *t, const char *key, size_t klen, const uint8_t *d, size_t n)
+static int add_blob(tctx *t, const char *key, size_t klen, const uint8_t *d, size_t n,
+                    b4k_ccheck *check)
 {
     if (B4K_GROW(t->blobs, t->cap, t->nblobs + 1))
         return b4k_err_set(t->err, B4K_ENOMEM, t->name, 0, "out of memory");
-    t->blobs[t->nblobs++] = (blob){key, klen, d, n};
+    t->blobs[t->nblobs++] = (blob){key, klen, d, n, check};
     return 0;
 }
 
@@ -91,14 +95,18 @@ static int add_tensor(tctx *t, const char *tname, const pk_val *v)
         return TFAIL("tensor %s: reaches element %llu of a storage of %zu", tname,
                      (unsigned long long)hi, avail);
     const uint8_t *src = b->data + (size_t)v->offset * es;
-    if (contiguous) {
+    if (contiguous) { /* borrowed: its entry is verified when first used */
         int rc = b4k_ckpt_add(t->c, tname, v->dtype, v->ndim, v->shape, src, nb, NULL, t->err);
         if (!rc) {
             t->c->t[t->c->n - 1].src_offset = (uint64_t)(src - t->base);
             t->c->t[t->c->n - 1].src_file = t->file_idx;
+            t->c->t[t->c->n - 1].check = b->check;
         }
         return rc;
     }
+    int rc = b4k_ckpt_verify_check(b->check, t->err); /* gathered now: verified now */
+    if (rc)
+        return rc;
     uint8_t *dst = b4k_aligned_alloc(64, nb);
     if (!dst)
         return b4k_err_set(t->err, B4K_ENOMEM, t->name, 0, "out of memory");
@@ -202,9 +210,11 @@ static int read_zip(tctx *t, const uint8_t *buf, size_t n, const uint8_t **pkl, 
     for (size_t i = 0; i < cd_n; i++) {
         uint64_t csize, usize, loff;
         size_t nl, xl, cl, method, data;
+        uint32_t crc;
         if (p > n || n - p < 46 || le(buf + p, 4) != 0x02014b50)
             return TFAIL("zip: corrupt central directory entry %zu", i);
         method = (size_t)le(buf + p + 10, 2);
+        crc = (uint32_t)le(buf + p + 16, 4);
         csize = le(buf + p + 20, 4);
         usize = le(buf + p + 24, 4);
         nl = (size_t)le(buf + p + 28, 2);
@@ -243,11 +253,19 @@ static int read_zip(tctx *t, const uint8_t *buf, size_t n, const uint8_t **pkl, 
             continue;
         size_t rest = nl - (size_t)(slash + 1 - fname);
         const char *r = slash + 1;
+        b4k_ccheck *check = NULL;
+        if (!(t->c->flags & B4K_CKPT_NO_CRC) &&
+            !(check = b4k_ckpt_add_check(t->c, t->name, fname, nl > 200 ? 200 : nl, buf + data,
+                                         (size_t)csize, crc)))
+            return b4k_err_set(t->err, B4K_ENOMEM, t->name, 0, "out of memory");
         if (rest == 8 && !memcmp(r, "data.pkl", 8)) {
+            int rc = b4k_ckpt_verify_check(check, t->err);
+            if (rc)
+                return rc;
             *pkl = buf + data;
             *pkln = (size_t)csize;
         } else if (rest > 5 && !memcmp(r, "data/", 5)) {
-            int rc = add_blob(t, r + 5, rest - 5, buf + data, (size_t)csize);
+            int rc = add_blob(t, r + 5, rest - 5, buf + data, (size_t)csize, check);
             if (rc)
                 return rc;
         } else if (rest == 9 && !memcmp(r, "byteorder", 9)) {
@@ -330,7 +348,7 @@ static int read_legacy(tctx *t, pk_vm *vm, const uint8_t *buf, size_t n, pk_val 
         if (__builtin_mul_overflow(cnt, (uint64_t)es, &nb) || nb > n - pos)
             return TFAIL("storage %.*s: %llu elements past the end of the file",
                          (int)(k->slen > 64 ? 64 : k->slen), k->s, (unsigned long long)cnt);
-        if ((rc = add_blob(t, k->s, k->slen, buf + pos, (size_t)nb)))
+        if ((rc = add_blob(t, k->s, k->slen, buf + pos, (size_t)nb, NULL)))
             return rc;
         pos += (size_t)nb;
     }

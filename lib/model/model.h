@@ -132,6 +132,14 @@ int b4k_mw_add_copy(b4k_mw *w, const char *name, int dtype, int ndim, const int6
                     const void *data, int codec, b4k_err *err);
 int b4k_mw_add_owned(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
                      void *data, int codec, b4k_err *err);
+/* b4k_mw_add with a check the writer makes right before it first reads the
+ * borrowed bytes (e.g. the source file's checksum of them): an error from
+ * check(ctx, err) stops the write, and nothing is left behind.  ctx must
+ * stay valid until b4k_mw_write returns. */
+typedef int (*b4k_mw_check_fn)(void *ctx, b4k_err *err);
+int b4k_mw_add_checked(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
+                       const void *data, int codec, b4k_mw_check_fn check, void *ctx,
+                       b4k_err *err);
 /* Convert f32 data to dtype (f32/f16/bf16/q8) and add it (owned copy). */
 int b4k_mw_add_f32(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
                    const float *data, int codec, b4k_err *err);

@@ -1,6 +1,6 @@
 /* Fuzz target: torch.save files (zip container, legacy stream) through the
  * data-only pickle VM, including tensor materialisation (strides, storage
- * bounds). */
+ * bounds) and the zip entries' CRC-32. */
 #include <stdint.h>
 
 #include "convert/ckpt.h"
@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     b4k_err err;
     b4k_ckpt *c = b4k_ckpt_new("fuzz", 0);
     if (c) {
-        b4k_torch_read(c, data, size, "fuzz", 0, &err);
+        if (b4k_torch_read(c, data, size, "fuzz", 0, &err) == 0)
+            b4k_ckpt_verify_all(c, &err); /* zip entries' CRC-32 */
         b4k_ckpt_free(c);
     }
     /* and the bare pickle VM on the same bytes */

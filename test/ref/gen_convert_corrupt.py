@@ -4,8 +4,12 @@
                              man/b4k-model.5 independently of lib/model)
   test/corrupt/convert/      torch.save files with forbidden globals,
                              broken safetensors and torch zips
+  test/corrupt/convert-late/ a torch zip whose data fails its CRC-32 while
+                             the output is being written
+  test/corrupt/convert-cpm-single/  one shard of a 2-way model given alone
   test/corrupt/convert-cpm/  Megatron shards that do not match shard 0 of
-                             test/golden/convert/cpm
+                             test/golden/convert/cpm (named mp_rank_NN-*: the
+                             rank is read from the name)
 Usage: /usr/bin/python3 test/ref/gen_convert_corrupt.py"""
 import collections
 import json
@@ -135,6 +139,21 @@ torch.save(ok, "/tmp/b4k-ok-legacy.pt", _use_new_zipfile_serialization=False)
 lb = open("/tmp/b4k-ok-legacy.pt", "rb").read()
 w(cv, "legacy-truncated.pt", lb[:-5])
 
+# a good GPT-2 zip with one byte of archive/data/0 (wte) flipped: the zip's
+# CRC-32 of that entry no longer matches.  It is checked when the tensor is
+# first used, i.e. while the output is being written (test/corrupt/
+# convert-late: nothing may be left behind).
+import zipfile
+ok2 = collections.OrderedDict([("transformer.wte.weight", torch.arange(8.0).reshape(4, 2)),
+                               ("transformer.wpe.weight", torch.ones(3, 2))])
+torch.save(ok2, "/tmp/b4k-ok2.pt")
+zb = bytearray(open("/tmp/b4k-ok2.pt", "rb").read())
+with zipfile.ZipFile("/tmp/b4k-ok2.pt") as z:
+    info = [i for i in z.infolist() if i.filename.endswith("/data/0")][0]
+nl, xl = struct.unpack_from("<HH", zb, info.header_offset + 26)
+zb[info.header_offset + 30 + nl + xl + 5] ^= 0x40
+w(os.path.join(TOP, "test", "corrupt", "convert-late"), "zip-crc-mismatch.pt", bytes(zb))
+
 
 def st(hdr, data=b"", hlen=None):
     h = json.dumps(hdr, separators=(",", ":")).encode()
@@ -149,6 +168,11 @@ dup = (b'{"transformer.wte.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,
        b'"transformer.wte.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}')
 w(cv, "st-duplicate.safetensors", struct.pack("<Q", len(dup)) + dup + b"\0" * 8)
 w(cv, "st-bad-dtype.safetensors", st({"transformer.wte.weight": {**t8, "dtype": "C64"}}, b"\0" * 8))
+w(cv, "st-c-attn-shape.safetensors", st({
+    "transformer.wte.weight": {"dtype": "F32", "shape": [4, 2], "data_offsets": [0, 32]},
+    "transformer.wpe.weight": {"dtype": "F32", "shape": [3, 2], "data_offsets": [32, 56]},
+    "transformer.h.0.attn.c_attn.weight": {"dtype": "F32", "shape": [2, 4], "data_offsets": [56, 88]}},
+    b"\0" * 88))
 w(cv, "st-size-overflow.safetensors", st({"transformer.wte.weight": {**t8, "shape": [1 << 62, 1 << 62]}}, b"\0" * 8))
 
 cp = os.path.join(TOP, "test", "corrupt", "convert-cpm")
@@ -157,12 +181,31 @@ s1 = torch.load(os.path.join(TOP, "test", "golden", "convert", "cpm", "mp_rank_0
 os.makedirs(cp, exist_ok=True)
 x = dict(s1)
 x["module"] = collections.OrderedDict((k, v) for k, v in s1["module"].items() if "layers.1.mlp" not in k)
-torch.save(x, os.path.join(cp, "missing-tensor.pt"))
+torch.save(x, os.path.join(cp, "mp_rank_01-missing-tensor.pt"))
 x = dict(s1)
 x["module"] = collections.OrderedDict(s1["module"])
 x["module"]["transformer.layers.0.mlp.dense_4h_to_h.weight"] = torch.ones(6, 16)
-torch.save(x, os.path.join(cp, "shape-mismatch.pt"))
+torch.save(x, os.path.join(cp, "mp_rank_01-shape-mismatch.pt"))
 x = dict(s1)
 x["mp_world_size"] = 4
-torch.save(x, os.path.join(cp, "world-size.pt"))
+torch.save(x, os.path.join(cp, "mp_rank_01-world-size.pt"))
+# the rank comes from the mp_rank_NN in the path: a second rank 0, a rank 2
+# of 2 shards, and a path without a rank (links to the good rank 1 shard)
+for link in ("mp_rank_00-duplicate-rank.pt", "mp_rank_02-rank-gap.pt", "no-rank-in-name.pt"):
+    p = os.path.join(cp, link)
+    if os.path.lexists(p):
+        os.remove(p)
+    os.symlink("../../golden/convert/cpm/mp_rank_01_model_states.pt", p)
+# one shard of the 2-way model given alone (CMD with one input): it says
+# mp_world_size 2 (a link to the good shard), or, without that key, its
+# c_attn has 3*n_embd/2 rows
+cs = os.path.join(TOP, "test", "corrupt", "convert-cpm-single")
+os.makedirs(cs, exist_ok=True)
+p = os.path.join(cs, "mp_rank_00-of-two.pt")
+if os.path.lexists(p):
+    os.remove(p)
+os.symlink("../../golden/convert/cpm/mp_rank_00_model_states.pt", p)
+x = dict(s0)
+del x["mp_world_size"]
+torch.save(x, os.path.join(cs, "mp_rank_00-no-world-size.pt"))
 print("ok")

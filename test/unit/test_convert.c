@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "convert/convert.h"
+#include "convert/crc32.h"
 #include "convert/crc32c.h"
 #include "convert/pickle.h"
 #include "convert/safetensors.h"
@@ -173,11 +174,74 @@ TEST(gpt2_torch_safetensors_and_casts)
             }
         b4k_free(x);
     }
-    CHECK_EQ_INT(nq, 10); /* wte, wpe, 4 matrices x 2 layers */
+    CHECK_EQ_INT(nq, 2); /* mlp.c_proj x 2 layers: the only matrices with K >= 32 */
     CHECK_EQ_INT(bad, 0);
+    /* the other matrices (K = 8: q8 would pad them to 32) are f16, the same
+     * bits as --dtype f16 gives */
+    b4k_model *h = NULL;
+    int nh = 0;
+    CHECK_EQ_INT(b4k_model_open(&h, tp("g16.b4k"), &e), 0);
+    for (size_t i = 0; q && h && i < b4k_model_count(q); i++) {
+        const char *n = b4k_model_tensor_name(q, i);
+        b4k_tensor_view vq, vh;
+        if (b4k_model_get(q, n, &vq, &e) || vq.ndim < 2 || vq.dtype == B4K_Q8 ||
+            !strncmp(n, "tokenizer.", 10))
+            continue;
+        nh++;
+        CHECK(vq.dtype == B4K_F16 && !b4k_model_get(h, n, &vh, &e) && vh.nbytes == vq.nbytes &&
+              !memcmp(vh.data, vq.data, vq.nbytes));
+    }
+    CHECK_EQ_INT(nh, 8);
+    b4k_model_free(h);
     b4k_model_free(q);
     b4k_model_free(f);
 }
+
+/* --dtype int8 keeps q8 only where it pays: a last dimension K >= 32 whose
+ * q8 bytes (K padded to 32, an f16 scale per 32) are no more than f16's;
+ * K = 31 and K = 33 become f16, vectors stay f32. */
+TEST(q8_only_where_it_pays)
+{
+    static const int k[] = {31, 32, 33, 34, 64};
+    char hdr[2048], *h = hdr;
+    size_t off = 0;
+    float buf[3 * 64];
+    for (int i = 0; i < 3 * 64; i++)
+        buf[i] = (float)(i % 17) * 0.25f - 2.0f;
+    h += sprintf(h, "{");
+    for (int i = 0; i < 5; i++) {
+        h += sprintf(h, "\"x%d\":{\"dtype\":\"F32\",\"shape\":[3,%d],\"data_offsets\":[%zu,%zu]},",
+                     k[i], k[i], off, off + 12 * (size_t)k[i]);
+        off += 12 * (size_t)k[i];
+    }
+    h += sprintf(h, "\"v\":{\"dtype\":\"F32\",\"shape\":[40],\"data_offsets\":[%zu,%zu]}}",
+                 off, off + 160);
+    uint64_t hl = (uint64_t)(h - hdr);
+    FILE *fp = fopen(tp("k.safetensors"), "wb");
+    fwrite(&hl, 8, 1, fp);
+    fwrite(hdr, 1, hl, fp);
+    for (int i = 0; i < 5; i++)
+        fwrite(buf, 4, 3 * (size_t)k[i], fp);
+    fwrite(buf, 4, 40, fp);
+    fclose(fp);
+    write_text(tp("k.json"),
+               "{\"n_layer\":0,\"n_embd\":4,\"n_head\":1,\"vocab_size\":4,\"n_ctx\":4}");
+    CHECK_EQ_INT(conv(tp("k.b4k"), "gpt2", tp("k.json"), B4K_Q8, -1, tp("k.safetensors"), NULL),
+                 0);
+    b4k_model *m;
+    b4k_err e;
+    CHECK_EQ_INT(b4k_model_open(&m, tp("k.b4k"), &e), 0);
+    static const char *nm[] = {"x31", "x32", "x33", "x34", "x64", "v"};
+    static const int want[] = {B4K_F16, B4K_Q8, B4K_F16, B4K_Q8, B4K_Q8, B4K_F32};
+    for (int i = 0; m && i < 6; i++) {
+        b4k_tensor_view v;
+        CHECK_EQ_INT(b4k_model_get(m, nm[i], &v, &e), 0);
+        CHECK_EQ_STR(b4k_dtype_name(v.dtype), b4k_dtype_name(want[i]));
+    }
+    b4k_model_free(m);
+}
+
+static int files_equal(const char *a, const char *b);
 
 /* 1 if both models hold the same tensors (names, dtypes, shapes, bytes). */
 static int same_tensors(const char *pa, const char *pb)
@@ -229,6 +293,22 @@ TEST(cpm_merge_equals_unsplit)
     CHECK_EQ_INT(b4k_convert_run(in, 2, &o, tp("c2.b4k"), &e), B4K_EINVAL);
     CHECK(strstr(e.msg, "mp-shard mismatch") != NULL);
     CHECK(access(tp("c2.b4k"), F_OK) != 0);
+    /* given in reverse order: put back in rank order, the same bytes */
+    CHECK_EQ_INT(conv(tp("cr.b4k"), "cpm", tp("c.json"), -1, -1,
+                      gp("cpm/mp_rank_01_model_states.pt"), gp("cpm/mp_rank_00_model_states.pt")),
+                 0);
+    CHECK(files_equal(tp("c.b4k"), tp("cr.b4k")));
+}
+
+TEST(cpm_rank_from_path)
+{
+    CHECK_EQ_INT(b4k_cpm_rank("80000/mp_rank_01_model_states.pt"), 1);
+    CHECK_EQ_INT(b4k_cpm_rank("/x/mp_rank_07/model_optim_rng.pt"), 7);
+    CHECK_EQ_INT(b4k_cpm_rank("mp_rank_00/mp_rank_12_model_states.pt"), 12);
+    CHECK_EQ_INT(b4k_cpm_rank("iter_0001000/mp_rank_03_001/model_optim_rng.pt"), 3);
+    CHECK_EQ_INT(b4k_cpm_rank("model_states.pt"), -1);
+    CHECK_EQ_INT(b4k_cpm_rank("mp_rank_x.pt"), -1);
+    CHECK_EQ_INT(b4k_cpm_rank("mp_rank_"), -1);
 }
 
 TEST(tf_bundle_written_from_the_spec)
@@ -255,6 +335,61 @@ TEST(tf_bundle_written_from_the_spec)
     CHECK(c && b4k_ckpt_find(c, "global_step") && b4k_ckpt_find(c, "bert/pooler/dense/kernel/adam_m"));
     CHECK(c && c->n == 3 * 42 + 1); /* weights, adam_m, adam_v, global_step */
     b4k_ckpt_free(c);
+}
+
+/* NEZHA from TF names (no position_embeddings) and from HF names (nezha.
+ * prefix; the relative-position sinusoid buffer and token_type_ids dropped):
+ * detected as nezha, and the same canonical tensors, bit for bit, as
+ * test/ref/gen_convert_nezha.py computed. */
+TEST(nezha_tf_and_hf)
+{
+    static const char *ins[] = {"tf_nezha.ckpt", "nezha_hf.pt"};
+    for (int i = 0; i < 2; i++) {
+        b4k_model *m;
+        b4k_err e;
+        CHECK_EQ_INT(conv(tp("nz.b4k"), NULL, gp("nezha_config.json"), -1, -1, gp(ins[i]), NULL),
+                     0);
+        CHECK_EQ_INT(same_as(tp("nz.b4k"), gp("expect_nezha.safetensors")), 0);
+        CHECK_EQ_INT(b4k_model_open(&m, tp("nz.b4k"), &e), 0);
+        if (m) {
+            json_t *c = b4k_model_config(m);
+            CHECK_EQ_STR(b4k_model_arch(m), "nezha");
+            CHECK_EQ_INT(json_integer_value(json_object_get(c, "max_relative_position")), 3);
+            CHECK(json_object_get(c, "max_position_embeddings") == NULL);
+            CHECK_EQ_INT(json_integer_value(json_object_get(c, "num_hidden_layers")), 2);
+            CHECK(json_object_get(json_object_get(b4k_model_header(m), "source"), "unmapped") ==
+                  NULL);
+        }
+        b4k_model_free(m);
+    }
+    const char *n[] = {"nezha.embeddings.word_embeddings.weight",
+                       "nezha.encoder.layer.0.attention.self.query.weight"};
+    CHECK_EQ_STR(b4k_names_detect(n, 2), "nezha");
+    char dst[128];
+    int xf;
+    CHECK_EQ_INT(b4k_names_map("nezha", "nezha.encoder.layer.3.attention.self.relative_positions_"
+                               "encoding.positions_encoding", dst, sizeof dst, &xf), 0);
+    CHECK_EQ_INT(b4k_names_map("nezha", "nezha.encoder.layer.3.output.dense.weight", dst,
+                               sizeof dst, &xf), 1);
+    CHECK_EQ_STR(dst, "encoder.layer.3.output.dense.weight");
+}
+
+/* HF RoBERTa's MLM head lands on BERT's canonical cls.predictions.* (the
+ * tied decoder and the buffers dropped, nothing left unmapped). */
+TEST(roberta_mlm_head)
+{
+    b4k_model *m;
+    b4k_err e;
+    write_text(tp("rb.json"), "{\"num_attention_heads\":2}");
+    CHECK_EQ_INT(conv(tp("rb.b4k"), NULL, tp("rb.json"), -1, -1, gp("roberta_hf.pt"), NULL), 0);
+    CHECK_EQ_INT(same_as(tp("rb.b4k"), gp("expect_roberta.safetensors")), 0);
+    CHECK_EQ_INT(b4k_model_open(&m, tp("rb.b4k"), &e), 0);
+    if (m) {
+        CHECK_EQ_STR(b4k_model_arch(m), "bert");
+        CHECK(json_object_get(json_object_get(b4k_model_header(m), "source"), "unmapped") ==
+              NULL);
+    }
+    b4k_model_free(m);
 }
 
 TEST(strided_tensors)
@@ -355,6 +490,12 @@ TEST(name_maps)
          "encoder.layer.0.output.dense.weight", "0"},
         {"albert", "albert.encoder.albert_layer_groups.0.albert_layers.0.attention.dense.bias",
          "encoder.layer.0.attention.output.dense.bias", "0"},
+        /* RoBERTa's MLM head: BERT's canonical cls.predictions.* */
+        {"bert", "lm_head.dense.weight", "cls.predictions.transform.dense.weight", "0"},
+        {"bert", "lm_head.dense.bias", "cls.predictions.transform.dense.bias", "0"},
+        {"bert", "lm_head.layer_norm.weight", "cls.predictions.transform.LayerNorm.weight", "0"},
+        {"bert", "lm_head.layer_norm.bias", "cls.predictions.transform.LayerNorm.bias", "0"},
+        {"bert", "lm_head.bias", "cls.predictions.bias", "0"},
         {"gpt2", "model/h3/attn/c_attn/w", "h.3.attn.c_attn.weight", "2"},
         {"gpt2", "model/ln_f/g", "ln_f.weight", "0"},
         {"gpt2", "transformer.h.1.mlp.c_fc.weight", "h.1.mlp.c_fc.weight", "1"},
@@ -371,10 +512,59 @@ TEST(name_maps)
     int xf;
     CHECK_EQ_INT(b4k_names_map("gpt2", "transformer.h.0.attn.bias", dst, sizeof dst, &xf), 0);
     CHECK_EQ_INT(b4k_names_map("bert", "bert.embeddings.position_ids", dst, sizeof dst, &xf), 0);
+    CHECK_EQ_INT(b4k_names_map("bert", "lm_head.decoder.weight", dst, sizeof dst, &xf), 0);
+    CHECK_EQ_INT(b4k_names_map("bert", "lm_head.decoder.bias", dst, sizeof dst, &xf), 0);
     CHECK(b4k_names_cmp("h.2.x", "h.10.x") < 0 && b4k_names_cmp("h.10", "h.9") > 0);
     const char *n1[] = {"bert/embeddings/word_embeddings"}, *n2[] = {"model/h0/attn/c_attn/w"};
     CHECK_EQ_STR(b4k_names_detect(n1, 1), "nezha");
     CHECK_EQ_STR(b4k_names_detect(n2, 1), "gpt2");
+}
+
+TEST(crc32_zip)
+{
+    /* the CRC-32 check value; the folding kernel against the table twin on
+     * every length to 1100 at 3 alignments, and chained */
+    static uint8_t buf[1200];
+    int bad = 0;
+    CHECK(b4k_crc32(0, "123456789", 9) == 0xcbf43926u);
+    CHECK(b4k_crc32_ref(0, "123456789", 9) == 0xcbf43926u);
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)(i * 131 + (i >> 3) * 7);
+    for (size_t n = 0; n <= 1100; n++)
+        for (size_t a = 0; a < 3; a++)
+            bad += b4k_crc32(0, buf + a, n) != b4k_crc32_ref(0, buf + a, n);
+    CHECK_EQ_INT(bad, 0);
+    CHECK(b4k_crc32(b4k_crc32(0, buf, 300), buf + 300, 900) == b4k_crc32_ref(0, buf, 1200));
+    for (size_t n = 64; n <= 1024 && __builtin_cpu_supports("pclmul"); n += 16)
+        bad += b4k_crc32_fold(0x12345678u, buf, n) != ~b4k_crc32_ref(~0x12345678u, buf, n);
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* A zip entry whose bytes do not match its CRC-32: --info and the API say
+ * so (the entry is checked when a tensor over it is first used). */
+TEST(zip_crc_checked)
+{
+    char path[1300];
+    b4k_ckpt *c;
+    b4k_err e;
+    snprintf(path, sizeof path, "%s/../../corrupt/convert-late/zip-crc-mismatch.pt", G);
+    CHECK_EQ_INT(b4k_ckpt_open(&c, path, 0, &e), 0);
+    if (c) {
+        b4k_ctensor *t = b4k_ckpt_find(c, "transformer.wte.weight");
+        CHECK(t && t->check && t->check->state == 0);
+        CHECK_EQ_INT(b4k_ckpt_verify(b4k_ckpt_find(c, "transformer.wpe.weight"), &e), 0);
+        CHECK_EQ_INT(b4k_ckpt_verify_all(c, &e), B4K_ECHECKSUM);
+        CHECK(strstr(e.msg, "data/0: CRC-32 mismatch") != NULL && strstr(e.file, ".pt"));
+        b4k_ckpt_free(c);
+    }
+    CHECK_EQ_INT(b4k_ckpt_open(&c, path, B4K_CKPT_NO_CRC, &e), 0);
+    if (c)
+        CHECK_EQ_INT(b4k_ckpt_verify_all(c, &e), 0);
+    b4k_ckpt_free(c);
+    CHECK_EQ_INT(b4k_ckpt_open(&c, gp("gpt2_hf.pt"), 0, &e), 0);
+    if (c)
+        CHECK_EQ_INT(b4k_ckpt_verify_all(c, &e), 0);
+    b4k_ckpt_free(c);
 }
 
 TEST(crc32c)
@@ -512,12 +702,18 @@ int main(void)
     }
     RUN(bert_torch_zip_and_legacy);
     RUN(gpt2_torch_safetensors_and_casts);
+    RUN(q8_only_where_it_pays);
     RUN(cpm_merge_equals_unsplit);
+    RUN(cpm_rank_from_path);
     RUN(tf_bundle_written_from_the_spec);
+    RUN(nezha_tf_and_hf);
+    RUN(roberta_mlm_head);
     RUN(strided_tensors);
     RUN(roundtrip_b4k_safetensors_b4k);
     RUN(pickle_refuses_globals);
     RUN(name_maps);
+    RUN(crc32_zip);
+    RUN(zip_crc_checked);
     RUN(crc32c);
     RUN(odd_shape_transposes);
     RUN(ckpt_spans_gather);

@@ -574,6 +574,58 @@ TEST(write_to_fifo)
     rmdir(dir);
 }
 
+/* A check that fails after k calls (counts its calls). */
+typedef struct chk {
+    int calls, fail_at;
+} chk;
+
+static int check_n(void *ctx, b4k_err *err)
+{
+    chk *c = ctx;
+    if (++c->calls == c->fail_at)
+        return b4k_err_set(err, B4K_ECHECKSUM, "src.bin", 0, "bad source bytes");
+    return 0;
+}
+
+/* b4k_mw_add_checked: the check runs right before the borrowed bytes are
+ * first read, i.e. with the temporary output open; when it fails, the write
+ * stops with its error and the folder is left as it was (raw and zstd). */
+TEST(checked_tensors)
+{
+    char dir[] = "/tmp/b4k-test-check-XXXXXX", path[64];
+    int64_t shape[2] = {6, 40};
+    b4k_err e;
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/m.b4k", dir);
+    for (int codec = 0; codec < 2; codec++)
+        for (int fail = 0; fail < 3; fail++) {
+            chk c1 = {0, fail == 1}, c2 = {0, fail == 2 ? 1 : 0};
+            b4k_mw *w = b4k_mw_new("x");
+            int cd = codec ? B4K_CODEC_ZSTD : B4K_CODEC_RAW;
+            CHECK_EQ_INT(b4k_mw_add_checked(w, "a", B4K_F32, 2, shape, fdata, cd, check_n, &c1,
+                                            &e), 0);
+            CHECK_EQ_INT(b4k_mw_add_checked(w, "b", B4K_F32, 2, shape, fdata, cd, check_n, &c2,
+                                            &e), 0);
+            int rc = b4k_mw_write(w, path, &e);
+            b4k_mw_free(w);
+            if (!fail) {
+                b4k_model *m;
+                CHECK_EQ_INT(rc, 0);
+                CHECK(c1.calls >= 1 && c2.calls >= 1);
+                CHECK_EQ_INT(b4k_model_open_ex(&m, path, B4K_MODEL_VERIFY_ALL, &e), 0);
+                b4k_model_free(m);
+                unlink(path);
+            } else {
+                CHECK_EQ_INT(rc, B4K_ECHECKSUM);
+                CHECK(strstr(e.msg, "bad source bytes") != NULL);
+                CHECK_EQ_INT(fail == 2 ? c1.calls : 1, 1); /* "a" was checked before "b" */
+            }
+            CHECK(rmdir(dir) == 0); /* nothing left: no m.b4k, no m.b4k.tmp.* */
+            CHECK(mkdir(dir, 0700) == 0);
+        }
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(roundtrip_raw_and_zstd);
@@ -587,5 +639,6 @@ int main(void)
     RUN(write_to_fifo);
     RUN(xxh64_vectors);
     RUN(lazy_tensors);
+    RUN(checked_tensors);
     return t_done();
 }
