@@ -19,7 +19,7 @@
 enum {
     O_C1 = B4K_OPT_LONG, O_C2, O_EPS, O_DELTA, O_PERIOD, O_MINFREQ, O_DENSE, O_STARTEND, O_SEED,
     O_ETA, O_AVG, O_HOLDOUT, O_HEVERY, O_HMETRIC, O_CKPT, O_CKPT_EVERY, O_RESUME, O_PROGRESS,
-    O_OFMT, O_MARG, O_CONSTR, O_WORDS, O_TEXT, O_METRIC, O_HIST
+    O_OFMT, O_MARG, O_CONSTR, O_WORDS, O_TEXT, O_METRIC, O_HIST, O_WARM, O_KEEP
 };
 
 static int parse_format(const char *s)
@@ -76,50 +76,57 @@ static const b4k_opt learn_opts[] = {
     {"min-freq", O_MINFREQ, required_argument, "N", "drop attributes seen fewer than N times (1)"},
     {"dense", O_DENSE, required_argument, "N", "attributes seen with >= N labels get all labels (0 = seen pairs only, 1 = all; 4)"},
     {"start-end", O_STARTEND, no_argument, NULL, "learn start and end label scores"},
-    {"threads", 'j', required_argument, "N", "threads for the objective (1)"},
+    {"threads", 'j', required_argument, "N", "threads for the L-BFGS objective (1; with --resume the checkpoint's)"},
     {"seed", O_SEED, required_argument, "S", "shuffling seed for l2sgd and ap (1)"},
     {"eta", O_ETA, required_argument, "X", "l2sgd: initial learning rate (calibrated)"},
-    {"averaging", O_AVG, no_argument, NULL, "l2sgd: average the weights of epochs 2.. (epoch averaging)"},
+    {"averaging", O_AVG, no_argument, NULL, "l2sgd: averaged SGD (the mean of the weights after every update from epoch 2 on)"},
     {"holdout", O_HOLDOUT, required_argument, "FILE", "score FILE during training, keep the best model"},
     {"holdout-every", O_HEVERY, required_argument, "N", "score the holdout every N iterations (1)"},
     {"holdout-metric", O_HMETRIC, required_argument, "M", "f1 (chunk F1, default) or acc (token accuracy)"},
-    {"checkpoint", O_CKPT, required_argument, "FILE", "write the model to FILE every --checkpoint-every iterations"},
+    {"checkpoint", O_CKPT, required_argument, "FILE", "write a checkpoint (model + trainer state) every --checkpoint-every iterations and at the last"},
     {"checkpoint-every", O_CKPT_EVERY, required_argument, "N", "checkpoint interval (10)"},
-    {"resume", O_RESUME, required_argument, "MODEL", "start from the weights of MODEL (a checkpoint)"},
+    {"resume", O_RESUME, required_argument, "FILE", "continue training from a checkpoint (same data and options)"},
+    {"warm-start", O_WARM, required_argument, "MODEL", "start from the weights of MODEL where attributes and labels match"},
     {"progress", O_PROGRESS, no_argument, NULL, "print one line per iteration on stderr"},
     {NULL, 0, 0, NULL, NULL}};
 
 typedef struct learn_ctx {
-    const char *ckpt;
     int verbose;
     b4k_progress pr;
 } learn_ctx;
 
+/* "ETA 1m05s" from the time per iteration of this run, or "" */
+static void eta_text(char *buf, size_t n, const b4k_crf_progress *p)
+{
+    int done = p->iter - p->start_iter;
+    buf[0] = 0;
+    if (p->max_iter > 0 && done > 0 && p->iter <= p->max_iter) {
+        double eta = p->seconds / done * (p->max_iter - p->iter);
+        snprintf(buf, n, "  ETA %dm%02ds", (int)(eta / 60), (int)eta % 60);
+    } else if (p->max_iter <= 0) {
+        snprintf(buf, n, "  (until converged)");
+    }
+}
+
 static int learn_progress(void *vctx, const b4k_crf_progress *p)
 {
     learn_ctx *c = vctx;
+    char eta[64];
+    eta_text(eta, sizeof eta, p);
     if (c->verbose) {
         if (p->holdout)
-            fprintf(stderr, "iter %d loss %.6f |w| %.4f |g| %.4f step %.4g evals %d %.2fs holdout %.4f%s\n",
+            fprintf(stderr, "iter %d loss %.6f |w| %.4f |g| %.4f step %.4g evals %d %.2fs holdout %.4f%s%s\n",
                     p->iter, p->loss, p->xnorm, p->gnorm, p->step, p->nevals, p->seconds, p->score,
-                    p->best ? " *" : "");
+                    p->best ? " *" : "", eta);
         else
-            fprintf(stderr, "iter %d loss %.6f |w| %.4f |g| %.4f step %.4g evals %d %.2fs\n", p->iter,
-                    p->loss, p->xnorm, p->gnorm, p->step, p->nevals, p->seconds);
+            fprintf(stderr, "iter %d loss %.6f |w| %.4f |g| %.4f step %.4g evals %d %.2fs%s\n", p->iter,
+                    p->loss, p->xnorm, p->gnorm, p->step, p->nevals, p->seconds, eta);
     } else {
-        b4k_progress_update(&c->pr, 0, "iter %d loss %.4f %.1fs", p->iter, p->loss, p->seconds);
+        int done = p->iter - p->start_iter;
+        b4k_progress_update(&c->pr, 0, "iter %d%s%d  loss %.4f  %.2fs/iter%s", p->iter,
+                            p->max_iter > 0 ? "/" : "", p->max_iter > 0 ? p->max_iter : 0, p->loss,
+                            done > 0 ? p->seconds / done : 0.0, eta);
     }
-    return 0;
-}
-
-static int learn_checkpoint(void *vctx, const b4k_crf_model *m, int iter)
-{
-    learn_ctx *c = vctx;
-    b4k_err err;
-    b4k_err_clear(&err);
-    (void)iter;
-    if (b4k_crf_model_save(m, c->ckpt, &err))
-        b4k_cli_die(&err);
     return 0;
 }
 
@@ -160,8 +167,9 @@ static int cmd_learn(int argc, char **argv)
                    .synopsis = "[OPTIONS] -o MODEL -t TEMPLATE TRAIN...",
                    .summary = "Train a linear-chain CRF on labelled sequences.",
                    .opts = learn_opts};
-    const char *out = NULL, *tpl = NULL, *holdout = NULL, *resume = NULL, *algo = "lbfgs";
-    int format = B4K_CRF_CONLL, minfreq = 1, dense = 4, start_end = 0, verbose = 0;
+    const char *out = NULL, *tpl = NULL, *holdout = NULL, *resume = NULL, *warm = NULL,
+               *algo = "lbfgs";
+    int format = B4K_CRF_CONLL, minfreq = 1, dense = 4, start_end = 0, verbose = 0, threads = 0;
     b4k_crf_train_opt o;
     b4k_crf_train_default(&o);
     o.checkpoint_every = 10;
@@ -184,7 +192,7 @@ static int cmd_learn(int argc, char **argv)
         case O_MINFREQ: minfreq = (int)b4k_cli_int("--min-freq", arg, 1, 1000000000); break;
         case O_DENSE: dense = (int)b4k_cli_int("--dense", arg, 0, 1000000); break;
         case O_STARTEND: start_end = 1; break;
-        case 'j': o.threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
+        case 'j': threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
         case O_SEED: o.seed = (uint64_t)b4k_cli_int("--seed", arg, 0, (1LL << 62)); break;
         case O_ETA: o.eta0 = b4k_cli_double("--eta", arg, 1e-12, 1e6); break;
         case O_AVG: o.averaging = 1; break;
@@ -195,9 +203,10 @@ static int cmd_learn(int argc, char **argv)
             else if (!strcmp(arg, "f1")) o.holdout_acc = 0;
             else b4k_cli_usage("--holdout-metric must be f1 or acc");
             break;
-        case O_CKPT: lc.ckpt = arg; break;
+        case O_CKPT: o.checkpoint = arg; break;
         case O_CKPT_EVERY: o.checkpoint_every = (int)b4k_cli_int("--checkpoint-every", arg, 1, 1000000); break;
         case O_RESUME: resume = arg; break;
+        case O_WARM: warm = arg; break;
         case O_PROGRESS: verbose = 1; break;
         default: b4k_cli_usage("unhandled option");
         }
@@ -214,6 +223,11 @@ static int cmd_learn(int argc, char **argv)
         o.algo = B4K_CRF_AP;
     else
         b4k_cli_usage("unknown algorithm '%s' (lbfgs, l2sgd, ap)", algo);
+    if (resume && warm)
+        b4k_cli_usage("--resume and --warm-start exclude each other");
+    /* resuming: the checkpoint's thread count unless -j is given */
+    o.threads = threads ? threads : resume ? 0 : 1;
+    o.resume = resume;
     if (o.c1 > 0 && o.algo != B4K_CRF_LBFGS)
         b4k_cli_usage("--c1 (L1) needs --algorithm lbfgs (OWL-QN)");
     if (!tpl)
@@ -246,12 +260,12 @@ static int cmd_learn(int argc, char **argv)
     if (b4k_crf_features(&m, &c, holdout ? &h : NULL, minfreq, dense, &err))
         b4k_cli_die(&err);
     double tread = b4k_now() - t0;
-    if (resume) {
+    if (warm) {
         b4k_crf_model old;
-        if (b4k_crf_model_load(&old, resume, &err))
+        if (b4k_crf_model_load(&old, warm, &err))
             b4k_cli_die(&err);
         size_t n = b4k_crf_warm_start(&m, &old);
-        fprintf(stderr, "b4k-crf learn: resumed %zu parameters from %s\n", n, resume);
+        fprintf(stderr, "b4k-crf learn: warm start: %zu parameters from %s\n", n, warm);
         b4k_crf_model_free(&old);
     }
     fprintf(stderr, "b4k-crf learn: %zu sequences, %zu tokens, %d labels, %zu attributes, %zu features (%.2fs)\n",
@@ -264,14 +278,18 @@ static int cmd_learn(int argc, char **argv)
     lc.verbose = verbose;
     b4k_progress_init(&lc.pr, 0);
     o.progress = learn_progress;
-    o.checkpoint = lc.ckpt ? learn_checkpoint : NULL;
     o.ctx = &lc;
     o.holdout = holdout ? &h : NULL;
     b4k_crf_train_result res;
     double t1 = b4k_now();
-    if (b4k_crf_train(&m, &c, &o, &res, &err))
+    if (b4k_crf_train(&m, &c, &o, &res, &err)) {
+        b4k_progress_end(&lc.pr);
         b4k_cli_die(&err);
+    }
     b4k_progress_end(&lc.pr);
+    if (res.resumed_from)
+        fprintf(stderr, "b4k-crf learn: resumed at iteration %d from %s (%d thread%s)\n",
+                res.resumed_from, resume, res.threads, res.threads == 1 ? "" : "s");
     double ttrain = b4k_now() - t1;
     if (b4k_crf_model_save(&m, out, &err))
         b4k_cli_die(&err);

@@ -18,6 +18,12 @@ awk -v RS= -v ORS='\n\n' 'NR<=1500' "$DATA/chunking/conll2000/train.txt" > "$W/c
 awk -v RS= -v ORS='\n\n' 'NR>8436' "$DATA/chunking/conll2000/train.txt" > "$W/c.te"
 b4k-crf learn -t chunking -j 2 -i 40 -o "$W/c.b4k" "$W/c.tr" 2> "$W/log" || { echo "FAIL: data/crf: chunking learn: $(tail -1 "$W/log")"; }
 b4k-crf eval -m "$W/c.b4k" "$W/c.te" > "$W/c.json" && check chunking "$(score "$W/c.json" chunks)" 88
+# checkpoint + --resume on real data: 8 + 8 iterations = 16 in one run, bit for bit
+b4k-crf learn -t chunking -j 2 -i 8 --checkpoint "$W/ck.b4k" -o "$W/c8.b4k" "$W/c.tr" 2> /dev/null &&
+b4k-crf learn -t chunking -j 2 -i 16 --resume "$W/ck.b4k" -o "$W/cr.b4k" "$W/c.tr" 2> /dev/null &&
+b4k-crf learn -t chunking -j 2 -i 16 -o "$W/c16.b4k" "$W/c.tr" 2> /dev/null
+if cmp -s "$W/cr.b4k" "$W/c16.b4k"; then echo "PASS: data/crf: chunking L-BFGS 8 iterations + resume to 16 = 16 (2 threads)"
+else echo "FAIL: data/crf: chunking L-BFGS resumed model differs from the uninterrupted one"; fi
 # the conlleval-style eval of the tagged file agrees with eval -m
 b4k-crf tag -m "$W/c.b4k" "$W/c.te" > "$W/c.out"
 if b4k-crf eval "$W/c.out" | cmp -s - "$W/c.json"; then echo "PASS: data/crf: tag + eval = eval -m"
