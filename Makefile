@@ -4,7 +4,8 @@
 #   lib/<module>/*.c        -> lib/libb4k.a   (*_avx2.c, *_avx512.c and
 #                              *_avx512bf16.c get their ISA flags; dispatch
 #                              happens at run time, never -march=native)
-#   cmd/b4k-*.c             -> bin/b4k-*
+#   cmd/b4k-*.c             -> bin/b4k-*  (with cmd/b4k-*/*.c, that program's
+#                              other files, and cmd/*.c, shared by all)
 #   test/unit/test_*.c      -> $(BUILD)/test/test_*
 #   test/fuzz/fuzz_*.c      -> $(BUILD)/fuzz/fuzz_*-replay (corpus replay)
 
@@ -56,7 +57,9 @@ $(LIB_A): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/b4k-%: $(BUILD)/cmd/b4k-%.o $(CMD_OBJ) $(LIB_A)
+# a program's own extra files: cmd/b4k-NAME/*.c
+.SECONDEXPANSION:
+$(BIN)/b4k-%: $(BUILD)/cmd/b4k-%.o $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/b4k-%/*.c))) $(CMD_OBJ) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
 
