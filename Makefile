@@ -4,8 +4,8 @@
 #   lib/<module>/*.c        -> lib/libb4k.a   (*_avx2.c, *_avx512.c and
 #                              *_avx512bf16.c get their ISA flags; dispatch
 #                              happens at run time, never -march=native)
-#   cmd/b4k-*.c             -> bin/b4k-*  (with cmd/*.c, and cmd/<name>/*.c
-#                              for bin/b4k-<name> alone)
+#   cmd/b4k-*.c             -> bin/b4k-*  (with cmd/b4k-*/*.c, that program's
+#                              other files, and cmd/*.c, shared by all)
 #   test/unit/test_*.c      -> $(BUILD)/test/test_*
 #   test/fuzz/fuzz_*.c      -> $(BUILD)/fuzz/fuzz_*-replay (corpus replay)
 
@@ -57,10 +57,9 @@ $(LIB_A): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-# cmd/<name>/*.c are helpers of bin/b4k-<name> alone (cmd/*.c go into all)
-PROG_AUX = $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard cmd/$(1)/*.c)))
+# a program's own extra files: cmd/b4k-NAME/*.c
 .SECONDEXPANSION:
-$(BIN)/b4k-%: $(BUILD)/cmd/b4k-%.o $$(call PROG_AUX,$$*) $(CMD_OBJ) $(LIB_A)
+$(BIN)/b4k-%: $(BUILD)/cmd/b4k-%.o $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard cmd/b4k-%/*.c))) $(CMD_OBJ) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -19,7 +19,7 @@ enum {
     O_MODEL = B4K_OPT_LONG, O_DIM, O_WINDOW, O_NEG, O_HS, O_SAMPLE, O_MINCOUNT, O_MAXVOCAB,
     O_ITER, O_ALPHA, O_SEED, O_CHARS, O_JSONL, O_TEXT, O_PROGRESS, O_CKPT, O_CKPT_EVERY,
     O_RESUME, O_SAVE_OUT, O_MAXTOK, O_MAXLINE, O_TMPDIR, O_FORMAT, O_MFMT, O_RESTRICT,
-    O_METHOD, O_PER_PAIR, O_ICASE, O_CASE, O_ANALOGY, O_SIM, O_BATCH
+    O_METHOD, O_PER_PAIR, O_ICASE, O_CASE, O_ANALOGY, O_SIM, O_BATCH, O_KEEP, O_PIECES
 };
 
 static const char *g_synopsis_train = "[OPTIONS] -o MODEL [CORPUS...]";
@@ -100,6 +100,8 @@ static const b4k_opt train_opts[] = {
     {"seed", 's', required_argument, "S", "random seed (1); --threads 1 is reproducible"},
     {"chars", O_CHARS, no_argument, NULL, "every CJK character is a token"},
     {"jsonl", O_JSONL, no_argument, NULL, "input is JSONL with a \"tokens\" array"},
+    {"join-pieces", O_PIECES, no_argument, NULL,
+     "tokens are SentencePiece pieces: join them into words at the \u2581 marks (cpm: jieba words)"},
     {"text", O_TEXT, no_argument, NULL, "input is plain text (default: detect per file)"},
     {"max-token-bytes", O_MAXTOK, required_argument, "N", "cut longer tokens (100)"},
     {"max-line-bytes", O_MAXLINE, required_argument, "N", "longer lines are an error (64 MiB)"},
@@ -178,6 +180,7 @@ static int cmd_train(int argc, char **argv)
         case 's': o.cfg.seed = (uint64_t)b4k_cli_int("--seed", arg, 0, INT64_MAX); break;
         case O_CHARS: o.scan.chars = 1; break;
         case O_JSONL: o.scan.jsonl = 1; break;
+        case O_PIECES: o.scan.pieces = 1; break;
         case O_TEXT: o.scan.jsonl = 0; break;
         case O_MAXTOK: o.scan.max_token = (size_t)b4k_cli_int("--max-token-bytes", arg, 1, 1 << 20); break;
         case O_MAXLINE: o.scan.max_line = (size_t)b4k_cli_int("--max-line-bytes", arg, 16, (long long)1 << 40); break;
@@ -292,6 +295,7 @@ static const b4k_opt query_opts[] = {
     {"ignore-case", O_ICASE, no_argument, NULL, "match query words ASCII-case-insensitively"},
     {"model-format", O_MFMT, required_argument, "FMT", "auto, b4k, word2vec-text, word2vec-bin"},
     {"batch", O_BATCH, required_argument, "N", "queries answered per BLAS batch (1024)"},
+    {"keep-going", O_KEEP, no_argument, NULL, "write {\"error\":...,\"line\":N} for a bad query and go on"},
     {NULL, 0, 0, NULL, NULL}};
 
 typedef struct qrec {
@@ -302,6 +306,8 @@ typedef struct qrec {
     int64_t ids[3];
     int oov;
     b4k_w2v_query q;
+    char *error;      /* a bad record (--keep-going): the message */
+    long eline;
 } qrec;
 
 static void put_word(b4k_buf *b, const char *w, size_t n)
@@ -332,13 +338,20 @@ static void flush_batch(const b4k_w2v_index *ix, qrec *r, size_t n, int method, 
         b4k_cli_die(&err);
     }
     for (size_t i = 0; i < n; i++)
-        if (!r[i].oov)
+        if (!r[i].oov && !r[i].error)
             q[nq++] = r[i].q;
     if (b4k_w2v_answer(ix, q, nq, method, &err))
         b4k_cli_die(&err);
     nq = 0;
     for (size_t i = 0; i < n; i++) {
         qrec *x = &r[i];
+        if (x->error) {
+            b4k_buf_puts(out, "{\"error\":");
+            b4k_buf_put_json_str(out, x->error, strlen(x->error));
+            b4k_buf_printf(out, ",\"line\":%ld}\n", x->eline);
+            free(x->error);
+            continue;
+        }
         b4k_buf mem;
         b4k_buf_init(&mem);
         b4k_buf_puts(&mem, analogy ? "\"answers\":[" : "\"nearest\":[");
@@ -391,6 +404,57 @@ static void flush_batch(const b4k_w2v_index *ix, qrec *r, size_t n, int method, 
     b4k_buf_reset(out);
 }
 
+/* Parse one query record (its first non-blank byte at i): fills x's words
+ * (and line for JSON) and *kk; B4K_EFORMAT with err set if bad. */
+static int parse_query(qrec *x, const char *line, size_t len, size_t i, int need, int analogy,
+                       const char *file, long ln, int *kk, b4k_err *err)
+{
+    if (line[i] == '{') {
+        json_t *v;
+        if (b4k_jsonl_parse_object(&v, line, len, file, ln, err))
+            return B4K_EFORMAT;
+        static const char *keys[3] = {"a", "b", "c"};
+        for (int w = 0; w < need; w++) {
+            const char *key2 = analogy ? keys[w] : "word";
+            json_t *s = json_object_get(v, key2);
+            if (!json_is_string(s)) {
+                json_decref(v);
+                return b4k_err_set(err, B4K_EFORMAT, file, ln, "expected a string \"%s\"", key2);
+            }
+            x->words[w] = b4k_strndup(json_string_value(s), json_string_length(s));
+        }
+        json_t *kv = json_object_get(v, "k");
+        if (kv) {
+            if (!json_is_integer(kv) || json_integer_value(kv) < 1 ||
+                json_integer_value(kv) > 100000) {
+                json_decref(v);
+                return b4k_err_set(err, B4K_EFORMAT, file, ln,
+                                   "\"k\" must be an integer in 1..100000");
+            }
+            *kk = (int)json_integer_value(kv);
+        }
+        json_decref(v);
+        x->line = b4k_strndup(line, len);
+        x->len = len;
+        return 0;
+    }
+    int nw = 0;
+    while (i < len) {
+        size_t b = i;
+        while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+            i++;
+        if (nw < 3)
+            x->words[nw] = b4k_strndup(line + b, i - b);
+        nw++;
+        while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+            i++;
+    }
+    if (nw != need)
+        return b4k_err_set(err, B4K_EFORMAT, file, ln, "expected %d word%s, got %d", need,
+                           need > 1 ? "s" : "", nw);
+    return 0;
+}
+
 static int cmd_query(int argc, char **argv, int analogy)
 {
     const char *prog = analogy ? "b4k-w2v analogy" : "b4k-w2v nearest";
@@ -410,8 +474,8 @@ static int cmd_query(int argc, char **argv, int analogy)
                         "none = stdin.  Each output line is the input record with\n"
                         "\"nearest\":[{\"word\",\"score\"}...] (and \"oov\" if the word is unknown).\n"};
     const char *arg;
-    int key, k = 10, method = B4K_W2V_ADD, fold = 0, mfmt = B4K_W2V_FMT_AUTO;
-    size_t restrict_n = 0, batch = 1024;
+    int key, k = 10, method = B4K_W2V_ADD, fold = 0, mfmt = B4K_W2V_FMT_AUTO, keep = 0;
+    size_t restrict_n = 0, batch = 1024, nbad = 0;
     while ((key = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
         switch (key) {
         case 'k': k = (int)b4k_cli_int("--top", arg, 1, 100000); break;
@@ -424,6 +488,7 @@ static int cmd_query(int argc, char **argv, int analogy)
         case O_ICASE: fold = 1; break;
         case O_MFMT: mfmt = parse_fmt(arg); break;
         case O_BATCH: batch = (size_t)b4k_cli_int("--batch", arg, 1, 1 << 20); break;
+        case O_KEEP: keep = 1; break;
         default: b4k_cli_usage("unhandled option");
         }
     }
@@ -465,51 +530,25 @@ static int cmd_query(int argc, char **argv, int analogy)
             qrec *x = &r[nr];
             memset(x, 0, sizeof *x);
             int kk = k;
-            if (line[i] == '{') {
-                json_t *v;
-                if (b4k_jsonl_parse_object(&v, line, len, ins[f], ln, &err))
-                    b4k_cli_die(&err);
-                static const char *keys[3] = {"a", "b", "c"};
-                for (int w = 0; w < need; w++) {
-                    const char *key2 = analogy ? keys[w] : "word";
-                    json_t *s = json_object_get(v, key2);
-                    if (!json_is_string(s)) {
-                        b4k_err_set(&err, B4K_EFORMAT, ins[f], ln, "expected a string \"%s\"",
-                                    key2);
-                        b4k_cli_die(&err);
-                    }
-                    x->words[w] = b4k_strndup(json_string_value(s), json_string_length(s));
+            b4k_err qe;
+            b4k_err_clear(&qe);
+            if (parse_query(x, line, len, i, need, analogy, ins[f], ln, &kk, &qe)) {
+                for (int w = 0; w < 3; w++)
+                    free(x->words[w]);
+                free(x->line);
+                memset(x, 0, sizeof *x);
+                if (!keep) { /* the answers before it are written, then stop */
+                    flush_batch(ix, r, nr, method, analogy, &out);
+                    b4k_cli_die(&qe);
                 }
-                json_t *kv = json_object_get(v, "k");
-                if (kv) {
-                    if (!json_is_integer(kv) || json_integer_value(kv) < 1 ||
-                        json_integer_value(kv) > 100000) {
-                        b4k_err_set(&err, B4K_EFORMAT, ins[f], ln,
-                                    "\"k\" must be an integer in 1..100000");
-                        b4k_cli_die(&err);
-                    }
-                    kk = (int)json_integer_value(kv);
+                x->error = b4k_strdup(qe.msg);
+                x->eline = ln;
+                nbad++;
+                if (++nr == batch) {
+                    flush_batch(ix, r, nr, method, analogy, &out);
+                    nr = 0;
                 }
-                json_decref(v);
-                x->line = b4k_strndup(line, len);
-                x->len = len;
-            } else {
-                int nw = 0;
-                while (i < len) {
-                    size_t b = i;
-                    while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
-                        i++;
-                    if (nw < 3)
-                        x->words[nw] = b4k_strndup(line + b, i - b);
-                    nw++;
-                    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-                        i++;
-                }
-                if (nw != need) {
-                    b4k_err_set(&err, B4K_EFORMAT, ins[f], ln, "expected %d word%s, got %d",
-                                need, need > 1 ? "s" : "", nw);
-                    b4k_cli_die(&err);
-                }
+                continue;
             }
             x->nwords = need;
             for (int w = 0; w < need; w++) {
@@ -537,6 +576,9 @@ static int cmd_query(int argc, char **argv, int analogy)
         b4k_stream_close(in);
     }
     flush_batch(ix, r, nr, method, analogy, &out);
+    if (nbad)
+        b4k_cli_warn("%zu bad record%s written as {\"error\":...} (--keep-going)", nbad,
+                     nbad == 1 ? "" : "s");
     b4k_buf_free(&out);
     b4k_free(r);
     b4k_w2v_index_free(ix);

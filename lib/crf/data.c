@@ -14,6 +14,7 @@ struct b4k_crf_reader {
     int format, ncol, lab;
     int labelled;  /* conll: -1 undecided, 0/1 */
     int eof;
+    int broken;    /* the stream failed (I/O, over-long line): no recovery */
 };
 
 int b4k_crf_format_from_name(const char *name)
@@ -192,8 +193,10 @@ static int read_conll(b4k_crf_reader *r, b4k_crf_seq *seq, b4k_err *err)
     seq_reset(seq, r->ncol);
     for (;;) {
         rc = b4k_stream_getline(r->s, &line, &len, err);
-        if (rc < 0)
+        if (rc < 0) {
+            r->broken = 1;
             return rc;
+        }
         if (rc == 0)
             break;
         /* split into fields */
@@ -291,6 +294,8 @@ static int read_seg(b4k_crf_reader *r, b4k_crf_seq *seq, b4k_err *err)
     size_t len;
     seq_reset(seq, 1);
     int rc = b4k_stream_getline(r->s, &line, &len, err);
+    if (rc < 0)
+        r->broken = 1;
     if (rc <= 0)
         return rc;
     long ln = b4k_stream_lineno(r->s);
@@ -365,6 +370,8 @@ static int read_json(b4k_crf_reader *r, b4k_crf_seq *seq, b4k_err *err)
     int rc;
     for (;;) {
         rc = b4k_stream_getline(r->s, &line, &len, err);
+        if (rc < 0)
+            r->broken = 1;
         if (rc <= 0)
             return rc;
         size_t i = 0;
@@ -600,5 +607,29 @@ int b4k_crf_reader_next(b4k_crf_reader *r, b4k_crf_seq *seq, b4k_err *err)
         return read_seg(r, seq, err);
     default:
         return read_json(r, seq, err);
+    }
+}
+
+int b4k_crf_reader_skip(b4k_crf_reader *r, b4k_err *err)
+{
+    if (r->broken)
+        return err && err->code ? err->code : B4K_EIO;
+    if (r->format != B4K_CRF_CONLL)
+        return 0; /* a record is one line, already read */
+    for (;;) {
+        char *line;
+        size_t len;
+        int rc = b4k_stream_getline(r->s, &line, &len, err);
+        if (rc < 0) {
+            r->broken = 1;
+            return rc;
+        }
+        if (rc == 0)
+            return 0;
+        size_t i = 0;
+        while (i < len && is_ws(line[i]))
+            i++;
+        if (i == len)
+            return 0;
     }
 }

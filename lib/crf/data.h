@@ -58,6 +58,12 @@ void b4k_crf_reader_close(b4k_crf_reader *r);
  * sequence with T = 0 (so tagging can echo it); other formats reject empty
  * sequences. */
 int b4k_crf_reader_next(b4k_crf_reader *r, b4k_crf_seq *seq, b4k_err *err);
+/* After b4k_crf_reader_next failed on a bad record: skip the rest of that
+ * record (conll: up to the next blank line; the other formats have one
+ * record per line, already consumed) so that reading can go on (tag
+ * --keep-going).  Returns 0, or a negative code when the input itself failed
+ * (I/O error, over-long line): then reading cannot go on. */
+int b4k_crf_reader_skip(b4k_crf_reader *r, b4k_err *err);
 int b4k_crf_reader_ncol(const b4k_crf_reader *r);
 const char *b4k_crf_reader_name(const b4k_crf_reader *r);
 

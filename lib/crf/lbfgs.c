@@ -58,43 +58,78 @@ static void pseudo_grad(double *pg, const double *x, const double *g, size_t n, 
 int b4k_lbfgs(double *x, size_t n, double *fx, b4k_lbfgs_eval eval, b4k_lbfgs_progress progress,
               void *ctx, const b4k_lbfgs_opt *opt)
 {
+    return b4k_lbfgs_ex(x, n, fx, eval, progress, NULL, ctx, opt, NULL);
+}
+
+int b4k_lbfgs_ex(double *x, size_t n, double *fx, b4k_lbfgs_eval eval,
+                 b4k_lbfgs_progress progress, b4k_lbfgs_save save, void *ctx,
+                 const b4k_lbfgs_opt *opt, const b4k_lbfgs_state *resume)
+{
     const int M = opt->m > 0 ? opt->m : 6;
     const int owl = opt->c1 > 0;
     const size_t k1 = owl ? (opt->n_l1 ? opt->n_l1 : n) : 0;
+    const int period = opt->period > 0 ? opt->period : 0;
     int status = B4K_LBFGS_MAXITER;
-    double *buf = b4k_malloc_n(n, sizeof(double) * (6 + 2 * (size_t)M));
-    double *pf = NULL;
+    if (resume && (resume->n != n || resume->m != M || resume->period != period))
+        return B4K_EINVAL;
+    /* g gp xp d pg orth (n each), S Y (M n each), rho alpha (M each), pf */
+    double *buf = b4k_malloc_n(6 * n + 2 * (size_t)M * n + 2 * (size_t)M + (size_t)period + 1,
+                               sizeof(double));
     if (!buf)
         return B4K_ENOMEM;
     double *g = buf, *gp = g + n, *xp = gp + n, *d = xp + n, *pg = d + n, *orth = pg + n;
-    double *S = orth + n, *Y = S + (size_t)M * n;
-    double rho[M], alpha[M];
-    int period = opt->period > 0 ? opt->period : 0;
-    if (period) {
-        pf = b4k_malloc_n((size_t)period, sizeof(double));
-        if (!pf) {
+    double *S = orth + n, *Y = S + (size_t)M * n, *rho = Y + (size_t)M * n, *alpha = rho + M;
+    double *pf = alpha + M;
+    b4k_lbfgs_state st = { .n = n, .m = M, .period = period, .g = g, .pg = pg, .d = d,
+                           .S = S, .Y = Y, .rho = rho, .pf = pf };
+    int nevals, hist, head, iter0;
+    double f, step;
+    if (resume) {
+        memcpy(g, resume->g, n * sizeof(double));
+        memcpy(pg, resume->pg, n * sizeof(double));
+        memcpy(d, resume->d, n * sizeof(double));
+        memcpy(S, resume->S, (size_t)M * n * sizeof(double));
+        memcpy(Y, resume->Y, (size_t)M * n * sizeof(double));
+        memcpy(rho, resume->rho, (size_t)M * sizeof(double));
+        if (period)
+            memcpy(pf, resume->pf, (size_t)period * sizeof(double));
+        nevals = resume->nevals;
+        hist = resume->hist;
+        head = resume->head;
+        f = resume->f;
+        step = resume->step;
+        iter0 = resume->iter + 1;
+        if (hist < 0 || hist > M || head < 0 || head >= M) {
             b4k_free(buf);
-            return B4K_ENOMEM;
+            return B4K_EINVAL;
         }
-    }
-    int nevals = 1;
-    double f = eval(ctx, x, g, n);
-    if (owl) {
-        f += opt->c1 * l1norm(x, k1);
-        pseudo_grad(pg, x, g, n, k1, opt->c1);
+        if (opt->max_iter && resume->iter >= opt->max_iter) {
+            *fx = f;
+            b4k_free(buf);
+            return B4K_LBFGS_MAXITER;
+        }
     } else {
-        memcpy(pg, g, n * sizeof(double));
+        nevals = 1;
+        f = eval(ctx, x, g, n);
+        if (owl) {
+            f += opt->c1 * l1norm(x, k1);
+            pseudo_grad(pg, x, g, n, k1, opt->c1);
+        } else {
+            memcpy(pg, g, n * sizeof(double));
+        }
+        double xnorm = sqrt(dot(x, x, n)), gnorm = sqrt(dot(pg, pg, n));
+        if (gnorm / (xnorm > 1 ? xnorm : 1) <= opt->epsilon) {
+            status = B4K_LBFGS_CONVERGED;
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+            d[i] = -pg[i];
+        step = 1.0 / sqrt(dot(d, d, n));
+        hist = 0;
+        head = 0;
+        iter0 = 1;
     }
-    double xnorm = sqrt(dot(x, x, n)), gnorm = sqrt(dot(pg, pg, n));
-    if (gnorm / (xnorm > 1 ? xnorm : 1) <= opt->epsilon) {
-        status = B4K_LBFGS_CONVERGED;
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++)
-        d[i] = -pg[i];
-    double step = 1.0 / sqrt(dot(d, d, n));
-    int hist = 0, head = 0; /* number stored, next slot */
-    for (int iter = 1;; iter++) {
+    for (int iter = iter0;; iter++) {
         memcpy(xp, x, n * sizeof(double));
         memcpy(gp, g, n * sizeof(double));
         double fp = f;
@@ -149,8 +184,7 @@ int b4k_lbfgs(double *x, size_t n, double *fx, b4k_lbfgs_eval eval, b4k_lbfgs_pr
             pseudo_grad(pg, x, g, n, k1, opt->c1);
         else
             memcpy(pg, g, n * sizeof(double));
-        xnorm = sqrt(dot(x, x, n));
-        gnorm = sqrt(dot(pg, pg, n));
+        double xnorm = sqrt(dot(x, x, n)), gnorm = sqrt(dot(pg, pg, n));
         if (progress && progress(ctx, x, f, xnorm, gnorm, step, iter, nevals)) {
             status = B4K_LBFGS_CANCELED;
             break;
@@ -169,10 +203,6 @@ int b4k_lbfgs(double *x, size_t n, double *fx, b4k_lbfgs_eval eval, b4k_lbfgs_pr
                 }
             }
             pf[iter % period] = f;
-        }
-        if (opt->max_iter && iter >= opt->max_iter) {
-            status = B4K_LBFGS_MAXITER;
-            break;
         }
         /* update the history with s = x - xp, y = g - gp */
         double *s = S + (size_t)head * n, *y = Y + (size_t)head * n;
@@ -213,10 +243,26 @@ int b4k_lbfgs(double *x, size_t n, double *fx, b4k_lbfgs_eval eval, b4k_lbfgs_pr
             j = (j + 1) % M;
         }
         step = 1.0;
+        if (save) {
+            st.iter = iter;
+            st.nevals = nevals;
+            st.hist = hist;
+            st.head = head;
+            st.f = f;
+            st.step = step;
+            int rc = save(ctx, x, &st);
+            if (rc) {
+                status = rc > 0 ? B4K_LBFGS_CANCELED : rc;
+                break;
+            }
+        }
+        if (opt->max_iter && iter >= opt->max_iter) {
+            status = B4K_LBFGS_MAXITER;
+            break;
+        }
     }
 done:
     *fx = f;
     b4k_free(buf);
-    b4k_free(pf);
     return status;
 }

@@ -34,9 +34,36 @@ enum {
     B4K_LBFGS_LINESEARCH = 4   /* no decrease found along the direction */
 };
 
-/* Minimize in place; returns a B4K_LBFGS_* status >= 0, or B4K_ENOMEM.
- * *fx gets the final objective. */
+/* The minimiser's state at the end of an iteration, when the next search
+ * direction is known: enough to continue exactly where it stopped (a
+ * resumed run is bit-identical to an uninterrupted one).  x is not in it. */
+typedef struct b4k_lbfgs_state {
+    size_t n;
+    int m;              /* history slots (opt->m) */
+    int period;         /* delta-test window (opt->period) */
+    int iter;           /* iterations done */
+    int nevals;
+    int hist, head;     /* corrections stored, next slot */
+    double f, step;     /* objective at x (with L1), first trial step */
+    double *g, *pg, *d; /* (n) gradient, (pseudo-)gradient, next direction */
+    double *S, *Y;      /* (m, n) corrections */
+    double *rho;        /* (m) */
+    double *pf;         /* (period) objectives of the delta window */
+} b4k_lbfgs_state;
+
+/* Called at the end of every iteration after which the minimiser would go
+ * on, also the one that reaches max_iter; non-zero stops (that code is
+ * returned).  The state is valid during the call only. */
+typedef int (*b4k_lbfgs_save)(void *ctx, const double *x, const b4k_lbfgs_state *st);
+
+/* Minimize in place; returns a B4K_LBFGS_* status >= 0, B4K_ENOMEM, or a
+ * negative code from save.  *fx gets the final objective.  save may be NULL.
+ * resume (NULL: start afresh) continues from a saved state: x must be the
+ * x that was saved with it, n, opt->m and opt->period the same. */
 int b4k_lbfgs(double *x, size_t n, double *fx, b4k_lbfgs_eval eval, b4k_lbfgs_progress progress,
               void *ctx, const b4k_lbfgs_opt *opt);
+int b4k_lbfgs_ex(double *x, size_t n, double *fx, b4k_lbfgs_eval eval,
+                 b4k_lbfgs_progress progress, b4k_lbfgs_save save, void *ctx,
+                 const b4k_lbfgs_opt *opt, const b4k_lbfgs_state *resume);
 
 #endif

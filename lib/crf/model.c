@@ -57,7 +57,7 @@ static int add_dict(b4k_mw *w, const char *pfx, const b4k_crf_dict *d, b4k_err *
     return b4k_mw_add(w, name, B4K_I32, 1, &shp, d->slots, B4K_CODEC_RAW, err);
 }
 
-static int build_writer(const b4k_crf_model *m, b4k_mw **out, b4k_err *err)
+int b4k_crf_model_writer(const b4k_crf_model *m, b4k_mw **out, b4k_err *err)
 {
     int rc = 0;
     float *wf = NULL;
@@ -127,7 +127,7 @@ fail:
 int b4k_crf_model_save(const b4k_crf_model *m, const char *path, b4k_err *err)
 {
     b4k_mw *w;
-    int rc = build_writer(m, &w, err);
+    int rc = b4k_crf_model_writer(m, &w, err);
     if (rc)
         return rc;
     rc = b4k_mw_write(w, path, err);
@@ -138,7 +138,7 @@ int b4k_crf_model_save(const b4k_crf_model *m, const char *path, b4k_err *err)
 int b4k_crf_model_save_mem(const b4k_crf_model *m, uint8_t **out, size_t *n, b4k_err *err)
 {
     b4k_mw *w;
-    int rc = build_writer(m, &w, err);
+    int rc = b4k_crf_model_writer(m, &w, err);
     if (rc)
         return rc;
     rc = b4k_mw_write_mem(w, out, n, err);

@@ -19,6 +19,7 @@
 #include "crf/template.h"
 
 typedef struct b4k_model b4k_model;
+typedef struct b4k_mw b4k_mw;
 
 typedef struct b4k_crf_model {
     int L;               /* labels */
@@ -52,6 +53,9 @@ void b4k_crf_model_free(b4k_crf_model *m);
 
 /* Atomic write of a .b4k file. */
 int b4k_crf_model_save(const b4k_crf_model *m, const char *path, b4k_err *err);
+/* A container writer holding the model (the caller adds more tensors,
+ * writes and frees it): checkpoints. */
+int b4k_crf_model_writer(const b4k_crf_model *m, b4k_mw **out, b4k_err *err);
 /* Serialize into memory (tests). */
 int b4k_crf_model_save_mem(const b4k_crf_model *m, uint8_t **out, size_t *n, b4k_err *err);
 /* Load and validate (any inconsistency is B4K_EFORMAT naming the file). */

@@ -1,5 +1,6 @@
-/* CRF objective (threaded, deterministic reduction), held-out scoring and
- * the trainers: L-BFGS / OWL-QN, SGD, averaged perceptron (see train.h). */
+/* The CRF trainers: L-BFGS / OWL-QN, SGD with L2 (optionally averaged),
+ * averaged perceptron; their checkpoints and resumption (see train.h; the
+ * objective is in objective.c, the checkpoint file in ckpt.c). */
 #pragma GCC optimize("O3")
 #include "crf/train.h"
 
@@ -10,11 +11,10 @@
 
 #include "core/alloc.h"
 #include "core/rng.h"
-#include "core/threads.h"
+#include "crf/ckpt.h"
 #include "crf/crf1d.h"
-#include "crf/eval.h"
-#include "crf/feat.h"
 #include "crf/lbfgs.h"
+#include "crf/objective.h"
 
 void b4k_crf_train_default(b4k_crf_train_opt *o)
 {
@@ -30,237 +30,24 @@ void b4k_crf_train_default(b4k_crf_train_opt *o)
     o->seed = 1;
 }
 
-/* ---- objective ---- */
-
-typedef struct worker {
-    b4k_crf1d_ws *ws;
-    double *emit, *marg; /* (maxT, L) */
-    double *g;           /* (nx) partial gradient; thread 0 uses the output */
-    double loss;
-    int rc;
-} worker;
-
-typedef struct objctx {
-    const b4k_crf_model *m;
-    const b4k_crf_corpus *c;
-    const double *x;
-    double *g;
-    b4k_crf1d_tr tr;
-    worker *w;
-    int nthreads;
-    b4k_pool *pool;
-} objctx;
-
-/* emissions of sequence s with parameters x */
-static void seq_emit(const b4k_crf_model *m, const b4k_crf_corpus *c, const double *x, size_t s,
-                     double *emit)
-{
-    size_t t0 = c->seq_off[s], T = c->seq_off[s + 1] - t0;
-    b4k_crf_emit_seq(emit, x, m->foff, m->flab, c->aid, c->tok_off + t0, T, m->L);
-}
-
-static void obj_range(void *vctx, size_t begin, size_t end, int tid)
-{
-    objctx *o = vctx;
-    worker *w = &o->w[tid];
-    const b4k_crf_model *m = o->m;
-    const b4k_crf_corpus *c = o->c;
-    const int L = m->L;
-    double *g = w->g;
-    memset(g, 0, m->nx * sizeof(double));
-    double *gtrans = g + m->F;
-    double *gstart = m->start_end ? gtrans + (size_t)L * L : NULL;
-    double *gend = m->start_end ? gstart + L : NULL;
-    double loss = 0;
-    for (size_t s = begin; s < end; s++) {
-        size_t t0 = c->seq_off[s], T = c->seq_off[s + 1] - t0;
-        const int32_t *y = c->y + t0;
-        seq_emit(m, c, o->x, s, w->emit);
-        double lz;
-        int rc = b4k_crf1d_fb(w->ws, &o->tr, w->emit, T, &lz);
-        if (rc) {
-            w->rc = rc;
-            return;
-        }
-        loss += lz - b4k_crf1d_score(&o->tr, w->emit, T, y);
-        b4k_crf1d_marginals(w->ws, &o->tr, w->marg);
-        b4k_crf_scatter_seq(g, w->marg, y, m->foff, m->flab, c->aid, c->tok_off + t0, T, L);
-        b4k_crf1d_add_trans_marginals(w->ws, &o->tr, 1.0, gtrans, gstart, gend);
-        for (size_t t = 1; t < T; t++)
-            gtrans[(size_t)y[t - 1] * L + y[t]] -= 1.0;
-        if (gstart) {
-            gstart[y[0]] -= 1.0;
-            gend[y[T - 1]] -= 1.0;
-        }
-    }
-    w->loss = loss;
-}
-
-/* g = sum of the workers' partial gradients in thread order, split by
- * coordinate ranges over the threads */
-static void reduce_range(void *vctx, size_t begin, size_t end, int tid)
-{
-    (void)tid;
-    objctx *o = vctx;
-    for (size_t i = begin; i < end; i++) {
-        double s = o->w[0].g[i];
-        for (int t = 1; t < o->nthreads; t++)
-            s += o->w[t].g[i];
-        o->g[i] = s;
-    }
-}
-
-static int obj_init(objctx *o, const b4k_crf_model *m, const b4k_crf_corpus *c, int threads)
-{
-    memset(o, 0, sizeof *o);
-    o->m = m;
-    o->c = c;
-    o->nthreads = threads < 1 ? 1 : threads;
-    if ((size_t)o->nthreads > c->nseq && c->nseq > 0)
-        o->nthreads = (int)c->nseq;
-    if (b4k_crf1d_tr_init(&o->tr, m->L))
-        return B4K_ENOMEM;
-    o->pool = o->nthreads > 1 ? b4k_pool_new(o->nthreads) : NULL;
-    if (o->nthreads > 1 && !o->pool)
-        return B4K_ENOMEM;
-    o->w = b4k_calloc((size_t)o->nthreads, sizeof(worker));
-    if (!o->w)
-        return B4K_ENOMEM;
-    size_t TL = (c->maxT ? c->maxT : 1) * (size_t)m->L;
-    for (int t = 0; t < o->nthreads; t++) {
-        worker *w = &o->w[t];
-        w->ws = b4k_crf1d_ws_new(m->L);
-        w->emit = b4k_malloc_n(TL, sizeof(double));
-        w->marg = b4k_malloc_n(TL, sizeof(double));
-        w->g = b4k_malloc_n(m->nx, sizeof(double));
-        if (!w->ws || !w->emit || !w->marg || !w->g || b4k_crf1d_ws_reserve(w->ws, c->maxT))
-            return B4K_ENOMEM;
-    }
-    return 0;
-}
-
-static void obj_free(objctx *o)
-{
-    if (o->w)
-        for (int t = 0; t < o->nthreads; t++) {
-            b4k_crf1d_ws_free(o->w[t].ws);
-            b4k_free(o->w[t].emit);
-            b4k_free(o->w[t].marg);
-            b4k_free(o->w[t].g);
-        }
-    b4k_free(o->w);
-    b4k_pool_free(o->pool);
-    b4k_crf1d_tr_free(&o->tr);
-}
-
-static void set_tr_from(b4k_crf1d_tr *tr, const b4k_crf_model *m, const double *x)
-{
-    const double *t = x + m->F;
-    const double *s = m->start_end ? t + (size_t)m->L * m->L : NULL;
-    b4k_crf1d_tr_set(tr, t, s, s ? s + m->L : NULL);
-}
-
-static double obj_eval(objctx *o, const double *x, double *g, double c2, int *rc)
-{
-    o->x = x;
-    o->g = g;
-    set_tr_from(&o->tr, o->m, x);
-    for (int t = 0; t < o->nthreads; t++) {
-        o->w[t].rc = 0;
-        o->w[t].loss = 0;
-    }
-    b4k_pool_for(o->pool, o->c->nseq, obj_range, o);
-    double loss = 0;
-    *rc = 0;
-    for (int t = 0; t < o->nthreads; t++) {
-        loss += o->w[t].loss;
-        if (o->w[t].rc)
-            *rc = o->w[t].rc;
-    }
-    b4k_pool_for(o->pool, o->m->nx, reduce_range, o);
-    if (c2 > 0) {
-        double nrm = 0;
-        for (size_t i = 0; i < o->m->nx; i++) {
-            g[i] += 2 * c2 * x[i];
-            nrm += x[i] * x[i];
-        }
-        loss += c2 * nrm;
-    }
-    return loss;
-}
-
-double b4k_crf_objective(const b4k_crf_model *m, const b4k_crf_corpus *c, const double *x,
-                         double *g, double c2, int threads, int *rc)
-{
-    objctx o;
-    *rc = obj_init(&o, m, c, threads);
-    double f = 0;
-    if (!*rc)
-        f = obj_eval(&o, x, g, c2, rc);
-    obj_free(&o);
-    return f;
-}
-
-/* ---- held-out scoring ---- */
-
-int b4k_crf_score(const b4k_crf_model *m, const b4k_crf_corpus *c, int acc, double *score)
-{
-    int rc = 0;
-    const int L = m->L;
-    b4k_crf1d_tr tr;
-    if (b4k_crf1d_tr_init(&tr, L))
-        return B4K_ENOMEM;
-    set_tr_from(&tr, m, m->x);
-    b4k_crf1d_ws *ws = b4k_crf1d_ws_new(L);
-    size_t TL = (c->maxT ? c->maxT : 1) * (size_t)L;
-    double *emit = b4k_malloc_n(TL, sizeof(double));
-    int32_t *path = b4k_malloc_n(c->maxT ? c->maxT : 1, sizeof(int32_t));
-    const char **gs = b4k_malloc_n(c->maxT ? c->maxT : 1, sizeof(char *));
-    const char **ps = b4k_malloc_n(c->maxT ? c->maxT : 1, sizeof(char *));
-    b4k_crf_eval e;
-    b4k_crf_eval_init(&e);
-    if (!ws || !emit || !path || !gs || !ps) {
-        rc = B4K_ENOMEM;
-        goto out;
-    }
-    for (size_t s = 0; s < c->nseq; s++) {
-        size_t t0 = c->seq_off[s], T = c->seq_off[s + 1] - t0;
-        seq_emit(m, c, m->x, s, emit);
-        if ((rc = b4k_crf1d_viterbi(ws, &tr, emit, T, path, NULL)))
-            goto out;
-        for (size_t t = 0; t < T; t++) {
-            gs[t] = b4k_crf_dict_str(&m->labels, c->y[t0 + t]);
-            ps[t] = b4k_crf_dict_str(&m->labels, path[t]);
-        }
-        if ((rc = b4k_crf_eval_chunks(&e, gs, ps, T)))
-            goto out;
-    }
-    double p, r, f;
-    b4k_crf_eval_prf(&e, &p, &r, &f);
-    *score = acc ? (e.tok_n ? 100.0 * e.tok_ok / e.tok_n : 0) : f;
-out:
-    b4k_crf_eval_free(&e);
-    b4k_free(emit);
-    b4k_free(path);
-    b4k_free(gs);
-    b4k_free(ps);
-    b4k_crf1d_ws_free(ws);
-    b4k_crf1d_tr_free(&tr);
-    return rc;
-}
-
 /* ---- trainers ---- */
 
 typedef struct trainctx {
     b4k_crf_model *m;
     const b4k_crf_corpus *c;
     const b4k_crf_train_opt *o;
-    objctx obj;
+    b4k_crf_obj obj;
     double *best;       /* best held-out parameters */
     double best_score;
     int best_iter;
+    int start_iter;     /* iterations done before this run */
+    int max_iter;       /* effective limit (0: none) */
+    int threads;
+    b4k_crf_ckpt *ck;   /* resuming from this, or NULL */
     double t0;
     int rc;
+    b4k_err *err;
+    int err_set;        /* err holds the message of rc */
     b4k_crf_train_result *res;
 } trainctx;
 
@@ -271,12 +58,77 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* ---- checkpoints: the state every trainer shares, then its own ---- */
+
+#define CK_MAX 24
+
+typedef struct ckitems {
+    b4k_crf_ckpt_item it[CK_MAX];
+    int n;
+    int64_t common[2];  /* best_iter, best_score (bits) */
+} ckitems;
+
+static void ck_add(ckitems *k, const char *name, const void *data, size_t n)
+{
+    k->it[k->n++] = (b4k_crf_ckpt_item){ name, data, n };
+}
+
+/* iteration iter just ended; last: the run stops at max_iter now */
+static int ck_due(const trainctx *t, int iter, int last)
+{
+    const b4k_crf_train_opt *o = t->o;
+    return o->checkpoint && (last || (o->checkpoint_every > 0 && iter % o->checkpoint_every == 0));
+}
+
+static int ck_write(trainctx *t, ckitems *k, int iter, const double *weights)
+{
+    k->common[0] = t->best_iter;
+    memcpy(&k->common[1], &t->best_score, sizeof(double));
+    ck_add(k, "common", k->common, 2);
+    if (t->best)
+        ck_add(k, "best", t->best, t->m->nx);
+    if (t->best && t->best_score >= 0)
+        weights = t->best;
+    int rc = b4k_crf_ckpt_write(t->o->checkpoint, t->m, weights, t->o->algo, iter, t->threads,
+                                k->it, k->n, t->err);
+    if (rc) {
+        t->rc = rc;
+        t->err_set = 1;
+    }
+    return rc;
+}
+
+static int ck_fail(trainctx *t, int rc)
+{
+    t->rc = rc;
+    t->err_set = 1;
+    return rc;
+}
+
+static int ck_read_common(trainctx *t)
+{
+    int64_t common[2];
+    int rc = b4k_crf_ckpt_get(t->ck, "common", common, 2, t->err);
+    if (rc)
+        return ck_fail(t, rc);
+    t->best_iter = (int)common[0];
+    memcpy(&t->best_score, &common[1], sizeof(double));
+    long long nb = b4k_crf_ckpt_len(t->ck, "best");
+    if (!t->best != (nb < 0))
+        return ck_fail(t, b4k_err_set(t->err, B4K_EINVAL, t->o->resume, 0,
+                                      "the checkpoint was made %s --holdout",
+                                      t->best ? "without" : "with"));
+    if (t->best && (rc = b4k_crf_ckpt_get(t->ck, "best", t->best, t->m->nx, t->err)))
+        return ck_fail(t, rc);
+    return 0;
+}
+
 static double lbfgs_eval(void *vctx, const double *x, double *g, size_t n)
 {
     (void)n;
     trainctx *t = vctx;
     int rc;
-    double f = obj_eval(&t->obj, x, g, t->o->c2, &rc);
+    double f = b4k_crf_obj_eval(&t->obj, x, g, t->o->c2, &rc);
     if (rc) {
         t->rc = rc;
         return INFINITY;
@@ -284,13 +136,15 @@ static double lbfgs_eval(void *vctx, const double *x, double *g, size_t n)
     return f;
 }
 
-/* after an iteration: held-out score, checkpoint, progress; non-zero stops */
+/* after an iteration: held-out score, progress; non-zero stops */
 static int after_iter(trainctx *t, const double *x, b4k_crf_progress *p)
 {
     const b4k_crf_train_opt *o = t->o;
     if (x != t->m->x)
         memcpy(t->m->x, x, t->m->nx * sizeof(double));
     p->seconds = now() - t->t0;
+    p->start_iter = t->start_iter;
+    p->max_iter = t->max_iter;
     p->holdout = 0;
     p->best = 0;
     if (o->holdout && o->holdout->nseq && p->iter % (o->holdout_every > 0 ? o->holdout_every : 1) == 0) {
@@ -311,13 +165,6 @@ static int after_iter(trainctx *t, const double *x, b4k_crf_progress *p)
     }
     t->res->iters = p->iter;
     t->res->loss = p->loss;
-    if (o->checkpoint && o->checkpoint_every > 0 && p->iter % o->checkpoint_every == 0) {
-        int rc = o->checkpoint(o->ctx, t->m, p->iter);
-        if (rc) {
-            t->rc = rc;
-            return 1;
-        }
-    }
     if (o->progress && o->progress(o->ctx, p))
         return 1;
     return 0;
@@ -327,8 +174,31 @@ static int lbfgs_progress(void *vctx, const double *x, double fx, double xnorm, 
                           double step, int iter, int nevals)
 {
     trainctx *t = vctx;
-    b4k_crf_progress p = { iter, fx, xnorm, gnorm, step, nevals, 0, 0, 0, 0 };
+    b4k_crf_progress p = { .iter = iter, .loss = fx, .xnorm = xnorm, .gnorm = gnorm,
+                           .step = step, .nevals = nevals };
     return after_iter(t, x, &p);
+}
+
+static int lbfgs_save(void *vctx, const double *x, const b4k_lbfgs_state *st)
+{
+    trainctx *t = vctx;
+    if (!ck_due(t, st->iter, t->o->max_iter && st->iter >= t->o->max_iter))
+        return 0;
+    ckitems k = { .n = 0 };
+    size_t n = st->n, M = (size_t)st->m;
+    int64_t ints[6] = { st->iter, st->nevals, st->hist, st->head, st->m, st->period };
+    double reals[2] = { st->f, st->step };
+    ck_add(&k, "x", x, n);
+    ck_add(&k, "ints", ints, 6);
+    ck_add(&k, "reals", reals, 2);
+    ck_add(&k, "g", st->g, n);
+    ck_add(&k, "pg", st->pg, n);
+    ck_add(&k, "d", st->d, n);
+    ck_add(&k, "S", st->S, M * n);
+    ck_add(&k, "Y", st->Y, M * n);
+    ck_add(&k, "rho", st->rho, M);
+    ck_add(&k, "pf", st->pf, (size_t)st->period);
+    return ck_write(t, &k, st->iter, x) ? B4K_EIO : 0;
 }
 
 static int train_lbfgs(trainctx *t)
@@ -343,10 +213,52 @@ static int train_lbfgs(trainctx *t)
     lo.delta = o->delta;
     lo.c1 = o->c1;
     lo.n_l1 = t->m->nx;
+    t->max_iter = o->max_iter;
+    b4k_lbfgs_state rs, *resume = NULL;
+    double *rbuf = NULL;
+    int rc = 0;
+    if (t->ck) {
+        size_t n = t->m->nx;
+        int64_t ints[6];
+        double reals[2];
+        if ((rc = b4k_crf_ckpt_get(t->ck, "ints", ints, 6, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "reals", reals, 2, t->err)))
+            return ck_fail(t, rc);
+        if (ints[4] != lo.m || ints[5] != (lo.period > 0 ? lo.period : 0))
+            return ck_fail(t, b4k_err_set(t->err, B4K_EINVAL, o->resume, 0,
+                                          "the checkpoint used --history %lld and --period %lld",
+                                          (long long)ints[4], (long long)ints[5]));
+        size_t M = (size_t)lo.m, per = (size_t)ints[5];
+        rbuf = b4k_malloc_n(3 * n + 2 * M * n + M + per + 1, sizeof(double));
+        if (!rbuf)
+            return B4K_ENOMEM;
+        rs = (b4k_lbfgs_state){ .n = n, .m = lo.m, .period = (int)per, .iter = (int)ints[0],
+                                .nevals = (int)ints[1], .hist = (int)ints[2], .head = (int)ints[3],
+                                .f = reals[0], .step = reals[1], .g = rbuf, .pg = rbuf + n,
+                                .d = rbuf + 2 * n, .S = rbuf + 3 * n, .Y = rbuf + 3 * n + M * n,
+                                .rho = rbuf + 3 * n + 2 * M * n, .pf = rbuf + 3 * n + 2 * M * n + M };
+        if ((rc = b4k_crf_ckpt_get(t->ck, "x", t->m->x, n, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "g", rs.g, n, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "pg", rs.pg, n, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "d", rs.d, n, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "S", rs.S, M * n, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "Y", rs.Y, M * n, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "rho", rs.rho, M, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "pf", rs.pf, per, t->err)) || (rc = ck_read_common(t))) {
+            b4k_free(rbuf);
+            return ck_fail(t, rc);
+        }
+        resume = &rs;
+        t->res->iters = rs.iter;
+    }
     double fx;
-    int st = b4k_lbfgs(t->m->x, t->m->nx, &fx, lbfgs_eval, lbfgs_progress, t, &lo);
+    int st = b4k_lbfgs_ex(t->m->x, t->m->nx, &fx, lbfgs_eval, lbfgs_progress, lbfgs_save, t, &lo,
+                          resume);
+    b4k_free(rbuf);
+    if (st == B4K_EINVAL)
+        return ck_fail(t, b4k_err_set(t->err, B4K_EINVAL, o->resume, 0, "bad L-BFGS state"));
     if (st < 0)
-        return st;
+        return t->rc ? t->rc : st;
     t->res->status = st;
     t->res->loss = fx;
     return t->rc;
@@ -363,20 +275,50 @@ static void shuffle(size_t *idx, size_t n, b4k_rng *r)
     }
 }
 
-/* One SGD epoch over idx[0..n) with L2 lambda; x_real = scale * x.
- * Returns the summed loss (before each update). */
-static double sgd_epoch(trainctx *t, const size_t *idx, size_t n, double *x, double *scale,
-                        double lambda, double eta0, size_t *k, int *rc)
+/* SGD state.  The real weights are scale * v, so that the L2 decay of every
+ * update is one multiplication.  Averaging keeps the sum of the real weights
+ * after every update as u + sigma * v: an update that adds D to v adds
+ * -sigma_before * D to u (on the same few coordinates), then sigma grows by
+ * the scale of the new weights; so the average costs O(features touched)
+ * per update, like the update itself. */
+typedef struct sgd {
+    double *v;          /* (nx) raw weights */
+    double scale;
+    size_t k;           /* updates so far (rate schedule) */
+    double lambda, eta0;
+    double *u;          /* (nx) averaging, or NULL */
+    double sigma;
+    int64_t navg;       /* updates averaged so far */
+    int hook;           /* call o->on_update */
+} sgd;
+
+/* fold sigma * v into u and the scale into v */
+static void sgd_normalize(sgd *s, size_t nx)
+{
+    if (s->u && s->sigma != 0)
+        for (size_t i = 0; i < nx; i++)
+            s->u[i] += s->sigma * s->v[i];
+    s->sigma = 0;
+    if (s->scale != 1.0)
+        for (size_t i = 0; i < nx; i++)
+            s->v[i] *= s->scale;
+    s->scale = 1.0;
+}
+
+/* One SGD epoch over idx[0..n).  Returns the summed loss (before each
+ * update). */
+static double sgd_epoch(trainctx *t, const size_t *idx, size_t n, sgd *s, int *rc)
 {
     const b4k_crf_model *m = t->m;
     const b4k_crf_corpus *c = t->c;
-    worker *w = &t->obj.w[0];
+    b4k_crf_worker *w = &t->obj.w[0];
     const int L = m->L;
     const int64_t *foff = m->foff;
     const int32_t *flab = m->flab;
+    double *x = s->v, *u = s->u;
     double *xr = w->g; /* real transition parameters, scratch */
     double loss = 0;
-    double t0 = 1.0 / (lambda * eta0);
+    const double lambda = s->lambda, t0 = 1.0 / (lambda * s->eta0);
     size_t TT = (size_t)L * L + (m->start_end ? 2 * (size_t)L : 0);
     double *gt = b4k_calloc(TT, sizeof(double));
     if (!gt) {
@@ -384,21 +326,18 @@ static double sgd_epoch(trainctx *t, const size_t *idx, size_t n, double *x, dou
         return 0;
     }
     for (size_t ii = 0; ii < n; ii++) {
-        size_t s = idx[ii];
-        double eta = 1.0 / (lambda * (t0 + (double)*k));
-        (*k)++;
+        size_t sq = idx[ii];
+        double eta = 1.0 / (lambda * (t0 + (double)s->k));
+        s->k++;
         double decay = 1.0 - eta * lambda;
-        *scale *= decay;
-        if (*scale < 1e-20) {
-            for (size_t i = 0; i < m->nx; i++)
-                x[i] *= *scale;
-            *scale = 1.0;
-        }
-        const double sc = *scale;
+        s->scale *= decay;
+        if (s->scale < 1e-20)
+            sgd_normalize(s, m->nx);
+        const double sc = s->scale;
         for (size_t i = 0; i < TT; i++)
             xr[m->F + i] = x[m->F + i] * sc;
-        set_tr_from(&t->obj.tr, m, xr);
-        size_t t0s = c->seq_off[s], T = c->seq_off[s + 1] - t0s;
+        b4k_crf_set_tr(&t->obj.tr, m, xr);
+        size_t t0s = c->seq_off[sq], T = c->seq_off[sq + 1] - t0s;
         const int32_t *y = c->y + t0s;
         /* emissions with real weights */
         for (size_t tt = 0; tt < T; tt++) {
@@ -416,14 +355,17 @@ static double sgd_epoch(trainctx *t, const size_t *idx, size_t n, double *x, dou
             break;
         loss += lz - b4k_crf1d_score(&t->obj.tr, w->emit, T, y);
         b4k_crf1d_marginals(w->ws, &t->obj.tr, w->marg);
-        const double gain = eta / sc;
+        const double gain = eta / sc, ug = s->sigma * gain;
         for (size_t tt = 0; tt < T; tt++) {
             const double *p = w->marg + tt * L;
             for (size_t kk = c->tok_off[t0s + tt]; kk < c->tok_off[t0s + tt + 1]; kk++) {
                 int32_t a = c->aid[kk];
                 for (int64_t f = foff[a]; f < foff[a + 1]; f++) {
                     int32_t j = flab[f];
-                    x[f] -= gain * (p[j] - (j == y[tt]));
+                    double gr = p[j] - (j == y[tt]);
+                    x[f] -= gain * gr;
+                    if (u)
+                        u[f] += ug * gr;
                 }
             }
         }
@@ -436,11 +378,62 @@ static double sgd_epoch(trainctx *t, const size_t *idx, size_t n, double *x, dou
             gs[y[0]] -= 1.0;
             gs[L + y[T - 1]] -= 1.0;
         }
-        for (size_t i = 0; i < TT; i++)
+        for (size_t i = 0; i < TT; i++) {
             x[m->F + i] -= gain * gt[i];
+            if (u)
+                u[m->F + i] += ug * gt[i];
+        }
+        if (u) {
+            s->sigma += sc;
+            s->navg++;
+        }
+        if (s->hook)
+            t->o->on_update(t->o->ctx, x, sc, m->nx);
     }
     b4k_free(gt);
     return loss;
+}
+
+/* the rate for the real run: the candidate with the lowest objective after
+ * one epoch on a sample of at most 1000 sequences */
+static int sgd_calibrate(trainctx *t, double lambda, double *eta0)
+{
+    b4k_crf_model *m = t->m;
+    size_t N = t->c->nseq, ns = N < 1000 ? N : 1000;
+    int rc = 0;
+    size_t *all = b4k_malloc_n(N ? N : 1, sizeof(size_t));
+    if (!all)
+        return B4K_ENOMEM;
+    b4k_rng rs;
+    b4k_rng_seed(&rs, t->o->seed, 8);
+    for (size_t i = 0; i < N; i++)
+        all[i] = i;
+    shuffle(all, N, &rs);
+    double best = INFINITY, sl = lambda * (double)N / (double)(ns ? ns : 1);
+    *eta0 = 0.1;
+    for (int k = -4; k <= 3; k++) {
+        double cand = 0.1 * pow(2.0, k);
+        memset(m->x, 0, m->nx * sizeof(double));
+        sgd s = { .v = m->x, .scale = 1.0, .lambda = sl, .eta0 = cand };
+        sgd_epoch(t, all, ns, &s, &rc);
+        if (rc)
+            break;
+        sgd_normalize(&s, m->nx);
+        double l2 = 0;
+        for (size_t i = 0; i < m->nx; i++)
+            l2 += m->x[i] * m->x[i];
+        s.k = 1u << 30; /* tiny rate: measure only */
+        double loss = sgd_epoch(t, all, ns, &s, &rc) + 0.5 * sl * ns * l2;
+        if (rc)
+            break;
+        if (isfinite(loss) && loss < best) {
+            best = loss;
+            *eta0 = cand;
+        }
+    }
+    b4k_free(all);
+    memset(m->x, 0, m->nx * sizeof(double));
+    return rc;
 }
 
 static int train_sgd(trainctx *t)
@@ -449,13 +442,19 @@ static int train_sgd(trainctx *t)
     const b4k_crf_corpus *c = t->c;
     const b4k_crf_train_opt *o = t->o;
     int rc = 0;
-    size_t N = c->nseq;
+    size_t N = c->nseq, nx = m->nx;
+    int epochs = o->max_iter > 0 ? o->max_iter : 50;
+    int avg_start = epochs >= 2 ? 2 : 1;
     size_t *idx = b4k_malloc_n(N ? N : 1, sizeof(size_t));
-    double *avg = o->averaging ? b4k_calloc(m->nx, sizeof(double)) : NULL;
-    if (!idx || (o->averaging && !avg)) {
+    int64_t *idx64 = b4k_malloc_n(N ? N : 1, sizeof(int64_t));
+    double *u = o->averaging ? b4k_calloc(nx, sizeof(double)) : NULL;
+    double *avg = o->averaging ? b4k_malloc_n(nx, sizeof(double)) : NULL;
+    double *raw = m->x;
+    if (!idx || !idx64 || (o->averaging && (!u || !avg))) {
         rc = B4K_ENOMEM;
         goto out;
     }
+    t->max_iter = epochs;
     b4k_rng r;
     b4k_rng_seed(&r, o->seed, 7);
     for (size_t i = 0; i < N; i++)
@@ -463,112 +462,114 @@ static int train_sgd(trainctx *t)
     double lambda = 2.0 * o->c2 / (double)(N ? N : 1);
     if (lambda <= 0)
         lambda = 1e-8;
-    double eta0 = o->eta0;
-    if (eta0 <= 0) { /* calibrate on a sample: one epoch per candidate rate */
-        size_t ns = N < 1000 ? N : 1000;
-        size_t *sidx = b4k_malloc_n(ns ? ns : 1, sizeof(size_t));
-        if (!sidx) {
-            rc = B4K_ENOMEM;
-            goto out;
+    sgd s = { .v = m->x, .scale = 1.0, .lambda = lambda, .hook = o->on_update != NULL };
+    double prev[16] = { 0 };
+    int ep0 = 1, avg_on = 0;
+    if (t->ck) { /* ints: epoch, k, rng[4], navg, avg_on; reals: eta0, prev[16] */
+        int64_t ints[8];
+        double reals[17];
+        if ((rc = b4k_crf_ckpt_get(t->ck, "ints", ints, 8, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "reals", reals, 17, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "x", m->x, nx, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "idx", idx64, N, t->err)) || (rc = ck_read_common(t)))
+            goto fail;
+        if ((ints[7] != 0) != (o->averaging != 0)) {
+            rc = b4k_err_set(t->err, B4K_EINVAL, o->resume, 0, "the checkpoint was made %s --averaging",
+                             ints[7] ? "with" : "without");
+            goto fail;
         }
-        memcpy(sidx, idx, ns * sizeof(size_t));
-        b4k_rng rs;
-        b4k_rng_seed(&rs, o->seed, 8);
-        size_t *all = b4k_malloc_n(N ? N : 1, sizeof(size_t));
-        if (!all) {
-            b4k_free(sidx);
-            rc = B4K_ENOMEM;
-            goto out;
-        }
-        for (size_t i = 0; i < N; i++)
-            all[i] = i;
-        shuffle(all, N, &rs);
-        memcpy(sidx, all, ns * sizeof(size_t));
-        b4k_free(all);
-        double best = INFINITY;
-        eta0 = 0.1;
-        for (int k = -4; k <= 3; k++) {
-            double cand = 0.1 * pow(2.0, k);
-            memset(m->x, 0, m->nx * sizeof(double));
-            double scale = 1.0;
-            size_t step = 0;
-            double sl = lambda * (double)N / (double)(ns ? ns : 1);
-            sgd_epoch(t, sidx, ns, m->x, &scale, sl, cand, &step, &rc);
-            if (rc)
-                break;
-            /* sample objective after the epoch */
-            double l2 = 0, loss = 0;
-            for (size_t i = 0; i < m->nx; i++) {
-                m->x[i] *= scale;
-                l2 += m->x[i] * m->x[i];
+        if (ints[7] && (rc = b4k_crf_ckpt_get(t->ck, "u", u, nx, t->err)))
+            goto fail;
+        ep0 = (int)ints[0] + 1;
+        s.k = (size_t)ints[1];
+        for (int q = 0; q < 4; q++)
+            r.s[q] = (uint64_t)ints[2 + q];
+        s.navg = ints[6];
+        avg_on = ints[7] != 0;
+        s.eta0 = reals[0];
+        memcpy(prev, reals + 1, sizeof prev);
+        for (size_t i = 0; i < N; i++) {
+            if (idx64[i] < 0 || (uint64_t)idx64[i] >= N) {
+                rc = b4k_err_set(t->err, B4K_EFORMAT, o->resume, 0, "bad train.idx");
+                goto fail;
             }
-            scale = 1.0;
-            step = 1u << 30; /* tiny rate: measure only */
-            double lo = sgd_epoch(t, sidx, ns, m->x, &scale, sl, cand, &step, &rc);
-            loss = lo + 0.5 * sl * ns * l2;
-            if (rc)
-                break;
-            if (isfinite(loss) && loss < best) {
-                best = loss;
-                eta0 = cand;
-            }
+            idx[i] = (size_t)idx64[i];
         }
-        b4k_free(sidx);
-        memset(m->x, 0, m->nx * sizeof(double));
-        if (rc)
+        t->res->iters = (int)ints[0];
+    } else {
+        s.eta0 = o->eta0;
+        if (s.eta0 <= 0 && (rc = sgd_calibrate(t, lambda, &s.eta0)))
             goto out;
     }
-    double scale = 1.0;
-    size_t step = 0;
-    int epochs = o->max_iter > 0 ? o->max_iter : 50;
-    double prev[16];
-    int nav = 0;
-    for (int ep = 1; ep <= epochs; ep++) {
+    if (avg_on)
+        s.u = u;
+    for (int ep = ep0; ep <= epochs; ep++) {
+        if (u && !avg_on && ep >= avg_start) {
+            avg_on = 1;
+            s.u = u;
+        }
         shuffle(idx, N, &r);
-        double loss = sgd_epoch(t, idx, N, m->x, &scale, lambda, eta0, &step, &rc);
+        double loss = sgd_epoch(t, idx, N, &s, &rc);
         if (rc)
             goto out;
-        for (size_t i = 0; i < m->nx; i++)
-            m->x[i] *= scale;
-        scale = 1.0;
+        sgd_normalize(&s, nx);
         double l2 = 0;
-        for (size_t i = 0; i < m->nx; i++)
+        for (size_t i = 0; i < nx; i++)
             l2 += m->x[i] * m->x[i];
         loss += o->c2 * l2;
-        b4k_crf_progress p = { ep, loss, sqrt(l2), 0, eta0, ep, 0, 0, 0, 0 };
-        double *keep = NULL;
-        if (avg && ep >= 2) {
-            nav++;
-            for (size_t i = 0; i < m->nx; i++)
-                avg[i] += (m->x[i] - avg[i]) / nav;
-            /* report and score the averaged weights, keep training the raw */
-            keep = b4k_malloc_n(m->nx, sizeof(double));
-            if (!keep) {
-                rc = B4K_ENOMEM;
-                goto out;
-            }
-            memcpy(keep, m->x, m->nx * sizeof(double));
-            memcpy(m->x, avg, m->nx * sizeof(double));
+        b4k_crf_progress p = { .iter = ep, .loss = loss, .xnorm = sqrt(l2), .step = s.eta0,
+                               .nevals = ep };
+        /* report and score the averaged weights, keep training the raw */
+        const double *out_w = raw;
+        if (avg_on && s.navg) {
+            for (size_t i = 0; i < nx; i++)
+                avg[i] = u[i] / (double)s.navg;
+            out_w = avg;
         }
-        int stop = after_iter(t, m->x, &p);
-        if (keep) {
-            memcpy(m->x, keep, m->nx * sizeof(double));
-            b4k_free(keep);
-        }
+        m->x = (double *)out_w;
+        int stop = after_iter(t, out_w, &p);
+        m->x = raw;
         if (stop || t->rc) {
             rc = t->rc;
             break;
         }
         /* delta test over a window of epochs */
         int per = o->period > 0 && o->period <= 16 ? o->period : 10;
-        if (ep > per && fabs(prev[ep % per] - loss) / fabs(loss) < o->delta)
-            break;
+        int conv = ep > per && fabs(prev[ep % per] - loss) / fabs(loss) < o->delta;
         prev[ep % per] = loss;
+        if (!conv && ck_due(t, ep, ep == epochs)) {
+            ckitems k = { .n = 0 };
+            int64_t ints[8] = { ep, (int64_t)s.k, 0, 0, 0, 0, s.navg, avg_on };
+            double reals[17];
+            for (int q = 0; q < 4; q++)
+                ints[2 + q] = (int64_t)r.s[q];
+            reals[0] = s.eta0;
+            memcpy(reals + 1, prev, sizeof prev);
+            for (size_t i = 0; i < N; i++)
+                idx64[i] = (int64_t)idx[i];
+            ck_add(&k, "x", raw, nx);
+            ck_add(&k, "ints", ints, 8);
+            ck_add(&k, "reals", reals, 17);
+            ck_add(&k, "idx", idx64, N);
+            if (avg_on)
+                ck_add(&k, "u", u, nx);
+            if ((rc = ck_write(t, &k, ep, out_w)))
+                break;
+        }
+        if (conv)
+            break;
     }
-    if (avg && nav)
-        memcpy(m->x, avg, m->nx * sizeof(double));
+    if (avg_on && s.navg)
+        for (size_t i = 0; i < nx; i++)
+            m->x[i] = u[i] / (double)s.navg;
+    goto out;
+fail:
+    ck_fail(t, rc);
 out:
+    m->x = raw;
     b4k_free(idx);
+    b4k_free(idx64);
+    b4k_free(u);
     b4k_free(avg);
     return rc;
 }
@@ -580,12 +581,15 @@ static int train_ap(trainctx *t)
     const b4k_crf_train_opt *o = t->o;
     const int L = m->L;
     int rc = 0;
-    size_t N = c->nseq;
+    size_t N = c->nseq, nx = m->nx;
     size_t *idx = b4k_malloc_n(N ? N : 1, sizeof(size_t));
-    double *wa = b4k_calloc(m->nx, sizeof(double));
+    int64_t *idx64 = b4k_malloc_n(N ? N : 1, sizeof(int64_t));
+    double *wa = b4k_calloc(nx, sizeof(double));
+    double *avgx = b4k_malloc_n(nx, sizeof(double));
     int32_t *path = b4k_malloc_n(c->maxT ? c->maxT : 1, sizeof(int32_t));
-    worker *w = &t->obj.w[0];
-    if (!idx || !wa || !path) {
+    b4k_crf_worker *w = &t->obj.w[0];
+    double *x = m->x;
+    if (!idx || !idx64 || !wa || !avgx || !path) {
         rc = B4K_ENOMEM;
         goto out;
     }
@@ -594,22 +598,39 @@ static int train_ap(trainctx *t)
     for (size_t i = 0; i < N; i++)
         idx[i] = i;
     double cnt = 1;
-    int epochs = o->max_iter > 0 ? o->max_iter : 10;
-    double *x = m->x;
-    double *avgx = b4k_malloc_n(m->nx, sizeof(double));
-    if (!avgx) {
-        rc = B4K_ENOMEM;
-        goto out;
+    int epochs = o->max_iter > 0 ? o->max_iter : 10, ep0 = 1;
+    t->max_iter = epochs;
+    if (t->ck) { /* ints: epoch, rng[4]; reals: cnt */
+        int64_t ints[5];
+        if ((rc = b4k_crf_ckpt_get(t->ck, "ints", ints, 5, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "reals", &cnt, 1, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "x", x, nx, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "wa", wa, nx, t->err)) ||
+            (rc = b4k_crf_ckpt_get(t->ck, "idx", idx64, N, t->err)) || (rc = ck_read_common(t))) {
+            ck_fail(t, rc);
+            goto out;
+        }
+        ep0 = (int)ints[0] + 1;
+        for (int q = 0; q < 4; q++)
+            r.s[q] = (uint64_t)ints[1 + q];
+        for (size_t i = 0; i < N; i++) {
+            if (idx64[i] < 0 || (uint64_t)idx64[i] >= N) {
+                ck_fail(t, rc = b4k_err_set(t->err, B4K_EFORMAT, o->resume, 0, "bad train.idx"));
+                goto out;
+            }
+            idx[i] = (size_t)idx64[i];
+        }
+        t->res->iters = (int)ints[0];
     }
-    for (int ep = 1; ep <= epochs; ep++) {
+    for (int ep = ep0; ep <= epochs; ep++) {
         shuffle(idx, N, &r);
         size_t mistakes = 0;
         for (size_t ii = 0; ii < N; ii++) {
             size_t s = idx[ii];
             size_t t0s = c->seq_off[s], T = c->seq_off[s + 1] - t0s;
             const int32_t *y = c->y + t0s;
-            set_tr_from(&t->obj.tr, m, x);
-            seq_emit(m, c, x, s, w->emit);
+            b4k_crf_set_tr(&t->obj.tr, m, x);
+            b4k_crf_seq_emit(m, c, x, s, w->emit);
             if ((rc = b4k_crf1d_viterbi(w->ws, &t->obj.tr, w->emit, T, path, NULL)))
                 goto out;
             int diff = 0;
@@ -656,26 +677,42 @@ static int train_ap(trainctx *t)
             cnt += 1;
         }
         /* averaged weights: x - wa / cnt */
-        for (size_t i = 0; i < m->nx; i++)
+        for (size_t i = 0; i < nx; i++)
             avgx[i] = x[i] - wa[i] / cnt;
-        double *raw = m->x;
         m->x = avgx;
-        b4k_crf_progress p = { ep, (double)mistakes, 0, 0, 0, ep, 0, 0, 0, 0 };
+        b4k_crf_progress p = { .iter = ep, .loss = (double)mistakes, .nevals = ep };
         int stop = after_iter(t, avgx, &p);
-        m->x = raw;
+        m->x = x;
         if (stop || t->rc) {
             rc = t->rc;
             break;
         }
         if (!mistakes)
             break;
+        if (ck_due(t, ep, ep == epochs)) {
+            ckitems k = { .n = 0 };
+            int64_t ints[5] = { ep };
+            for (int q = 0; q < 4; q++)
+                ints[1 + q] = (int64_t)r.s[q];
+            for (size_t i = 0; i < N; i++)
+                idx64[i] = (int64_t)idx[i];
+            ck_add(&k, "x", x, nx);
+            ck_add(&k, "ints", ints, 5);
+            ck_add(&k, "reals", &cnt, 1);
+            ck_add(&k, "wa", wa, nx);
+            ck_add(&k, "idx", idx64, N);
+            if ((rc = ck_write(t, &k, ep, avgx)))
+                break;
+        }
     }
-    for (size_t i = 0; i < m->nx; i++)
-        m->x[i] = x[i] - wa[i] / cnt;
-    b4k_free(avgx);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = x[i] - wa[i] / cnt;
 out:
+    m->x = x;
     b4k_free(idx);
+    b4k_free(idx64);
     b4k_free(wa);
+    b4k_free(avgx);
     b4k_free(path);
     return rc;
 }
@@ -684,6 +721,7 @@ int b4k_crf_train(b4k_crf_model *m, const b4k_crf_corpus *c, const b4k_crf_train
                   b4k_crf_train_result *res, b4k_err *err)
 {
     trainctx t;
+    b4k_crf_ckpt ck;
     memset(&t, 0, sizeof t);
     memset(res, 0, sizeof *res);
     res->best_score = -1;
@@ -691,24 +729,46 @@ int b4k_crf_train(b4k_crf_model *m, const b4k_crf_corpus *c, const b4k_crf_train
     t.c = c;
     t.o = o;
     t.res = res;
+    t.err = err;
     t.best_score = -1;
     t.t0 = now();
-    int threads = o->algo == B4K_CRF_LBFGS ? o->threads : 1;
-    int rc = obj_init(&t.obj, m, c, threads);
+    if (c->nseq == 0)
+        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "no training sequences");
+    int threads = o->threads;
+    if (o->resume) {
+        int rc = b4k_crf_ckpt_open(&ck, o->resume, err);
+        if (rc)
+            return rc;
+        if ((rc = b4k_crf_ckpt_match(&ck, m, err))) {
+            b4k_crf_ckpt_close(&ck);
+            return rc;
+        }
+        if (ck.algo != o->algo) {
+            b4k_crf_ckpt_close(&ck);
+            return b4k_err_set(err, B4K_EINVAL, o->resume, 0,
+                               "the checkpoint was made by another --algorithm");
+        }
+        t.ck = &ck;
+        t.start_iter = res->resumed_from = ck.iter;
+        if (threads < 1)
+            threads = ck.threads;
+    }
+    if (threads < 1)
+        threads = 1;
+    t.threads = threads;
+    res->threads = o->algo == B4K_CRF_LBFGS ? threads : 1;
+    int rc = b4k_crf_obj_init(&t.obj, m, c, res->threads);
     if (!rc && o->holdout && o->holdout->nseq) {
         t.best = b4k_malloc_n(m->nx, sizeof(double));
         if (!t.best)
             rc = B4K_ENOMEM;
     }
     if (rc) {
-        obj_free(&t.obj);
+        b4k_crf_obj_free(&t.obj);
         b4k_free(t.best);
+        if (t.ck)
+            b4k_crf_ckpt_close(t.ck);
         return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-    }
-    if (c->nseq == 0) {
-        obj_free(&t.obj);
-        b4k_free(t.best);
-        return b4k_err_set(err, B4K_EFORMAT, NULL, 0, "no training sequences");
     }
     switch (o->algo) {
     case B4K_CRF_SGD: rc = train_sgd(&t); break;
@@ -720,8 +780,12 @@ int b4k_crf_train(b4k_crf_model *m, const b4k_crf_corpus *c, const b4k_crf_train
         res->best_score = t.best_score;
         res->best_iter = t.best_iter;
     }
-    obj_free(&t.obj);
+    b4k_crf_obj_free(&t.obj);
     b4k_free(t.best);
+    if (t.ck)
+        b4k_crf_ckpt_close(t.ck);
+    if (rc && t.err_set)
+        return rc;
     if (rc == B4K_ERANGE)
         return b4k_err_set(err, rc, NULL, 0, "numerical failure (no allowed path)");
     if (rc)

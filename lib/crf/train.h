@@ -1,7 +1,7 @@
 /* CRF training: corpus of attribute ids, feature generation (frequency
  * cut-off, observed or dense attribute x label pairs), and the trainers:
- * L-BFGS with L2, OWL-QN for L1 / elastic net, SGD with L2, averaged
- * perceptron.  The objective and gradient are computed over sentences in
+ * L-BFGS with L2, OWL-QN for L1 / elastic net, SGD with L2 (optionally
+ * averaged), averaged perceptron, with checkpoints that resume exactly.  The objective and gradient are computed over sentences in
  * parallel: a fixed partition of the sentences into one contiguous range per
  * thread, per-thread partial gradients summed in thread order, so a given
  * --threads gives bit-identical results run after run. */
@@ -45,13 +45,16 @@ int b4k_crf_features(b4k_crf_model *m, b4k_crf_corpus *c, b4k_crf_corpus *other,
                      int dense_min, b4k_err *err);
 
 /* Copy the weights of old into m where attribute, label (and transition
- * labels) match: resuming from a checkpoint.  Returns the number copied. */
+ * labels) match: a warm start from another model.  Returns the number
+ * copied. */
 size_t b4k_crf_warm_start(b4k_crf_model *m, const b4k_crf_model *old);
 
 enum { B4K_CRF_LBFGS = 0, B4K_CRF_SGD = 1, B4K_CRF_AP = 2 };
 
 typedef struct b4k_crf_progress {
     int iter;           /* iteration (L-BFGS) or epoch */
+    int start_iter;     /* iterations done before this run (resume) */
+    int max_iter;       /* the run stops by then (0: no limit, L-BFGS) */
     double loss;        /* objective (AP: number of mistakes) */
     double xnorm, gnorm, step;
     int nevals;
@@ -71,14 +74,21 @@ typedef struct b4k_crf_train_opt {
     int m;              /* L-BFGS history */
     int threads;
     double eta0;        /* SGD initial rate (0 = calibrate) */
-    int averaging;      /* SGD: average the weights of epochs 2.. */
+    int averaging;      /* SGD: return the average of the weights after every
+                           update from the first update of epoch 2 (epoch 1
+                           with max_iter 1) on (averaged SGD) */
     uint64_t seed;      /* SGD / AP shuffling */
     const b4k_crf_corpus *holdout;
     int holdout_every;  /* evaluate every N iterations (default 1) */
     int holdout_acc;    /* score token accuracy instead of chunk F1 */
     int (*progress)(void *ctx, const b4k_crf_progress *p); /* non-zero stops */
-    int (*checkpoint)(void *ctx, const b4k_crf_model *m, int iter);
-    int checkpoint_every;
+    const char *checkpoint; /* write a checkpoint (crf/ckpt.h) here every */
+    int checkpoint_every;   /* N iterations, and when max_iter is reached */
+    const char *resume;     /* continue from this checkpoint (threads 0: the
+                               checkpoint's thread count) */
+    /* tests: called after every SGD update with the raw weights v (real
+     * weights = scale * v) */
+    void (*on_update)(void *ctx, const double *v, double scale, size_t n);
     void *ctx;
 } b4k_crf_train_opt;
 
@@ -90,6 +100,8 @@ typedef struct b4k_crf_train_result {
     int status;         /* lbfgs status, or 0 */
     double best_score;  /* held-out, -1 if none */
     int best_iter;
+    int resumed_from;   /* iteration of the --resume checkpoint, or 0 */
+    int threads;        /* threads used */
 } b4k_crf_train_result;
 
 int b4k_crf_train(b4k_crf_model *m, const b4k_crf_corpus *c, const b4k_crf_train_opt *o,

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/utf8.h"
 #include "io/jsonl.h"
 #include "io/stream.h"
@@ -21,6 +22,7 @@ typedef struct scan {
     b4k_w2v_scan_stats *st;
     size_t max_token;
     int ntok; /* tokens in the current sentence */
+    b4k_buf word; /* pieces mode: the word being joined */
 } scan;
 
 static int emit(scan *s, const char *t, size_t n)
@@ -71,8 +73,43 @@ static int piece(scan *s, const char *t, size_t n)
     return 0;
 }
 
+/* pieces mode: a piece starting with U+2581 ends the word before it */
+static int flush_word(scan *s)
+{
+    if (!s->word.len)
+        return 0;
+    /* CPM's space and newline marks (U+2582, U+2583) alone are not words */
+    const char *w = s->word.data;
+    size_t i = 0;
+    while (i + 3 <= s->word.len && !memcmp(w + i, "\xE2\x96", 2) &&
+           (w[i + 2] == '\x82' || w[i + 2] == '\x83'))
+        i += 3;
+    int rc = i == s->word.len ? 0 : piece(s, w, s->word.len);
+    b4k_buf_reset(&s->word);
+    return rc;
+}
+
+static int token(scan *s, const char *t, size_t n)
+{
+    if (!s->o->pieces)
+        return piece(s, t, n);
+    int rc;
+    if (n >= 3 && !memcmp(t, "\xE2\x96\x81", 3)) {
+        if ((rc = flush_word(s)))
+            return rc;
+        t += 3;
+        n -= 3;
+    }
+    if (n && b4k_buf_append(&s->word, t, n))
+        return B4K_ENOMEM;
+    return 0;
+}
+
 static int end_sentence(scan *s)
 {
+    int rc;
+    if (s->o->pieces && (rc = flush_word(s)))
+        return rc;
     if (!s->ntok)
         return 0;
     s->ntok = 0;
@@ -91,7 +128,7 @@ static int text_line(scan *s, const char *p, size_t n)
         while (i < n && !(p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\v' ||
                           p[i] == '\f' || p[i] == 0))
             i++;
-        if (i > b && (rc = piece(s, p + b, i - b)))
+        if (i > b && (rc = token(s, p + b, i - b)))
             return rc;
     }
     return end_sentence(s);
@@ -128,7 +165,7 @@ static int json_line(scan *s, const char *p, size_t n, const char *file, long li
             while (a < len && !(str[a] == ' ' || str[a] == '\t' || str[a] == '\n' ||
                                 str[a] == '\r' || str[a] == 0))
                 a++;
-            if (a > b && (rc = piece(s, str + b, a - b))) {
+            if (a > b && (rc = token(s, str + b, a - b))) {
                 json_decref(v);
                 return rc;
             }
@@ -170,6 +207,8 @@ static int scan_stream(scan *s, b4k_stream *in, b4k_err *err)
             rc = text_line(s, line, len);
         }
         if (rc) {
+            if (rc == B4K_ENOMEM && !err->msg[0])
+                b4k_err_set(err, rc, NULL, 0, "out of memory");
             b4k_err_locate(err, name, b4k_stream_lineno(in));
             return rc;
         }
@@ -177,7 +216,9 @@ static int scan_stream(scan *s, b4k_stream *in, b4k_err *err)
     if (rc < 0)
         return rc;
     s->st->bytes_done = b4k_stream_consumed(in);
-    return end_sentence(s);
+    if ((rc = end_sentence(s)) == B4K_ENOMEM && !err->msg[0])
+        b4k_err_set(err, rc, NULL, 0, "out of memory");
+    return rc;
 }
 
 static void scan_init(scan *s, const b4k_w2v_scan_opts *o, b4k_w2v_token_fn fn, void *ctx,
@@ -204,9 +245,12 @@ int b4k_w2v_scan(const char *const *paths, int npaths, const b4k_w2v_scan_opts *
         st->file = i;
         rc = scan_stream(&s, in, err);
         b4k_stream_close(in);
-        if (rc)
+        if (rc) {
+            b4k_buf_free(&s.word);
             return rc;
+        }
     }
+    b4k_buf_free(&s.word);
     return 0;
 }
 
@@ -221,5 +265,6 @@ int b4k_w2v_scan_mem(const void *data, size_t n, const char *name, const b4k_w2v
         return rc;
     rc = scan_stream(&s, in, err);
     b4k_stream_close(in);
+    b4k_buf_free(&s.word);
     return rc;
 }

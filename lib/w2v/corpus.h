@@ -2,7 +2,11 @@
  * with a "tokens" array of strings (what b4k-tokenize writes), plain or .zst,
  * "-" = stdin.  Each line (record) is a sentence.  With chars, every CJK
  * character becomes a token of its own (runs of other characters stay
- * whole).  Tokens longer than max_token bytes are cut at a UTF-8 boundary
+ * whole).  With pieces, the tokens are SentencePiece pieces and a word is
+ * a run of them from one that starts with U+2581 (the ▁ word-start mark,
+ * dropped) to the next: b4k-tokenize --kind cpm --tokens gives jieba words
+ * this way (words made only of CPM's space and newline marks U+2582 and
+ * U+2583 are dropped).  Tokens longer than max_token bytes are cut at a UTF-8 boundary
  * and counted in stats->truncated. */
 #ifndef B4K_W2V_CORPUS_H
 #define B4K_W2V_CORPUS_H
@@ -17,6 +21,7 @@ typedef struct b4k_w2v_scan_opts {
     int jsonl;          /* -1 detect per file (first non-blank byte '{'), 0 text, 1 JSONL */
     size_t max_token;   /* bytes; 0 = 100 */
     size_t max_line;    /* bytes; 0 = the stream default (64 MiB) */
+    int pieces;         /* join SentencePiece pieces into words */
 } b4k_w2v_scan_opts;
 
 typedef struct b4k_w2v_scan_stats {

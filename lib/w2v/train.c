@@ -1,5 +1,6 @@
-/* word2vec training driver: corpus encoding, sampling tables, Hogwild
- * threads, checkpoints.  The dense math is in update.c and kern*.c. */
+/* word2vec training driver: tables, Hogwild threads, checkpoints.  The
+ * corpus encoding is in encode.c, the negative sampler in alias.c, the
+ * Huffman tree in huffman.c, the dense math in update.c and kern*.c. */
 #include "w2v/train.h"
 
 #include <errno.h>
@@ -13,9 +14,11 @@
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "core/threads.h"
+#include "w2v/alias.h"
+#include "w2v/encode.h"
 #include "w2v/kern.h"
 
-#define EOS 0xFFFFFFFFu
+#define EOS B4K_W2V_EOS
 #define MAX_SENTENCE 1000
 #define SYNC_WORDS 10000
 #define STATE_HEAD 6
@@ -36,306 +39,6 @@ void b4k_w2v_train_defaults(b4k_w2v_train_opts *o, int model)
     o->cfg.seed = 1;
     o->threads = 1;
     o->scan.jsonl = -1;
-}
-
-/* ---- Huffman tree (word2vec.c's CreateBinaryTree) ---- */
-
-int b4k_w2v_huffman(const int64_t *counts, size_t n, uint8_t *codes, int32_t *points,
-                    uint8_t *lens, b4k_err *err)
-{
-    if (n < 2) {
-        if (n == 1)
-            lens[0] = 0;
-        return 0;
-    }
-    int64_t *cnt = b4k_malloc_n(2 * n, sizeof *cnt);
-    int64_t *parent = b4k_malloc_n(2 * n, sizeof *parent);
-    uint8_t *bin = b4k_calloc(2 * n, 1);
-    int rc = 0;
-    if (!cnt || !parent || !bin) {
-        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory (Huffman tree)");
-        goto done;
-    }
-    for (size_t a = 0; a < n; a++)
-        cnt[a] = counts[a];
-    for (size_t a = n; a < 2 * n; a++)
-        cnt[a] = INT64_MAX / 4;
-    int64_t pos1 = (int64_t)n - 1, pos2 = (int64_t)n;
-    for (size_t a = 0; a + 1 < n; a++) {
-        int64_t mi[2];
-        for (int q = 0; q < 2; q++) {
-            if (pos1 >= 0 && cnt[pos1] < cnt[pos2])
-                mi[q] = pos1--;
-            else
-                mi[q] = pos2++;
-        }
-        cnt[n + a] = cnt[mi[0]] + cnt[mi[1]];
-        parent[mi[0]] = (int64_t)(n + a);
-        parent[mi[1]] = (int64_t)(n + a);
-        bin[mi[1]] = 1;
-    }
-    int64_t root = (int64_t)(2 * n - 2);
-    for (size_t a = 0; a < n; a++) {
-        uint8_t code[B4K_W2V_MAX_CODE];
-        int64_t point[B4K_W2V_MAX_CODE];
-        int i = 0;
-        int64_t b = (int64_t)a;
-        while (b != root) {
-            if (i >= B4K_W2V_MAX_CODE) {
-                rc = b4k_err_set(err, B4K_ERANGE, NULL, 0,
-                                 "Huffman code longer than %d bits (extreme count skew)",
-                                 B4K_W2V_MAX_CODE);
-                goto done;
-            }
-            code[i] = bin[b];
-            point[i] = b;
-            i++;
-            b = parent[b];
-        }
-        lens[a] = (uint8_t)i;
-        uint8_t *c = codes + a * B4K_W2V_MAX_CODE;
-        int32_t *p = points + a * B4K_W2V_MAX_CODE;
-        /* path from the root: internal node ids relative to n (root = n-2) */
-        for (int k = 0; k < i; k++) {
-            c[i - 1 - k] = code[k];
-            p[i - 1 - k] = (int32_t)((k + 1 < i ? point[k + 1] : root) - (int64_t)n);
-        }
-    }
-done:
-    b4k_free(cnt);
-    b4k_free(parent);
-    b4k_free(bin);
-    return rc;
-}
-
-/* ---- unigram^0.75 alias sampler (Vose) ---- */
-
-typedef struct alias_ent {
-    float prob;
-    uint32_t alias;
-} alias_ent;
-
-static alias_ent *alias_build(const b4k_w2v_vocab *v, size_t n)
-{
-    alias_ent *t = b4k_malloc_n(n, sizeof *t);
-    double *p = b4k_malloc_n(n, sizeof *p);
-    uint32_t *small = b4k_malloc_n(n, sizeof *small), *large = b4k_malloc_n(n, sizeof *large);
-    if (!t || !p || !small || !large)
-        goto fail;
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t c = b4k_w2v_vocab_count(v, i);
-        p[i] = pow((double)(c > 0 ? c : 1), 0.75);
-        sum += p[i];
-    }
-    size_t ns = 0, nl = 0;
-    for (size_t i = 0; i < n; i++) {
-        p[i] = p[i] * (double)n / sum;
-        if (p[i] < 1.0)
-            small[ns++] = (uint32_t)i;
-        else
-            large[nl++] = (uint32_t)i;
-    }
-    while (ns && nl) {
-        uint32_t s = small[--ns], l = large[--nl];
-        t[s].prob = (float)p[s];
-        t[s].alias = l;
-        p[l] = (p[l] + p[s]) - 1.0;
-        if (p[l] < 1.0)
-            small[ns++] = l;
-        else
-            large[nl++] = l;
-    }
-    while (nl) {
-        uint32_t l = large[--nl];
-        t[l].prob = 1.0f;
-        t[l].alias = l;
-    }
-    while (ns) {
-        uint32_t s = small[--ns];
-        t[s].prob = 1.0f;
-        t[s].alias = s;
-    }
-    b4k_free(p);
-    b4k_free(small);
-    b4k_free(large);
-    return t;
-fail:
-    b4k_free(t);
-    b4k_free(p);
-    b4k_free(small);
-    b4k_free(large);
-    return NULL;
-}
-
-static inline uint32_t alias_draw(const alias_ent *t, uint32_t n, b4k_rng *r)
-{
-    uint64_t x = b4k_rng_u64(r);
-    uint32_t i = (uint32_t)(((x >> 32) * (uint64_t)n) >> 32);
-    float coin = (float)(uint32_t)x * (1.0f / 4294967296.0f);
-    return coin < t[i].prob ? i : t[i].alias;
-}
-
-/* ---- corpus encoding ---- */
-
-typedef struct enc {
-    b4k_w2v_vocab *v;
-    int fixed;        /* look words up only (resume) */
-    FILE *fp;
-    int64_t nids;
-    uint32_t buf[8192];
-    int nb;
-    int last_eos;
-    b4k_err *err;
-    b4k_w2v_scan_stats *st;
-    const b4k_w2v_train_opts *o;
-    int64_t next_progress;
-} enc;
-
-static int enc_put(enc *e, uint32_t id)
-{
-    e->buf[e->nb++] = id;
-    e->nids++;
-    if (e->nb == (int)(sizeof e->buf / sizeof e->buf[0])) {
-        if (fwrite(e->buf, sizeof e->buf[0], (size_t)e->nb, e->fp) != (size_t)e->nb)
-            return b4k_err_set(e->err, B4K_EIO, NULL, 0, "temporary file: %s",
-                               strerror(errno));
-        e->nb = 0;
-    }
-    return 0;
-}
-
-static int enc_token(void *ctx, const char *tok, size_t len)
-{
-    enc *e = ctx;
-    if (!tok) {
-        if (e->last_eos)
-            return 0;
-        e->last_eos = 1;
-        return enc_put(e, EOS);
-    }
-    int64_t id;
-    if (e->fixed) {
-        id = b4k_w2v_vocab_find(e->v, tok, len);
-        if (id < 0)
-            return 0;
-    } else {
-        id = b4k_w2v_vocab_add(e->v, tok, len, 1);
-        if (id < 0)
-            return b4k_err_set(e->err, (int)id, NULL, 0,
-                               id == B4K_ERANGE ? "too many distinct words" : "out of memory");
-    }
-    e->last_eos = 0;
-    if (e->o->progress && e->st->tokens >= e->next_progress) {
-        b4k_w2v_progress p = {0};
-        p.tokens = e->st->tokens;
-        p.bytes_done = e->st->bytes_done;
-        p.bytes_total = e->st->bytes_total;
-        e->o->progress(e->o->progress_ctx, &p);
-        e->next_progress = e->st->tokens + (1 << 20);
-    }
-    return enc_put(e, (uint32_t)id);
-}
-
-/* Spool ids into an unlinked temp file, renumber, mmap.  On success *ids is a
- * MAP_SHARED mapping of *map_bytes bytes holding *nids entries. */
-static int encode(const char *const *paths, int npaths, const b4k_w2v_train_opts *o,
-                  b4k_w2v_vocab *v, int fixed, uint32_t **ids, size_t *map_bytes, int64_t *nids,
-                  int64_t *train_words, b4k_w2v_scan_stats *st, b4k_err *err)
-{
-    const char *dir = o->tmpdir; /* cmd/ resolves --tmpdir / $TMPDIR */
-    if (!dir || !*dir)
-        dir = "/tmp";
-    char tmpl[4096];
-    int rc = 0;
-    int32_t *map = NULL;
-    enc *e = NULL;
-    snprintf(tmpl, sizeof tmpl, "%s/b4k-w2v-XXXXXX", dir);
-    int fd = mkstemp(tmpl);
-    if (fd < 0)
-        return b4k_err_set(err, B4K_EIO, NULL, 0, "cannot create a temporary file in %s: %s",
-                           dir, strerror(errno));
-    unlink(tmpl);
-    FILE *fp = fdopen(fd, "w+b");
-    if (!fp) {
-        close(fd);
-        return b4k_err_set(err, B4K_EIO, NULL, 0, "temporary file: %s", strerror(errno));
-    }
-    e = b4k_calloc(1, sizeof *e);
-    if (!e) {
-        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-        goto fail;
-    }
-    e->v = v;
-    e->fixed = fixed;
-    e->fp = fp;
-    e->err = err;
-    e->st = st;
-    e->o = o;
-    e->last_eos = 1;
-    rc = b4k_w2v_scan(paths, npaths, &o->scan, enc_token, e, st, err);
-    if (rc)
-        goto fail;
-    if (e->nb && fwrite(e->buf, sizeof e->buf[0], (size_t)e->nb, fp) != (size_t)e->nb) {
-        rc = b4k_err_set(err, B4K_EIO, NULL, 0, "temporary file: %s", strerror(errno));
-        goto fail;
-    }
-    if (fflush(fp)) {
-        rc = b4k_err_set(err, B4K_EIO, NULL, 0, "temporary file: %s", strerror(errno));
-        goto fail;
-    }
-    if (st->tokens == 0) {
-        rc = b4k_err_set(err, B4K_EFORMAT, paths[0], 0, "empty corpus: no tokens");
-        goto fail;
-    }
-    if (!fixed) {
-        rc = b4k_w2v_vocab_finalize(v, o->cfg.min_count, (size_t)o->cfg.max_vocab, &map, err);
-        if (rc)
-            goto fail;
-        if (b4k_w2v_vocab_size(v) == 0) {
-            rc = b4k_err_set(err, B4K_EFORMAT, paths[0], 0,
-                             "no word occurs at least %lld times (--min-count); %lld tokens read",
-                             (long long)o->cfg.min_count, (long long)st->tokens);
-            goto fail;
-        }
-    }
-    size_t bytes = (size_t)e->nids * sizeof(uint32_t);
-    uint32_t *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) {
-        rc = b4k_err_set(err, B4K_EIO, NULL, 0, "mmap of the temporary file: %s",
-                         strerror(errno));
-        goto fail;
-    }
-    int64_t j = 0, tw = 0;
-    for (int64_t i = 0; i < e->nids; i++) {
-        uint32_t x = p[i];
-        if (x == EOS) {
-            if (j > 0 && p[j - 1] != EOS)
-                p[j++] = EOS;
-            continue;
-        }
-        if (map) {
-            int32_t y = map[x];
-            if (y < 0)
-                continue;
-            x = (uint32_t)y;
-        }
-        p[j++] = x;
-        tw++;
-    }
-    *ids = p;
-    *map_bytes = bytes ? bytes : 1;
-    *nids = j;
-    *train_words = tw;
-    b4k_free(map);
-    b4k_free(e);
-    fclose(fp); /* the mapping keeps the file alive */
-    return 0;
-fail:
-    b4k_free(map);
-    b4k_free(e);
-    fclose(fp);
-    return rc;
 }
 
 /* ---- training threads ---- */
@@ -362,7 +65,7 @@ typedef struct trainer {
     int64_t nids, train_words, total;
     int64_t done; /* atomic */
     float *keep;
-    alias_ent *alias;
+    b4k_w2v_alias *alias;
     uint8_t *codes, *lens;
     int32_t *points;
     tstate **ts;
@@ -472,7 +175,7 @@ static int targets(const trainer *t, tstate *s, uint32_t w, int d)
         n++;
         uint32_t V = (uint32_t)t->m->n;
         for (int k = 0; k < c->negative; k++) {
-            uint32_t r = alias_draw(t->alias, V, &s->rng);
+            uint32_t r = b4k_w2v_alias_draw(t->alias, V, &s->rng);
             if (r == w)
                 continue;
             s->T[n] = t->m->out + (size_t)r * d;
@@ -673,7 +376,7 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
     if (m)
         eo.scan.chars = m->cfg.chars;
     int64_t nids = 0, train_words = 0;
-    rc = encode(paths, npaths, &eo, v, m != NULL, &ids, &map_bytes, &nids, &train_words, &sst,
+    rc = b4k_w2v_encode(paths, npaths, &eo, v, m != NULL, &ids, &map_bytes, &nids, &train_words, &sst,
                 err);
     if (rc)
         goto fail;
@@ -745,7 +448,7 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
             t.keep[i] = k >= 1.0 ? 1.0f : (float)k;
         }
     }
-    if (m->cfg.negative > 0 && !(t.alias = alias_build(m->vocab, m->n)))
+    if (m->cfg.negative > 0 && !(t.alias = b4k_w2v_alias_build(m->vocab, m->n)))
         goto nomem;
     if (m->cfg.hs) {
         t.codes = b4k_malloc_n(m->n, B4K_W2V_MAX_CODE);

@@ -59,12 +59,28 @@ run() {
     "$name" "$(echo "$t1 - $t0" | bc)" "$lcpu" "$iters" "$(echo "$t3 - $t2" | bc)" "$tcpu" "$ntok" "$key" "$f1"
   echo "          settings: -f $fmt -t $tpl -j $TH $*; $(grep -o '[0-9]* sequences.*features' "$W/$name.log")"
   if [ "$name" = chunking ]; then
-    local tt; tt=$(echo "$t1 - $t0" | bc)
-    printf '          vs CRFsuite L-BFGS (ANCHORS, 1 thread, idle machine: 63.8 s train, F1 93.61 on test, tags 47377 tokens in 0.29 s):\n'
-    printf '          train: wall ratio %.2fx; CPU/%d threads (idle-machine estimate) ratio %.2fx (target <= 0.5x)\n' \
-      "$(echo "$tt / 63.8" | bc -l)" "$TH" "$(echo "$lcpu / $TH / 63.8" | bc -l)"
-    printf '          tag: speed ratio on wall %.2fx, on CPU %.2fx (target >= 2x)\n' \
-      "$(echo "($ntok / ($t3 - $t2)) / (47377 / 0.29)" | bc -l)" "$(echo "($ntok / $tcpu) / (47377 / 0.29)" | bc -l)"
+    # CRFsuite L-BFGS, shared/ANCHORS.md (same machine class, not run here):
+    # 68.6 s train, 160 iterations, F1 93.61 (official test set), tags the
+    # test set (47,377 tokens) in 0.3 s.  Target: F1 >= 93.6 in at most half
+    # of CRFsuite's training time with 2 threads; tagging >= 2x faster.
+    local tt tagrate cs_rate its
+    tt=$(echo "$t1 - $t0" | bc)
+    tagrate=$(echo "$ntok / ($t3 - $t2)" | bc -l)
+    cs_rate=$(echo "47377 / 0.3" | bc -l)
+    its=$(grep -o '^b4k-crf learn: [0-9]* iterations' "$W/$name.log" | grep -o '[0-9]* iter' | grep -o '[0-9]*')
+    printf '          CRFsuite L-BFGS (ANCHORS): 68.6 s train, 160 iterations, F1 93.61 on the test set, tags the test set in 0.3 s (%.0f tokens/s)\n' "$cs_rate"
+    printf '          train: %.1f s = %.2fx CRFsuite'"'"'s time (target <= 0.50x, with %d threads): %s; CPU-time estimate %.2fx\n' \
+      "$tt" "$(echo "$tt / 68.6" | bc -l)" "$TH" \
+      "$(awk -v r="$(echo "$tt / 68.6" | bc -l)" 'BEGIN { print (r <= 0.5 ? "met" : "NOT met") }')" \
+      "$(echo "$lcpu / $TH / 68.6" | bc -l)"
+    printf '          iterations: %s (CRFsuite 160); per iteration %.3f s (CRFsuite %.3f s)\n' \
+      "${its:-?}" "$(echo "$tt / ${its:-1}" | bc -l)" "$(echo "68.6 / 160" | bc -l)"
+    printf '          F1: %s on held-out train (target >= 93.6; CRFsuite'"'"'s 93.61 is on the official test set, held out from ../shared/data): %s\n' \
+      "$f1" "$(awk -v f="${f1:-0}" 'BEGIN { print (f >= 93.6 ? "met" : "NOT met on this split") }')"
+    printf '          tag: %.0f tokens/s = %.2fx CRFsuite (target >= 2x): %s; on CPU time %.2fx\n' \
+      "$tagrate" "$(echo "$tagrate / $cs_rate" | bc -l)" \
+      "$(awk -v r="$(echo "$tagrate / $cs_rate" | bc -l)" 'BEGIN { print (r >= 2 ? "met" : "NOT met") }')" \
+      "$(echo "($ntok / $tcpu) / $cs_rate" | bc -l)"
   fi
 }
 
@@ -77,7 +93,7 @@ for s in $SETS; do
     chunk-sgd)
       [ -f "$W/c.tr" ] || split_blocks "$D/chunking/conll2000/train.txt" "$W/c.tr" "$W/c.te"
       run chunk-sgd conll chunking "$W/c.tr" "$W/c.te" chunks -a l2sgd -i 50
-      echo "          vs CRFsuite l2sgd (ANCHORS: 50 epochs 29.9 s, F1 93.61 on test); l2sgd runs on 1 thread" ;;
+      echo "          vs CRFsuite l2sgd (ANCHORS: 50 epochs 29.9 s, F1 93.61 on the test set); l2sgd runs on 1 thread" ;;
     cws)
       split_lines "$D/cws/sighan2008-sxu/train.txt" "$W/s.tr" "$W/s.te"
       WORDS="$W/s.tr" run cws seg cws "$W/s.tr" "$W/s.te" words -i 100 ;;

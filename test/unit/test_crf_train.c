@@ -164,6 +164,157 @@ TEST(lbfgs_quadratic_and_owlqn)
     }
 }
 
+/* elastic net on a separable quadratic: the smooth part f = sum w (x-a)^2 +
+ * c2 |x|^2 (the L2 term is in the objective, as the CRF trainer does) and
+ * c1 |x|_1 by OWL-QN; the minimiser is max(0, 2wa - c1) / (2 (w + c2)) */
+typedef struct enet { double c2; } enet;
+
+static double quad_l2(void *ctx, const double *x, double *g, size_t n)
+{
+    double c2 = ((enet *)ctx)->c2, f = quad(NULL, x, g, n);
+    for (size_t i = 0; i < n; i++) {
+        f += c2 * x[i] * x[i];
+        g[i] += 2 * c2 * x[i];
+    }
+    return f;
+}
+
+TEST(elastic_net_closed_form)
+{
+    b4k_lbfgs_opt o;
+    b4k_lbfgs_default(&o);
+    o.epsilon = 1e-10;
+    o.period = 0;
+    o.max_iter = 1000;
+    const double c1s[3] = { 0.5, 3.0, 7.0 }, c2s[3] = { 0.25, 1.0, 4.0 };
+    for (int q = 0; q < 3; q++) {
+        enet e = { c2s[q] };
+        o.c1 = c1s[q];
+        double x[5] = { 0 }, fx;
+        CHECK(b4k_lbfgs(x, 5, &fx, quad_l2, NULL, &e, &o) >= 0);
+        int zeros = 0;
+        for (int i = 0; i < 5; i++) {
+            double w = i + 1, a = i + 1, num = 2 * w * a - o.c1;
+            double want = num > 0 ? num / (2 * (w + e.c2)) : 0;
+            CHECK_NEAR(x[i], want, 1e-6);
+            zeros += want == 0;
+            if (want == 0)
+                CHECK(x[i] == 0); /* OWL-QN lands on exact zeros */
+        }
+        if (q == 2)
+            CHECK(zeros >= 1);
+    }
+}
+
+/* elastic net through the CRF trainer: at the solution the optimality
+ * (KKT) conditions of NLL + c2|x|^2 + c1|x|_1 hold: g_i + c1 sign(x_i) = 0
+ * where x_i != 0, |g_i| <= c1 where x_i = 0 (g: gradient with the L2 term) */
+TEST(elastic_net_crf_kkt)
+{
+    b4k_crf_model m;
+    b4k_crf_corpus c;
+    build(&m, &c, 0, 1, 1);
+    b4k_crf_train_opt o;
+    b4k_crf_train_default(&o);
+    o.c1 = 0.2;
+    o.c2 = 0.05;
+    o.epsilon = 1e-9;
+    o.period = 0;
+    o.max_iter = 2000;
+    b4k_crf_train_result res;
+    b4k_err err;
+    CHECK_EQ_INT(b4k_crf_train(&m, &c, &o, &res, &err), 0);
+    double *g = malloc(m.nx * sizeof(double));
+    int rc;
+    b4k_crf_objective(&m, &c, m.x, g, o.c2, 1, &rc);
+    CHECK_EQ_INT(rc, 0);
+    double worst = 0;
+    size_t nz = 0;
+    for (size_t i = 0; i < m.nx; i++) {
+        double v = m.x[i] != 0 ? fabs(g[i] + o.c1 * (m.x[i] > 0 ? 1 : -1))
+                               : fmax(0, fabs(g[i]) - o.c1);
+        nz += m.x[i] != 0;
+        if (v > worst)
+            worst = v;
+    }
+    CHECK(worst < 1e-3);
+    CHECK(nz > 0 && nz < m.nx); /* L1 zeroes some weights, not all */
+    if (worst >= 1e-3)
+        printf("  KKT violation %g\n", worst);
+    free(g);
+    b4k_crf_corpus_free(&c);
+    b4k_crf_model_free(&m);
+}
+
+/* averaged SGD: the returned weights equal the plain mean of the real
+ * weights after every update from the first update of epoch 2 */
+typedef struct avgsum {
+    double *sum;
+    size_t calls, skip, n;
+} avgsum;
+
+static void on_update(void *ctx, const double *v, double scale, size_t n)
+{
+    avgsum *a = ctx;
+    a->n = n;
+    if (++a->calls <= a->skip)
+        return;
+    for (size_t i = 0; i < n; i++)
+        a->sum[i] += scale * v[i];
+}
+
+TEST(averaged_sgd_brute_force)
+{
+    for (int se = 0; se < 2; se++) {
+        b4k_crf_model m;
+        b4k_crf_corpus c;
+        build(&m, &c, se, se, 1);
+        avgsum a = { calloc(m.nx, sizeof(double)), 0, c.nseq, 0 };
+        b4k_crf_train_opt o;
+        b4k_crf_train_default(&o);
+        o.algo = B4K_CRF_SGD;
+        o.averaging = 1;
+        o.max_iter = 4;
+        o.eta0 = se ? 0.05 : 0.2;
+        o.c2 = 0.5;
+        o.on_update = on_update;
+        o.ctx = &a;
+        b4k_crf_train_result res;
+        b4k_err err;
+        CHECK_EQ_INT(b4k_crf_train(&m, &c, &o, &res, &err), 0);
+        CHECK_EQ_INT(a.calls, 4 * c.nseq);
+        CHECK_EQ_INT(a.n, m.nx);
+        size_t K = a.calls - a.skip;
+        double worst = 0, spread = 0;
+        for (size_t i = 0; i < m.nx; i++) {
+            double want = a.sum[i] / (double)K, d = fabs(m.x[i] - want);
+            if (d > worst)
+                worst = d;
+            spread = fmax(spread, fabs(want));
+        }
+        CHECK(worst < 1e-12 * fmax(1, spread) * 100);
+        CHECK(spread > 0.01); /* the weights moved */
+        if (worst >= 1e-10)
+            printf("  averaged SGD differs from the brute-force mean by %g\n", worst);
+        /* without averaging the last weights come back, which differ */
+        b4k_crf_model m2;
+        b4k_crf_corpus c2;
+        build(&m2, &c2, se, se, 1);
+        o.averaging = 0;
+        o.on_update = NULL;
+        CHECK_EQ_INT(b4k_crf_train(&m2, &c2, &o, &res, &err), 0);
+        double diff = 0;
+        for (size_t i = 0; i < m.nx; i++)
+            diff = fmax(diff, fabs(m2.x[i] - m.x[i]));
+        CHECK(diff > 1e-3);
+        free(a.sum);
+        b4k_crf_corpus_free(&c);
+        b4k_crf_model_free(&m);
+        b4k_crf_corpus_free(&c2);
+        b4k_crf_model_free(&m2);
+    }
+}
+
 TEST(model_round_trip)
 {
     b4k_crf_model m, m2;
@@ -454,6 +605,9 @@ int main(void)
     RUN(gradient_dense_start_end);
     RUN(trainers_fit_training_data);
     RUN(lbfgs_quadratic_and_owlqn);
+    RUN(elastic_net_closed_form);
+    RUN(elastic_net_crf_kkt);
+    RUN(averaged_sgd_brute_force);
     RUN(model_round_trip);
     RUN(min_freq_cutoff);
     RUN(conlleval_hand_cases);

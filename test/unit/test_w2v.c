@@ -84,10 +84,11 @@ static int collect(void *ctx, const char *t, size_t n)
     return 0;
 }
 
-static const char *scan(const char *in, int chars, int jsonl, size_t max_token, int64_t *trunc)
+static const char *scan_p(const char *in, int chars, int jsonl, size_t max_token, int64_t *trunc,
+                          int pieces)
 {
     static toks c;
-    b4k_w2v_scan_opts o = {chars, jsonl, max_token, 0};
+    b4k_w2v_scan_opts o = {chars, jsonl, max_token, 0, pieces};
     b4k_w2v_scan_stats st;
     static b4k_err e;
     memset(&st, 0, sizeof st);
@@ -98,6 +99,27 @@ static const char *scan(const char *in, int chars, int jsonl, size_t max_token, 
     if (trunc)
         *trunc = st.truncated;
     return c.buf;
+}
+
+static const char *scan(const char *in, int chars, int jsonl, size_t max_token, int64_t *trunc)
+{
+    return scan_p(in, chars, jsonl, max_token, trunc, 0);
+}
+
+/* --join-pieces: words from SentencePiece pieces (U+2581 starts a word) */
+TEST(scan_join_pieces)
+{
+#define WS "\xe2\x96\x81" /* U+2581 */
+    CHECK_EQ_STR(scan_p("{\"tokens\":[\"" WS "\u5984\u60f3\",\"" WS "\u5973\",\"\u53cb\",\"" WS "\"]}\n",
+                        0, -1, 0, NULL, 1),
+                 "\xe5\xa6\x84\xe6\x83\xb3 \xe5\xa5\xb3\xe5\x8f\x8b |");
+    /* text input (spm_encode style), a sentence per line; a first piece
+     * without the mark starts a word too; CPM's space mark alone is no word */
+    CHECK_EQ_STR(scan_p("ab " WS "c d " WS "e\n" WS "\xe2\x96\x82 " WS "f\n", 0, 0, 0, NULL, 1),
+                 "ab cd e |f |");
+    /* without it the pieces are tokens */
+    CHECK_EQ_STR(scan("ab " WS "c\n", 0, 0, 0, NULL), "ab " WS "c |");
+#undef WS
 }
 
 TEST(scan_text_jsonl_chars)
@@ -113,7 +135,7 @@ TEST(scan_text_jsonl_chars)
     CHECK_EQ_STR(scan("a\xc3\xa9\xe4\xb8\xad xyz\n", 0, -1, 5, &tr), "a\xc3\xa9 xyz |");
     CHECK_EQ_INT(tr, 1);
     /* JSONL errors carry the line */
-    b4k_w2v_scan_opts o = {0, 1, 0, 0};
+    b4k_w2v_scan_opts o = {0, 1, 0, 0, 0};
     b4k_w2v_scan_stats st;
     b4k_err e;
     toks c = {{0}, 0};
@@ -465,6 +487,7 @@ int main(void)
     }
     RUN(vocab_order_and_limits);
     RUN(scan_text_jsonl_chars);
+    RUN(scan_join_pieces);
     RUN(train_deterministic);
     RUN(train_learns_topics);
     RUN(checkpoint_resume_bit_exact);

@@ -1,6 +1,8 @@
 /* word2vec exactness: SIMD kernels against their _ref twin on odd sizes, the
  * sigmoid table, the batched skip-gram / CBOW updates against a hand
- * computation in double, and the Huffman tree against a brute-force one. */
+ * computation in double, and the Huffman tree against a brute-force optimal
+ * cost and, code for code, against a reference tree built as word2vec.c
+ * describes it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +261,136 @@ TEST(huffman_vs_brute_force)
     CHECK(lens[0] <= lens[4]);
 }
 
+/* Reference Huffman tree written from the description of word2vec.c's
+ * CreateBinaryTree (not from its code, nor from lib/w2v/huffman.c), as an
+ * explicit node tree walked from the root:
+ *   - the words, sorted by decreasing count, are one queue consumed from
+ *     the rare end; the inner nodes form a second queue in creation order;
+ *   - each of the n-1 merges takes the smaller head twice; the leaf queue
+ *     wins only when its head is strictly smaller (ties go to inner nodes),
+ *     an empty queue never wins;
+ *   - the first node taken is child 0, the second child 1 (code bit 1);
+ *   - inner node k (creation order) has output row k, the root is n-2;
+ *   - a word's code and points run from the root down to it. */
+typedef struct rnode {
+    int64_t cnt;
+    int child[2];
+} rnode;
+
+static void ref_walk(const rnode *nd, size_t n, int node, int depth, uint8_t *code, int32_t *pts,
+                     uint8_t *codes, int32_t *points, uint8_t *lens)
+{
+    if (node < (int)n) {
+        lens[node] = (uint8_t)depth;
+        memcpy(codes + (size_t)node * B4K_W2V_MAX_CODE, code, (size_t)depth);
+        memcpy(points + (size_t)node * B4K_W2V_MAX_CODE, pts, (size_t)depth * sizeof *pts);
+        return;
+    }
+    for (int b = 0; b < 2; b++) {
+        code[depth] = (uint8_t)b;
+        pts[depth] = node - (int)n;
+        ref_walk(nd, n, nd[node].child[b], depth + 1, code, pts, codes, points, lens);
+    }
+}
+
+static void ref_huffman(const int64_t *c, size_t n, uint8_t *codes, int32_t *points, uint8_t *lens)
+{
+    rnode *nd = calloc(2 * n, sizeof *nd);
+    for (size_t i = 0; i < n; i++)
+        nd[i].cnt = c[i];
+    size_t leaf = n, ihead = n, itail = n; /* next leaf: leaf-1 */
+    for (size_t k = 0; k + 1 < n; k++) {
+        int pick[2];
+        for (int q = 0; q < 2; q++) {
+            int inner_ok = ihead < itail, leaf_ok = leaf > 0;
+            if (leaf_ok && (!inner_ok || nd[leaf - 1].cnt < nd[ihead].cnt))
+                pick[q] = (int)--leaf;
+            else
+                pick[q] = (int)ihead++;
+        }
+        nd[itail].cnt = nd[pick[0]].cnt + nd[pick[1]].cnt;
+        nd[itail].child[0] = pick[0];
+        nd[itail].child[1] = pick[1];
+        itail++;
+    }
+    uint8_t code[B4K_W2V_MAX_CODE + 1];
+    int32_t pts[B4K_W2V_MAX_CODE + 1];
+    ref_walk(nd, n, (int)(2 * n - 2), 0, code, pts, codes, points, lens);
+    free(nd);
+}
+
+TEST(huffman_vs_reference_tree)
+{
+    enum { NMAX = 300 };
+    static uint8_t codes[NMAX * B4K_W2V_MAX_CODE], rcodes[NMAX * B4K_W2V_MAX_CODE];
+    static int32_t points[NMAX * B4K_W2V_MAX_CODE], rpoints[NMAX * B4K_W2V_MAX_CODE];
+    uint8_t lens[NMAX], rlens[NMAX];
+    b4k_rng r;
+    b4k_rng_seed(&r, 11, 0);
+    int64_t c[NMAX];
+    int trials = 0, mismatches = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        size_t n = 2 + (size_t)b4k_rng_below(&r, trial < 50 ? 8 : NMAX - 2);
+        int kind = trial % 5;
+        for (size_t i = 0; i < n; i++) {
+            if (kind == 0)
+                c[i] = 7; /* all tied */
+            else if (kind == 1)
+                c[i] = 1 + (int64_t)b4k_rng_below(&r, 3); /* many ties */
+            else if (kind == 2)
+                c[i] = 5 + (int64_t)b4k_rng_below(&r, 100000); /* Zipf-free spread */
+            else if (kind == 3)
+                c[i] = 1 + (int64_t)(100000.0 / (double)(i + 1)); /* Zipf-like */
+            else
+                c[i] = 1 + (int64_t)b4k_rng_below(&r, 20);
+        }
+        qsort(c, n, sizeof c[0], cmp_desc);
+        memset(codes, 0xAA, sizeof codes);
+        memset(rcodes, 0xAA, sizeof rcodes);
+        b4k_err e;
+        CHECK_EQ_INT(b4k_w2v_huffman(c, n, codes, points, lens, &e), 0);
+        ref_huffman(c, n, rcodes, rpoints, rlens);
+        int bad = 0;
+        for (size_t a = 0; a < n && !bad; a++) {
+            bad |= lens[a] != rlens[a];
+            for (int k = 0; k < lens[a] && !bad; k++)
+                bad |= codes[a * B4K_W2V_MAX_CODE + k] != rcodes[a * B4K_W2V_MAX_CODE + k] ||
+                       points[a * B4K_W2V_MAX_CODE + k] != rpoints[a * B4K_W2V_MAX_CODE + k];
+            if (bad)
+                printf("  trial %d (n %zu, kind %d): word %zu differs (len %d vs %d)\n", trial, n,
+                       kind, a, lens[a], rlens[a]);
+        }
+        mismatches += bad;
+        trials++;
+    }
+    CHECK_EQ_INT(mismatches, 0);
+    CHECK_EQ_INT(trials, 200);
+    /* a hand-worked case with a tie, counts 5 3 2 1 1 */
+    int64_t h[5] = { 5, 3, 2, 1, 1 };
+    b4k_err e;
+    CHECK_EQ_INT(b4k_w2v_huffman(h, 5, codes, points, lens, &e), 0);
+    /* merges: w4 (bit 0), w3 (bit 1) -> n0=2; heads leaf w2=2, inner n0=2: tie -> inner n0
+     * first, then leaf w2 -> n1=4 (n0 code 0, w2 code 1); heads leaf w1=3,
+     * inner n1=4 -> w1, then n1 -> n2=7 (w1 0, n1 1); heads w0=5, n2=7 ->
+     * w0, then n2 -> n3=12 = root (w0 0, n2 1). */
+    static const char *want[5] = { "0", "10", "111", "1101", "1100" };
+    static const int32_t wantp[5][4] = { {3}, {3, 2}, {3, 2, 1}, {3, 2, 1, 0}, {3, 2, 1, 0} };
+    for (int a = 0; a < 5; a++) {
+        CHECK_EQ_INT(lens[a], (int)strlen(want[a]));
+        for (int k = 0; k < lens[a] && k < 4; k++) {
+            CHECK_EQ_INT(codes[a * B4K_W2V_MAX_CODE + k], want[a][k] - '0');
+            CHECK_EQ_INT(points[a * B4K_W2V_MAX_CODE + k], wantp[a][k]);
+        }
+    }
+    /* deeper than 40 bits: refused */
+    int64_t fib[60];
+    fib[59] = 1;
+    fib[58] = 1;
+    for (int i = 57; i >= 0; i--)
+        fib[i] = fib[i + 1] + fib[i + 2];
+    CHECK_EQ_INT(b4k_w2v_huffman(fib, 60, codes, points, lens, &e), B4K_ERANGE);
+}
+
 int main(void)
 {
     if (b4k_w2v_kern_avx2())
@@ -273,5 +405,6 @@ int main(void)
     RUN(update_skipgram_hand);
     RUN(update_cbow_hand);
     RUN(huffman_vs_brute_force);
+    RUN(huffman_vs_reference_tree);
     return t_done();
 }
