@@ -21,7 +21,7 @@
 #include "core/utf8.h"
 #include "gen/beam.h"
 #include "gen/sample.h"
-#include "generate/record.h"
+#include "b4k-generate/record.h"
 #include "io/jsonl.h"
 #include "io/stream.h"
 #include "model/model.h"

@@ -1,4 +1,4 @@
-#include "generate/record.h"
+#include "b4k-generate/record.h"
 
 #include <stddef.h>
 #include <string.h>
