@@ -477,31 +477,44 @@ static int batch_add(batch *b, const char *line, size_t len, long lineno)
     return 0;
 }
 
-/* Input across all files, one batch at a time; a batch never spans files. */
+/* Input across all files, one batch at a time; a batch never spans files.
+ * A file that cannot be opened or read ends the input: the lines read before
+ * it are still encoded and written, then main reports r->err (exit 1). */
 typedef struct reader {
     char **paths;
     int npaths, next;
     b4k_stream *s;
     size_t max_lines, max_bytes, bytes;
+    int failed;
+    b4k_err err;
 } reader;
 
 static void read_batch(reader *r, batch *b)
 {
-    b4k_err err;
     b->n = b->len = 0;
     for (;;) {
+        if (r->failed) return;
         if (!r->s) {
             if (r->next >= r->npaths) return;
             const char *path = r->paths[r->next++];
-            if (b4k_stream_open(&r->s, path, &err)) b4k_cli_die(&err);
+            if (b4k_stream_open(&r->s, path, &r->err)) {
+                r->s = NULL;
+                r->failed = 1;
+                return;
+            }
             snprintf(b->fname, sizeof b->fname, "%s", b4k_stream_name(r->s));
             b->file = b->fname;
         }
         while (b->n < r->max_lines && b->len < r->max_bytes) {
             char *line;
             size_t len;
-            int g = b4k_stream_getline(r->s, &line, &len, &err);
-            if (g < 0) b4k_cli_die(&err);
+            int g = b4k_stream_getline(r->s, &line, &len, &r->err);
+            if (g < 0) { /* keep the lines before it */
+                b4k_stream_close(r->s);
+                r->s = NULL;
+                r->failed = 1;
+                return;
+            }
             if (g == 0) {
                 b4k_stream_close(r->s);
                 r->s = NULL;
@@ -727,7 +740,7 @@ int main(int argc, char **argv)
     b4k_progress_init(&prog, progress);
     char *stdin_path[] = {"-"};
     reader rd = {optind < argc ? argv + optind : stdin_path, optind < argc ? argc - optind : 1,
-                 0, NULL, batch_lines, (size_t)16 << 20, 0};
+                 0, NULL, batch_lines, (size_t)16 << 20, 0, 0, {0}};
     size_t total_lines = 0, total_tok = 0, total_err = 0;
     int rc = 0, cur = 0;
     read_batch(&rd, &bs[cur]);
@@ -760,6 +773,11 @@ int main(int argc, char **argv)
     b4k_progress_update(&prog, 1, "%zu lines, %.1f MB, %zu tokens", total_lines,
                         total_bytes / 1e6, total_tok);
     b4k_progress_end(&prog);
+    if (rd.failed) { /* every line before the bad input is written */
+        if (fflush(out) || ferror(out))
+            b4k_cli_dief("write error: %s", strerror(errno));
+        b4k_cli_die(&rd.err);
+    }
     if (total_err)
         b4k_cli_warn("%zu bad record%s written as {\"error\":...} (--keep-going)", total_err,
                      total_err == 1 ? "" : "s");
