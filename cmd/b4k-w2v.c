@@ -391,6 +391,17 @@ static void flush_batch(const b4k_w2v_index *ix, qrec *r, size_t n, int method, 
     b4k_buf_reset(out);
 }
 
+/* A bad query or an input that cannot be opened or read stops the run: the
+ * queries before it are answered and written first, then exit 1. */
+__attribute__((noreturn)) static void query_die(const b4k_w2v_index *ix, qrec *r, size_t n,
+                                                int method, int analogy, b4k_buf *out,
+                                                const b4k_err *err)
+{
+    b4k_err e = *err;
+    flush_batch(ix, r, n, method, analogy, out);
+    b4k_cli_die(&e);
+}
+
 static int cmd_query(int argc, char **argv, int analogy)
 {
     const char *prog = analogy ? "b4k-w2v analogy" : "b4k-w2v nearest";
@@ -451,7 +462,7 @@ static int cmd_query(int argc, char **argv, int analogy)
     for (int f = 0; f < nin; f++) {
         b4k_stream *in;
         if (b4k_stream_open(&in, ins[f], &err))
-            b4k_cli_die(&err);
+            query_die(ix, r, nr, method, analogy, &out, &err);
         char *line;
         size_t len;
         int rc;
@@ -468,7 +479,7 @@ static int cmd_query(int argc, char **argv, int analogy)
             if (line[i] == '{') {
                 json_t *v;
                 if (b4k_jsonl_parse_object(&v, line, len, ins[f], ln, &err))
-                    b4k_cli_die(&err);
+                    query_die(ix, r, nr, method, analogy, &out, &err);
                 static const char *keys[3] = {"a", "b", "c"};
                 for (int w = 0; w < need; w++) {
                     const char *key2 = analogy ? keys[w] : "word";
@@ -476,7 +487,7 @@ static int cmd_query(int argc, char **argv, int analogy)
                     if (!json_is_string(s)) {
                         b4k_err_set(&err, B4K_EFORMAT, ins[f], ln, "expected a string \"%s\"",
                                     key2);
-                        b4k_cli_die(&err);
+                        query_die(ix, r, nr, method, analogy, &out, &err);
                     }
                     x->words[w] = b4k_strndup(json_string_value(s), json_string_length(s));
                 }
@@ -486,7 +497,7 @@ static int cmd_query(int argc, char **argv, int analogy)
                         json_integer_value(kv) > 100000) {
                         b4k_err_set(&err, B4K_EFORMAT, ins[f], ln,
                                     "\"k\" must be an integer in 1..100000");
-                        b4k_cli_die(&err);
+                        query_die(ix, r, nr, method, analogy, &out, &err);
                     }
                     kk = (int)json_integer_value(kv);
                 }
@@ -508,7 +519,7 @@ static int cmd_query(int argc, char **argv, int analogy)
                 if (nw != need) {
                     b4k_err_set(&err, B4K_EFORMAT, ins[f], ln, "expected %d word%s, got %d",
                                 need, need > 1 ? "s" : "", nw);
-                    b4k_cli_die(&err);
+                    query_die(ix, r, nr, method, analogy, &out, &err);
                 }
             }
             x->nwords = need;
@@ -525,7 +536,7 @@ static int cmd_query(int argc, char **argv, int analogy)
             x->q.scores = b4k_malloc_n((size_t)kk, sizeof *x->q.scores);
             if (!x->q.ids || !x->q.scores) {
                 b4k_err_set(&err, B4K_ENOMEM, NULL, 0, "out of memory");
-                b4k_cli_die(&err);
+                query_die(ix, r, nr, method, analogy, &out, &err);
             }
             if (++nr == batch) {
                 flush_batch(ix, r, nr, method, analogy, &out);
@@ -533,7 +544,7 @@ static int cmd_query(int argc, char **argv, int analogy)
             }
         }
         if (rc < 0)
-            b4k_cli_die(&err);
+            query_die(ix, r, nr, method, analogy, &out, &err);
         b4k_stream_close(in);
     }
     flush_batch(ix, r, nr, method, analogy, &out);
