@@ -552,8 +552,11 @@ static int cmd_predict(int argc, char **argv)
             pb.n++;
             if (pb.d.n >= (size_t)batch * 4) flush_batch(&pb, &m, &r, out, path, &ntrunc);
         }
-        if (rc < 0) b4k_cli_die(&err);
         flush_batch(&pb, &m, &r, out, path, &ntrunc);
+        if (rc < 0) { /* a read error: the records before it are written */
+            fflush(out);
+            b4k_cli_die(&err);
+        }
         b4k_stream_close(st);
     }
     if (ntrunc) b4k_cli_warn("%ld texts longer than the model's max_len %d were truncated (nothing is extracted past the cut)", ntrunc, m.max_len);
