@@ -45,6 +45,10 @@ cases = {
     "charsmap-truncated.model": b"".join(base) + trainer + f_bytes(3, f_bytes(2, b"\x01\x00")),
     "charsmap-no-nul.model": b"".join(base) + trainer + f_bytes(3, f_bytes(2, struct.pack("<I", 8) + b"\0" * 8 + b"abc")),
     "trainer-not-message.model": b"".join(base) + v(2 << 3) + v(3) + norm,
+    "unk-id-not-unknown.model": b"".join(base) + f_bytes(2, f_int(3, 1) + f_int(40, 3)) + norm,
+    "eos-id-past-end.model": b"".join(base) + f_bytes(2, f_int(3, 1) + f_int(42, 7)) + norm,
+    "pad-id-not-int32.model": b"".join(base) + f_bytes(2, f_int(3, 1) + f_int(43, 1 << 40)) + norm,
+    "normalizer-name-not-bytes.model": b"".join(base) + trainer + f_bytes(3, f_int(1, 5)),
 }
 for k, b in cases.items():
     if b is None: continue
