@@ -528,7 +528,9 @@ int b4k_jieba_load_dir(b4k_jieba **out, const char *dir, b4k_err *err)
     int rc = 0;
     b4k_stream *s = NULL;
     *out = NULL;
-    snprintf(path, sizeof path, "%s/dict.txt", dir);
+    int dl = (int)strlen(dir); /* "dir/" names files "dir/dict.txt", not "dir//dict.txt" */
+    while (dl > 1 && dir[dl - 1] == '/') dl--;
+    snprintf(path, sizeof path, "%.*s/dict.txt", dl, dir);
     b4k_jieba *j = jb_new(path);
     if (!j) return oom(err);
     if ((rc = b4k_stream_open(&s, path, err))) goto fail;
@@ -538,7 +540,7 @@ int b4k_jieba_load_dir(b4k_jieba **out, const char *dir, b4k_err *err)
     for (int w = 0; w < 3; w++) {
         char *text;
         size_t n;
-        snprintf(path, sizeof path, "%s/finalseg/%s", dir, PROBS[w]);
+        snprintf(path, sizeof path, "%.*s/finalseg/%s", dl, dir, PROBS[w]);
         if ((rc = slurp(path, &text, &n, (size_t)64 << 20, err))) goto fail;
         rc = load_prob(j, text, n, w, path, err);
         b4k_free(text);
