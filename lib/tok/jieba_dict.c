@@ -625,6 +625,12 @@ static int put_varint(b4k_buf *b, uint64_t v)
     return b4k_buf_append(b, t, (size_t)n);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 int b4k_jieba_save(const b4k_jieba *j, b4k_buf *out, b4k_err *err)
 {
     size_t start = out->len;
@@ -646,23 +652,23 @@ int b4k_jieba_save(const b4k_jieba *j, b4k_buf *out, b4k_err *err)
         for (int b = 0; b < 4; b++)
             if (put_f64(out, j->trans[a][b])) goto nomem;
     /* emission entries sorted by code point, so the file is reproducible */
-    for (uint32_t cp = 0, left = (uint32_t)j->en; left && cp <= 0x10FFFF; cp++) {
-        const double *e = b4k_jieba_emit(j, cp);
-        if (e[0] == B4K_JIEBA_MIN_FLOAT && e[1] == B4K_JIEBA_MIN_FLOAT && e[2] == B4K_JIEBA_MIN_FLOAT &&
-            e[3] == B4K_JIEBA_MIN_FLOAT) {
-            /* absent, or present with no value: look it up properly */
-            size_t mask = j->ecap - 1, h = (size_t)(((uint64_t)cp * 0x9E3779B97F4A7C15ull) >> 20) & mask;
-            int found = 0;
-            while (j->ekey[h]) {
-                if (j->ekey[h] == cp + 1) { found = 1; break; }
-                h = (h + 1) & mask;
+    if (j->en) {
+        uint32_t *cps = b4k_malloc_n(j->en, sizeof *cps);
+        size_t k = 0;
+        if (!cps) goto nomem;
+        for (size_t h = 0; h < j->ecap && k < j->en; h++)
+            if (j->ekey[h]) cps[k++] = j->ekey[h] - 1;
+        qsort(cps, k, sizeof *cps, cmp_u32);
+        for (size_t i = 0; i < k; i++) {
+            const double *e = b4k_jieba_emit(j, cps[i]);
+            int bad = put_le(out, cps[i], 4);
+            for (int st = 0; st < 4 && !bad; st++) bad = put_f64(out, e[st]);
+            if (bad) {
+                b4k_free(cps);
+                goto nomem;
             }
-            if (!found) continue;
         }
-        if (put_le(out, cp, 4)) goto nomem;
-        for (int s = 0; s < 4; s++)
-            if (put_f64(out, e[s])) goto nomem;
-        left--;
+        b4k_free(cps);
     }
     if (b4k_buf_append(out, words.data, words.len)) goto nomem;
     if (put_le(out, fnv64((const unsigned char *)out->data + start, out->len - start), 8)) goto nomem;
