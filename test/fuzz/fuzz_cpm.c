@@ -84,18 +84,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i + 3 <= size; i++)
         if (text[i] == 0xE2 && text[i + 1] == 0x96 && text[i + 2] >= 0x81 && text[i + 2] <= 0x83)
             text[i + 2] = 0x80;
+    /* the three tokenizers are built once (read-only afterwards) */
+    static b4k_cpm *cpm[3];
+    static b4k_cpm_state *sts[3]; /* a state caches one jieba's trie: one each */
+    if (!sts[2]) {
+        for (int v = 0; v < 3; v++) {
+            b4k_buf mb;
+            b4k_spm *m = NULL;
+            b4k_err e;
+            model(&mb, v == 1 ? 2 : 1, v < 2);
+            if (b4k_spm_load_mem(&m, mb.data, mb.len, "fuzz", &e)) __builtin_trap();
+            if (b4k_cpm_new(&cpm[v], m, fz_jieba(), &e)) __builtin_trap();
+            if (b4k_cpm_newline_mapped(cpm[v]) != (v == 2)) __builtin_trap();
+            b4k_buf_free(&mb);
+        }
+        for (int v = 0; v < 3; v++)
+            if (!(sts[v] = b4k_cpm_state_new())) __builtin_trap();
+    }
     for (int v = 0; v < 3; v++) {
-        int later = v < 2, type = v == 1 ? 2 : 1;
-        b4k_buf mb;
-        model(&mb, type, later);
-        b4k_spm *m = NULL;
-        b4k_cpm *c = NULL;
+        int later = v < 2;
+        b4k_cpm *c = cpm[v];
+        b4k_cpm_state *st = sts[v];
         b4k_err e;
-        if (b4k_spm_load_mem(&m, mb.data, mb.len, "fuzz", &e)) __builtin_trap();
-        if (b4k_cpm_new(&c, m, fz_jieba(), &e)) __builtin_trap();
-        if (b4k_cpm_newline_mapped(c) == later) __builtin_trap();
         size_t V = b4k_spm_size(b4k_cpm_spm(c));
-        b4k_cpm_state *st = b4k_cpm_state_new();
         b4k_spm_tokens t;
         b4k_spm_tokens_init(&t);
         b4k_buf got, want;
@@ -131,9 +142,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         b4k_spm_tokens_free(&t);
         b4k_buf_free(&got);
         b4k_buf_free(&want);
-        b4k_buf_free(&mb);
-        b4k_cpm_state_free(st);
-        b4k_cpm_free(c);
     }
     return 0;
 }
