@@ -619,13 +619,8 @@ static int cmd_tag(int argc, char **argv)
         b4k_cli_usage("--marginals and --nbest need --output-format conll or jsonl");
     b4k_err err;
     b4k_err_clear(&err);
-    b4k_afile *af = NULL;
-    FILE *fp = stdout;
-    if (strcmp(out, "-")) {
-        if (b4k_afile_open(&af, out, &err))
-            b4k_cli_die(&err);
-        fp = b4k_afile_fp(af);
-    }
+    /* atomic: any exit 1 (a bad sequence, a bad column count) discards it */
+    FILE *fp = b4k_cli_output_open(out);
     b4k_pool *pool = threads > 1 ? b4k_pool_new(threads) : NULL;
     if (threads > 1 && !pool)
         b4k_cli_dief("cannot start %d threads", threads);
@@ -665,7 +660,6 @@ static int cmd_tag(int argc, char **argv)
                 if (tb.rc[i] == B4K_ERANGE) {
                     b4k_err_set(&err, B4K_EFORMAT, name, tb.seq[i].line,
                                 "no label sequence satisfies the constraints");
-                    b4k_afile_abort(af);
                     b4k_cli_die(&err);
                 }
                 if (tb.rc[i])
@@ -674,14 +668,11 @@ static int cmd_tag(int argc, char **argv)
                     rc = 0; /* write error: b4k_cli_finish reports it */
             }
         }
-        if (rc < 0) {
-            b4k_afile_abort(af);
+        if (rc < 0)
             b4k_cli_die(&err);
-        }
         b4k_crf_reader_close(r);
     }
-    if (af && b4k_afile_commit(af, &err))
-        b4k_cli_die(&err);
+    b4k_cli_output_commit(fp);
     for (int t = 1; t < threads; t++)
         tagws_free(&tb.ws[t]);
     tg.w = tb.ws[0];
@@ -928,13 +919,7 @@ static int cmd_dump(int argc, char **argv)
     b4k_crf_model m;
     if (b4k_crf_model_load(&m, argv[optind], &err))
         b4k_cli_die(&err);
-    b4k_afile *af = NULL;
-    FILE *fp = stdout;
-    if (strcmp(out, "-")) {
-        if (b4k_afile_open(&af, out, &err))
-            b4k_cli_die(&err);
-        fp = b4k_afile_fp(af);
-    }
+    FILE *fp = b4k_cli_output_open(out);
     b4k_buf b;
     b4k_buf_init(&b);
     int L = m.L;
@@ -987,8 +972,7 @@ static int cmd_dump(int argc, char **argv)
             if (fwrite(b.data, 1, b.len, fp) != b.len)
                 break;
         }
-    if (af && b4k_afile_commit(af, &err))
-        b4k_cli_die(&err);
+    b4k_cli_output_commit(fp);
     b4k_buf_free(&b);
     b4k_crf_model_free(&m);
     b4k_cli_free(&cli);

@@ -490,8 +490,7 @@ static int cmd_predict(int argc, char **argv)
     b4k_ie_model m;
     if (b4k_ie_model_load(&m, &err, model, NULL)) b4k_cli_die(&err);
     if (has_th) m.th = th;
-    FILE *out = stdout;
-    if (output && !(out = fopen(output, "w"))) b4k_cli_dief("%s: cannot open: %m", output);
+    FILE *out = b4k_cli_output_open(output); /* atomic; stdout for none or "-" */
     b4k_pool *pool = make_pool(threads);
     b4k_ie_runner r;
     if (b4k_ie_runner_init(&r, &err, &m, batch, m.max_len, 0, pool)) b4k_cli_die(&err);
@@ -567,7 +566,7 @@ static int cmd_predict(int argc, char **argv)
     b4k_pool_free(pool);
     b4k_ie_model_free(&m);
     b4k_cli_free(&cli);
-    if (out != stdout && fclose(out)) b4k_cli_dief("%s: write error: %m", output);
+    b4k_cli_output_commit(out);
     return b4k_cli_finish(0);
 }
 

@@ -709,11 +709,7 @@ int main(int argc, char **argv)
         b4k_cli_die(&err);
     }
 
-    FILE *out = stdout;
-    if (outpath && strcmp(outpath, "-") != 0) {
-        out = fopen(outpath, "w");
-        if (!out) b4k_cli_dief("%s: %s", outpath, strerror(errno));
-    }
+    FILE *out = b4k_cli_output_open(outpath); /* atomic; stdout for none or "-" */
     b4k_pool *pool = threads > 1 ? b4k_pool_new(threads) : NULL;
     if (threads > 1 && !pool) b4k_cli_dief("cannot start %d threads", threads);
     int nt = b4k_pool_size(pool);
@@ -773,7 +769,7 @@ int main(int argc, char **argv)
     b4k_progress_update(&prog, 1, "%zu lines, %.1f MB, %zu tokens", total_lines,
                         total_bytes / 1e6, total_tok);
     b4k_progress_end(&prog);
-    if (rd.failed) { /* every line before the bad input is written */
+    if (rd.failed) { /* every line before the bad input is written (-o FILE: discarded) */
         if (fflush(out) || ferror(out))
             b4k_cli_dief("write error: %s", strerror(errno));
         b4k_cli_die(&rd.err);
@@ -803,9 +799,6 @@ int main(int argc, char **argv)
     b4k_pool_free(pool);
     b4k_tok_free(tok);
     b4k_cli_free(&cli);
-    if (out != stdout) {
-        if (fflush(out) || ferror(out) || fclose(out))
-            b4k_cli_dief("%s: write error: %s", outpath, strerror(errno));
-    }
+    b4k_cli_output_commit(out);
     return b4k_cli_finish(rc);
 }
