@@ -1,6 +1,8 @@
 /* CRF objective (threaded, deterministic reduction), held-out scoring and
  * the trainers: L-BFGS / OWL-QN, SGD, averaged perceptron (see train.h). */
+#if defined(__GNUC__) && !defined(__clang__) /* clang: unknown pragma */
 #pragma GCC optimize("O3")
+#endif
 #include "crf/train.h"
 
 #include <math.h>
