@@ -661,8 +661,11 @@ int main(int argc, char **argv)
     if (!is_spm && (to.model || nbest || c.enc.sample))
         b4k_cli_usage("--model, --nbest and --sample are for --kind spm or cpm");
     if (to.user_dict && to.kind != B4K_TOK_CPM) b4k_cli_usage("--user-dict is for --kind cpm");
+    /* --nbest N: the N best (members nbest, scores), also for N = 1; with
+     * --sample one of the N best is drawn, and the one best is no draw */
     if (nbest > 1 && c.enc.sample) c.enc.nbest = nbest;
-    else if (nbest > 1) c.nbest_out = nbest;
+    else if (nbest == 1 && c.enc.sample) c.enc.sample = 0;
+    else if (nbest >= 1) c.nbest_out = nbest;
     if (to.kind == B4K_TOK_BPE && !to.merges) b4k_cli_usage("--kind bpe needs --merges");
     if (c.pair_field && !c.field) b4k_cli_usage("--pair-field needs --field (JSONL input)");
     if (c.pair_field && to.kind != B4K_TOK_WORDPIECE)
