@@ -617,6 +617,7 @@ int main(int argc, char **argv)
     c.offsets = 1;
     const char *outpath = NULL, *kind = "wordpiece";
     int threads = 1, progress = 0, nbest = 0;
+    const char *lower_opt = NULL; /* --lower/--no-lower given (wordpiece only) */
     c.enc.alpha = 0.1;
     c.enc.seed = 1;
     size_t batch_lines = 4096;
@@ -635,8 +636,8 @@ int main(int argc, char **argv)
         case O_NO_OFFSETS: c.offsets = 0; break;
         case O_NO_SPECIAL: c.no_special = 1; c.enc.add_special = 0; break;
         case O_MAX_LEN: c.enc.max_len = (long)b4k_cli_int("--max-len", arg, 1, INT32_MAX); break;
-        case O_LOWER: to.lower = 1; break;
-        case O_NO_LOWER: to.lower = 0; break;
+        case O_LOWER: to.lower = 1; lower_opt = "--lower"; break;
+        case O_NO_LOWER: to.lower = 0; lower_opt = "--no-lower"; break;
         case O_DECODE: c.decode = 1; break;
         case O_STRICT: c.strict = 1; break;
         case O_KEEP_GOING: c.keep_going = 1; break;
@@ -661,6 +662,8 @@ int main(int argc, char **argv)
     if (!is_spm && (to.model || nbest || c.enc.sample))
         b4k_cli_usage("--model, --nbest and --sample are for --kind spm or cpm");
     if (to.user_dict && to.kind != B4K_TOK_CPM) b4k_cli_usage("--user-dict is for --kind cpm");
+    if (lower_opt && to.kind != B4K_TOK_WORDPIECE)
+        b4k_cli_usage("%s is for --kind wordpiece, not %s", lower_opt, kind);
     /* --nbest N: the N best (members nbest, scores), also for N = 1; with
      * --sample one of the N best is drawn, and the one best is no draw */
     if (nbest > 1 && c.enc.sample) c.enc.nbest = nbest;
