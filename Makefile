@@ -11,7 +11,7 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-WARN    := -Wall -Wextra -Wshadow -Wno-sign-compare
+WARN    := -Wall -Wextra -Wshadow
 CPPFLAGS += -Ilib -Icmd -I/usr/include/x86_64-linux-gnu -D_GNU_SOURCE
 LDLIBS  := -lopenblas -lzstd -ljansson -lpthread -lm
 BUILD   ?= build
@@ -132,9 +132,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
-	for m in man/*.1; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
-	for m in man/*.5; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
-	for m in man/*.7; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man7/; done; true
+	for s in 1 5 7; do for m in man/*.$$s; do [ -e "$$m" ] || continue; \
+	  install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man$$s/ || exit 1; done; done
 	if [ -f $(JIEBA_DATA) ]; then install -D -m 644 $(JIEBA_DATA) $(DESTDIR)$(PREFIX)/share/b4k/jieba.b4kj; fi
 
 clean:

@@ -3,14 +3,21 @@
 # Run as root (CI) or with sudo available.
 set -eu
 pkgs=(
-  gcc make                       # toolchain
+  gcc make                       # toolchain (binutils' ar comes with gcc)
   libopenblas-dev libzstd-dev libjansson-dev   # build + runtime
+  clang                          # make fuzz (libFuzzer targets)
   zstd                           # tests compress fixtures
+  diffutils                      # cmp, diff in test/run.sh and the CLI cases
+  time                           # /usr/bin/time: test/demo.sh (under set -e), make bench
+  bc perl                        # make bench (bench_crf.sh, bench_w2v.sh's \p{L})
   unicode-data                   # regenerating the Unicode tables
   fortunes-zh                    # demo text
-  python3 python3-numpy python3-jieba python3-sentencepiece   # reference checks (skip if absent)
-  sentencepiece                  # spm_encode: make bench peer only, make check does not need it
+  python3                        # CLI cases check JSON output with /usr/bin/python3
+  python3-numpy python3-jieba python3-sentencepiece   # reference checks (skip if absent)
+  sentencepiece                  # spm_train (test/ref/spm_models.sh), spm_encode (make bench peer)
 )
+# Not listed (SKIP without them): python3-torch (golden/parity scripts and
+# the data tests that need torch), node + npm (below).
 # node + npm run the HF tokenizers / gpt-3-encoder peers (test tooling only);
 # the machine image may already have them from elsewhere than Debian.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -333,13 +333,8 @@ static int cmd_dump(int argc, char **argv)
     b4k_crf_model m;
     if (b4k_crf_model_load(&m, argv[optind], &err))
         b4k_cli_die(&err);
-    b4k_afile *af = NULL;
-    FILE *fp = stdout;
-    if (strcmp(out, "-")) {
-        if (b4k_afile_open(&af, out, &err))
-            b4k_cli_die(&err);
-        fp = b4k_afile_fp(af);
-    }
+    /* atomic: any exit 1 or 2 (b4k_cli_die) discards the temporary file */
+    FILE *fp = b4k_cli_output_open(out);
     b4k_buf b;
     b4k_buf_init(&b);
     int L = m.L;
@@ -392,8 +387,7 @@ static int cmd_dump(int argc, char **argv)
             if (fwrite(b.data, 1, b.len, fp) != b.len)
                 break;
         }
-    if (af && b4k_afile_commit(af, &err))
-        b4k_cli_die(&err);
+    b4k_cli_output_commit(fp);
     b4k_buf_free(&b);
     b4k_crf_model_free(&m);
     b4k_cli_free(&cli);

@@ -490,8 +490,7 @@ static int cmd_predict(int argc, char **argv)
     b4k_ie_model m;
     if (b4k_ie_model_load(&m, &err, model, NULL)) b4k_cli_die(&err);
     if (has_th) m.th = th;
-    FILE *out = stdout;
-    if (output && !(out = fopen(output, "w"))) b4k_cli_dief("%s: cannot open: %m", output);
+    FILE *out = b4k_cli_output_open(output); /* atomic; stdout for none or "-" */
     b4k_pool *pool = make_pool(threads);
     b4k_ie_runner r;
     if (b4k_ie_runner_init(&r, &err, &m, batch, m.max_len, 0, pool)) b4k_cli_die(&err);
@@ -552,8 +551,11 @@ static int cmd_predict(int argc, char **argv)
             pb.n++;
             if (pb.d.n >= (size_t)batch * 4) flush_batch(&pb, &m, &r, out, path, &ntrunc);
         }
-        if (rc < 0) b4k_cli_die(&err);
         flush_batch(&pb, &m, &r, out, path, &ntrunc);
+        if (rc < 0) { /* a read error: the records before it are written */
+            fflush(out);
+            b4k_cli_die(&err);
+        }
         b4k_stream_close(st);
     }
     if (ntrunc) b4k_cli_warn("%ld texts longer than the model's max_len %d were truncated (nothing is extracted past the cut)", ntrunc, m.max_len);
@@ -564,7 +566,7 @@ static int cmd_predict(int argc, char **argv)
     b4k_pool_free(pool);
     b4k_ie_model_free(&m);
     b4k_cli_free(&cli);
-    if (out != stdout && fclose(out)) b4k_cli_dief("%s: write error: %m", output);
+    b4k_cli_output_commit(out);
     return b4k_cli_finish(0);
 }
 

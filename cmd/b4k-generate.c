@@ -582,9 +582,7 @@ int main(int argc, char **argv)
         b4k_cli_dief("out of memory");
     if (a.def.max_tokens > a.ctx)
         a.def.max_tokens = a.ctx;
-    a.out = stdout;
-    if (output && strcmp(output, "-") && !(a.out = fopen(output, "w")))
-        b4k_cli_dief("%s: %s", output, strerror(errno));
+    a.out = b4k_cli_output_open(output); /* atomic; stdout for none or "-" */
     b4k_buf_init(&a.ob);
     b4k_buf_init(&a.tb);
     b4k_progress pr;
@@ -638,8 +636,7 @@ int main(int argc, char **argv)
         fflush(a.out);
         b4k_cli_die(&err);
     }
-    if (a.out != stdout && fclose(a.out))
-        b4k_cli_dief("%s: %s", output, strerror(errno));
+    b4k_cli_output_commit(a.out);
     b4k_buf_free(&a.ob);
     b4k_buf_free(&a.tb);
     b4k_tok_out_free(&a.tout);

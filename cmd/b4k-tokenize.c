@@ -477,31 +477,44 @@ static int batch_add(batch *b, const char *line, size_t len, long lineno)
     return 0;
 }
 
-/* Input across all files, one batch at a time; a batch never spans files. */
+/* Input across all files, one batch at a time; a batch never spans files.
+ * A file that cannot be opened or read ends the input: the lines read before
+ * it are still encoded and written, then main reports r->err (exit 1). */
 typedef struct reader {
     char **paths;
     int npaths, next;
     b4k_stream *s;
     size_t max_lines, max_bytes, bytes;
+    int failed;
+    b4k_err err;
 } reader;
 
 static void read_batch(reader *r, batch *b)
 {
-    b4k_err err;
     b->n = b->len = 0;
     for (;;) {
+        if (r->failed) return;
         if (!r->s) {
             if (r->next >= r->npaths) return;
             const char *path = r->paths[r->next++];
-            if (b4k_stream_open(&r->s, path, &err)) b4k_cli_die(&err);
+            if (b4k_stream_open(&r->s, path, &r->err)) {
+                r->s = NULL;
+                r->failed = 1;
+                return;
+            }
             snprintf(b->fname, sizeof b->fname, "%s", b4k_stream_name(r->s));
             b->file = b->fname;
         }
         while (b->n < r->max_lines && b->len < r->max_bytes) {
             char *line;
             size_t len;
-            int g = b4k_stream_getline(r->s, &line, &len, &err);
-            if (g < 0) b4k_cli_die(&err);
+            int g = b4k_stream_getline(r->s, &line, &len, &r->err);
+            if (g < 0) { /* keep the lines before it */
+                b4k_stream_close(r->s);
+                r->s = NULL;
+                r->failed = 1;
+                return;
+            }
             if (g == 0) {
                 b4k_stream_close(r->s);
                 r->s = NULL;
@@ -604,6 +617,7 @@ int main(int argc, char **argv)
     c.offsets = 1;
     const char *outpath = NULL, *kind = "wordpiece";
     int threads = 1, progress = 0, nbest = 0;
+    const char *lower_opt = NULL; /* --lower/--no-lower given (wordpiece only) */
     c.enc.alpha = 0.1;
     c.enc.seed = 1;
     size_t batch_lines = 4096;
@@ -622,8 +636,8 @@ int main(int argc, char **argv)
         case O_NO_OFFSETS: c.offsets = 0; break;
         case O_NO_SPECIAL: c.no_special = 1; c.enc.add_special = 0; break;
         case O_MAX_LEN: c.enc.max_len = (long)b4k_cli_int("--max-len", arg, 1, INT32_MAX); break;
-        case O_LOWER: to.lower = 1; break;
-        case O_NO_LOWER: to.lower = 0; break;
+        case O_LOWER: to.lower = 1; lower_opt = "--lower"; break;
+        case O_NO_LOWER: to.lower = 0; lower_opt = "--no-lower"; break;
         case O_DECODE: c.decode = 1; break;
         case O_STRICT: c.strict = 1; break;
         case O_KEEP_GOING: c.keep_going = 1; break;
@@ -648,8 +662,13 @@ int main(int argc, char **argv)
     if (!is_spm && (to.model || nbest || c.enc.sample))
         b4k_cli_usage("--model, --nbest and --sample are for --kind spm or cpm");
     if (to.user_dict && to.kind != B4K_TOK_CPM) b4k_cli_usage("--user-dict is for --kind cpm");
+    if (lower_opt && to.kind != B4K_TOK_WORDPIECE)
+        b4k_cli_usage("%s is for --kind wordpiece, not %s", lower_opt, kind);
+    /* --nbest N: the N best (members nbest, scores), also for N = 1; with
+     * --sample one of the N best is drawn, and the one best is no draw */
     if (nbest > 1 && c.enc.sample) c.enc.nbest = nbest;
-    else if (nbest > 1) c.nbest_out = nbest;
+    else if (nbest == 1 && c.enc.sample) c.enc.sample = 0;
+    else if (nbest >= 1) c.nbest_out = nbest;
     if (to.kind == B4K_TOK_BPE && !to.merges) b4k_cli_usage("--kind bpe needs --merges");
     if (c.pair_field && !c.field) b4k_cli_usage("--pair-field needs --field (JSONL input)");
     if (c.pair_field && to.kind != B4K_TOK_WORDPIECE)
@@ -696,11 +715,7 @@ int main(int argc, char **argv)
         b4k_cli_die(&err);
     }
 
-    FILE *out = stdout;
-    if (outpath && strcmp(outpath, "-") != 0) {
-        out = fopen(outpath, "w");
-        if (!out) b4k_cli_dief("%s: %s", outpath, strerror(errno));
-    }
+    FILE *out = b4k_cli_output_open(outpath); /* atomic; stdout for none or "-" */
     b4k_pool *pool = threads > 1 ? b4k_pool_new(threads) : NULL;
     if (threads > 1 && !pool) b4k_cli_dief("cannot start %d threads", threads);
     int nt = b4k_pool_size(pool);
@@ -727,7 +742,7 @@ int main(int argc, char **argv)
     b4k_progress_init(&prog, progress);
     char *stdin_path[] = {"-"};
     reader rd = {optind < argc ? argv + optind : stdin_path, optind < argc ? argc - optind : 1,
-                 0, NULL, batch_lines, (size_t)16 << 20, 0};
+                 0, NULL, batch_lines, (size_t)16 << 20, 0, 0, {0}};
     size_t total_lines = 0, total_tok = 0, total_err = 0;
     int rc = 0, cur = 0;
     read_batch(&rd, &bs[cur]);
@@ -760,6 +775,11 @@ int main(int argc, char **argv)
     b4k_progress_update(&prog, 1, "%zu lines, %.1f MB, %zu tokens", total_lines,
                         total_bytes / 1e6, total_tok);
     b4k_progress_end(&prog);
+    if (rd.failed) { /* every line before the bad input is written (-o FILE: discarded) */
+        if (fflush(out) || ferror(out))
+            b4k_cli_dief("write error: %s", strerror(errno));
+        b4k_cli_die(&rd.err);
+    }
     if (total_err)
         b4k_cli_warn("%zu bad record%s written as {\"error\":...} (--keep-going)", total_err,
                      total_err == 1 ? "" : "s");
@@ -785,9 +805,6 @@ int main(int argc, char **argv)
     b4k_pool_free(pool);
     b4k_tok_free(tok);
     b4k_cli_free(&cli);
-    if (out != stdout) {
-        if (fflush(out) || ferror(out) || fclose(out))
-            b4k_cli_dief("%s: write error: %s", outpath, strerror(errno));
-    }
+    b4k_cli_output_commit(out);
     return b4k_cli_finish(rc);
 }

@@ -515,8 +515,10 @@ static int cmd_query(int argc, char **argv, int analogy)
     int need = analogy ? 3 : 1;
     for (int f = 0; f < nin; f++) {
         b4k_stream *in;
-        if (b4k_stream_open(&in, ins[f], &err))
+        if (b4k_stream_open(&in, ins[f], &err)) { /* earlier answers first */
+            flush_batch(ix, r, nr, method, analogy, &out);
             b4k_cli_die(&err);
+        }
         char *line;
         size_t len;
         int rc;
@@ -564,6 +566,7 @@ static int cmd_query(int argc, char **argv, int analogy)
             x->q.scores = b4k_malloc_n((size_t)kk, sizeof *x->q.scores);
             if (!x->q.ids || !x->q.scores) {
                 b4k_err_set(&err, B4K_ENOMEM, NULL, 0, "out of memory");
+                flush_batch(ix, r, nr, method, analogy, &out);
                 b4k_cli_die(&err);
             }
             if (++nr == batch) {
@@ -571,8 +574,10 @@ static int cmd_query(int argc, char **argv, int analogy)
                 nr = 0;
             }
         }
-        if (rc < 0)
+        if (rc < 0) { /* a read error ends the input: earlier answers first */
+            flush_batch(ix, r, nr, method, analogy, &out);
             b4k_cli_die(&err);
+        }
         b4k_stream_close(in);
     }
     flush_batch(ix, r, nr, method, analogy, &out);

@@ -1,6 +1,7 @@
 #include "cli.h"
 #include "b4k.h"
 #include "core/alloc.h"
+#include "io/atomic.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,6 +12,14 @@
 #include <unistd.h>
 
 static const char *g_prog = "b4k";
+static b4k_afile *g_out; /* the -o file being written, discarded on exit 1/2 */
+
+static void discard_output(void)
+{
+    b4k_afile *af = g_out;
+    g_out = NULL;
+    b4k_afile_abort(af);
+}
 
 void b4k_cli_set_prog(const char *prog) { g_prog = prog; }
 const char *b4k_cli_prog(void) { return g_prog; }
@@ -128,6 +137,7 @@ void b4k_cli_usage(const char *fmt, ...)
     const char *sp = strchr(g_prog, ' ');
     fprintf(stderr, "\nTry '%.*s --help'.\n", sp ? (int)(sp - g_prog) : (int)strlen(g_prog),
             g_prog);
+    discard_output();
     exit(B4K_EXIT_USAGE);
 }
 
@@ -137,6 +147,7 @@ void b4k_cli_die(const b4k_err *err)
     b4k_err_format(err, msg, sizeof msg);
     fflush(stdout);
     fprintf(stderr, "%s: %s\n", g_prog, msg);
+    discard_output();
     exit(err->code == B4K_EINVAL ? B4K_EXIT_USAGE : B4K_EXIT_DATA);
 }
 
@@ -149,6 +160,7 @@ void b4k_cli_dief(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    discard_output();
     exit(B4K_EXIT_DATA);
 }
 
@@ -184,6 +196,32 @@ double b4k_cli_double(const char *opt, const char *s, double lo, double hi)
     if (v < lo || v > hi)
         b4k_cli_usage("--%s must be between %g and %g, got %g", opt, lo, hi, v);
     return v;
+}
+
+FILE *b4k_cli_output_open(const char *path)
+{
+    if (!path || !strcmp(path, "-")) return stdout;
+    b4k_err err;
+    b4k_err_clear(&err);
+    if (g_out) b4k_cli_dief("%s: internal error: a second output file", path);
+    if (b4k_afile_open(&g_out, path, &err)) {
+        g_out = NULL;
+        b4k_cli_die(&err);
+    }
+    return b4k_afile_fp(g_out);
+}
+
+void b4k_cli_output_commit(FILE *fp)
+{
+    if (fp == stdout || !g_out || b4k_afile_fp(g_out) != fp) {
+        fflush(fp);
+        return;
+    }
+    b4k_afile *af = g_out;
+    g_out = NULL;
+    b4k_err err;
+    b4k_err_clear(&err);
+    if (b4k_afile_commit(af, &err)) b4k_cli_die(&err);
 }
 
 void b4k_cli_no_binary_tty(FILE *fp)

@@ -57,6 +57,16 @@ __attribute__((format(printf, 1, 2))) void b4k_cli_warn(const char *fmt, ...);
 long long b4k_cli_int(const char *opt, const char *s, long long lo, long long hi);
 double b4k_cli_double(const char *opt, const char *s, double lo, double hi);
 
+/* The -o FILE of a program: NULL or "-" is stdout; a file is written
+ * atomically (io/atomic: a temporary beside it, renamed into place by
+ * b4k_cli_output_commit), so a run that dies -- b4k_cli_die, _dief or
+ * _usage discard the temporary -- leaves FILE as it was.  A FIFO or device
+ * is written in place.  One output per program. */
+FILE *b4k_cli_output_open(const char *path);
+/* Commit (flush, fsync, rename); dies with exit 1 on a write error.  For
+ * stdout it only flushes (b4k_cli_finish checks stdout at the end). */
+void b4k_cli_output_commit(FILE *fp);
+
 /* Refuse to write binary data to a terminal (exit 2). */
 void b4k_cli_no_binary_tty(FILE *fp);
 

@@ -36,6 +36,10 @@ echo "JSONL in, JSONL out (the record is kept, ids and offsets appended):"
 printf '{"id":1,"text":"床前明月光，疑是地上霜。"}\n' | b4k-tokenize -v "$VOCAB" -f text
 echo
 # throughput: the fortunes repeated to about 40 MB
+if [ ! -x /usr/bin/time ]; then
+  echo "throughput: skipped, /usr/bin/time is missing (make deps, or apt-get install time)"
+  exit 0
+fi
 n=$(( 40000000 / $(stat -c %s "$tmp/zh.txt") + 1 ))
 for _ in $(seq "$n"); do cat "$tmp/zh.txt"; done > "$tmp/big.txt"
 mb=$(awk -v b="$(stat -c %s "$tmp/big.txt")" 'BEGIN{printf "%.1f", b/1e6}')

@@ -3,6 +3,10 @@
 #  - every program (and subcommand) has short options that are unique;
 #  - the OPTIONS section of man/<prog>.1 names exactly the long options that
 #    --help lists (for subcommand tools: the union over subcommands);
+#  - and the same short options: every "-X, --long" pair of --help (which
+#    the program's option table generates) is written "-X, --long" in the
+#    man page, the page pairs no short option with another long one, and
+#    every short option the page mentions exists;
 #  - every command in an EXAMPLES section (".EX" block lines starting "$ ")
 #    runs and exits 0; a page's examples run in order in one scratch folder
 #    where data/ is the repo's data/.
@@ -25,6 +29,19 @@ help_shorts() {
   "$@" --help 2>/dev/null | awk '/^Options:/{o=1;next} /^[A-Z][a-z]*:/{o=0} o' |
     grep -oE '^ +-[A-Za-z0-9],' | tr -d ' ,' | sort
 }
+help_pairs() { # "-X --long" for each option with a short form
+  "$@" --help 2>/dev/null | awk '/^Options:/{o=1;next} /^[A-Z][a-z]*:/{o=0} o' |
+    grep -oE '^ +-[A-Za-z0-9], --[a-z0-9][a-z0-9-]*' | sed -E 's/^ +//; s/,//'
+}
+man_opts() { awk '/^\.SH OPTIONS/{o=1;next} /^\.SH /{o=0} o' "$1" | deroff; }
+man_pairs() { # "-X, --long" (or .BR's "-X ", " --long") in OPTIONS
+  man_opts "$1" | grep -oE -- '(^|[^-A-Za-z0-9])-[A-Za-z0-9][ ,"]+--[a-z0-9][a-z0-9-]*' |
+    sed -E 's/^[^-]*//; s/^(-[A-Za-z0-9])[ ,"]+/\1 /' | sort -u
+}
+man_shorts() { # every short option token in OPTIONS
+  man_opts "$1" | grep -oE -- '(^|[^-A-Za-z0-9])-[A-Za-z0-9]([^A-Za-z0-9-]|$)' |
+    grep -oE -- '-[A-Za-z0-9]' | sort -u
+}
 subcommands() {
   "$1" --help 2>/dev/null | awk '/^Commands:/{c=1;next} /^[A-Z][a-z]*:/{c=0} c' |
     grep -oE '^  [a-z][a-z0-9-]*' | tr -d ' '
@@ -37,9 +54,11 @@ for p in "$BIN"/b4k-*; do
   if [ ! -f "$man" ]; then echo "FAIL: man/$prog: no $man"; continue; fi
   subs=$(subcommands "$p")
   : > "$WORK/help"
+  : > "$WORK/hpairs"
   dup=
   for s in "" $subs; do
     help_opts "$p" $s >> "$WORK/help"
+    help_pairs "$p" $s >> "$WORK/hpairs"
     d=$(help_shorts "$p" $s | uniq -d)
     [ -n "$d" ] && dup="$dup ${s:-main}:$d"
   done
@@ -47,6 +66,17 @@ for p in "$BIN"/b4k-*; do
   if [ -n "$dup" ]; then echo "FAIL: man/$prog: duplicate short options:$dup"; else echo "PASS: man/$prog: short options unique"; fi
   awk '/^\.SH OPTIONS/{o=1;next} /^\.SH /{o=0} o' "$man" | deroff |
     grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u > "$WORK/man"
+  sort -u -o "$WORK/hpairs" "$WORK/hpairs"
+  man_pairs "$man" > "$WORK/mpairs"
+  cut -d' ' -f1 "$WORK/hpairs" | sort -u > "$WORK/hshorts"
+  bad_s=$(man_shorts "$man" | comm -23 - "$WORK/hshorts" | tr '\n' ' ')
+  if ! cmp -s "$WORK/hpairs" "$WORK/mpairs" || [ -n "$bad_s" ]; then
+    echo "FAIL: man/$prog: short options differ from --help (< help only, > man only)"
+    diff "$WORK/hpairs" "$WORK/mpairs" | grep '^[<>]' | sed 's/^/  /'
+    [ -n "$bad_s" ] && echo "  man mentions short options --help does not have: $bad_s"
+  else
+    echo "PASS: man/$prog: short options match --help"
+  fi
   if [ ! -s "$WORK/help" ]; then echo "FAIL: man/$prog: --help lists no options"; continue; fi
   if cmp -s "$WORK/help" "$WORK/man"; then
     echo "PASS: man/$prog: OPTIONS match --help"

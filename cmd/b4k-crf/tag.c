@@ -93,13 +93,8 @@ int crf_cmd_tag(int argc, char **argv)
         b4k_cli_usage("--marginals and --nbest need --output-format conll or jsonl");
     b4k_err err;
     b4k_err_clear(&err);
-    b4k_afile *af = NULL;
-    FILE *fp = stdout;
-    if (strcmp(out, "-")) {
-        if (b4k_afile_open(&af, out, &err))
-            b4k_cli_die(&err);
-        fp = b4k_afile_fp(af);
-    }
+    /* atomic: any exit 1 or 2 (b4k_cli_die) discards the temporary file */
+    FILE *fp = b4k_cli_output_open(out);
     b4k_pool *pool = threads > 1 ? b4k_pool_new(threads) : NULL;
     if (threads > 1 && !pool)
         b4k_cli_dief("cannot start %d threads", threads);
@@ -161,7 +156,6 @@ int crf_cmd_tag(int argc, char **argv)
                 if (tb.bad[i]) {
                     if (!keep) { /* what came before is written, then stop */
                         fflush(fp);
-                        b4k_afile_abort(af);
                         b4k_cli_die(&tb.errs[i]);
                     }
                     nbad++;
@@ -177,7 +171,6 @@ int crf_cmd_tag(int argc, char **argv)
         }
         if (fatal || rc < 0) {
             fflush(fp);
-            b4k_afile_abort(af);
             b4k_cli_die(&err);
         }
         b4k_crf_reader_close(r);
@@ -185,8 +178,7 @@ int crf_cmd_tag(int argc, char **argv)
     if (nbad)
         b4k_cli_warn("%zu bad record%s written as {\"error\":...} (--keep-going)", nbad,
                      nbad == 1 ? "" : "s");
-    if (af && b4k_afile_commit(af, &err))
-        b4k_cli_die(&err);
+    b4k_cli_output_commit(fp);
     for (int t = 1; t < threads; t++)
         tagws_free(&tb.ws[t]);
     tg.w = tb.ws[0];

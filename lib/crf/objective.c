@@ -1,6 +1,8 @@
 /* CRF objective (threaded, deterministic reduction) and held-out scoring
  * (see objective.h and train.h). */
+#if defined(__GNUC__) && !defined(__clang__) /* clang: unknown pragma */
 #pragma GCC optimize("O3")
+#endif
 #include "crf/objective.h"
 
 #include <math.h>

@@ -1,7 +1,9 @@
 /* The CRF trainers: L-BFGS / OWL-QN, SGD with L2 (optionally averaged),
  * averaged perceptron; their checkpoints and resumption (see train.h; the
  * objective is in objective.c, the checkpoint file in ckpt.c). */
+#if defined(__GNUC__) && !defined(__clang__) /* clang: unknown pragma */
 #pragma GCC optimize("O3")
+#endif
 #include "crf/train.h"
 
 #include <math.h>

@@ -1,7 +1,11 @@
 /* AVX2 AdamW update: the same operations in the same order as
  * b4k_adamw_kern_ref (mul and add kept separate, no FMA contraction), so
  * the result is bit-identical to the scalar kernel. */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
 #pragma GCC optimize("fp-contract=off")
+#endif
 #include <immintrin.h>
 #include <stddef.h>
 

@@ -130,7 +130,9 @@ oom:
 
 void b4k_cpm_finish(const b4k_cpm *c, const b4k_cpm_state *st, b4k_spm_tokens *out, size_t first)
 {
-    int32_t unk = b4k_spm_unk_id(c->spm);
+    /* the unknown piece the encoder emits (trainer_spec.unk_id, checked on
+     * load), not the id looked up by the unk_piece name */
+    int32_t unk = b4k_spm_spec_id(c->spm, B4K_SPM_SPEC_UNK);
     for (size_t i = first; i < out->n; i++) {
         uint32_t b = out->beg[i], e = out->end[i];
         if (c->mapped && out->id[i] == unk && e - b == 3 && !memcmp(st->joined + b, NL, 3))

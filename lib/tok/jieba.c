@@ -481,13 +481,34 @@ static int rest_ok(const char *r, size_t n, const char **f, size_t *fl)
     return l && 1 + l == n;
 }
 
+static int userdict_stream(b4k_jieba *j, b4k_stream *s, const char *path, b4k_err *err);
+
 int b4k_jieba_load_userdict(b4k_jieba *j, const char *path, b4k_err *err)
 {
     b4k_stream *s = NULL;
+    int rc;
+    if ((rc = b4k_stream_open(&s, path, err))) return rc;
+    rc = userdict_stream(j, s, path, err);
+    b4k_stream_close(s);
+    return rc;
+}
+
+int b4k_jieba_load_userdict_mem(b4k_jieba *j, const void *data, size_t n, const char *name,
+                                b4k_err *err)
+{
+    b4k_stream *s = NULL;
+    int rc;
+    if ((rc = b4k_stream_open_mem(&s, n ? data : "", n, name ? name : "", err))) return rc;
+    rc = userdict_stream(j, s, name ? name : "", err);
+    b4k_stream_close(s);
+    return rc;
+}
+
+static int userdict_stream(b4k_jieba *j, b4k_stream *s, const char *path, b4k_err *err)
+{
     char *line;
     size_t len;
     int rc, k;
-    if ((rc = b4k_stream_open(&s, path, err))) return rc;
     b4k_stream_set_max_line(s, 1 << 20);
     while ((k = b4k_stream_getline(s, &line, &len, err)) == 1) {
         long ln = b4k_stream_lineno(s);
@@ -534,6 +555,5 @@ int b4k_jieba_load_userdict(b4k_jieba *j, const char *path, b4k_err *err)
     }
     rc = k < 0 ? k : 0;
 done:
-    b4k_stream_close(s);
     return rc;
 }

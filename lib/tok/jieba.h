@@ -37,6 +37,12 @@ int b4k_jieba_load_mem(b4k_jieba **out, const void *data, size_t n, const char *
                        b4k_err *err);
 /* jieba's own files: dir/dict.txt and dir/finalseg/prob_{start,trans,emit}.py. */
 int b4k_jieba_load_dir(b4k_jieba **out, const char *dir, b4k_err *err);
+/* The same files held in memory: dict.txt, then prob_start.py, prob_trans.py
+ * and prob_emit.py (prob[0..2], prob_n[0..2]; NULL with length 0 is an empty
+ * file).  Messages name "NAME/dict.txt" and "NAME/finalseg/prob_*.py". */
+int b4k_jieba_load_text_mem(b4k_jieba **out, const void *dict, size_t dict_n,
+                            const void *const prob[3], const size_t prob_n[3], const char *name,
+                            b4k_err *err);
 void b4k_jieba_free(b4k_jieba *j); /* NULL ok */
 
 /* Serialise to the b4k data format (appended to out). */
@@ -44,6 +50,8 @@ int b4k_jieba_save(const b4k_jieba *j, b4k_buf *out, b4k_err *err);
 
 /* Add a user dictionary (jieba.load_userdict).  Not thread-safe. */
 int b4k_jieba_load_userdict(b4k_jieba *j, const char *path, b4k_err *err);
+int b4k_jieba_load_userdict_mem(b4k_jieba *j, const void *data, size_t n, const char *name,
+                                b4k_err *err);
 int b4k_jieba_add_word(b4k_jieba *j, const char *word, size_t len, int64_t freq /* -1: suggest */,
                        b4k_err *err);
 

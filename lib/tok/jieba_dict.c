@@ -239,13 +239,39 @@ static int emit_reserve(b4k_jieba *j, size_t n)
     return j->ecap ? 0 : -1;
 }
 
-/* slot for cp (created with MIN_FLOAT values) */
+/* double the emission table (rehashing every entry) */
+static int emit_grow(b4k_jieba *j)
+{
+    size_t cap = j->ecap * 2, mask = cap - 1;
+    uint32_t *key = b4k_calloc(cap, sizeof *key);
+    double(*val)[4] = b4k_malloc_n(cap, sizeof *val);
+    if (!key || !val) {
+        b4k_free(key);
+        b4k_free(val);
+        return -1;
+    }
+    for (size_t i = 0; i < j->ecap; i++) {
+        if (!j->ekey[i]) continue;
+        size_t h = (size_t)(((uint64_t)(j->ekey[i] - 1) * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+        while (key[h]) h = (h + 1) & mask;
+        key[h] = j->ekey[i];
+        memcpy(val[h], j->eval[i], sizeof val[h]);
+    }
+    b4k_free(j->ekey);
+    b4k_free(j->eval);
+    j->ekey = key;
+    j->eval = val;
+    j->ecap = cap;
+    return 0;
+}
+
+/* slot for cp (created with MIN_FLOAT values); NULL when out of memory */
 static double *emit_slot(b4k_jieba *j, uint32_t cp)
 {
+    if ((j->en + 1) * 2 > j->ecap && emit_grow(j)) return NULL;
     size_t mask = j->ecap - 1, h = (size_t)(((uint64_t)cp * 0x9E3779B97F4A7C15ull) >> 20) & mask;
     while (j->ekey[h] && j->ekey[h] != cp + 1) h = (h + 1) & mask;
     if (!j->ekey[h]) {
-        if ((j->en + 1) * 2 > j->ecap) return NULL;
         j->ekey[h] = cp + 1;
         for (int s = 0; s < 4; s++) j->eval[h][s] = B4K_JIEBA_MIN_FLOAT;
         j->en++;
@@ -338,38 +364,41 @@ static int py_expect(pyp *r, char c)
     return -1;
 }
 
-/* parse the file's P=... dict: which = 0 start, 1 trans, 2 emit */
-static int parse_prob(b4k_jieba *j, const char *text, size_t n, int which)
+/* parse the file's P=... dict: which = 0 start, 1 trans, 2 emit.  text is
+ * NUL-terminated at n.  On failure *at is where parsing stopped. */
+static int parse_prob(b4k_jieba *j, const char *text, size_t n, int which, const char **at)
 {
     const char *p = strstr(text, "P=");
     if (!p) p = strstr(text, "P =");
+    *at = text;
     if (!p) return -1;
     pyp r = {strchr(p, '=') + 1, text + n};
-    if (py_expect(&r, '{')) return -1;
+#define BADP do { *at = r.p; return -1; } while (0)
+    if (py_expect(&r, '{')) BADP;
     for (;;) {
         uint32_t sc;
         py_ws(&r);
         if (r.p < r.end && *r.p == '}') break;
-        if (py_char(&r, &sc) || py_expect(&r, ':')) return -1;
+        if (py_char(&r, &sc) || py_expect(&r, ':')) BADP;
         int s = state_index(sc);
-        if (s < 0) return -1;
+        if (s < 0) BADP;
         if (which == 0) {
-            if (py_num(&r, &j->start[s])) return -1;
+            if (py_num(&r, &j->start[s])) BADP;
         } else {
-            if (py_expect(&r, '{')) return -1;
+            if (py_expect(&r, '{')) BADP;
             for (;;) {
                 uint32_t k;
                 double v;
                 py_ws(&r);
                 if (r.p < r.end && *r.p == '}') break;
-                if (py_char(&r, &k) || py_expect(&r, ':') || py_num(&r, &v)) return -1;
+                if (py_char(&r, &k) || py_expect(&r, ':') || py_num(&r, &v)) BADP;
                 if (which == 1) {
                     int t = state_index(k);
-                    if (t < 0) return -1;
+                    if (t < 0) BADP;
                     j->trans[s][t] = v;
                 } else {
                     double *slot = emit_slot(j, k);
-                    if (!slot) return -1;
+                    if (!slot) BADP;
                     slot[s] = v;
                 }
                 py_ws(&r);
@@ -380,6 +409,7 @@ static int parse_prob(b4k_jieba *j, const char *text, size_t n, int which)
         py_ws(&r);
         if (r.p < r.end && *r.p == ',') r.p++;
     }
+#undef BADP
     return 0;
 }
 
@@ -444,70 +474,113 @@ static int parse_uint(const char *s, size_t n, uint64_t *v)
     return 0;
 }
 
-static int load_dict_txt(b4k_jieba *j, const char *path, b4k_err *err)
+/* dict.txt lines "word freq [tag]" from s; path names it in messages */
+static int load_dict_stream(b4k_jieba *j, b4k_stream *s, const char *path, b4k_err *err)
 {
-    b4k_stream *s = NULL;
     char *line;
     size_t len;
     int rc, k;
-    if ((rc = b4k_stream_open(&s, path, err))) return rc;
     b4k_stream_set_max_line(s, 1 << 20);
     while ((k = b4k_stream_getline(s, &line, &len, err)) == 1) {
         long ln = b4k_stream_lineno(s);
         while (len && is_pyspace(line[len - 1])) len--;
         while (len && is_pyspace(line[0])) line++, len--;
         const char *sp = memchr(line, ' ', len);
-        if (!sp) {
-            rc = b4k_err_set(err, B4K_EFORMAT, path, ln, "invalid dictionary entry: expected 'word freq [tag]'");
-            goto done;
-        }
+        if (!sp)
+            return b4k_err_set(err, B4K_EFORMAT, path, ln,
+                               "invalid dictionary entry: expected 'word freq [tag]'");
         size_t wl = (size_t)(sp - line);
         const char *f = sp + 1, *fe = memchr(f, ' ', len - wl - 1);
         if (!fe) fe = line + len;
         uint64_t freq;
-        if (parse_uint(f, (size_t)(fe - f), &freq)) {
-            rc = b4k_err_set(err, B4K_EFORMAT, path, ln, "invalid dictionary entry: bad frequency '%.*s'",
-                             (int)((fe - f) > 32 ? 32 : (fe - f)), f);
-            goto done;
-        }
-        if ((rc = b4k_jieba_dict_set(j, line, wl, freq, err, ln)) || (rc = b4k_jieba_dict_count(j, freq, err, ln))) {
+        if (parse_uint(f, (size_t)(fe - f), &freq))
+            return b4k_err_set(err, B4K_EFORMAT, path, ln,
+                               "invalid dictionary entry: bad frequency '%.*s'",
+                               (int)((fe - f) > 32 ? 32 : (fe - f)), f);
+        if ((rc = b4k_jieba_dict_set(j, line, wl, freq, err, ln)) ||
+            (rc = b4k_jieba_dict_count(j, freq, err, ln))) {
             b4k_err_locate(err, path, ln);
-            goto done;
+            return rc;
         }
     }
-    rc = k < 0 ? k : 0;
-    if (!rc && j->n_words == 0) rc = b4k_err_set(err, B4K_EFORMAT, path, 0, "empty dictionary");
-done:
-    b4k_stream_close(s);
-    return rc;
+    if (k < 0) return k;
+    if (j->n_words == 0) return b4k_err_set(err, B4K_EFORMAT, path, 0, "empty dictionary");
+    return 0;
 }
+
+/* one prob_*.py (text NUL-terminated at n): which = 0 start, 1 trans, 2 emit */
+static int load_prob(b4k_jieba *j, const char *text, size_t n, int which, const char *path,
+                     b4k_err *err)
+{
+    if (which == 2 && emit_reserve(j, n / 16 + 16)) return oom(err);
+    const char *at;
+    if (!parse_prob(j, text, n, which, &at)) return 0;
+    long ln = 1;
+    for (const char *q = text; q < at; q++) ln += *q == '\n';
+    return b4k_err_set(err, B4K_EFORMAT, path, ln, "cannot parse the HMM parameters (P={...})");
+}
+
+static const char *const PROBS[3] = {"prob_start.py", "prob_trans.py", "prob_emit.py"};
 
 int b4k_jieba_load_dir(b4k_jieba **out, const char *dir, b4k_err *err)
 {
-    static const char *probs[3] = {"prob_start.py", "prob_trans.py", "prob_emit.py"};
     char path[4096];
     int rc = 0;
+    b4k_stream *s = NULL;
     *out = NULL;
-    snprintf(path, sizeof path, "%s/dict.txt", dir);
+    int dl = (int)strlen(dir); /* "dir/" names files "dir/dict.txt", not "dir//dict.txt" */
+    while (dl > 1 && dir[dl - 1] == '/') dl--;
+    snprintf(path, sizeof path, "%.*s/dict.txt", dl, dir);
     b4k_jieba *j = jb_new(path);
     if (!j) return oom(err);
-    if ((rc = load_dict_txt(j, path, err))) goto fail;
+    if ((rc = b4k_stream_open(&s, path, err))) goto fail;
+    rc = load_dict_stream(j, s, path, err);
+    b4k_stream_close(s);
+    if (rc) goto fail;
     for (int w = 0; w < 3; w++) {
         char *text;
         size_t n;
-        snprintf(path, sizeof path, "%s/finalseg/%s", dir, probs[w]);
+        snprintf(path, sizeof path, "%.*s/finalseg/%s", dl, dir, PROBS[w]);
         if ((rc = slurp(path, &text, &n, (size_t)64 << 20, err))) goto fail;
-        if (w == 2 && emit_reserve(j, n / 16 + 16)) {
-            b4k_free(text);
+        rc = load_prob(j, text, n, w, path, err);
+        b4k_free(text);
+        if (rc) goto fail;
+    }
+    *out = j;
+    return 0;
+fail:
+    b4k_jieba_free(j);
+    return rc;
+}
+
+int b4k_jieba_load_text_mem(b4k_jieba **out, const void *dict, size_t dict_n,
+                            const void *const prob[3], const size_t prob_n[3], const char *name,
+                            b4k_err *err)
+{
+    char path[4096];
+    int rc = 0;
+    b4k_stream *s = NULL;
+    *out = NULL;
+    if (!name) name = "";
+    snprintf(path, sizeof path, "%s/dict.txt", name);
+    b4k_jieba *j = jb_new(path);
+    if (!j) return oom(err);
+    if ((rc = b4k_stream_open_mem(&s, dict_n ? dict : "", dict_n, path, err))) goto fail;
+    rc = load_dict_stream(j, s, path, err);
+    b4k_stream_close(s);
+    if (rc) goto fail;
+    for (int w = 0; w < 3; w++) {
+        snprintf(path, sizeof path, "%s/finalseg/%s", name, PROBS[w]);
+        char *text = b4k_malloc(prob_n[w] + 1); /* parse_prob wants a NUL at the end */
+        if (!text) {
             rc = oom(err);
             goto fail;
         }
-        int bad = parse_prob(j, text, n, w);
+        if (prob_n[w]) memcpy(text, prob[w], prob_n[w]);
+        text[prob_n[w]] = 0;
+        rc = load_prob(j, text, prob_n[w], w, path, err);
         b4k_free(text);
-        if (bad) {
-            rc = b4k_err_set(err, B4K_EFORMAT, path, 0, "cannot parse the HMM parameters (P={...})");
-            goto fail;
-        }
+        if (rc) goto fail;
     }
     *out = j;
     return 0;
@@ -552,6 +625,12 @@ static int put_varint(b4k_buf *b, uint64_t v)
     return b4k_buf_append(b, t, (size_t)n);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 int b4k_jieba_save(const b4k_jieba *j, b4k_buf *out, b4k_err *err)
 {
     size_t start = out->len;
@@ -573,23 +652,23 @@ int b4k_jieba_save(const b4k_jieba *j, b4k_buf *out, b4k_err *err)
         for (int b = 0; b < 4; b++)
             if (put_f64(out, j->trans[a][b])) goto nomem;
     /* emission entries sorted by code point, so the file is reproducible */
-    for (uint32_t cp = 0, left = (uint32_t)j->en; left && cp <= 0x10FFFF; cp++) {
-        const double *e = b4k_jieba_emit(j, cp);
-        if (e[0] == B4K_JIEBA_MIN_FLOAT && e[1] == B4K_JIEBA_MIN_FLOAT && e[2] == B4K_JIEBA_MIN_FLOAT &&
-            e[3] == B4K_JIEBA_MIN_FLOAT) {
-            /* absent, or present with no value: look it up properly */
-            size_t mask = j->ecap - 1, h = (size_t)(((uint64_t)cp * 0x9E3779B97F4A7C15ull) >> 20) & mask;
-            int found = 0;
-            while (j->ekey[h]) {
-                if (j->ekey[h] == cp + 1) { found = 1; break; }
-                h = (h + 1) & mask;
+    if (j->en) {
+        uint32_t *cps = b4k_malloc_n(j->en, sizeof *cps);
+        size_t k = 0;
+        if (!cps) goto nomem;
+        for (size_t h = 0; h < j->ecap && k < j->en; h++)
+            if (j->ekey[h]) cps[k++] = j->ekey[h] - 1;
+        qsort(cps, k, sizeof *cps, cmp_u32);
+        for (size_t i = 0; i < k; i++) {
+            const double *e = b4k_jieba_emit(j, cps[i]);
+            int bad = put_le(out, cps[i], 4);
+            for (int st = 0; st < 4 && !bad; st++) bad = put_f64(out, e[st]);
+            if (bad) {
+                b4k_free(cps);
+                goto nomem;
             }
-            if (!found) continue;
         }
-        if (put_le(out, cp, 4)) goto nomem;
-        for (int s = 0; s < 4; s++)
-            if (put_f64(out, e[s])) goto nomem;
-        left--;
+        b4k_free(cps);
     }
     if (b4k_buf_append(out, words.data, words.len)) goto nomem;
     if (put_le(out, fnv64((const unsigned char *)out->data + start, out->len - start), 8)) goto nomem;

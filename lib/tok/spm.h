@@ -62,6 +62,15 @@ int32_t b4k_spm_unk_id(const b4k_spm *m);
 int32_t b4k_spm_bos_id(const b4k_spm *m);
 int32_t b4k_spm_eos_id(const b4k_spm *m);
 int32_t b4k_spm_pad_id(const b4k_spm *m);
+/* The ids the trainer spec declares (fields 40-43, with the proto defaults
+ * 0, 1, 2, -1 when absent): which = 0 unk_id, 1 bos_id, 2 eos_id, 3 pad_id.
+ * unk_id is checked on load to be the UNKNOWN piece (so it equals the unk
+ * the encoder emits), the others to be -1 or a piece. */
+enum { B4K_SPM_SPEC_UNK, B4K_SPM_SPEC_BOS, B4K_SPM_SPEC_EOS, B4K_SPM_SPEC_PAD };
+int32_t b4k_spm_spec_id(const b4k_spm *m, int which);
+/* normalizer_spec.name ("nmt_nfkc", "identity", ...; "" when absent), not
+ * NUL-terminated: use *len.  Borrowed. */
+const char *b4k_spm_normalizer_name(const b4k_spm *m, size_t *len);
 
 /* One encoding: ids with byte offsets into the input text. */
 typedef struct b4k_spm_tokens {

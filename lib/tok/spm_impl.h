@@ -77,6 +77,8 @@ typedef struct b4k_spm_charsmap {
 
 typedef struct b4k_spm_normspec {
     int present;
+    const char *name;       /* normalizer_spec.name (into the blob), "" if none */
+    size_t name_len;
     int add_dummy_prefix, remove_extra_ws, escape_ws;
     b4k_spm_charsmap cmap;  /* n_units == 0: identity */
 } b4k_spm_normspec;
@@ -99,7 +101,8 @@ struct b4k_spm {
     int model_type;
     int byte_fallback;
     int treat_ws_suffix;
-    int32_t unk_id;         /* the UNKNOWN piece */
+    int32_t unk_id;         /* the UNKNOWN piece (= trainer_spec.unk_id, checked) */
+    int32_t spec_id[4];     /* trainer_spec unk_id, bos_id, eos_id, pad_id (fields 40-43) */
     int32_t bytes[256];     /* byte pieces <0xNN>, -1 if none */
     float min_score, max_score;
     const char *unk_surface;

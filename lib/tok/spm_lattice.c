@@ -312,8 +312,16 @@ int b4k_spm_nbest(const b4k_spm *m, b4k_spm_state *st, const char *text, size_t 
     if (nbest > 1024) nbest = 1024;
     if ((rc = b4k_spm_state_norm(m, st, text, n, err))) return rc;
     if (st->norm_len == 0 || nbest == 1) {
+        /* the one best is the Viterbi encoding (its ties, id for id); its
+         * score is the best path's, from the lattice (sentencepiece reports
+         * 0.0 here, which would not match the first of --nbest 2) */
+        if (scores) {
+            scores[0] = 0;
+            size_t b2[2];
+            int g = 0;
+            if (st->norm_len && (ensure_lat(st) || nbest_raw(m, st, 1, b2, scores, &g))) goto oom;
+        }
         if ((rc = b4k_spm_encode(m, st, text, n, &outs[0], err))) return rc;
-        if (scores) scores[0] = 0;
         *got = 1;
         return 0;
     }

@@ -250,9 +250,16 @@ static int parse_normspec(b4k_spm_normspec *ns, const unsigned char *p, size_t n
     pbfield f;
     int k;
     ns->present = 1;
+    ns->name = "";
+    ns->name_len = 0;
     ns->add_dummy_prefix = ns->remove_extra_ws = ns->escape_ws = 1;
     while ((k = pb_next(&r, &f, why)) == 1) {
         switch (f.num) {
+        case 1:
+            if (want(&f, 2, why)) return -1;
+            ns->name = (const char *)f.data;
+            ns->name_len = f.len;
+            break;
         case 2:
             if (want(&f, 2, why)) return -1;
             if (f.len && b4k_spm_charsmap_init(&ns->cmap, f.data, f.len, why)) return -1;
@@ -280,8 +287,12 @@ static int parse_model(b4k_spm *m, b4k_err *err)
     pbfield f;
     int k;
     int32_t cap = 0;
-    int32_t unk_id = 0, bos_id = 1, eos_id = 2, pad_id = -1;
-    (void)unk_id; (void)bos_id; (void)eos_id; (void)pad_id;
+    /* the proto2 defaults of trainer_spec unk_id, bos_id, eos_id, pad_id */
+    m->spec_id[0] = 0;
+    m->spec_id[1] = 1;
+    m->spec_id[2] = 2;
+    m->spec_id[3] = -1;
+    m->norm.name = "";
     m->model_type = B4K_SPM_UNIGRAM;
     m->unk_surface = " \xE2\x81\x87 ";
     m->unk_surface_len = 5;
@@ -356,6 +367,18 @@ static int parse_model(b4k_spm *m, b4k_err *err)
                     if (g.num == 24) m->treat_ws_suffix = g.v != 0;
                     else m->byte_fallback = g.v != 0;
                     break;
+                case 40:
+                case 41:
+                case 42:
+                case 43: { /* int32: a negative id is a 10-byte varint */
+                    static const char *const nm[] = {"unk_id", "bos_id", "eos_id", "pad_id"};
+                    if (want(&g, 0, &why)) FAIL("trainer_spec.%s: %s", nm[g.num - 40], why);
+                    int64_t v = (int64_t)g.v;
+                    if (v < INT32_MIN || v > INT32_MAX)
+                        FAIL("trainer_spec.%s %lld is out of range", nm[g.num - 40], (long long)v);
+                    m->spec_id[g.num - 40] = (int32_t)v;
+                    break;
+                }
                 case 44:
                 case 45:
                 case 46:
@@ -441,6 +464,18 @@ static int index_model(b4k_spm *m, b4k_err *err)
         }
     }
     if (m->unk_id < 0) FAIL("unk is not defined");
+    /* the trainer puts the UNKNOWN piece at trainer_spec.unk_id and the
+     * other special pieces at theirs (TrainerInterface::InitMetaPieces); a
+     * disagreement means a damaged or hand-edited model */
+    if (m->spec_id[0] != m->unk_id)
+        FAIL("trainer_spec.unk_id is %d but the unknown piece is %d", m->spec_id[0], m->unk_id);
+    {
+        static const char *const nm[] = {"unk_id", "bos_id", "eos_id", "pad_id"};
+        for (int k = 1; k < 4; k++)
+            if (m->spec_id[k] >= m->n)
+                FAIL("trainer_spec.%s %d is past the last piece (%d pieces)", nm[k],
+                     m->spec_id[k], m->n);
+    }
     if (m->min_score == FLT_MAX) m->min_score = 0;
     if (m->max_score == FLT_MIN) m->max_score = 0;
     if (m->byte_fallback)
@@ -569,3 +604,14 @@ int32_t b4k_spm_unk_id(const b4k_spm *m) { return special_id(m, m->unk_piece, m-
 int32_t b4k_spm_bos_id(const b4k_spm *m) { return special_id(m, m->bos_piece, m->bos_piece_len, B4K_SPM_CONTROL); }
 int32_t b4k_spm_eos_id(const b4k_spm *m) { return special_id(m, m->eos_piece, m->eos_piece_len, B4K_SPM_CONTROL); }
 int32_t b4k_spm_pad_id(const b4k_spm *m) { return special_id(m, m->pad_piece, m->pad_piece_len, B4K_SPM_CONTROL); }
+
+int32_t b4k_spm_spec_id(const b4k_spm *m, int which)
+{
+    return which >= 0 && which < 4 && m->spec_id[which] >= 0 ? m->spec_id[which] : -1;
+}
+
+const char *b4k_spm_normalizer_name(const b4k_spm *m, size_t *len)
+{
+    if (len) *len = m->norm.name_len;
+    return m->norm.name ? m->norm.name : "";
+}

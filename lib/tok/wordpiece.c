@@ -124,8 +124,12 @@ int b4k_wordpiece_load_mem(b4k_wordpiece **out, const char *text, size_t len, co
 {
     *out = NULL;
     if (!name) name = "vocab";
-    if (memchr(text, 0, len))
-        return b4k_err_set(err, B4K_EFORMAT, name, 0, "NUL byte in vocabulary");
+    const char *nul = memchr(text, 0, len);
+    if (nul) { /* file:line of the token holding it (lines end at '\n') */
+        long line = 1;
+        for (const char *q = text; q < nul; q++) line += *q == '\n';
+        return b4k_err_set(err, B4K_EFORMAT, name, line, "NUL byte in vocabulary token");
+    }
     b4k_wordpiece *wp = b4k_calloc(1, sizeof *wp);
     if (!wp || !(wp->pool = b4k_strndup(text, len))) {
         free(wp);

@@ -9,25 +9,25 @@
 
 #include "core/buf.h"
 
-static void fz_varint(b4k_buf *b, uint64_t v)
+static inline void fz_varint(b4k_buf *b, uint64_t v)
 {
     do {
         b4k_buf_putc(b, (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
         v >>= 7;
     } while (v);
 }
-static void fz_bytes(b4k_buf *b, int f, const void *p, size_t n)
+static inline void fz_bytes(b4k_buf *b, int f, const void *p, size_t n)
 {
     fz_varint(b, (uint64_t)(f << 3 | 2));
     fz_varint(b, n);
     b4k_buf_append(b, p, n);
 }
-static void fz_int(b4k_buf *b, int f, uint64_t v)
+static inline void fz_int(b4k_buf *b, int f, uint64_t v)
 {
     fz_varint(b, (uint64_t)(f << 3));
     fz_varint(b, v);
 }
-static void fz_piece(b4k_buf *b, const char *s, float score, int type)
+static inline void fz_piece(b4k_buf *b, const char *s, float score, int type)
 {
     b4k_buf p;
     b4k_buf_init(&p);
@@ -41,7 +41,7 @@ static void fz_piece(b4k_buf *b, const char *s, float score, int type)
     b4k_buf_free(&p);
 }
 /* model_type 1 unigram / 2 bpe; cmap may be NULL (identity) */
-static void fz_model(b4k_buf *b, int model_type, const void *cmap, size_t cmap_len)
+static inline void fz_model(b4k_buf *b, int model_type, const void *cmap, size_t cmap_len)
 {
     static const char *pcs[] = {"\xE2\x96\x81", "a", "b", "ab", "\xE2\x96\x81" "a", "\xE4\xBD\xA0",
                                 "\xE5\xA5\xBD", "\xE4\xBD\xA0\xE5\xA5\xBD", "x", "y", "xy", "<br>"};

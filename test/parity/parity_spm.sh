@@ -13,6 +13,12 @@ $PY -c 'import sentencepiece' 2>/dev/null || skip "python3-sentencepiece not ins
 models=()
 [ -f "$DATA/vocab/cpm/chinese_vocab.model" ] && models+=("$DATA/vocab/cpm/chinese_vocab.model")
 for m in "$TOP"/test/golden/spm/*.model; do [ -f "$m" ] && models+=("$m"); done
+# the full matrix byte fallback {0,1} x dummy prefix {0,1} x {unigram, BPE}
+# (test/ref/spm_models.sh) must be there
+for t in uni bpe; do for bf in 0 1; do for dp in 0 1; do
+  m="$TOP/test/golden/spm/${t}_bf${bf}_dp${dp}.model"
+  if [ ! -f "$m" ]; then echo "FAIL: $AREA parity: $m missing (bash test/ref/spm_models.sh)"; bad_total=1; fi
+done; done; done
 for m in "${models[@]}"; do
   mn=$(basename "$m" .model)
   key=spm-$(md5sum < "$m" | cut -c1-12)

@@ -45,6 +45,10 @@ cases = {
     "charsmap-truncated.model": b"".join(base) + trainer + f_bytes(3, f_bytes(2, b"\x01\x00")),
     "charsmap-no-nul.model": b"".join(base) + trainer + f_bytes(3, f_bytes(2, struct.pack("<I", 8) + b"\0" * 8 + b"abc")),
     "trainer-not-message.model": b"".join(base) + v(2 << 3) + v(3) + norm,
+    "unk-id-not-unknown.model": b"".join(base) + f_bytes(2, f_int(3, 1) + f_int(40, 3)) + norm,
+    "eos-id-past-end.model": b"".join(base) + f_bytes(2, f_int(3, 1) + f_int(42, 7)) + norm,
+    "pad-id-not-int32.model": b"".join(base) + f_bytes(2, f_int(3, 1) + f_int(43, 1 << 40)) + norm,
+    "normalizer-name-not-bytes.model": b"".join(base) + trainer + f_bytes(3, f_int(1, 5)),
 }
 for k, b in cases.items():
     if b is None: continue
@@ -86,6 +90,40 @@ for k, b in cases.items():
     if b is None: continue
     open(os.path.join(d, k), "wb").write(b)
 open(os.path.join(d, "CMD"), "w").write('echo "你好世界" | b4k-tokenize -k cpm --model "$TOP/test/golden/spm/uni_bf0_dp1.model" --jieba "$F"\n')
+# jieba's own files given as --jieba DIR: a folder per defect, each a copy of
+# the toy files above with one file broken ("None" leaves the file out)
+toy = {
+    "dict.txt": "你好 10 l\n世界 5 n\n",
+    "finalseg/prob_start.py": open(os.path.join(tmp, "finalseg", "prob_start.py")).read(),
+    "finalseg/prob_trans.py": open(os.path.join(tmp, "finalseg", "prob_trans.py")).read(),
+    "finalseg/prob_emit.py": open(os.path.join(tmp, "finalseg", "prob_emit.py")).read(),
+}
+d = os.path.join(top, "test", "corrupt", "tokenize-jieba-dir")
+dirs = {
+    "dict-bad-freq": {"dict.txt": "你好 10 l\n世界 abc n\n"},
+    "dict-no-freq": {"dict.txt": "你好 10 l\n世界\n"},
+    "dict-bad-utf8": {"dict.txt": b"\xe4\xbd\xa0\xe5\xa5\xbd 10\n\xff\xfe 3\n"},
+    "dict-freq-overflow": {"dict.txt": "你好 99999999999999999999999\n"},
+    "dict-empty": {"dict.txt": ""},
+    "prob-start-truncated": {"finalseg/prob_start.py": "P={'B': -0.2, 'E'"},
+    "prob-trans-bad-state": {"finalseg/prob_trans.py": "P={'B': {'E': -0.5},\n 'X': {'B': -0.5}}\n"},
+    "prob-emit-not-a-dict": {"finalseg/prob_emit.py": "P=[1, 2, 3]\n"},
+    "prob-emit-bad-number": {"finalseg/prob_emit.py": "P={'B': {'\\u4f60': -1.0},\n 'E': {'\\u597d': --1}}\n"},
+    "prob-emit-missing": {"finalseg/prob_emit.py": None},
+    # a 2 MB line (over the 1 MB line cap), zstd-compressed to 100 bytes
+    "dict-huge-line": {"dict.txt": subprocess.run(["zstd", "-19", "-q", "-c"], check=True,
+                       capture_output=True, input=b"\xe4\xbd\xa0" * 700000 + b" 3\n").stdout},
+}
+for name, change in dirs.items():
+    files = dict(toy); files.update(change)
+    for rel, text in files.items():
+        path = os.path.join(d, name, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if text is None:
+            if os.path.exists(path): os.remove(path)
+            continue
+        open(path, "wb").write(text if isinstance(text, bytes) else text.encode())
+open(os.path.join(d, "CMD"), "w").write('echo "你好世界" | b4k-tokenize -k cpm --model "$TOP/test/golden/spm/uni_bf0_dp1.model" --jieba "$F"\n')
 # user dictionaries
 d = os.path.join(top, "test", "corrupt", "tokenize-jieba-userdict")
 os.makedirs(d, exist_ok=True)
@@ -100,3 +138,9 @@ for k, b in cases.items():
     if b is None: continue
     open(os.path.join(d, k), "wb").write(b)
 open(os.path.join(d, "CMD"), "w").write('echo "你好世界" | b4k-tokenize -k cpm --model "$TOP/test/golden/spm/uni_bf0_dp1.model" --user-dict "$F"\n')
+# tokenize input: a 64 MiB + 1 line (past b4k-tokenize's line cap) after a
+# good line, zstd-compressed to 2 KB; the good line is still written
+d = os.path.join(top, "test", "corrupt", "tokenize-input")
+open(os.path.join(d, "huge-line.txt.zst"), "wb").write(subprocess.run(
+    ["zstd", "-19", "-q", "-c"], check=True, capture_output=True,
+    input=b"hello world\n" + b"a" * ((64 << 20) + 1)).stdout)

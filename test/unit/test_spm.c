@@ -42,9 +42,10 @@ typedef struct piece {
 } piece;
 
 /* model with pieces, model_type, byte_fallback, normalizer flags (no
- * charsmap: identity) */
-static void make_model(b4k_buf *out, const piece *p, int n, int type, int bf, int dummy,
-                       int extra_ws)
+ * charsmap: identity); spec = trainer_spec unk/bos/eos/pad ids (fields
+ * 40-43, NULL: only pad_id -1), name = normalizer_spec.name */
+static void make_model_ex(b4k_buf *out, const piece *p, int n, int type, int bf, int dummy,
+                          int extra_ws, const int64_t *spec, const char *name)
 {
     b4k_buf_init(out);
     for (int i = 0; i < n; i++) {
@@ -64,14 +65,23 @@ static void make_model(b4k_buf *out, const piece *p, int n, int type, int bf, in
     b4k_buf_init(&ns);
     pb_int(&ts, 3, type);
     pb_int(&ts, 35, bf);
-    pb_int(&ts, 43, -1); /* pad_id -1: a 10-byte varint */
+    if (spec)
+        for (int k = 0; k < 4; k++) pb_int(&ts, 40 + k, spec[k]);
+    else
+        pb_int(&ts, 43, -1); /* pad_id -1: a 10-byte varint */
     pb_bytes(out, 2, ts.data, ts.len);
-    pb_bytes(&ns, 1, "identity", 8);
+    pb_bytes(&ns, 1, name, strlen(name));
     pb_int(&ns, 3, dummy);
     pb_int(&ns, 4, extra_ws);
     pb_bytes(out, 3, ns.data, ns.len);
     b4k_buf_free(&ts);
     b4k_buf_free(&ns);
+}
+
+static void make_model(b4k_buf *out, const piece *p, int n, int type, int bf, int dummy,
+                       int extra_ws)
+{
+    make_model_ex(out, p, n, type, bf, dummy, extra_ws, NULL, "identity");
 }
 
 static b4k_spm *load_buf(const b4k_buf *b)
@@ -269,6 +279,104 @@ TEST(malformed_models)
     b4k_buf_free(&b);
 }
 
+/* trainer_spec unk/bos/eos/pad ids and the normalizer name */
+TEST(trainer_spec_ids)
+{
+    static const piece pc[] = {{"<pad>", 0, B4K_SPM_CONTROL}, {"</s>", 0, B4K_SPM_CONTROL},
+                               {"<unk>", 0, B4K_SPM_UNKNOWN}, {"a", -1, 1}, {"b", -2, 1}};
+    b4k_buf b;
+    b4k_err err = {0};
+    b4k_spm *m = NULL;
+    /* the defaults (0, 1, 2, -1) with pad -1 as a 10-byte varint */
+    make_model(&b, uni_pieces, 11, B4K_SPM_UNIGRAM, 0, 1, 1);
+    m = load_buf(&b);
+    CHECK(m);
+    if (m) {
+        CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_UNK), 0);
+        CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_BOS), 1);
+        CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_EOS), 2);
+        CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_PAD), -1);
+        CHECK_EQ_INT(b4k_spm_spec_id(m, 7), -1);
+        size_t nl = 0;
+        const char *nm = b4k_spm_normalizer_name(m, &nl);
+        CHECK(nl == 8 && !memcmp(nm, "identity", 8));
+    }
+    b4k_spm_free(m);
+    b4k_buf_free(&b);
+    /* a T5-like layout: pad 0, eos 1, unk 2, no bos; unknown text gives 2 */
+    static const int64_t t5[4] = {2, -1, 1, 0};
+    make_model_ex(&b, pc, 5, B4K_SPM_UNIGRAM, 0, 0, 1, t5, "nmt_nfkc");
+    m = load_buf(&b);
+    CHECK(m);
+    if (m) {
+        CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_UNK), 2);
+        CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_BOS), -1);
+        CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_EOS), 1);
+        CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_PAD), 0);
+        CHECK_EQ_INT(b4k_spm_unk_id(m), 2);
+        CHECK_EQ_INT(b4k_spm_eos_id(m), 1);
+        CHECK_EQ_INT(b4k_spm_pad_id(m), 0);
+        CHECK_EQ_STR(enc(m, "axb"), "3 2 4");
+        size_t nl = 0;
+        const char *nm = b4k_spm_normalizer_name(m, &nl);
+        CHECK(nl == 8 && !memcmp(nm, "nmt_nfkc", 8));
+    }
+    b4k_spm_free(m);
+    m = NULL;
+    b4k_buf_free(&b);
+    /* unk_id that is not the UNKNOWN piece: a damaged model */
+    static const int64_t badunk[4] = {0, -1, 1, 0};
+    make_model_ex(&b, pc, 5, B4K_SPM_UNIGRAM, 0, 0, 1, badunk, "");
+    CHECK_EQ_INT(b4k_spm_load_mem(&m, b.data, b.len, "t", &err), B4K_EFORMAT);
+    CHECK(strstr(err.msg, "trainer_spec.unk_id is 0 but the unknown piece is 2") != NULL);
+    b4k_buf_free(&b);
+    /* unk_id past the end, and the default unk_id 0 for a model whose
+     * unknown piece is elsewhere */
+    static const int64_t far[4] = {99, -1, 1, 0};
+    make_model_ex(&b, pc, 5, B4K_SPM_UNIGRAM, 0, 0, 1, far, "");
+    CHECK_EQ_INT(b4k_spm_load_mem(&m, b.data, b.len, "t", &err), B4K_EFORMAT);
+    b4k_buf_free(&b);
+    make_model_ex(&b, pc, 5, B4K_SPM_UNIGRAM, 0, 0, 1, NULL, "");
+    CHECK_EQ_INT(b4k_spm_load_mem(&m, b.data, b.len, "t", &err), B4K_EFORMAT);
+    b4k_buf_free(&b);
+    /* eos_id past the last piece; an id outside int32 */
+    static const int64_t badeos[4] = {2, -1, 5, 0};
+    make_model_ex(&b, pc, 5, B4K_SPM_UNIGRAM, 0, 0, 1, badeos, "");
+    CHECK_EQ_INT(b4k_spm_load_mem(&m, b.data, b.len, "t", &err), B4K_EFORMAT);
+    CHECK(strstr(err.msg, "trainer_spec.eos_id 5 is past the last piece") != NULL);
+    b4k_buf_free(&b);
+    static const int64_t huge[4] = {2, (int64_t)1 << 40, 1, 0};
+    make_model_ex(&b, pc, 5, B4K_SPM_UNIGRAM, 0, 0, 1, huge, "");
+    CHECK_EQ_INT(b4k_spm_load_mem(&m, b.data, b.len, "t", &err), B4K_EFORMAT);
+    CHECK(strstr(err.msg, "bos_id") != NULL);
+    b4k_buf_free(&b);
+    CHECK(m == NULL);
+}
+
+/* The CPM model (../shared/data) declares unigram, ids 0/1/2/-1, nmt_nfkc. */
+TEST(cpm_model_spec)
+{
+    const char *d = getenv("DATA");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/vocab/cpm/chinese_vocab.model", d);
+    b4k_spm *m = NULL;
+    b4k_err err = {0};
+    if (b4k_spm_load(&m, path, &err)) {
+        printf("  %s\n", err.msg);
+        CHECK(0);
+        return;
+    }
+    CHECK_EQ_INT(b4k_spm_model_type(m), B4K_SPM_UNIGRAM);
+    CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_UNK), 0);
+    CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_BOS), 1);
+    CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_EOS), 2);
+    CHECK_EQ_INT(b4k_spm_spec_id(m, B4K_SPM_SPEC_PAD), -1);
+    size_t nl = 0;
+    const char *nm = b4k_spm_normalizer_name(m, &nl);
+    CHECK(nl == 8 && !memcmp(nm, "nmt_nfkc", 8));
+    b4k_spm_free(m);
+}
+
 static const char *top(void)
 {
     const char *t = getenv("TOP");
@@ -434,6 +542,9 @@ int main(void)
     RUN(bpe_by_hand);
     RUN(byte_fallback);
     RUN(malformed_models);
+    RUN(trainer_spec_ids);
+    if (getenv("DATA") && *getenv("DATA")) RUN(cpm_model_spec);
+    else t_skip("test_spm.c:cpm_model_spec", "no ../shared/data ($DATA)");
     RUN(golden_models_vs_sentencepiece);
     RUN(sampling_is_seeded_and_valid);
     return t_done();
