@@ -70,16 +70,12 @@ static void split_rect(int M, int N, int t, int nt, int *m0, int *m1, int *n0, i
     }
 }
 
-static size_t fast_work(int flags, int M, int N, int K, int nt)
+/* nthreads x the scratch of a thread owning all of C: an upper bound for
+ * every thread's rectangle, and monotone in M, N and K. */
+static size_t fast_per_thread(int flags, int M, int N, int K)
 {
-    int m0, m1, n0, n1, kcp = b4k_gbf_kcp(K);
-    size_t mx = 0;
-    for (int t = 0; t < nt; t++) {
-        split_rect(M, N, t, nt, &m0, &m1, &n0, &n1);
-        size_t w = b4k_gbf_thread_work(flags, m1 - m0, n1 - n0, kcp);
-        mx = w > mx ? w : mx;
-    }
-    return mx * nt;
+    int kp = (K + 1) / 2;
+    return b4k_gbf_thread_work(flags, M, N, kp < B4K_GBF_KCP ? kp : B4K_GBF_KCP);
 }
 
 size_t b4k_gbf_fallback_work(int M, int N, int K)
@@ -94,7 +90,7 @@ size_t b4k_gemm_bf16_work(int flags, int M, int N, int K, int nthreads)
         return 0;
     if (nthreads < 1)
         nthreads = 1;
-    return use_fast() ? fast_work(flags, M, N, K, nthreads) : b4k_gbf_fallback_work(M, N, K);
+    return use_fast() ? fast_per_thread(flags, M, N, K) * nthreads : b4k_gbf_fallback_work(M, N, K);
 }
 
 /* ---- reference ------------------------------------------------------------------ */
@@ -207,7 +203,7 @@ int b4k_gemm_bf16(b4k_pool *pool, void *work, int flags, int M, int N, int K, fl
     int nt = b4k_pool_size(pool), fast = use_fast();
     void *own = NULL;
     if (!work) {
-        size_t need = fast ? fast_work(flags, M, N, K, nt) : b4k_gbf_fallback_work(M, N, K);
+        size_t need = fast ? fast_per_thread(flags, M, N, K) * nt : b4k_gbf_fallback_work(M, N, K);
         work = own = b4k_aligned_alloc(64, need);
         if (!own)
             return B4K_ENOMEM;
@@ -216,7 +212,7 @@ int b4k_gemm_bf16(b4k_pool *pool, void *work, int flags, int M, int N, int K, fl
         b4k_gbf_fallback(work, flags, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
         struct run r = { { flags, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, b4k_gbf_kcp(K) },
-                         work, fast_work(flags, M, N, K, nt) / nt };
+                         work, fast_per_thread(flags, M, N, K) };
         if (nt == 1)
             run_fn(&r, 0, 1);
         else

@@ -49,7 +49,8 @@ enum {
     B4K_GEMM_SPLIT_A = 8  /* A as bf16 hi + lo (see above) */
 };
 
-/* Bytes of scratch for this call shape on a pool of nthreads. */
+/* Bytes of scratch for this call shape on a pool of nthreads; monotone in
+ * M, N and K, so one buffer sized for the largest call serves all. */
 size_t b4k_gemm_bf16_work(int flags, int M, int N, int K, int nthreads);
 
 /* The GEMM above.  Returns 0, or B4K_ENOMEM if work is NULL and the

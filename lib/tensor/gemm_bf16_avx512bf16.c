@@ -34,7 +34,7 @@ static inline __mmask16 mask16(int n)
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /* In: r[i] = row i (16 units).  Out: r[c] = column c. */
-static inline void tr16(__m512i r[16])
+static inline __attribute__((always_inline)) void tr16(__m512i r[16])
 {
     __m512i t[16];
     for (int i = 0; i < 16; i += 2) {
@@ -183,6 +183,9 @@ static void pack_a(uint32_t *dst, const b4k_gbf_job *j, int m0, int mr, int p0, 
     }
 }
 
+/* Prefetch distance of pack_b, in chunks of 32 k (one line of bf16). */
+#define PF_CHUNKS 4
+
 /* op(B) columns [n0, n0+nr), k pairs [p0, p0+kcp) -> dst [kcp][NR] units. */
 static void pack_b(uint32_t *dst, const b4k_gbf_job *j, int n0, int nr, int p0, int kcp)
 {
@@ -194,12 +197,20 @@ static void pack_b(uint32_t *dst, const b4k_gbf_job *j, int n0, int nr, int p0, 
             for (int g = 0; g < NR; g += 16) {
                 __m512i r[16];
                 for (int i = 0; i < 16; i++) {
-                    if (g + i >= nr)
+                    /* the weights stream from memory: 32 rows at once are
+                     * too many streams for the hardware prefetcher */
+                    if (g + i >= nr) {
                         r[i] = _mm512_setzero_si512();
-                    else if (bf)
-                        r[i] = along_bf16((const uint16_t *)j->B + (size_t)(n0 + g + i) * ldb + k0, nk);
-                    else
-                        r[i] = along_f32((const float *)j->B + (size_t)(n0 + g + i) * ldb + k0, nk);
+                    } else if (bf) {
+                        const uint16_t *x = (const uint16_t *)j->B + (size_t)(n0 + g + i) * ldb + k0;
+                        _mm_prefetch((const char *)(x + PF_CHUNKS * 32), _MM_HINT_T0);
+                        r[i] = along_bf16(x, nk);
+                    } else {
+                        const float *x = (const float *)j->B + (size_t)(n0 + g + i) * ldb + k0;
+                        _mm_prefetch((const char *)(x + PF_CHUNKS * 32), _MM_HINT_T0);
+                        _mm_prefetch((const char *)(x + PF_CHUNKS * 32 + 16), _MM_HINT_T0);
+                        r[i] = along_f32(x, nk);
+                    }
                 }
                 tr16(r);
                 for (int q = 0; q < np; q++)
@@ -228,13 +239,53 @@ static void pack_b(uint32_t *dst, const b4k_gbf_job *j, int n0, int nr, int p0, 
     }
 }
 
+/* ---- prefetch of the next B panel ----------------------------------------------
+ * While the kernels of one 32-column panel run, they touch the raw rows of
+ * the next panel a cache line at a time, so that its packing reads cache. */
+
+typedef struct pfw {
+    const char *base;
+    size_t stride; /* bytes between rows */
+    int lpr;       /* lines per row */
+    int nrows, row, col;
+} pfw;
+
+/* The raw lines pack_b reads for columns [n0, n0+nr), pairs [p0, p0+kcp). */
+static void pfw_init(pfw *w, const b4k_gbf_job *j, int n0, int nr, int p0, int kcp)
+{
+    size_t es = j->flags & B4K_GEMM_BBF16 ? 2 : 4, ldb = (size_t)j->ldb;
+    int k0 = 2 * p0, k1 = imin(j->K, k0 + 2 * kcp);
+    const char *B = j->B;
+    const char *first;
+    size_t span;
+    if (j->flags & B4K_GEMM_TB) {
+        first = B + ((size_t)n0 * ldb + k0) * es;
+        span = (size_t)(k1 - k0) * es;
+        w->nrows = nr;
+    } else {
+        first = B + ((size_t)k0 * ldb + n0) * es;
+        span = (size_t)nr * es;
+        w->nrows = k1 - k0;
+    }
+    size_t mis = (uintptr_t)first & 63;
+    w->base = first - mis;
+    w->stride = ldb * es;
+    w->lpr = (int)((mis + span + 63) / 64);
+    w->row = w->col = 0;
+}
+
 /* ---- micro-kernel ------------------------------------------------------------- */
 
 static inline __attribute__((always_inline)) void
 kern(int kcp, const uint32_t *a, const uint32_t *b, float *c, int ldc, int mr, int nr,
-     float alpha, float beta, int first, const int split)
+     float alpha, float beta, int first, pfw *pf, int npf, const int split)
 {
     const int S = split ? 2 * MR : MR;
+    /* prefetch walker in registers: one line every other k pair */
+    const char *pb = pf ? pf->base + (size_t)pf->row * pf->stride : NULL;
+    int prow = pf ? pf->row : 0, pcol = pf ? pf->col : 0;
+    if (pf && prow >= pf->nrows)
+        npf = 0;
     __m512 acc[MR][2];
     _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)
     {
@@ -259,6 +310,20 @@ kern(int kcp, const uint32_t *a, const uint32_t *b, float *c, int ldc, int mr, i
                 acc[i][1] = _mm512_dpbf16_ps(acc[i][1], b1, av);
             }
         }
+        if ((p & 1) && npf > 0) {
+            _mm_prefetch(pb + (size_t)pcol * 64, _MM_HINT_T0);
+            npf--;
+            if (++pcol == pf->lpr) {
+                pcol = 0;
+                pb += pf->stride;
+                if (++prow == pf->nrows)
+                    npf = 0;
+            }
+        }
+    }
+    if (pf) {
+        pf->row = prow;
+        pf->col = pcol;
     }
     const __mmask16 m0 = mask16(nr), m1 = mask16(nr - 16);
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
@@ -285,16 +350,19 @@ kern(int kcp, const uint32_t *a, const uint32_t *b, float *c, int ldc, int mr, i
 }
 
 static void kern_plain(int kcp, const uint32_t *a, const uint32_t *b, float *c, int ldc, int mr,
-                       int nr, float alpha, float beta, int first)
+                       int nr, float alpha, float beta, int first, pfw *pf, int npf)
 {
-    kern(kcp, a, b, c, ldc, mr, nr, alpha, beta, first, 0);
+    kern(kcp, a, b, c, ldc, mr, nr, alpha, beta, first, pf, npf, 0);
 }
 
 static void kern_split(int kcp, const uint32_t *a, const uint32_t *b, float *c, int ldc, int mr,
-                       int nr, float alpha, float beta, int first)
+                       int nr, float alpha, float beta, int first, pfw *pf, int npf)
 {
-    kern(kcp, a, b, c, ldc, mr, nr, alpha, beta, first, 1);
+    kern(kcp, a, b, c, ldc, mr, nr, alpha, beta, first, pf, npf, 1);
 }
+
+typedef void (*kern_fn)(int, const uint32_t *, const uint32_t *, float *, int, int, int, float,
+                        float, int, pfw *, int);
 
 /* ---- blocked driver ------------------------------------------------------------- */
 
@@ -307,12 +375,34 @@ void b4k_gbf_rect_avx512bf16(const b4k_gbf_job *j, int m0, int m1, int n0, int n
     int mcap = imin(MC, (m1 - m0 + MR - 1) / MR * MR);
     uint32_t *abuf = work;
     uint32_t *bbuf = abuf + (((size_t)mcap * kcpn * (split ? 2 : 1) + 15) & ~(size_t)15);
-    void (*kf)(int, const uint32_t *, const uint32_t *, float *, int, int, int, float, float, int) =
-        split ? kern_split : kern_plain;
+    kern_fn kf = split ? kern_split : kern_plain;
+    const int one_mc = m1 - m0 <= MC;
     for (int jc = n0; jc < n1; jc += NC) {
         int nc = imin(NC, n1 - jc);
         for (int p0 = 0; p0 < kp; p0 += kcpn) {
             int kcp = imin(kcpn, kp - p0), first = p0 == 0;
+            if (one_mc) {
+                /* A packed once; each B panel packed just before its
+                 * kernels, which prefetch the raw lines of the next one */
+                int mc = m1 - m0, nmp = (mc + MR - 1) / MR;
+                for (int ir = 0; ir < mc; ir += MR)
+                    pack_a(abuf + (size_t)(ir / MR) * kcp * S, j, m0 + ir, imin(MR, mc - ir), p0, kcp);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    pack_b(bbuf, j, jc + jr, imin(NR, nc - jr), p0, kcp);
+                    pfw pf, *ppf = NULL;
+                    int quota = 0;
+                    if (jr + NR < nc) {
+                        pfw_init(&pf, j, jc + jr + NR, imin(NR, nc - jr - NR), p0, kcp);
+                        ppf = &pf;
+                        quota = (pf.nrows * pf.lpr + nmp - 1) / nmp;
+                    }
+                    for (int ir = 0; ir < mc; ir += MR)
+                        kf(kcp, abuf + (size_t)(ir / MR) * kcp * S, bbuf,
+                           j->C + (size_t)(m0 + ir) * j->ldc + jc + jr, j->ldc, imin(MR, mc - ir),
+                           imin(NR, nc - jr), j->alpha, j->beta, first, ppf, quota);
+                }
+                continue;
+            }
             for (int jr = 0; jr < nc; jr += NR)
                 pack_b(bbuf + (size_t)(jr / NR) * kcp * NR, j, jc + jr, imin(NR, nc - jr), p0, kcp);
             for (int ic = m0; ic < m1; ic += MC) {
@@ -324,7 +414,7 @@ void b4k_gbf_rect_avx512bf16(const b4k_gbf_job *j, int m0, int m1, int n0, int n
                     for (int ir = 0; ir < mc; ir += MR)
                         kf(kcp, abuf + (size_t)(ir / MR) * kcp * S, bp,
                            j->C + (size_t)(ic + ir) * j->ldc + jc + jr, j->ldc, imin(MR, mc - ir),
-                           imin(NR, nc - jr), j->alpha, j->beta, first);
+                           imin(NR, nc - jr), j->alpha, j->beta, first, NULL, 0);
                 }
             }
         }
