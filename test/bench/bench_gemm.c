@@ -25,10 +25,14 @@
 #include "tensor/blas.h"
 #include "tensor/gemm_bf16.h"
 
+/* B4K_BENCH_CPUTIME=1: time by process CPU time (1 thread: robust when
+ * the machine is oversubscribed; with 2 threads it also counts spinning). */
+static clockid_t clk = CLOCK_MONOTONIC;
+
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(clk, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -77,6 +81,10 @@ int main(int argc, char **argv)
     int shapes[16][3], ns = 0;
     static const int def[][3] = { { 128, 768, 768 }, { 128, 3072, 768 }, { 1024, 768, 768 },
                                   { 128, 2304, 768 } };
+    const char *ct = getenv("B4K_BENCH_CPUTIME");
+    if (ct && *ct == '1')
+        clk = CLOCK_PROCESS_CPUTIME_ID;
+    int maxt = getenv("B4K_BENCH_THREADS") ? atoi(getenv("B4K_BENCH_THREADS")) : 2;
     for (int i = 1; i < argc && ns < 16; i++)
         if (sscanf(argv[i], "%dx%dx%d", &shapes[ns][0], &shapes[ns][1], &shapes[ns][2]) == 3)
             ns++;
@@ -104,7 +112,7 @@ int main(int argc, char **argv)
     printf("bf16 GEMM kernel: %s; sgemm: OpenBLAS; best of 5-20 interleaved runs\n",
            b4k_gemm_bf16_kernel_name());
     printf("%-5s %-18s %-6s %9s %9s %7s\n", "thr", "M x N x K", "op", "sgemm", "bf16", "ratio");
-    for (int nt = 1; nt <= 2; nt++) {
+    for (int nt = 1; nt <= maxt; nt++) {
         pool = b4k_pool_new(nt);
         b4k_blas_set_threads(nt);
         for (int s = 0; s < ns; s++) {
