@@ -143,7 +143,7 @@ TEST(odd_shapes_match_ref)
 
 TEST(blocked_shapes_match_ref)
 {
-    /* k blocks (K > 512), row blocks (M > 144), column slices (N > 1536
+    /* k blocks (K > 768), row blocks (M > 144), column slices (N > 1536
      * per thread), tiles smaller than the thread count */
     static const shape s[] = { { 130, 97, 600 },  { 200, 70, 1031 }, { 13, 1600, 66 },
                                { 1, 3100, 40 },   { 300, 1, 33 },    { 145, 33, 1100 },
