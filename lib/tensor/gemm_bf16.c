@@ -164,9 +164,14 @@ void b4k_gbf_fallback(void *work, int flags, int M, int N, int K, float alpha, c
         }
     for (int n0 = 0; n0 < N; n0 += FB_COLS) {
         int nb = N - n0 < FB_COLS ? N - n0 : FB_COLS;
-        for (int k = 0; k < K; k++)
+        if (tb) /* rows of B are columns of op(B): both walks contiguous */
             for (int n = 0; n < nb; n++)
-                b[tb ? (size_t)n * K + k : (size_t)k * nb + n] = get_b(flags, B, ldb, k, n0 + n);
+                for (int k = 0; k < K; k++)
+                    b[(size_t)n * K + k] = get_b(flags, B, ldb, k, n0 + n);
+        else
+            for (int k = 0; k < K; k++)
+                for (int n = 0; n < nb; n++)
+                    b[(size_t)k * nb + n] = get_b(flags, B, ldb, k, n0 + n);
         b4k_sgemm(ta, tb, M, nb, K, alpha, a, ta ? M : K, b, tb ? K : nb, beta, C + n0, ldc);
     }
 }
