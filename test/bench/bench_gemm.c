@@ -11,8 +11,8 @@
  *   split  as fwd-w with SPLIT_A     activations kept to ~16 bits (generate)
  *   dX     dX = dY W   (N, K swapped: M x K x N, no transpose)
  *   dW     dW += dY^T X (TA; N x K x M)
- * each the best of several repetitions, alternating with sgemm so that both
- * see the same machine load; the ratio column is bf16 / sgemm (same shape). */
+ * each the best of 15-60 calls, alternating one sgemm and one bf16 call so
+ * that both see the same machine load; the ratio column is bf16 / sgemm. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
         Bh[i] = b4k_gemm_f2bf(B[i]);
         C[i] = 0;
     }
-    printf("bf16 GEMM kernel: %s; sgemm: OpenBLAS; best of 5-20 interleaved runs\n",
+    printf("bf16 GEMM kernel: %s; sgemm: OpenBLAS; best of 15-60 runs, alternating\n",
            b4k_gemm_bf16_kernel_name());
     printf("%-5s %-18s %-6s %9s %9s %7s\n", "thr", "M x N x K", "op", "sgemm", "bf16", "ratio");
     for (int nt = 1; nt <= maxt; nt++) {
@@ -134,8 +134,8 @@ int main(int argc, char **argv)
                 run_bf16(g, 1); /* warm: pages of work and C */
                 run_sgemm(g, 1);
                 double ts = 1e30, tb = 1e30;
-                for (int round = 0; round < 3; round++) {
-                    double a = run_sgemm(g, reps), b = run_bf16(g, reps);
+                for (int round = 0; round < 3 * reps; round++) {
+                    double a = run_sgemm(g, 1), b = run_bf16(g, 1);
                     ts = a < ts ? a : ts;
                     tb = b < tb ? b : tb;
                 }
