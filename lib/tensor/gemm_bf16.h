@@ -23,7 +23,9 @@
  *   SPLIT_A: |err| <= (2^-8 + 2^-15) S + 2K 2^-24 S   (f32 B)
  *            |err| <= 2^-15 S + 2K 2^-24 S               (bf16 B: hi+lo is a to 2^-16)
  * The fast kernel differs from `_ref` at most in the order of f32 additions
- * inside a block, i.e. by at most ~2K 2^-24 S (test/unit/test_gemm_bf16.c).
+ * inside a block, i.e. by at most ~2K 2^-24 S (test/unit/test_gemm_bf16.c;
+ * on AMD family 26 the two give identical bits: vdpbf16ps adds the odd
+ * product, then the even one, each rounded, as Intel's pseudo-code says).
  *
  * Work is split over the threads of `pool` (NULL: the calling thread) in
  * whole 12-row or 32-column tiles with a fixed k order, so the result does
@@ -33,7 +35,9 @@
  *
  * `work`: scratch of b4k_gemm_bf16_work() bytes for this shape, flags and
  * pool size, 64-byte aligned, or NULL to have it allocated (and freed) per
- * call.  Callers in a loop should size it once (it is a few MB at most). */
+ * call.  Callers in a loop should size it once (it is a few MB at most).
+ * One call at a time per work buffer; with a pool, call from outside that
+ * pool's jobs (pass NULL inside them). */
 #ifndef B4K_TENSOR_GEMM_BF16_H
 #define B4K_TENSOR_GEMM_BF16_H
 
