@@ -249,7 +249,8 @@ int b4k_gpt2_new(b4k_gpt2 **out, b4k_model *m, const b4k_gpt2_opts *opts, b4k_er
                               &g->L[0].fcp_w };
     size_t big = 0;
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
-        size_t s = b4k_matmul_scratch(all[i], g->small), b = b4k_matmul_big_work(all[i]);
+        size_t s = b4k_matmul_scratch(all[i], g->small),
+               b = (b4k_matmul_big_work(all[i], g->tmax, g->nthreads) + 3) / sizeof(float);
         mm = s > mm ? s : mm;
         big = b > big ? b : big;
     }
@@ -482,7 +483,7 @@ static void run_big(b4k_gpt2 *g, int slot, const int *ids, int T, int pos0, floa
     for (int l = 0; l < c->n_layer; l++) {
         const layer *y = &g->L[l];
         b4k_layernorm_fwd(g->xn, NULL, NULL, g->x, y->ln1_w, y->ln1_b, T, C, c->eps);
-        b4k_matmul_big(g->qkv, g->xn, &y->attn_w, y->attn_b, T, g->work);
+        b4k_matmul_big(g->qkv, g->xn, &y->attn_w, y->attn_b, T, g->work, g->pool);
         for (int h = 0; h < NH; h++) {
             float *K = kv_at(g, slot, l, 0, h), *Vv = kv_at(g, slot, l, 1, h);
             for (int t = 0; t < T; t++) {
@@ -494,20 +495,20 @@ static void run_big(b4k_gpt2 *g, int slot, const int *ids, int T, int pos0, floa
         /* kv_at(slot, l, 0, 0) .. heads are ctx*HS apart: pass per-layer base */
         b4k_attention_cached_fwd(g->att, g->scratch, g->qkv, 3 * C, kv_at(g, slot, l, 0, 0),
                                  kv_at(g, slot, l, 1, 0), T, C, NH, g->ctx, pos0, g->pool);
-        b4k_matmul_big(g->tmp, g->att, &y->proj_w, y->proj_b, T, g->work);
+        b4k_matmul_big(g->tmp, g->att, &y->proj_w, y->proj_b, T, g->work, g->pool);
         b4k_add_fwd(g->x, g->x, g->tmp, (size_t)T * C);
         b4k_layernorm_fwd(g->xn, NULL, NULL, g->x, y->ln2_w, y->ln2_b, T, C, c->eps);
-        b4k_matmul_big(g->fc, g->xn, &y->fc_w, y->fc_b, T, g->work);
+        b4k_matmul_big(g->fc, g->xn, &y->fc_w, y->fc_b, T, g->work, g->pool);
         gelu_job gj = { g, g->fc };
         b4k_pool_for(g->pool, (size_t)T * 4 * C, gelu_range, &gj);
-        b4k_matmul_big(g->tmp, g->fc, &y->fcp_w, y->fcp_b, T, g->work);
+        b4k_matmul_big(g->tmp, g->fc, &y->fcp_w, y->fcp_b, T, g->work, g->pool);
         b4k_add_fwd(g->x, g->x, g->tmp, (size_t)T * C);
     }
     if (!logits)
         return;
     if (all) {
         b4k_layernorm_fwd(g->xn, NULL, NULL, g->x, g->lnf_w, g->lnf_b, T, C, c->eps);
-        b4k_matmul_big(logits, g->xn, &g->lm, NULL, T, g->work);
+        b4k_matmul_big(logits, g->xn, &g->lm, NULL, T, g->work, g->pool);
     } else {
         float *last = g->xn + (size_t)(T - 1) * C;
         b4k_layernorm_fwd(last, NULL, NULL, g->x + (size_t)(T - 1) * C, g->lnf_w, g->lnf_b, 1,

@@ -5,6 +5,7 @@
 
 #include "core/cpu.h"
 #include "tensor/blas.h"
+#include "tensor/gemm_bf16.h"
 #include "tensor/matvec_kern.h"
 
 size_t b4k_wmat_bytes(const b4k_wmat *w)
@@ -247,18 +248,31 @@ void b4k_wmat_rows_f32(float *out, const b4k_wmat *w, int r0, int r1)
 }
 
 #define BIG_ROWS 512
+/* y = x W^T with W stored bf16 (N,K), x kept to ~16 bits (see matvec.h) */
+#define BIG_BF16 (B4K_GEMM_TB | B4K_GEMM_BBF16 | B4K_GEMM_SPLIT_A)
 
-size_t b4k_matmul_big_work(const b4k_wmat *w)
+size_t b4k_matmul_big_work(const b4k_wmat *w, int T, int nthreads)
 {
     if (w->type == B4K_F32)
         return 0;
-    return (size_t)BIG_ROWS * w->cols;
+    if (w->type == B4K_BF16)
+        return b4k_gemm_bf16_work(BIG_BF16, T, w->rows, w->cols, nthreads);
+    return (size_t)BIG_ROWS * w->cols * sizeof(float);
 }
 
 void b4k_matmul_big(float *out, const float *x, const b4k_wmat *w, const float *bias, int T,
-                    float *work)
+                    void *work, b4k_pool *pool)
 {
     int N = w->rows, K = w->cols;
+    if (w->type == B4K_BF16) {
+        if (bias)
+            for (int t = 0; t < T; t++)
+                memcpy(out + (size_t)t * N, bias, (size_t)N * sizeof *out);
+        /* work is sized by the caller, so this cannot fail */
+        b4k_gemm_bf16(pool, work, BIG_BF16, T, N, K, 1.0f, x, K, w->data, K, bias ? 1.0f : 0.0f,
+                      out, N);
+        return;
+    }
     if (w->type == B4K_F32) {
         b4k_sgemm(0, 1, T, N, K, 1.0f, x, K, (const float *)w->data, K, 0.0f, out, N);
     } else {

@@ -18,8 +18,11 @@
  * each with a portable scalar twin (b4k_matmul_rows_ref) that computes the
  * same quantities; B4K_CPU=scalar forces it.
  *
- * Large T (prefill) goes through BLAS sgemm; non-f32 weights are expanded to
- * f32 a block of rows at a time (b4k_matmul_big). */
+ * Large T (prefill): f32 weights go through BLAS sgemm; bf16 weights through
+ * the bf16 GEMM (tensor/gemm_bf16.h) straight from the stored bf16 rows,
+ * with x split hi + lo (SPLIT_A) so that, as in the matvec kernel, only the
+ * weights are rounded; f16 and q8 weights are expanded to f32 a block of
+ * rows at a time for sgemm (b4k_matmul_big). */
 #ifndef B4K_TENSOR_MATVEC_H
 #define B4K_TENSOR_MATVEC_H
 
@@ -53,11 +56,13 @@ void b4k_matmul_rows_ref(float *out, int ldo, const float *x, const b4k_wmat *w,
 /* Split [0,N) into nthreads chunks aligned to 16 rows; thread tid's chunk. */
 void b4k_matmul_split(int N, int tid, int nthreads, int *r0, int *r1);
 
-/* Whole product with sgemm (OpenBLAS threads), for large T.  work needs
- * b4k_matmul_big_work(w) floats (0 for f32). */
-size_t b4k_matmul_big_work(const b4k_wmat *w);
+/* Whole product for large T: sgemm (OpenBLAS threads) or, for bf16, the
+ * bf16 GEMM on pool's threads (pool may be NULL).  work: at least
+ * b4k_matmul_big_work(w, T, b4k_pool_size(pool)) bytes, 64-byte aligned
+ * (0 for f32; monotone in T). */
+size_t b4k_matmul_big_work(const b4k_wmat *w, int T, int nthreads);
 void b4k_matmul_big(float *out, const float *x, const b4k_wmat *w, const float *bias, int T,
-                    float *work);
+                    void *work, b4k_pool *pool);
 
 /* Dequantise rows [r0,r1) of W into out((r1-r0),K). */
 void b4k_wmat_rows_f32(float *out, const b4k_wmat *w, int r0, int r1);

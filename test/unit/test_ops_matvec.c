@@ -67,8 +67,8 @@ TEST(kernels_match_ref_and_exact)
                     b4k_matmul_rows(o1, N, x, &w, b, T, r0, r1, scr);
                 }
                 b4k_matmul_rows_ref(o2, N, x, &w, b, T, 0, N, scr);
-                float *work = malloc(sizeof(float) * (b4k_matmul_big_work(&w) + 1));
-                b4k_matmul_big(o3, x, &w, b, T, work);
+                void *work = b4k_aligned_alloc(64, b4k_matmul_big_work(&w, T, 1) + 64);
+                b4k_matmul_big(o3, x, &w, b, T, work, NULL);
                 double e_fast = 0, e_ref = 0, e_big = 0, bound_ok = 1;
                 for (int t = 0; t < T; t++)
                     for (int n = 0; n < N; n++) {
@@ -101,7 +101,7 @@ TEST(kernels_match_ref_and_exact)
                     CHECK(0);
                 }
                 free(src), free(x), free(b), free(deq), free(scr), free(o1), free(o2), free(o3);
-                free(work);
+                b4k_free(work);
                 b4k_free(d);
             }
     printf("  kernels: f32 %s, bf16 %s, q8 %s (cpu %s)\n", b4k_matmul_kernel_name(B4K_F32),
