@@ -9,6 +9,7 @@
 #include "core/utf8.h"
 #include "io/jsonl.h"
 #include "io/stream.h"
+#include "model/model.h"
 
 void b4k_ie_names_free(b4k_ie_names *nm)
 {
@@ -96,6 +97,26 @@ void b4k_ie_data_free(b4k_ie_data *d)
     }
     free(d->doc);
     memset(d, 0, sizeof *d);
+}
+
+uint64_t b4k_ie_data_hash(const b4k_ie_data *d)
+{
+    b4k_xxh64_state h;
+    b4k_xxh64_init(&h, 0);
+    for (size_t i = 0; i < d->n; i++) {
+        const b4k_ie_doc *x = &d->doc[i];
+        int32_t k[3] = {(int32_t)x->len, x->ntrip, x->nent};
+        b4k_xxh64_update(&h, k, sizeof k);
+        b4k_xxh64_update(&h, x->text, x->len);
+        for (int t = 0; t < x->ntrip; t++) {
+            const b4k_ie_triple *q = &x->trip[t];
+            b4k_xxh64_update(&h, &q->pred, sizeof q->pred);
+            b4k_xxh64_update(&h, q->subj, strlen(q->subj) + 1);
+            b4k_xxh64_update(&h, q->obj, strlen(q->obj) + 1);
+        }
+        for (int t = 0; t < x->nent; t++) b4k_xxh64_update(&h, &x->ent[t], sizeof x->ent[t]);
+    }
+    return b4k_xxh64_digest(&h);
 }
 
 static b4k_ie_doc *new_doc(b4k_ie_data *d, const char *text, size_t len, long line)

@@ -79,6 +79,9 @@ int b4k_ie_format_is_spo(int fmt);
 int b4k_ie_read(b4k_ie_data *d, b4k_err *err, const char *path, int fmt, b4k_ie_names *names,
                 int frozen);
 void b4k_ie_data_free(b4k_ie_data *d);
+/* XXH64 over the documents: texts and gold annotations (for checking that
+ * a resumed run reads the data it was started on). */
+uint64_t b4k_ie_data_hash(const b4k_ie_data *d);
 /* Append a document without gold annotations (for prediction). */
 int b4k_ie_data_add_text(b4k_ie_data *d, const char *text, size_t len, long line);
 

@@ -1,6 +1,7 @@
 /* Extraction model create/save/load; see model.h. */
 #include "ie/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,7 @@ static void default_thresh(b4k_spo_thresh *t)
 
 int b4k_ie_model_create(b4k_ie_model *m, b4k_err *err, int task, const b4k_bert_config *c,
                         const b4k_ie_names *names, const char *vocab_path, const char *init_path,
-                        int max_len, uint64_t seed, float crf_lr_mult)
+                        int max_len, uint64_t seed)
 {
     memset(m, 0, sizeof *m);
     m->task = task;
@@ -167,9 +168,21 @@ int b4k_ie_model_create(b4k_ie_model *m, b4k_err *err, int task, const b4k_bert_
     if ((rc = build(m, err))) return rc;
     b4k_bert_init_weights(&m->bert, &m->tab, seed);
     if (task == B4K_IE_SPO) b4k_spo_init_weights(&m->spo, &m->tab, seed);
-    else {
-        b4k_ner_init_weights(&m->ner, &m->tab, seed);
-        m->tab.t[m->ner.p_trans].lr_mult = crf_lr_mult > 0 ? crf_lr_mult : 1.f;
+    else b4k_ner_init_weights(&m->ner, &m->tab, seed);
+    return 0;
+}
+
+int b4k_ie_model_set_lr_mults(b4k_ie_model *m, b4k_err *err, double crf_lr_mult,
+                              double layer_decay)
+{
+    for (int i = 0; i < m->tab.n; i++) m->tab.t[i].lr_mult = 1.f;
+    if (m->task == B4K_IE_NER) m->tab.t[m->ner.p_trans].lr_mult = crf_lr_mult > 0 ? (float)crf_lr_mult : 1.f;
+    if (!(layer_decay < 1)) return 0;
+    if (!(layer_decay > 0)) return b4k_err_set(err, B4K_EINVAL, NULL, 0, "layer decay must be in (0, 1]");
+    int L = m->cfg.layers;
+    for (int i = m->bert.first_param; i <= m->bert.last_param; i++) {
+        int l = b4k_bert_param_layer(&m->bert, i);
+        m->tab.t[i].lr_mult = (float)pow(layer_decay, l >= 0 ? L - l : L + 1);
     }
     return 0;
 }
@@ -362,6 +375,8 @@ int b4k_ie_model_load(b4k_ie_model *m, b4k_err *err, const char *path, b4k_ie_op
         memcpy(b4k_ptab_w(&m->tab, k), v.data, t->n * sizeof(float));
     }
     if (st) {
+        json_t *tr = json_object_get(b4k_model_header(mf), "training");
+        st->training = tr ? json_incref(tr) : NULL;
         if ((rc = opt_array(mf, err, "optimizer.m", m->tab.total, &st->m)) ||
             (rc = opt_array(mf, err, "optimizer.v", m->tab.total, &st->v)) ||
             (rc = opt_array(mf, err, "optimizer.ema", m->tab.total, &st->ema)))

@@ -94,6 +94,16 @@ void b4k_bert_free(b4k_bert *m)
     m->pl = NULL;
 }
 
+int b4k_bert_param_layer(const b4k_bert *m, int i)
+{
+    if (i < m->first_param || i > m->last_param) return -2;
+    for (int l = 0; l < m->c.layers; l++) {
+        const int *p = m->pl + (size_t)l * B4K_BL_N;
+        if (i >= p[B4K_BL_WQKV] && i <= p[B4K_BL_LN2B]) return l;
+    }
+    return -1;
+}
+
 static float trunc_normal(b4k_rng *r, float sd)
 {
     for (;;) {

@@ -51,6 +51,9 @@ typedef struct b4k_bert {
 int b4k_bert_add_params(b4k_bert *m, b4k_ptab *tab, b4k_err *err, const b4k_bert_config *c,
                         const char *prefix);
 void b4k_bert_free(b4k_bert *m);
+/* Encoder layer of parameter i of the table: 0..layers-1, -1 for the
+ * embeddings, -2 for a tensor outside the encoder. */
+int b4k_bert_param_layer(const b4k_bert *m, int i);
 /* Random init as BERT: N(0, 0.02) weights (truncated at 2 sigma), zero
  * biases, LayerNorm gain 1. */
 void b4k_bert_init_weights(const b4k_bert *m, b4k_ptab *tab, uint64_t seed);

@@ -11,6 +11,7 @@
 #include "ie/run.h"
 #include "ie/spo.h"
 #include "ie/task.h"
+#include "ie/train.h"
 #include "nn/loss.h"
 #include "t.h"
 
@@ -214,7 +215,7 @@ TEST(model_roundtrip)
     b4k_ie_names_add(&nm, "主演");
     b4k_ie_names_add(&nm, "p2");
     b4k_ie_model m, m2;
-    CHECK(b4k_ie_model_create(&m, &err, B4K_IE_SPO, &c, &nm, vp, NULL, 16, 5, 1.f) == 0);
+    CHECK(b4k_ie_model_create(&m, &err, B4K_IE_SPO, &c, &nm, vp, NULL, 16, 5) == 0);
     char path[512];
     snprintf(path, sizeof path, "%s/m.b4k", tmpdir);
     CHECK(b4k_ie_model_save(&m, &err, path, NULL, NULL) == 0);
@@ -233,11 +234,53 @@ TEST(model_roundtrip)
     b4k_bert_config c2 = c;
     c2.vocab = 5;
     b4k_ie_model m3;
-    CHECK(b4k_ie_model_create(&m3, &err, B4K_IE_SPO, &c2, &nm, vp, NULL, 16, 5, 1.f) < 0);
+    CHECK(b4k_ie_model_create(&m3, &err, B4K_IE_SPO, &c2, &nm, vp, NULL, 16, 5) < 0);
     b4k_ie_model_free(&m3);
     b4k_ie_model_free(&m);
     b4k_ie_model_free(&m2);
     b4k_ie_names_free(&nm);
+}
+
+/* training settings: JSON round trip (exact doubles), resume merge rules */
+TEST(settings_resume)
+{
+    b4k_err err;
+    b4k_ie_settings a = {.epochs = 3, .batch = 16, .accum = 2, .bucket = 1, .threads = 2, .seed = 77,
+                         .lr = 5e-4, .warmup = 0.1, .wd = 0.01, .clip = 1, .ema = 0.999,
+                         .crf_lr_mult = 100, .layer_decay = 0.9, .dropout = -1, .holdout = 0.1,
+                         .max_len = 128, .documents = 10, .data_hash = 0xfedcba9876543210ULL};
+    json_t *j = b4k_ie_settings_json(&a);
+    b4k_ie_settings b, out;
+    CHECK(j && b4k_ie_settings_from_json(&b, &err, j, "x") == 0);
+    json_t *j2 = b4k_ie_settings_json(&b);
+    CHECK(json_equal(j, j2) && b.lr == a.lr && b.data_hash == a.data_hash && b.seed == 77);
+    json_decref(j);
+    json_decref(j2);
+    const char *note;
+    /* nothing given: the checkpoint's settings */
+    b4k_ie_settings cli = {.epochs = 3, .threads = 1, .documents = 10, .data_hash = a.data_hash};
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, 0, "ck", &note) == 0);
+    CHECK(out.lr == a.lr && out.threads == 2 && out.ema == a.ema && out.accum == 2 && !note);
+    /* threads may change, with a note */
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_THREADS, "ck", &note) == 0);
+    CHECK_EQ_INT(out.threads, 1);
+    CHECK(note != NULL);
+    /* epochs are tied to the schedule by warmup here */
+    cli.epochs = 5;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_EPOCHS, "ck", &note) == B4K_EINVAL);
+    CHECK(strstr(err.msg, "--epochs 5 differs") != NULL);
+    a.warmup = 0;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_EPOCHS, "ck", &note) == 0);
+    CHECK_EQ_INT(out.epochs, 5);
+    /* same value given is fine; a different lr is refused; other data refused */
+    cli.lr = 5e-4;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_LR, "ck", &note) == 0);
+    cli.lr = 1e-3;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_LR, "ck", &note) == B4K_EINVAL);
+    cli.data_hash ^= 1;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, 0, "ck", &note) == B4K_EINVAL);
+    /* a model without settings is no checkpoint */
+    CHECK(b4k_ie_settings_from_json(&b, &err, NULL, "x") == B4K_EFORMAT);
 }
 
 int main(void)
@@ -251,6 +294,7 @@ int main(void)
     RUN(metrics);
     RUN(spo_decode);
     RUN(model_roundtrip);
+    RUN(settings_resume);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd)) {
