@@ -58,6 +58,34 @@ static void put_prf(b4k_buf *b, const b4k_ie_metrics *mt, int k)
                    p, r, f, mt->ng[k], mt->np[k], mt->tp[k]);
 }
 
+/* Per-item warnings as "prog: file:line: text" (the first few kept by the
+ * library), "... and K more", then the total as a warning line. */
+__attribute__((format(printf, 2, 3))) static void show_notes(const b4k_ie_notes *ns, const char *fmt, ...)
+{
+    if (!ns->total) return;
+    const char *prog = b4k_cli_prog();
+    for (int i = 0; i < ns->n; i++) {
+        const b4k_ie_note *n = &ns->v[i];
+        if (n->file && n->line > 0) fprintf(stderr, "%s: %s:%ld: %s\n", prog, n->file, n->line, n->text);
+        else if (n->file) fprintf(stderr, "%s: %s: %s\n", prog, n->file, n->text);
+        else fprintf(stderr, "%s: %s\n", prog, n->text);
+    }
+    if (ns->total > ns->n) fprintf(stderr, "%s: ... and %ld more\n", prog, ns->total - ns->n);
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    b4k_cli_warn("%ld %s", ns->total, msg);
+}
+
+/* Add the notes of src to dst (file names must outlive dst). */
+static void merge_notes(b4k_ie_notes *dst, const b4k_ie_notes *src)
+{
+    for (int i = 0; i < src->n && dst->n < B4K_IE_NOTES_KEEP; i++) dst->v[dst->n++] = src->v[i];
+    dst->total += src->total;
+}
+
 /* ---- train ------------------------------------------------------------------ */
 
 enum {
@@ -308,9 +336,12 @@ static int cmd_train(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         if (b4k_ie_read(&data, &err, argv[i], fmt, &names, resumed)) train_die(lf, &err);
     if (o.dev && b4k_ie_read(&dev, &err, o.dev, fmt, &names, 1)) train_die(lf, &err);
-    if (data.missing) b4k_cli_warn("%ld gold %s not found in their text (skipped)", data.missing, task == B4K_IE_SPO ? "triple strings" : "spans");
-    if (data.unknown) b4k_cli_warn("%ld gold items with names outside the checkpoint's schema (skipped)", data.unknown);
-    if (dev.unknown) b4k_cli_warn("%s: %ld gold items with unknown %s (not scored)", o.dev, dev.unknown, task == B4K_IE_SPO ? "predicates" : "types");
+    show_notes(&data.missing, "gold triples with a subject or object not in their text (skipped)");
+    show_notes(&data.unknown, "gold %s outside the checkpoint's schema (skipped)",
+               task == B4K_IE_SPO ? "triples with predicates" : "entities with types");
+    show_notes(&dev.missing, "gold triples of --dev with a subject or object not in their text (counted as missed)");
+    show_notes(&dev.unknown, "gold %s of --dev outside the schema (not scored)",
+               task == B4K_IE_SPO ? "triples with predicates" : "entities with types");
     o.s.documents = (long)data.n;
     o.s.data_hash = b4k_ie_data_hash(&data);
     if (resumed) {
@@ -354,8 +385,10 @@ static int cmd_train(int argc, char **argv)
     b4k_ie_exset ex = {0}, dex = {0};
     if (b4k_ie_featurize(&ex, &err, m.wp, &data, task, m.max_len)) train_die(lf, &err);
     if (dev.n && b4k_ie_featurize(&dex, &err, m.wp, &dev, task, m.max_len)) train_die(lf, &err);
-    if (ex.truncated) b4k_cli_warn("%ld texts longer than --max-len %d were truncated", ex.truncated, m.max_len);
-    if (ex.dropped) b4k_cli_warn("%ld gold spans could not be aligned to tokens (truncated or split) and were dropped", ex.dropped);
+    merge_notes(&ex.truncated, &dex.truncated);
+    merge_notes(&ex.dropped, &dex.dropped);
+    show_notes(&ex.truncated, "texts longer than --max-len %d tokens were cut", m.max_len);
+    show_notes(&ex.dropped, "gold items lost to the cut or not alignable to tokens (not trained on)");
     /* training examples (spo: with at least one triple), held-out examples */
     int32_t *use = b4k_malloc_n(data.n ? data.n : 1, sizeof *use), *hold = b4k_malloc_n(data.n ? data.n : 1, sizeof *hold);
     size_t nuse = 0, nhold = 0;
@@ -487,12 +520,12 @@ static void pbatch_reset(pbatch *pb)
 }
 
 static void flush_batch(pbatch *pb, b4k_ie_model *m, b4k_ie_runner *r, FILE *out, const char *name,
-                        long *ntrunc)
+                        b4k_ie_notes *trunc)
 {
     b4k_err err;
     b4k_ie_exset ex = {0};
     if (b4k_ie_featurize(&ex, &err, m->wp, &pb->d, m->task, m->max_len)) b4k_cli_die(&err);
-    *ntrunc += ex.truncated;
+    merge_notes(trunc, &ex.truncated);
     int32_t *idx = b4k_malloc_n(ex.n ? ex.n : 1, sizeof *idx);
     b4k_ie_doc *pred = b4k_calloc(ex.n ? ex.n : 1, sizeof *pred);
     if (!idx || !pred) b4k_cli_dief("out of memory");
@@ -541,6 +574,42 @@ static void flush_batch(pbatch *pb, b4k_ie_model *m, b4k_ie_runner *r, FILE *out
     pbatch_reset(pb);
 }
 
+/* A string member, or cmeie's {"@value": string}. */
+static const char *str_or_value(const json_t *v)
+{
+    if (json_is_object(v)) v = json_object_get(v, "@value");
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Gold annotations in a predict input (spo_list, triple_list, or CLUENER's
+ * label) naming predicates or types the model does not know: a note each. */
+static void gold_unknown(b4k_ie_notes *ns, const json_t *o, const b4k_ie_model *m, const char *file, long line)
+{
+    size_t i;
+    json_t *t;
+    if (m->task == B4K_IE_SPO) {
+        json_array_foreach(json_object_get(o, "spo_list"), i, t) {
+            const char *p = str_or_value(json_object_get(t, "predicate"));
+            if (p && b4k_ie_names_find(&m->names, p) < 0)
+                b4k_ie_note_add(ns, file, line, "gold predicate \"%.60s\" is not in the model's schema", p);
+        }
+        json_array_foreach(json_object_get(o, "triple_list"), i, t) {
+            const char *p = json_string_value(json_array_get(t, 1));
+            if (p && b4k_ie_names_find(&m->names, p) < 0)
+                b4k_ie_note_add(ns, file, line, "gold predicate \"%.60s\" is not in the model's schema", p);
+        }
+        return;
+    }
+    const char *type;
+    json_t *v;
+    json_t *lab = json_object_get(o, "label");
+    if (json_is_object(lab))
+        json_object_foreach(lab, type, v) {
+            if (b4k_ie_names_find(&m->names, type) < 0)
+                b4k_ie_note_add(ns, file, line, "gold entity type \"%.60s\" is not in the model's schema", type);
+        }
+}
+
 static int cmd_predict(int argc, char **argv)
 {
     b4k_cli_set_prog("b4k-extract predict");
@@ -574,12 +643,15 @@ static int cmd_predict(int argc, char **argv)
     if (b4k_ie_runner_init(&r, &err, &m, batch, m.max_len, 0, pool)) b4k_cli_die(&err);
     pbatch pb;
     memset(&pb, 0, sizeof pb);
-    long ntrunc = 0;
+    b4k_ie_notes trunc = {0}, unknown = {0};
     int nin = argc - optind;
+    char **fnames = b4k_calloc(nin ? (size_t)nin : 1, sizeof *fnames);
+    if (!fnames) b4k_cli_dief("out of memory");
     for (int fi = 0; fi < (nin ? nin : 1); fi++) {
         const char *path = nin ? argv[optind + fi] : "-";
         b4k_stream *st;
         if (b4k_stream_open(&st, path, &err)) b4k_cli_die(&err);
+        if (!(fnames[fi] = b4k_strdup(b4k_stream_name(st)))) b4k_cli_dief("out of memory");
         char *ln;
         size_t n;
         int rc;
@@ -613,13 +685,14 @@ static int cmd_predict(int argc, char **argv)
                 if (!keep) {
                     /* the records before the bad one are still written */
                     json_decref(o);
-                    flush_batch(&pb, &m, &r, out, path, &ntrunc);
+                    flush_batch(&pb, &m, &r, out, path, &trunc);
                     fflush(out);
                     b4k_cli_die(&e2);
                 }
                 pb.errmsg[pb.n] = b4k_strdup(e2.msg);
-            } else if (b4k_ie_data_add_text(&pb.d, text, tl, line)) {
-                b4k_cli_dief("out of memory");
+            } else {
+                if (b4k_ie_data_add_text(&pb.d, text, tl, fnames[fi], line)) b4k_cli_dief("out of memory");
+                gold_unknown(&unknown, o, &m, fnames[fi], line);
             }
             json_decref(o);
             pb.off[pb.n] = pb.raw.len;
@@ -627,13 +700,17 @@ static int cmd_predict(int argc, char **argv)
             pb.line[pb.n] = line;
             b4k_buf_append(&pb.raw, ln, n);
             pb.n++;
-            if (pb.d.n >= (size_t)batch * 4) flush_batch(&pb, &m, &r, out, path, &ntrunc);
+            if (pb.d.n >= (size_t)batch * 4) flush_batch(&pb, &m, &r, out, path, &trunc);
         }
         if (rc < 0) b4k_cli_die(&err);
-        flush_batch(&pb, &m, &r, out, path, &ntrunc);
+        flush_batch(&pb, &m, &r, out, path, &trunc);
         b4k_stream_close(st);
     }
-    if (ntrunc) b4k_cli_warn("%ld texts longer than the model's max_len %d were truncated (nothing is extracted past the cut)", ntrunc, m.max_len);
+    show_notes(&trunc, "texts longer than the model's max_len %d tokens were cut (nothing is extracted past the cut)", m.max_len);
+    show_notes(&unknown, "gold %s in the input are not in the model's schema (it cannot predict them)",
+               m.task == B4K_IE_SPO ? "predicates" : "entity types");
+    for (int fi = 0; fi < (nin ? nin : 1); fi++) free(fnames[fi]);
+    free(fnames);
     pbatch_reset(&pb);
     b4k_buf_free(&pb.raw);
     free(pb.off), free(pb.len), free(pb.line), free(pb.errmsg);
@@ -690,10 +767,12 @@ static int cmd_eval(int argc, char **argv)
     b4k_ie_data d = {0};
     for (int i = optind; i < argc; i++)
         if (b4k_ie_read(&d, &err, argv[i], fmt, &m.names, 1)) b4k_cli_die(&err);
-    if (d.unknown) b4k_cli_warn("%ld gold items name %s the model does not know (not scored)", d.unknown, m.task == B4K_IE_SPO ? "predicates" : "types");
+    show_notes(&d.missing, "gold triples with a subject or object not in their text (counted as missed)");
+    show_notes(&d.unknown, "gold %s outside the model's schema (not scored)",
+               m.task == B4K_IE_SPO ? "triples with predicates" : "entities with types");
     b4k_ie_exset ex = {0};
     if (b4k_ie_featurize(&ex, &err, m.wp, &d, m.task, m.max_len)) b4k_cli_die(&err);
-    if (ex.truncated) b4k_cli_warn("%ld texts longer than max_len %d were truncated", ex.truncated, m.max_len);
+    show_notes(&ex.truncated, "texts longer than the model's max_len %d tokens were cut", m.max_len);
     b4k_pool *pool = make_pool(threads);
     b4k_ie_runner r;
     if (b4k_ie_runner_init(&r, &err, &m, batch, m.max_len, 0, pool)) b4k_cli_die(&err);

@@ -31,8 +31,9 @@ typedef struct b4k_ie_ex {
 typedef struct b4k_ie_exset {
     b4k_ie_ex *ex;
     size_t n, cap;
-    long truncated;   /* documents cut at max_len */
-    long dropped;     /* gold spans lost (truncated away or not alignable) */
+    b4k_ie_notes truncated; /* documents cut at max_len (text left after the cut) */
+    b4k_ie_notes dropped;   /* gold items lost to the cut or not alignable to tokens
+                               (not those whose strings are not in the text) */
 } b4k_ie_exset;
 
 void b4k_ie_exset_free(b4k_ie_exset *s);

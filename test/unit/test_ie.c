@@ -47,13 +47,16 @@ TEST(read_lic2019_cmeie)
     CHECK_EQ_INT(d.doc[0].trip[0].o0, 0);
     CHECK_EQ_INT(d.doc[0].line, 1);
     CHECK_EQ_INT(d.doc[1].line, 3);
-    CHECK_EQ_INT(d.missing, 1); /* "x" is not in "abc" */
+    CHECK_EQ_INT(d.missing.total, 1); /* "x" is not in "abc" */
+    CHECK_EQ_INT(d.missing.v[0].line, 3);
+    CHECK(strstr(d.missing.v[0].file, "a.json") && strstr(d.missing.v[0].text, "subject \"x\""));
     CHECK_EQ_INT(d.doc[1].trip[0].o0, 1);
     /* frozen schema: unknown predicate counted */
     b4k_ie_data d2 = {0};
     const char *q = wfile("b.json", "{\"text\":\"ab\",\"spo_list\":[{\"subject\":\"a\",\"predicate\":\"zz\",\"object\":\"b\"}]}\n");
     CHECK(b4k_ie_read(&d2, &err, q, B4K_IE_CMEIE, &nm, 1) == 0);
-    CHECK_EQ_INT(d2.unknown, 1);
+    CHECK_EQ_INT(d2.unknown.total, 1);
+    CHECK(strstr(d2.unknown.v[0].text, "\"zz\"") != NULL);
     CHECK_EQ_INT(d2.doc[0].ntrip, 0);
     b4k_ie_data_free(&d2);
     /* malformed record: file:line */
@@ -81,6 +84,17 @@ TEST(read_casrel)
     CHECK_EQ_INT(d.n, 1);
     CHECK_EQ_INT(d.doc[0].trip[0].o0, 22);
     CHECK_EQ_INT(d.doc[0].trip[0].o1, 37);
+    CHECK_EQ_INT(d.doc[0].line, 2); /* the line the record starts on, not its number */
+    b4k_ie_data_free(&d);
+    const char *r = wfile("e2.json", "[\n  {\"text\": \"a ] b\", \"triple_list\": []},\n\n  {\"text\": \"a\\\"{\",\n"
+                                     "   \"triple_list\": [[\"a\", \"p\", \"zz\"]]}, {\"text\": \"c\"}]");
+    CHECK(b4k_ie_read(&d, &err, r, B4K_IE_CASREL, &nm, 0) == 0);
+    CHECK_EQ_INT(d.n, 3);
+    CHECK_EQ_INT(d.doc[0].line, 2);
+    CHECK_EQ_INT(d.doc[1].line, 4);
+    CHECK_EQ_INT(d.doc[2].line, 5);
+    CHECK_EQ_INT(d.missing.total, 1);
+    CHECK_EQ_INT(d.missing.v[0].line, 4);
     b4k_ie_data_free(&d);
     const char *q = wfile("f.json", "[{\"text\":\"a\",\"triple_list\":[[\"a\",\"p\"]]}]");
     CHECK(b4k_ie_read(&d, &err, q, B4K_IE_CASREL, &nm, 0) == B4K_EFORMAT);
@@ -115,6 +129,15 @@ TEST(read_ner)
     const char *r = wfile("i.json", "{\"text\":\"浙商银行\",\"label\":{\"name\":{\"浙商\":[[1,2]]}}}\n");
     CHECK(b4k_ie_read(&d, &err, r, B4K_IE_CLUENER, &nm, 0) == B4K_EFORMAT);
     CHECK(strstr(err.msg, "not") != NULL);
+    b4k_ie_data_free(&d);
+    /* frozen schema: one note per unknown entity, at its first tag's line */
+    const char *u = wfile("k.txt", "a B-ZZ\nb I-ZZ\nc O\nd S-ZZ\ne E-ZZ\n\nf B-QQ\n");
+    CHECK(b4k_ie_read(&d, &err, u, B4K_IE_CONLL, &nm, 1) == 0);
+    CHECK_EQ_INT(d.unknown.total, 4);
+    CHECK_EQ_INT(d.unknown.v[0].line, 1);
+    CHECK_EQ_INT(d.unknown.v[1].line, 4);
+    CHECK_EQ_INT(d.unknown.v[2].line, 5);
+    CHECK_EQ_INT(d.unknown.v[3].line, 7);
     b4k_ie_data_free(&d);
     const char *s = wfile("j.txt", "a B-X\nb\n");
     CHECK(b4k_ie_read(&d, &err, s, B4K_IE_CONLL, &nm, 0) == B4K_EFORMAT);
@@ -241,6 +264,35 @@ TEST(model_roundtrip)
     b4k_ie_names_free(&nm);
 }
 
+/* truncation is noted only when text that makes tokens is cut off; gold
+ * items whose strings are missing are noted once (by the reader), items
+ * past the cut once (by featurize) */
+TEST(truncation_notes)
+{
+    b4k_err err;
+    const char *vp = wfile("vocab2.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nb\nc\n");
+    b4k_wordpiece *wp = NULL;
+    CHECK(b4k_wordpiece_load(&wp, vp, -1, -1, 1, &err) == 0);
+    const char *p = wfile("t.json",
+                          "{\"text\":\"a b c\",\"spo_list\":[{\"subject\":\"a\",\"predicate\":\"p\",\"object\":\"c\"}]}\n"
+                          "{\"text\":\"a b    \\t \",\"spo_list\":[{\"subject\":\"a\",\"predicate\":\"p\",\"object\":\"x\"}]}\n"
+                          "{\"text\":\"a b\"}\n");
+    b4k_ie_data d = {0};
+    b4k_ie_names nm = {0};
+    CHECK(b4k_ie_read(&d, &err, p, B4K_IE_LIC2019, &nm, 0) == 0);
+    CHECK_EQ_INT(d.missing.total, 1);
+    b4k_ie_exset ex = {0};
+    CHECK(b4k_ie_featurize(&ex, &err, wp, &d, B4K_IE_SPO, 4) == 0); /* [CLS] a b [SEP] */
+    CHECK_EQ_INT(ex.truncated.total, 1);                             /* only line 1 */
+    CHECK_EQ_INT(ex.truncated.v[0].line, 1);
+    CHECK_EQ_INT(ex.dropped.total, 1); /* "c" past the cut; "x" was noted as missing */
+    CHECK(strstr(ex.dropped.v[0].text, "past the cut") != NULL);
+    b4k_ie_exset_free(&ex);
+    b4k_ie_data_free(&d);
+    b4k_ie_names_free(&nm);
+    b4k_wordpiece_free(wp);
+}
+
 /* training settings: JSON round trip (exact doubles), resume merge rules */
 TEST(settings_resume)
 {
@@ -294,6 +346,7 @@ int main(void)
     RUN(metrics);
     RUN(spo_decode);
     RUN(model_roundtrip);
+    RUN(truncation_notes);
     RUN(settings_resume);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
