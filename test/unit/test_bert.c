@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "ie/ner.h"
 #include "ie/spo.h"
+#include "nn/loss.h"
 #include "nn/adamw.h"
 #include "nn/bert.h"
 #include "t.h"

@@ -12,6 +12,7 @@
 #include "nn/adamw.h"
 #include "nn/adamw_kern.h"
 #include "nn/bert.h"
+#include "crf/crfloss.h"
 #include "nn/loss.h"
 #include "nn/ops_bwd.h"
 #include "t.h"
@@ -221,12 +222,12 @@ TEST(crf_loss)
     int L = 3, T = 4, B = 2;
     int32_t lens[2] = {4, 3}, tags[8] = {0, 2, 1, 1, 2, 2, 0, 0};
     float *em = rnd((size_t)B * T * L, 1), *tr = rnd((size_t)L * L, 1);
-    b4k_loss_crf c;
+    b4k_crfloss c;
     b4k_err err;
-    CHECK(b4k_loss_crf_init(&c, &err, L) == 0);
+    CHECK(b4k_crfloss_init(&c, &err, L) == 0);
     double loss;
     float dem[24], dtr[9] = {0};
-    CHECK(b4k_loss_crf_nll(&c, &err, &loss, dem, dtr, em, tr, tags, lens, B, T, 1.0) == 0);
+    CHECK(b4k_crfloss_nll(&c, &err, &loss, dem, dtr, em, tr, tags, lens, B, T, 1.0) == 0);
     double want = 0;
     for (int b = 0; b < B; b++) {
         int n = lens[b], tot = 1;
@@ -247,7 +248,7 @@ TEST(crf_loss)
         }
         want += lz - gold;
         int32_t path[4];
-        CHECK(b4k_loss_crf_decode(&c, &err, path, em + b * T * L, tr, n) == 0);
+        CHECK(b4k_crfloss_decode(&c, &err, path, em + b * T * L, tr, n) == 0);
         for (int k = 0; k < n; k++, bestp /= L) CHECK_EQ_INT(path[k], bestp % L);
     }
     CHECK_NEAR(loss, want / B, 1e-5);
@@ -257,13 +258,13 @@ TEST(crf_loss)
         float *v = i ? &tr[4] : &em[5], s = *v;
         double gi = i ? dtr[4] : dem[5], fp, fm;
         *v = s + h;
-        b4k_loss_crf_nll(&c, &err, &fp, NULL, NULL, em, tr, tags, lens, B, T, 1.0);
+        b4k_crfloss_nll(&c, &err, &fp, NULL, NULL, em, tr, tags, lens, B, T, 1.0);
         *v = s - h;
-        b4k_loss_crf_nll(&c, &err, &fm, NULL, NULL, em, tr, tags, lens, B, T, 1.0);
+        b4k_crfloss_nll(&c, &err, &fm, NULL, NULL, em, tr, tags, lens, B, T, 1.0);
         *v = s;
         CHECK(fabs((fp - fm) / (2 * h) - gi) < 1e-3);
     }
-    b4k_loss_crf_free(&c);
+    b4k_crfloss_free(&c);
     free(em), free(tr);
 }
 
