@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/threads.h"
+#include "nn/ops.h"
 #include "nn/ops_bwd.h"
 #include "tensor/blas.h"
 
@@ -220,72 +221,11 @@ void b4k_bert_act_free(b4k_bert_act *a)
 float *b4k_bert_out(const b4k_bert_act *a) { return a->L[a->keep ? a->layers - 1 : 0].out; }
 float *b4k_bert_pre(const b4k_bert_act *a) { return a->L[a->keep ? a->layers - 1 : 0].h2; }
 
-/* ---- attention ---------------------------------------------------------- */
-
-struct att_ctx {
-    const b4k_bert_act *a;
-    struct b4k_bert_lact *L;
-    int B, T, H, NH, dh, drop;
-    float pdrop, scale;
-    float *dctx;  /* backward */
-    float *scratch; /* per-thread (2*T*T) */
-};
-
-/* P' = P * mask / keep into dst (or P itself when no dropout) */
-static const float *att_probs(const struct att_ctx *c, const float *P, const uint8_t *pm,
-                              float *dst)
-{
-    if (!c->drop) return P;
-    b4k_nn_dropout_apply(dst, P, pm, (size_t)c->T * c->T, c->pdrop);
-    return dst;
-}
-
-static void att_fwd_fn(void *vctx, size_t lo, size_t hi, int tid)
-{
-    struct att_ctx *c = vctx;
-    int T = c->T, H = c->H, dh = c->dh, H3 = 3 * H;
-    float *Pd = c->scratch + (size_t)tid * 2 * T * T;
-    for (size_t bh = lo; bh < hi; bh++) {
-        int b = (int)(bh / c->NH), h = (int)(bh % c->NH);
-        const float *q = c->L->qkv + (size_t)b * T * H3 + (size_t)h * dh;
-        const float *k = q + H, *v = q + 2 * H;
-        float *P = c->L->P + bh * T * T;
-        b4k_sgemm(0, 1, T, T, dh, c->scale, q, H3, k, H3, 0.f, P, T);
-        b4k_nn_softmax_rows(P, T, T, c->a->lens[b]);
-        const float *Pu = att_probs(c, P, c->L->pmask + bh * T * T, Pd);
-        b4k_sgemm(0, 0, T, dh, T, 1.f, Pu, T, v, H3, 0.f, c->L->ctx + (size_t)b * T * H + h * dh, H);
-    }
-}
-
-static void att_bwd_fn(void *vctx, size_t lo, size_t hi, int tid)
-{
-    struct att_ctx *c = vctx;
-    int T = c->T, H = c->H, dh = c->dh, H3 = 3 * H;
-    float *Pd = c->scratch + (size_t)tid * 2 * T * T, *dP = Pd + (size_t)T * T;
-    float *dqkv = c->a->dQKV;
-    for (size_t bh = lo; bh < hi; bh++) {
-        int b = (int)(bh / c->NH), h = (int)(bh % c->NH);
-        size_t ro = (size_t)b * T * H3 + (size_t)h * dh;
-        const float *q = c->L->qkv + ro, *k = q + H, *v = q + 2 * H;
-        float *dq = dqkv + ro, *dk = dq + H, *dv = dq + 2 * H;
-        const float *P = c->L->P + bh * T * T;
-        const uint8_t *pm = c->L->pmask + bh * T * T;
-        const float *dctx = c->dctx + (size_t)b * T * H + h * dh;
-        const float *Pu = att_probs(c, P, pm, Pd);
-        b4k_sgemm(0, 1, T, T, dh, 1.f, dctx, H, v, H3, 0.f, dP, T);
-        b4k_sgemm(1, 0, T, dh, T, 1.f, Pu, T, dctx, H, 0.f, dv, H3);
-        if (c->drop) b4k_nn_dropout_apply(dP, dP, pm, (size_t)T * T, c->pdrop);
-        b4k_nn_softmax_bwd(dP, dP, P, T, T);
-        b4k_sgemm(0, 0, T, dh, T, c->scale, dP, T, k, H3, 0.f, dq, H3);
-        b4k_sgemm(1, 0, T, dh, T, c->scale, dP, T, q, H3, 0.f, dk, H3);
-    }
-}
-
-/* Per-thread attention scratch (2*T*T floats per thread), kept in the
+/* Per-thread attention scratch (b4k_attention_scratch), kept in the
  * activations and grown when a bigger pool comes. */
 static float *att_scratch(b4k_bert_act *a, b4k_pool *pool)
 {
-    size_t need = (size_t)b4k_pool_size(pool) * 2 * a->Tcap * a->Tcap;
+    size_t need = b4k_attention_scratch(a->Tcap, pool);
     if (need > a->scratch_n) {
         free(a->scratch);
         a->scratch = b4k_malloc_n(need, sizeof(float));
@@ -306,7 +246,7 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
                      int T, int train, b4k_rng *rng, b4k_pool *pool)
 {
     const b4k_bert_config *c = &m->c;
-    int H = c->hidden, I = c->inter, NH = c->heads, dh = H / NH;
+    int H = c->hidden, I = c->inter, NH = c->heads;
     if (B <= 0 || T <= 0 || B > a->Bcap || T > a->Tcap)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "batch %dx%d exceeds %dx%d", B, T, a->Bcap,
                            a->Tcap);
@@ -338,8 +278,8 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
                         *s = te + (size_t)(segs ? segs[n] : 0) * H;
             for (int k = 0; k < H; k++) o[k] = w[k] + s[k] + p[k];
         }
-    b4k_nn_ln_fwd_par(pool, a->e_ln, a->e_mean, a->e_rstd, a->e_sum, b4k_ptab_w(tab, m->p_eln_g),
-                      0, b4k_ptab_w(tab, m->p_eln_b), 0, N, H, c->ln_eps);
+    b4k_layernorm_fwd_par(pool, a->e_ln, a->e_mean, a->e_rstd, a->e_sum, b4k_ptab_w(tab, m->p_eln_g),
+                          0, b4k_ptab_w(tab, m->p_eln_b), 0, N, H, c->ln_eps);
     if (drop_h) {
         b4k_nn_dropout_mask(a->e_mask, (size_t)N * H, c->drop_hidden, rng);
         b4k_nn_dropout_apply(a->x0, a->e_ln, a->e_mask, (size_t)N * H, c->drop_hidden);
@@ -353,35 +293,34 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
     for (int l = 0; l < c->layers; l++) {
         struct b4k_bert_lact *L = &a->L[a->keep ? l : 0];
         const int *p = m->pl + (size_t)l * B4K_BL_N;
-        b4k_nn_linear_fwd_par(pool, L->qkv, x, b4k_ptab_w(tab, p[B4K_BL_WQKV]),
-                          b4k_ptab_w(tab, p[B4K_BL_BQKV]), N, H, 3 * H);
+        b4k_linear_fwd_par(pool, L->qkv, x, b4k_ptab_w(tab, p[B4K_BL_WQKV]),
+                           b4k_ptab_w(tab, p[B4K_BL_BQKV]), N, H, 3 * H);
         if (drop_a) b4k_nn_dropout_mask(L->pmask, (size_t)B * NH * T * T, c->drop_attn, rng);
-        struct att_ctx ac = {a, L, B, T, H, NH, dh, drop_a, c->drop_attn,
-                             1.f / sqrtf((float)dh), NULL, scratch};
-        b4k_pool_for(pool, (size_t)B * NH, att_fwd_fn, &ac);
+        b4k_attention_fwd(L->ctx, L->P, scratch, L->qkv, a->lens, drop_a ? L->pmask : NULL,
+                          c->drop_attn, B, T, H, NH, 0, pool);
         /* h1 = x + drop(ctx Wo + bo) */
-        b4k_nn_linear_fwd_par(pool, L->h1, L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]),
-                          b4k_ptab_w(tab, p[B4K_BL_BO]), N, H, H);
+        b4k_linear_fwd_par(pool, L->h1, L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]),
+                           b4k_ptab_w(tab, p[B4K_BL_BO]), N, H, H);
         if (drop_h) {
             b4k_nn_dropout_mask(L->amask, (size_t)N * H, c->drop_hidden, rng);
             b4k_nn_dropout_apply(L->h1, L->h1, L->amask, (size_t)N * H, c->drop_hidden);
         }
         add_rows(L->h1, x, (size_t)N * H);
-        b4k_nn_ln_fwd_par(pool, L->a, L->m1, L->r1, L->h1, b4k_ptab_w(tab, p[B4K_BL_LN1G]), 0,
-                          b4k_ptab_w(tab, p[B4K_BL_LN1B]), 0, N, H, c->ln_eps);
+        b4k_layernorm_fwd_par(pool, L->a, L->m1, L->r1, L->h1, b4k_ptab_w(tab, p[B4K_BL_LN1G]), 0,
+                              b4k_ptab_w(tab, p[B4K_BL_LN1B]), 0, N, H, c->ln_eps);
         /* h2 = a + drop(gelu(a W1 + b1) W2 + b2) */
-        b4k_nn_linear_fwd_par(pool, L->u, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), b4k_ptab_w(tab, p[B4K_BL_B1]),
-                          N, H, I);
-        b4k_nn_gelu_fwd_par(pool, L->g, L->u, (size_t)N * I, c->gelu_tanh);
-        b4k_nn_linear_fwd_par(pool, L->h2, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), b4k_ptab_w(tab, p[B4K_BL_B2]),
-                          N, I, H);
+        b4k_linear_fwd_par(pool, L->u, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), b4k_ptab_w(tab, p[B4K_BL_B1]),
+                           N, H, I);
+        b4k_gelu_fwd_par(pool, L->g, L->u, (size_t)N * I, c->gelu_tanh);
+        b4k_linear_fwd_par(pool, L->h2, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), b4k_ptab_w(tab, p[B4K_BL_B2]),
+                           N, I, H);
         if (drop_h) {
             b4k_nn_dropout_mask(L->fmask, (size_t)N * H, c->drop_hidden, rng);
             b4k_nn_dropout_apply(L->h2, L->h2, L->fmask, (size_t)N * H, c->drop_hidden);
         }
         add_rows(L->h2, L->a, (size_t)N * H);
-        b4k_nn_ln_fwd_par(pool, L->out, L->m2, L->r2, L->h2, b4k_ptab_w(tab, p[B4K_BL_LN2G]), 0,
-                          b4k_ptab_w(tab, p[B4K_BL_LN2B]), 0, N, H, c->ln_eps);
+        b4k_layernorm_fwd_par(pool, L->out, L->m2, L->r2, L->h2, b4k_ptab_w(tab, p[B4K_BL_LN2G]), 0,
+                              b4k_ptab_w(tab, p[B4K_BL_LN2B]), 0, N, H, c->ln_eps);
         x = L->out;
     }
     return 0;
@@ -396,7 +335,7 @@ int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err
     const b4k_bert_config *c = &m->c;
     if (!a->keep)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "backward needs stored activations");
-    int B = a->B, T = a->T, N = B * T, H = c->hidden, I = c->inter, NH = c->heads, dh = H / NH;
+    int B = a->B, T = a->T, N = B * T, H = c->hidden, I = c->inter, NH = c->heads;
     int drop_h = a->train && c->drop_hidden > 0, drop_a = a->train && c->drop_attn > 0;
     float *scratch = att_scratch(a, pool);
     if (!scratch) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
@@ -428,9 +367,8 @@ int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err
         else memcpy(dt, dx, (size_t)N * H * sizeof(float));
         b4k_nn_linear_bwd_par(pool, dh_, 0, b4k_ptab_g(tab, p[B4K_BL_WO]), b4k_ptab_g(tab, p[B4K_BL_BO]), dt,
                           L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]), N, H, H);
-        struct att_ctx ac = {a, L, B, T, H, NH, dh, drop_a, c->drop_attn,
-                             1.f / sqrtf((float)dh), dh_, scratch};
-        b4k_pool_for(pool, (size_t)B * NH, att_bwd_fn, &ac);
+        b4k_nn_attention_bwd(a->dQKV, scratch, dh_, L->qkv, L->P, drop_a ? L->pmask : NULL,
+                             c->drop_attn, B, T, H, NH, pool);
         /* qkv = x Wqkv + b: dx (residual, already dh1) += dQKV Wqkv */
         b4k_nn_linear_bwd_par(pool, dx, 1, b4k_ptab_g(tab, p[B4K_BL_WQKV]), b4k_ptab_g(tab, p[B4K_BL_BQKV]),
                           a->dQKV, xin, b4k_ptab_w(tab, p[B4K_BL_WQKV]), N, H, 3 * H);

@@ -14,6 +14,7 @@
 #include "nn/bert.h"
 #include "crf/crfloss.h"
 #include "nn/loss.h"
+#include "nn/ops.h"
 #include "nn/ops_bwd.h"
 #include "t.h"
 
@@ -49,7 +50,7 @@ static double ln_obj(const float *x, const float *g, size_t gs, const float *b, 
                      int N, int C)
 {
     float *y = malloc((size_t)N * C * 4), *m = malloc(N * 4), *r = malloc(N * 4);
-    b4k_nn_ln_fwd_ref(y, m, r, x, g, gs, b, gs, N, C, 1e-5f);
+    b4k_layernorm_fwd_ref(y, m, r, x, g, gs, b, gs, N, C, 1e-5f);
     double s = dot(y, Rr, (size_t)N * C);
     free(y), free(m), free(r);
     return s;
@@ -61,8 +62,8 @@ static void ln_case(int N, int C, int per_row)
     float *x = rnd((size_t)N * C, 2), *g = rnd(ng, 1), *b = rnd(ng, 1), *Rr = rnd((size_t)N * C, 1);
     float *y = malloc((size_t)N * C * 4), *y2 = malloc((size_t)N * C * 4);
     float *m = malloc(N * 4), *r = malloc(N * 4), *m2 = malloc(N * 4), *r2 = malloc(N * 4);
-    b4k_nn_ln_fwd(y, m, r, x, g, gs, b, gs, N, C, 1e-5f);
-    b4k_nn_ln_fwd_ref(y2, m2, r2, x, g, gs, b, gs, N, C, 1e-5f);
+    b4k_layernorm_fwd_strided(y, m, r, x, g, gs, b, gs, N, C, 1e-5f);
+    b4k_layernorm_fwd_ref(y2, m2, r2, x, g, gs, b, gs, N, C, 1e-5f);
     CHECK(maxrel(y, y2, (size_t)N * C) < 1e-5);
     float *dx = calloc((size_t)N * C, 4), *dg = calloc(ng, 4), *db = calloc(ng, 4);
     float *dx2 = calloc((size_t)N * C, 4), *dg2 = calloc(ng, 4), *db2 = calloc(ng, 4);
@@ -107,19 +108,20 @@ TEST(gelu)
         size_t n = 1001;
         float *x = rnd(n, 3), *y = malloc(n * 4), *y2 = malloc(n * 4), *dy = rnd(n, 1);
         float *dx = malloc(n * 4), *dx2 = malloc(n * 4);
-        b4k_nn_gelu_fwd(y, x, n, t);
-        b4k_nn_gelu_fwd_ref(y2, x, n, t);
+        if (t) b4k_gelu_tanh_fwd(y, x, n);
+        else b4k_gelu_erf_fwd(y, x, n);
+        b4k_gelu_fwd_ref(y2, x, n, t);
         CHECK(maxrel(y, y2, n) < 1e-6);
         b4k_nn_gelu_bwd(dx, dy, x, n, t);
         b4k_nn_gelu_bwd_ref(dx2, dy, x, n, t);
         CHECK(maxrel(dx, dx2, n) < 1e-5);
-        b4k_nn_gelu_fwd_par(NULL, y, x, n, t);
+        b4k_gelu_fwd_par(NULL, y, x, n, t);
         CHECK(maxrel(y, y2, n) < 1e-6);
         double worst = 0;
         for (size_t i = 0; i < n; i += 37) {
             float h = 1e-2f, a = x[i] + h, b = x[i] - h, ya, yb;
-            b4k_nn_gelu_fwd_ref(&ya, &a, 1, t);
-            b4k_nn_gelu_fwd_ref(&yb, &b, 1, t);
+            b4k_gelu_fwd_ref(&ya, &a, 1, t);
+            b4k_gelu_fwd_ref(&yb, &b, 1, t);
             double fd = ((double)ya - yb) / (2 * h) * dy[i];
             worst = fmax(worst, fabs(fd - dx2[i]) / (fabs(dx2[i]) + 1e-2));
         }
@@ -135,8 +137,8 @@ TEST(linear)
     int N = 7, I = 19, O = 11;
     float *x = rnd((size_t)N * I, 1), *W = rnd((size_t)O * I, 1), *b = rnd(O, 1), *dy = rnd((size_t)N * O, 1);
     float y[7 * 11], y2[7 * 11];
-    b4k_nn_linear_fwd(y, x, W, b, N, I, O);
-    b4k_nn_linear_fwd_ref(y2, x, W, b, N, I, O);
+    b4k_linear_fwd(y, x, W, b, N, I, O);
+    b4k_linear_fwd_ref(y2, x, W, b, N, I, O);
     CHECK(maxrel(y, y2, (size_t)N * O) < 1e-5);
     float *dx = rnd((size_t)N * I, 1), *dx2 = malloc((size_t)N * I * 4);
     memcpy(dx2, dx, (size_t)N * I * 4);
@@ -155,7 +157,7 @@ TEST(softmax)
     float *x = rnd((size_t)N * C, 2), *dp = rnd((size_t)N * C, 1);
     float p[45], dx[45], dx2[45];
     memcpy(p, x, sizeof p);
-    b4k_nn_softmax_rows(p, N, C, len);
+    b4k_softmax_rows_fwd(p, N, C, len);
     for (int n = 0; n < N; n++) {
         double s = 0;
         for (int c = 0; c < C; c++) s += p[n * C + c];
@@ -172,17 +174,17 @@ TEST(softmax)
         float h = 1e-2f, q[45];
         memcpy(q, x, sizeof q);
         q[i] += h;
-        b4k_nn_softmax_rows(q, N, C, len);
+        b4k_softmax_rows_fwd(q, N, C, len);
         double fp = dot(q, dp, 45);
         memcpy(q, x, sizeof q);
         q[i] -= h;
-        b4k_nn_softmax_rows(q, N, C, len);
+        b4k_softmax_rows_fwd(q, N, C, len);
         double fm = dot(q, dp, 45);
         worst = fmax(worst, fabs((fp - fm) / (2 * h) - dx2[i]) / (fabs(dx2[i]) + 1e-2));
     }
     CHECK(worst < 1e-2);
     float z[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-    b4k_nn_softmax_rows(z, 1, 9, 0);
+    b4k_softmax_rows_fwd(z, 1, 9, 0);
     CHECK(z[0] == 0.f && z[8] == 0.f);
     free(x), free(dp);
 }
