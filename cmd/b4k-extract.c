@@ -843,7 +843,7 @@ static int cmd_bench(int argc, char **argv)
         }
     }
     b4k_err err;
-    b4k_bert_config c = {21128, 768, 12, 12, 3072, 512, 2, 0, 1e-12f, 0.1f, 0.1f};
+    b4k_bert_config c = {21128, 768, 12, 12, 3072, 512, 2, 0, 1e-12f, 0.1f, 0.1f, 0, 0, 0, 0.02f};
     if (cfgp && b4k_ie_bert_config(&c, &err, cfgp)) b4k_cli_die(&err);
     if (T > c.max_pos) b4k_cli_usage("--max-len exceeds max_position_embeddings");
     b4k_ptab tab;

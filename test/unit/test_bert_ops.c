@@ -280,10 +280,14 @@ typedef struct enc {
     float *Rr, *R2;
 } enc;
 
-static void enc_init(enc *e, float drop)
+/* variant 0: BERT; 1: ALBERT (embeddings 5 wide projected to 12, one
+ * layer shared by 3, tanh GELU); 2: RoBERTa-style positions from 2 */
+static void enc_init_v(enc *e, float drop, int variant)
 {
     b4k_err err;
-    b4k_bert_config c = {30, 12, 2, 3, 20, 10, 2, 0, 1e-12f, drop, drop};
+    b4k_bert_config c = {30, 12, 2, 3, 20, 10, 2, 0, 1e-12f, drop, drop, 0, 0, 0, 0.02f};
+    if (variant == 1) c.emb = 5, c.shared = 1, c.layers = 3, c.gelu_tanh = 1;
+    if (variant == 2) c.pos_offset = 2;
     b4k_ptab_init(&e->tab);
     CHECK(b4k_bert_add_params(&e->bert, &e->tab, &err, &c, "bert.") == 0);
     CHECK(b4k_ptab_alloc(&e->tab, &err) == 0);
@@ -295,6 +299,8 @@ static void enc_init(enc *e, float drop)
     e->Rr = rnd(3 * 8 * 12, 1);
     e->R2 = rnd(3 * 8 * 12, 1);
 }
+
+static void enc_init(enc *e, float drop) { enc_init_v(e, drop, 0); }
 
 static void enc_free(enc *e)
 {
@@ -324,10 +330,10 @@ static double enc_loss(enc *e, int B, int off, int train, int backward)
     return l;
 }
 
-TEST(encoder_fd_dropout)
+static void encoder_fd(int variant)
 {
     enc e;
-    enc_init(&e, 0.2f);
+    enc_init_v(&e, 0.2f, variant);
     b4k_ptab_zero_grad(&e.tab);
     enc_loss(&e, 3, 0, 1, 1);
     double worst = 0;
@@ -339,7 +345,7 @@ TEST(encoder_fd_dropout)
             size_t j = t->off + b4k_rng_below(&R, t->n);
             float g = e.tab.g[j];
             if (fabs(g) < 1e-2) continue;
-            float s = e.tab.w[j], h = 2e-3f;
+            float s = e.tab.w[j], h = 5e-3f; /* f32 rounding noise dominates below */
             e.tab.w[j] = s + h;
             double fp = enc_loss(&e, 3, 0, 1, 0);
             e.tab.w[j] = s - h;
@@ -350,11 +356,17 @@ TEST(encoder_fd_dropout)
             checked++;
         }
     }
-    printf("  encoder with dropout 0.2: %d finite differences, worst rel err %.2g\n", checked, worst);
+    static const char *vn[] = {"BERT", "ALBERT (projection, shared layer)", "RoBERTa positions"};
+    printf("  %s encoder with dropout 0.2: %d finite differences, worst rel err %.2g\n", vn[variant],
+           checked, worst);
     CHECK(checked > 20);
     CHECK(worst < 2e-2);
     enc_free(&e);
 }
+
+TEST(encoder_fd_dropout) { encoder_fd(0); }
+TEST(encoder_fd_albert) { encoder_fd(1); }
+TEST(encoder_fd_roberta) { encoder_fd(2); }
 
 TEST(grad_accumulation)
 {
@@ -449,6 +461,8 @@ int main(void)
     RUN(bce_pow);
     RUN(crf_loss);
     RUN(encoder_fd_dropout);
+    RUN(encoder_fd_albert);
+    RUN(encoder_fd_roberta);
     RUN(grad_accumulation);
     RUN(adamw_schedule);
     RUN(adamw_kernel_twin);

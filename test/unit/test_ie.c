@@ -233,7 +233,7 @@ TEST(model_roundtrip)
 {
     b4k_err err;
     const char *vp = wfile("vocab.txt", VOCAB);
-    b4k_bert_config c = {16, 8, 1, 2, 16, 32, 2, 0, 1e-12f, 0.1f, 0.1f};
+    b4k_bert_config c = {16, 8, 1, 2, 16, 32, 2, 0, 1e-12f, 0.1f, 0.1f, 0, 0, 0, 0.02f};
     b4k_ie_names nm = {0};
     b4k_ie_names_add(&nm, "主演");
     b4k_ie_names_add(&nm, "p2");
