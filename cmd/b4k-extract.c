@@ -19,6 +19,7 @@
 #include "ie/run.h"
 #include "ie/task.h"
 #include "ie/train.h"
+#include "io/atomic.h"
 #include "io/jsonl.h"
 #include "io/stream.h"
 #include "nn/adamw.h"
@@ -493,7 +494,7 @@ enum { P_MODEL = B4K_OPT_LONG + 100, P_BATCH, P_KEEP, P_FIELD, P_THRESH, P_MAXLE
 
 static const b4k_opt predict_opts[] = {
     {"model", 'm', required_argument, "MODEL", "trained extraction model (.b4k)"},
-    {"output", 'o', required_argument, "FILE", "write to FILE instead of stdout"},
+    {"output", 'o', required_argument, "FILE", "write to FILE (atomically) instead of stdout"},
     {"field", P_FIELD, required_argument, "NAME", "text field of the input records (default text)"},
     {"batch-size", P_BATCH, required_argument, "N", "texts per forward pass (default 16)"},
     {"threads", 't', required_argument, "N", "threads (default 1)"},
@@ -610,6 +611,15 @@ static void gold_unknown(b4k_ie_notes *ns, const json_t *o, const b4k_ie_model *
         }
 }
 
+/* predict -o: written atomically; any exit before the commit removes the
+ * temporary (b4k_cli_die exits from many places) */
+static b4k_afile *pred_af;
+static void pred_af_abort(void)
+{
+    b4k_afile_abort(pred_af);
+    pred_af = NULL;
+}
+
 static int cmd_predict(int argc, char **argv)
 {
     b4k_cli_set_prog("b4k-extract predict");
@@ -637,7 +647,11 @@ static int cmd_predict(int argc, char **argv)
     if (b4k_ie_model_load(&m, &err, model, NULL)) b4k_cli_die(&err);
     if (has_th) m.th = th;
     FILE *out = stdout;
-    if (output && !(out = fopen(output, "w"))) b4k_cli_dief("%s: cannot open: %m", output);
+    if (output) {
+        if (b4k_afile_open(&pred_af, output, &err)) b4k_cli_die(&err);
+        atexit(pred_af_abort);
+        out = b4k_afile_fp(pred_af);
+    }
     b4k_pool *pool = make_pool(threads);
     b4k_ie_runner r;
     if (b4k_ie_runner_init(&r, &err, &m, batch, m.max_len, 0, pool)) b4k_cli_die(&err);
@@ -718,7 +732,11 @@ static int cmd_predict(int argc, char **argv)
     b4k_pool_free(pool);
     b4k_ie_model_free(&m);
     b4k_cli_free(&cli);
-    if (out != stdout && fclose(out)) b4k_cli_dief("%s: write error: %m", output);
+    if (pred_af) {
+        b4k_afile *af = pred_af;
+        pred_af = NULL;
+        if (b4k_afile_commit(af, &err)) b4k_cli_die(&err);
+    }
     return b4k_cli_finish(0);
 }
 

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <errno.h>
 #include <stdio.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "io/atomic.h"
 #include "io/jsonl.h"
 
 void b4k_ie_exset_free(b4k_ie_exset *s)
@@ -305,8 +305,10 @@ int b4k_ie_dump_features(const char *path, b4k_err *err, const b4k_ie_exset *ex,
                          const b4k_ie_names *names, const int32_t *use, size_t nuse,
                          const int32_t *hold, size_t nhold)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return b4k_err_set(err, B4K_EIO, path, 0, "cannot open: %s", strerror(errno));
+    b4k_afile *af = NULL;
+    int rc = b4k_afile_open(&af, path, err);
+    if (rc) return rc;
+    FILE *f = b4k_afile_fp(af);
     b4k_buf b = {0};
     b4k_buf_puts(&b, "{\"schema\":[");
     for (int i = 0; i < names->n; i++) {
@@ -356,7 +358,6 @@ int b4k_ie_dump_features(const char *path, b4k_err *err, const b4k_ie_exset *ex,
         }
     }
     b4k_buf_free(&b);
-    if (fclose(f)) return b4k_err_set(err, B4K_EIO, path, 0, "write error: %s", strerror(errno));
-    return 0;
+    return b4k_afile_commit(af, err);
 }
 

@@ -73,7 +73,7 @@ void b4k_ie_batch_free(b4k_ie_batch *b);
 /* One JSON line per example (first line {"schema": [...]}): split
  * ("train" for use, "heldout" for hold), ids, offsets, token triples or
  * tags, gold strings or spans, text.  For reference runs in other
- * frameworks on exactly the same tokenisation. */
+ * frameworks on exactly the same tokenisation.  Written atomically. */
 int b4k_ie_dump_features(const char *path, b4k_err *err, const b4k_ie_exset *ex,
                          const b4k_ie_data *d, const b4k_ie_names *names, const int32_t *use,
                          size_t nuse, const int32_t *hold, size_t nhold);

@@ -74,7 +74,8 @@ static const gtensor *golden_get(const golden *g, const char *name)
 
 /* Per-tensor comparison as DESIGN 4.1 asks (ggml test-backend-ops):
  *   max_abs  max |a - b|
- *   nmse     sum (a - b)^2 / sum b^2
+ *   nmse     sum (a - b)^2 / sum b^2 (sum b^2 at least n floor^2, so a
+ *            tensor that is analytically zero is not divided by ~0)
  *   max_rel  max over elements of |a - b| / (|b| + floor), floor =
  *            1e-2 * max |b| (or the caller's, if larger): element-wise, so
  *            a small element that is badly off is seen, while values far
@@ -104,7 +105,8 @@ static inline gstat golden_stat(const float *a, const float *b, size_t n, double
         se += d * d;
         sb += (double)b[i] * b[i];
     }
-    st.nmse = sb > 0 ? se / sb : se;
+    double den = fmax(sb, (double)n * floor * floor);
+    st.nmse = den > 0 ? se / den : se;
     return st;
 }
 
