@@ -214,6 +214,10 @@ static void on_event(void *vc, const b4k_ie_event *e)
         }
         return;
     }
+    if (e->kind == B4K_IE_EV_CHECKPOINT) {
+        log_line(c->lf, "{\"event\":\"checkpoint\",\"epoch\":%d,\"step\":%ld}", e->epoch, e->step);
+        return;
+    }
     b4k_progress_end(c->pr);
     if (e->f1 >= 0)
         fprintf(stderr, "b4k-extract: epoch %d: loss %.4f, held-out P %.4f R %.4f F1 %.4f (%.0fs)\n",

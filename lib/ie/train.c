@@ -180,10 +180,15 @@ int b4k_ie_evaluate(const b4k_ie_model *m, b4k_ie_runner *r, b4k_err *err,
 }
 
 static int save_checkpoint(const b4k_ie_model *m, const b4k_adamw *opt, b4k_err *err,
-                           const b4k_ie_train_cfg *cfg)
+                           const b4k_ie_train_cfg *cfg, int epoch, b4k_ie_event_fn fn, void *ctx)
 {
     b4k_ie_optstate st = {opt->m, opt->v, opt->ema, opt->step};
-    return b4k_ie_model_save(m, err, cfg->checkpoint, (json_t *)cfg->settings, &st);
+    int rc = b4k_ie_model_save(m, err, cfg->checkpoint, (json_t *)cfg->settings, &st);
+    if (!rc && fn) {
+        b4k_ie_event e = {B4K_IE_EV_CHECKPOINT, epoch, opt->step, 0, 0, 0, 0, 0, 0, -1};
+        fn(ctx, &e);
+    }
+    return rc;
 }
 
 int b4k_ie_train(b4k_ie_model *m, b4k_ie_runner *r, b4k_adamw *opt, b4k_err *err,
@@ -237,7 +242,8 @@ int b4k_ie_train(b4k_ie_model *m, b4k_ie_runner *r, b4k_adamw *opt, b4k_err *err
             }
             /* periodic checkpoints inside the epoch (the epoch's end has its own) */
             if (cfg->checkpoint && cfg->checkpoint_every > 0 && !done &&
-                opt->step % cfg->checkpoint_every == 0 && (rc = save_checkpoint(m, opt, err, cfg))) {
+                opt->step % cfg->checkpoint_every == 0 &&
+                (rc = save_checkpoint(m, opt, err, cfg, ep + 1, fn, ctx))) {
                 b4k_ie_batches_free(&bt);
                 return rc;
             }
@@ -248,7 +254,7 @@ int b4k_ie_train(b4k_ie_model *m, b4k_ie_runner *r, b4k_adamw *opt, b4k_err *err
         /* a stop mid-epoch reports no epoch; a stop on its last step still
          * evaluates it (the resumed run starts with the next epoch) */
         if (stop && !done) {
-            if (cfg->checkpoint && (rc = save_checkpoint(m, opt, err, cfg))) return rc;
+            if (cfg->checkpoint && (rc = save_checkpoint(m, opt, err, cfg, ep + 1, fn, ctx))) return rc;
             break;
         }
         if (ev && ev->n) {
@@ -262,7 +268,7 @@ int b4k_ie_train(b4k_ie_model *m, b4k_ie_runner *r, b4k_adamw *opt, b4k_err *err
             if (rc) return rc;
         }
         if (fn) fn(ctx, &e);
-        if (cfg->checkpoint && (rc = save_checkpoint(m, opt, err, cfg))) return rc;
+        if (cfg->checkpoint && (rc = save_checkpoint(m, opt, err, cfg, ep + 1, fn, ctx))) return rc;
     }
     return 0;
 }

@@ -75,7 +75,7 @@ typedef struct b4k_ie_evalset {
     size_t n;
 } b4k_ie_evalset;
 
-enum { B4K_IE_EV_STEP = 1, B4K_IE_EV_EPOCH = 2 };
+enum { B4K_IE_EV_STEP = 1, B4K_IE_EV_EPOCH = 2, B4K_IE_EV_CHECKPOINT = 3 };
 
 typedef struct b4k_ie_event {
     int kind;
