@@ -11,6 +11,10 @@
  * results do not depend on timing (but may on the thread count, where a
  * GEMM is split).
  *
+ * Not shared yet: GPT-2/CPM run their prefill and decoding through the KV
+ * cache (b4k_attention_cached_*, fused per-thread matvec steps in gpt2.c),
+ * not through b4k_attention_fwd(causal = 1) and b4k_linear_fwd_par.
+ *
  * Weight convention for linear layers: W is (OC, C), i.e. nn.Linear's
  * (out_features, in_features) layout, and out = inp W^T + b. */
 #ifndef B4K_NN_OPS_H
