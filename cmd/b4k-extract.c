@@ -80,13 +80,6 @@ __attribute__((format(printf, 2, 3))) static void show_notes(const b4k_ie_notes 
     b4k_cli_warn("%ld %s", ns->total, msg);
 }
 
-/* Add the notes of src to dst (file names must outlive dst). */
-static void merge_notes(b4k_ie_notes *dst, const b4k_ie_notes *src)
-{
-    for (int i = 0; i < src->n && dst->n < B4K_IE_NOTES_KEEP; i++) dst->v[dst->n++] = src->v[i];
-    dst->total += src->total;
-}
-
 /* ---- train ------------------------------------------------------------------ */
 
 enum {
@@ -371,46 +364,19 @@ static int cmd_train(int argc, char **argv)
     if (o.has_th) m.th = o.th;
     if (b4k_ie_model_set_lr_mults(&m, &err, s->crf_lr_mult, s->layer_decay)) train_die(lf, &err);
 
-    /* hold out part of the training documents */
-    b4k_rng rng;
-    size_t ntrain_docs = data.n;
-    int32_t *perm = b4k_malloc_n(data.n ? data.n : 1, sizeof *perm);
-    if (!perm) train_dief(lf, "out of memory");
-    for (size_t i = 0; i < data.n; i++) perm[i] = (int32_t)i;
-    if (s->holdout > 0) {
-        b4k_rng_seed(&rng, s->seed, 7);
-        for (size_t i = data.n; i > 1; i--) {
-            size_t j = b4k_rng_below(&rng, i);
-            int32_t t = perm[i - 1];
-            perm[i - 1] = perm[j];
-            perm[j] = t;
-        }
-        ntrain_docs = data.n - (size_t)(data.n * s->holdout);
-    }
     b4k_ie_exset ex = {0}, dex = {0};
     if (b4k_ie_featurize(&ex, &err, m.wp, &data, task, m.max_len)) train_die(lf, &err);
     if (dev.n && b4k_ie_featurize(&dex, &err, m.wp, &dev, task, m.max_len)) train_die(lf, &err);
-    merge_notes(&ex.truncated, &dex.truncated);
-    merge_notes(&ex.dropped, &dex.dropped);
+    b4k_ie_notes_merge(&ex.truncated, &dex.truncated);
+    b4k_ie_notes_merge(&ex.dropped, &dex.dropped);
     show_notes(&ex.truncated, "texts longer than --max-len %d tokens were cut", m.max_len);
     show_notes(&ex.dropped, "gold items lost to the cut or not alignable to tokens (not trained on)");
     /* training examples (spo: with at least one triple), held-out examples */
     int32_t *use = b4k_malloc_n(data.n ? data.n : 1, sizeof *use), *hold = b4k_malloc_n(data.n ? data.n : 1, sizeof *hold);
     size_t nuse = 0, nhold = 0;
     if (!use || !hold) train_dief(lf, "out of memory");
-    for (size_t i = 0; i < data.n; i++) {
-        int32_t k = perm[i];
-        if (i >= ntrain_docs) hold[nhold++] = k;
-        else if (task == B4K_IE_NER || ex.ex[k].ntt > 0) use[nuse++] = k;
-    }
+    if (b4k_ie_split(use, &nuse, hold, &nhold, &err, &ex, task, s->holdout, s->seed)) train_die(lf, &err);
     if (!nuse) train_dief(lf, "no usable training examples");
-    /* sort held-out indices so evaluation order is the file order */
-    for (size_t i = 1; i < nhold; i++)
-        for (size_t j = i; j > 0 && hold[j - 1] > hold[j]; j--) {
-            int32_t t = hold[j];
-            hold[j] = hold[j - 1];
-            hold[j - 1] = t;
-        }
     if (o.dump && b4k_ie_dump_features(o.dump, &err, &ex, &data, &m.names, use, nuse, hold, nhold))
         train_die(lf, &err);
     int32_t *didx = NULL;
@@ -487,7 +453,7 @@ static int cmd_train(int argc, char **argv)
     b4k_ie_model_free(&m);
     free(ol.m), free(ol.v), free(ol.ema);
     json_decref(ol.training);
-    free(perm), free(use), free(hold), free(didx);
+    free(use), free(hold), free(didx);
     b4k_cli_free(&cli);
     return b4k_cli_finish(0);
 }
@@ -530,7 +496,7 @@ static void flush_batch(pbatch *pb, b4k_ie_model *m, b4k_ie_runner *r, FILE *out
     b4k_err err;
     b4k_ie_exset ex = {0};
     if (b4k_ie_featurize(&ex, &err, m->wp, &pb->d, m->task, m->max_len)) b4k_cli_die(&err);
-    merge_notes(trunc, &ex.truncated);
+    b4k_ie_notes_merge(trunc, &ex.truncated);
     int32_t *idx = b4k_malloc_n(ex.n ? ex.n : 1, sizeof *idx);
     b4k_ie_doc *pred = b4k_calloc(ex.n ? ex.n : 1, sizeof *pred);
     if (!idx || !pred) b4k_cli_dief("out of memory");
@@ -577,42 +543,6 @@ static void flush_batch(pbatch *pb, b4k_ie_model *m, b4k_ie_runner *r, FILE *out
     free(idx);
     b4k_ie_exset_free(&ex);
     pbatch_reset(pb);
-}
-
-/* A string member, or cmeie's {"@value": string}. */
-static const char *str_or_value(const json_t *v)
-{
-    if (json_is_object(v)) v = json_object_get(v, "@value");
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-/* Gold annotations in a predict input (spo_list, triple_list, or CLUENER's
- * label) naming predicates or types the model does not know: a note each. */
-static void gold_unknown(b4k_ie_notes *ns, const json_t *o, const b4k_ie_model *m, const char *file, long line)
-{
-    size_t i;
-    json_t *t;
-    if (m->task == B4K_IE_SPO) {
-        json_array_foreach(json_object_get(o, "spo_list"), i, t) {
-            const char *p = str_or_value(json_object_get(t, "predicate"));
-            if (p && b4k_ie_names_find(&m->names, p) < 0)
-                b4k_ie_note_add(ns, file, line, "gold predicate \"%.60s\" is not in the model's schema", p);
-        }
-        json_array_foreach(json_object_get(o, "triple_list"), i, t) {
-            const char *p = json_string_value(json_array_get(t, 1));
-            if (p && b4k_ie_names_find(&m->names, p) < 0)
-                b4k_ie_note_add(ns, file, line, "gold predicate \"%.60s\" is not in the model's schema", p);
-        }
-        return;
-    }
-    const char *type;
-    json_t *v;
-    json_t *lab = json_object_get(o, "label");
-    if (json_is_object(lab))
-        json_object_foreach(lab, type, v) {
-            if (b4k_ie_names_find(&m->names, type) < 0)
-                b4k_ie_note_add(ns, file, line, "gold entity type \"%.60s\" is not in the model's schema", type);
-        }
 }
 
 /* predict -o: written atomically; any exit before the commit removes the
@@ -710,7 +640,7 @@ static int cmd_predict(int argc, char **argv)
                 pb.errmsg[pb.n] = b4k_strdup(e2.msg);
             } else {
                 if (b4k_ie_data_add_text(&pb.d, text, tl, fnames[fi], line)) b4k_cli_dief("out of memory");
-                gold_unknown(&unknown, o, &m, fnames[fi], line);
+                b4k_ie_gold_unknown(&unknown, o, m.task == B4K_IE_SPO, &m.names, fnames[fi], line);
             }
             json_decref(o);
             pb.off[pb.n] = pb.raw.len;

@@ -97,6 +97,12 @@ void b4k_ie_note_add(b4k_ie_notes *ns, const char *file, long line, const char *
     va_end(ap);
 }
 
+void b4k_ie_notes_merge(b4k_ie_notes *dst, const b4k_ie_notes *src)
+{
+    for (int i = 0; i < src->n && dst->n < B4K_IE_NOTES_KEEP; i++) dst->v[dst->n++] = src->v[i];
+    dst->total += src->total;
+}
+
 void b4k_ie_data_free(b4k_ie_data *d)
 {
     if (!d) return;
@@ -213,6 +219,33 @@ static const char *str_or_value(const json_t *v)
         if (json_is_string(x)) return json_string_value(x);
     }
     return NULL;
+}
+
+void b4k_ie_gold_unknown(b4k_ie_notes *ns, const json_t *o, int spo, const b4k_ie_names *names,
+                         const char *file, long line)
+{
+    size_t i;
+    json_t *t;
+    if (spo) {
+        json_array_foreach(json_object_get(o, "spo_list"), i, t) {
+            const char *p = str_or_value(json_object_get(t, "predicate"));
+            if (p && b4k_ie_names_find(names, p) < 0)
+                b4k_ie_note_add(ns, file, line, "gold predicate \"%.60s\" is not in the model's schema", p);
+        }
+        json_array_foreach(json_object_get(o, "triple_list"), i, t) {
+            const char *p = json_string_value(json_array_get(t, 1));
+            if (p && b4k_ie_names_find(names, p) < 0)
+                b4k_ie_note_add(ns, file, line, "gold predicate \"%.60s\" is not in the model's schema", p);
+        }
+        return;
+    }
+    const char *type;
+    json_t *lab = json_object_get(o, "label");
+    if (json_is_object(lab))
+        json_object_foreach(lab, type, t) {
+            if (b4k_ie_names_find(names, type) < 0)
+                b4k_ie_note_add(ns, file, line, "gold entity type \"%.60s\" is not in the model's schema", type);
+        }
 }
 
 #define FERR(code, ...) (rc = b4k_err_set(err, code, name, line, __VA_ARGS__))

@@ -68,6 +68,9 @@ typedef struct b4k_ie_notes {
 void b4k_ie_note_add(b4k_ie_notes *ns, const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Add the notes of src to dst (their file names must outlive dst). */
+void b4k_ie_notes_merge(b4k_ie_notes *dst, const b4k_ie_notes *src);
+
 typedef struct b4k_ie_doc {
     char *text;           /* NUL-terminated UTF-8 */
     size_t len;           /* bytes */
@@ -110,6 +113,13 @@ uint64_t b4k_ie_data_hash(const b4k_ie_data *d);
 /* Append a document without gold annotations (for prediction); src (may
  * be NULL) names its file and must outlive d. */
 int b4k_ie_data_add_text(b4k_ie_data *d, const char *text, size_t len, const char *src, long line);
+
+/* Gold annotations in a record given to predict (spo: "spo_list" or
+ * "triple_list"; ner: CLUENER's "label") that name predicates or types
+ * outside names: one note each in ns, at file:line. */
+struct json_t;
+void b4k_ie_gold_unknown(b4k_ie_notes *ns, const struct json_t *record, int spo,
+                         const b4k_ie_names *names, const char *file, long line);
 
 /* Byte offset of code point i in text (i may equal ncp). */
 size_t b4k_ie_cp_to_byte(const char *text, size_t len, int32_t i);

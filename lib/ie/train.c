@@ -166,6 +166,41 @@ long b4k_ie_steps_per_epoch(size_t nuse, int batch, int accum)
     return (nb + accum - 1) / accum;
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int b4k_ie_split(int32_t *use, size_t *nuse, int32_t *hold, size_t *nhold, b4k_err *err,
+                 const b4k_ie_exset *ex, int task, double holdout, uint64_t seed)
+{
+    size_t n = ex->n, ntrain = n;
+    int32_t *perm = b4k_malloc_n(n ? n : 1, sizeof *perm);
+    if (!perm) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    for (size_t i = 0; i < n; i++) perm[i] = (int32_t)i;
+    if (holdout > 0) {
+        b4k_rng rng;
+        b4k_rng_seed(&rng, seed, 7);
+        for (size_t i = n; i > 1; i--) {
+            size_t j = b4k_rng_below(&rng, i);
+            int32_t t = perm[i - 1];
+            perm[i - 1] = perm[j];
+            perm[j] = t;
+        }
+        ntrain = n - (size_t)(n * holdout);
+    }
+    *nuse = *nhold = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t k = perm[i];
+        if (i >= ntrain) hold[(*nhold)++] = k;
+        else if (task == B4K_IE_NER || ex->ex[k].ntt > 0) use[(*nuse)++] = k;
+    }
+    qsort(hold, *nhold, sizeof *hold, cmp_i32);
+    free(perm);
+    return 0;
+}
+
 int b4k_ie_evaluate(const b4k_ie_model *m, b4k_ie_runner *r, b4k_err *err,
                     const b4k_ie_evalset *ev, b4k_ie_metrics *mt)
 {

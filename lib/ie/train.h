@@ -90,6 +90,13 @@ typedef void (*b4k_ie_event_fn)(void *ctx, const b4k_ie_event *ev);
 
 long b4k_ie_steps_per_epoch(size_t nuse, int batch, int accum);
 
+/* Split the examples of ex (one per document): a fraction `holdout` of the
+ * documents, drawn by seed, is held out (hold, in file order); of the rest,
+ * the training examples are use (spo: only those with a gold triple, as
+ * bert4keras).  use and hold have room for ex->n each. */
+int b4k_ie_split(int32_t *use, size_t *nuse, int32_t *hold, size_t *nhold, b4k_err *err,
+                 const b4k_ie_exset *ex, int task, double holdout, uint64_t seed);
+
 /* Exact-match metrics of the model on ev (mt initialised by the caller). */
 int b4k_ie_evaluate(const b4k_ie_model *m, b4k_ie_runner *r, b4k_err *err,
                     const b4k_ie_evalset *ev, b4k_ie_metrics *mt);
