@@ -293,6 +293,41 @@ TEST(lr_multipliers_and_ema)
     b4k_ie_names_free(&nm);
 }
 
+/* initializer_range: weights N(0, range) truncated at 2 sigma (std 0.88
+ * range), biases 0, LayerNorm gains 1 */
+TEST(init_range)
+{
+    b4k_err err;
+    double sd[2];
+    float ranges[2] = {0.02f, 0.1f};
+    for (int k = 0; k < 2; k++) {
+        b4k_bert_config c = {50, 32, 1, 2, 64, 16, 2, 0, 1e-12f, 0.f, 0.f, 0, 0, 0, ranges[k]};
+        b4k_bert b;
+        b4k_ptab tab;
+        b4k_ptab_init(&tab);
+        CHECK(b4k_bert_add_params(&b, &tab, &err, &c, "bert.") == 0);
+        CHECK(b4k_ptab_alloc(&tab, &err) == 0);
+        b4k_bert_init_weights(&b, &tab, 1);
+        double s2 = 0, mx = 0;
+        size_t n = 0;
+        for (int i = 0; i < tab.n; i++) {
+            const b4k_ptensor *t = &tab.t[i];
+            const float *w = tab.w + t->off;
+            int ln = strstr(t->name, "LayerNorm.weight") != NULL;
+            for (size_t j = 0; j < t->n; j++) {
+                if (t->ndim == 2) s2 += (double)w[j] * w[j], n++, mx = fmax(mx, fabs(w[j]));
+                else CHECK(w[j] == (ln ? 1.f : 0.f));
+            }
+        }
+        sd[k] = sqrt(s2 / n);
+        CHECK(mx <= 2 * ranges[k] * 1.0001);
+        CHECK(fabs(sd[k] / ranges[k] - 0.88) < 0.03);
+        b4k_bert_free(&b);
+        b4k_ptab_free(&tab);
+    }
+    printf("  weight std %.4f at initializer_range 0.02, %.4f at 0.1\n", sd[0], sd[1]);
+}
+
 int main(void)
 {
     b4k_rng_seed(&R, 12345, 0);
@@ -304,6 +339,7 @@ int main(void)
     RUN(embed_bwd_twin);
     RUN(dropout_twin);
     RUN(lr_multipliers_and_ema);
+    RUN(init_range);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd)) {
