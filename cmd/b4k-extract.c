@@ -19,6 +19,7 @@
 #include "ie/run.h"
 #include "ie/task.h"
 #include "ie/train.h"
+#include "io/atomic.h"
 #include "io/jsonl.h"
 #include "io/stream.h"
 #include "nn/adamw.h"
@@ -58,13 +59,34 @@ static void put_prf(b4k_buf *b, const b4k_ie_metrics *mt, int k)
                    p, r, f, mt->ng[k], mt->np[k], mt->tp[k]);
 }
 
+/* Per-item warnings as "prog: file:line: text" (the first few kept by the
+ * library), "... and K more", then the total as a warning line. */
+__attribute__((format(printf, 2, 3))) static void show_notes(const b4k_ie_notes *ns, const char *fmt, ...)
+{
+    if (!ns->total) return;
+    const char *prog = b4k_cli_prog();
+    for (int i = 0; i < ns->n; i++) {
+        const b4k_ie_note *n = &ns->v[i];
+        if (n->file && n->line > 0) fprintf(stderr, "%s: %s:%ld: %s\n", prog, n->file, n->line, n->text);
+        else if (n->file) fprintf(stderr, "%s: %s: %s\n", prog, n->file, n->text);
+        else fprintf(stderr, "%s: %s\n", prog, n->text);
+    }
+    if (ns->total > ns->n) fprintf(stderr, "%s: ... and %ld more\n", prog, ns->total - ns->n);
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    b4k_cli_warn("%ld %s", ns->total, msg);
+}
+
 /* ---- train ------------------------------------------------------------------ */
 
 enum {
     T_TASK = B4K_OPT_LONG, T_FORMAT, T_INIT, T_CONFIG, T_VOCAB, T_EPOCHS, T_BATCH, T_LR, T_MAXLEN,
     T_SEED, T_BF16, T_WARMUP, T_DECAY, T_WD, T_CLIP, T_ACCUM, T_EMA, T_CRFLR, T_DROPOUT, T_DEV,
     T_HOLDOUT, T_NOBUCKET, T_CKPT, T_RESUME, T_LOG, T_PROGRESS, T_THRESH, T_MAXSTEPS, T_LOGEVERY,
-    T_DUMP, T_LAYERDECAY
+    T_DUMP, T_LAYERDECAY, T_CKEVERY
 };
 
 static const b4k_opt train_opts[] = {
@@ -95,6 +117,7 @@ static const b4k_opt train_opts[] = {
     {"holdout", T_HOLDOUT, required_argument, "F", "hold out this fraction of the training data for F1"},
     {"bucket", T_NOBUCKET, no_argument, NULL, "batch texts of similar length together (less padding)"},
     {"checkpoint", T_CKPT, required_argument, "FILE", "save weights + optimiser state after each epoch"},
+    {"checkpoint-every", T_CKEVERY, required_argument, "N", "also save the checkpoint every N steps"},
     {"resume", T_RESUME, required_argument, "FILE", "continue from a checkpoint (bit-identical)"},
     {"max-steps", T_MAXSTEPS, required_argument, "N", "stop after N optimiser steps (checkpoint written)"},
     {"log", T_LOG, required_argument, "FILE", "append JSON lines of metrics"},
@@ -108,10 +131,10 @@ static const b4k_opt train_opts[] = {
 
 typedef struct topts {
     const char *task, *format, *init, *config, *vocab, *output, *dev, *ckpt, *resume, *log, *dump;
-    int epochs, batch, maxlen, threads, accum, bucket, progress, decay, has_th, logevery;
-    long max_steps;
-    double lr, warmup, wd, clip, ema, crflr, dropout, holdout, layer_decay;
-    uint64_t seed;
+    int progress, has_th, logevery;
+    long max_steps, ckpt_every;
+    unsigned given;       /* B4K_IE_S_* bits of the settings given on the command line */
+    b4k_ie_settings s;
     b4k_spo_thresh th;
 } topts;
 
@@ -138,6 +161,35 @@ struct tctx {
     long loss_n;
 };
 
+/* A failed run: an "error" event in the log, then the message and exit 1. */
+__attribute__((noreturn)) static void train_die(FILE *lf, const b4k_err *err)
+{
+    if (lf) {
+        b4k_buf b = {0};
+        char msg[1024];
+        b4k_err_format(err, msg, sizeof msg);
+        b4k_buf_puts(&b, "{\"event\":\"error\",\"message\":");
+        b4k_buf_put_json_str(&b, msg, strlen(msg));
+        b4k_buf_putc(&b, '}');
+        log_line(lf, "%.*s", (int)b.len, b.data);
+        b4k_buf_free(&b);
+        fclose(lf);
+    }
+    b4k_cli_die(err);
+}
+
+__attribute__((noreturn, format(printf, 2, 3))) static void train_dief(FILE *lf, const char *fmt, ...)
+{
+    b4k_err err;
+    b4k_err_clear(&err);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof err.msg, fmt, ap);
+    va_end(ap);
+    err.code = B4K_EFORMAT; /* exit 1 */
+    train_die(lf, &err);
+}
+
 static void on_event(void *vc, const b4k_ie_event *e)
 {
     struct tctx *c = vc;
@@ -155,12 +207,95 @@ static void on_event(void *vc, const b4k_ie_event *e)
         }
         return;
     }
+    if (e->kind == B4K_IE_EV_CHECKPOINT) {
+        log_line(c->lf, "{\"event\":\"checkpoint\",\"epoch\":%d,\"step\":%ld}", e->epoch, e->step);
+        return;
+    }
     b4k_progress_end(c->pr);
     if (e->f1 >= 0)
         fprintf(stderr, "b4k-extract: epoch %d: loss %.4f, held-out P %.4f R %.4f F1 %.4f (%.0fs)\n",
                 e->epoch, e->loss, e->precision, e->recall, e->f1, el);
     log_line(c->lf, "{\"event\":\"epoch\",\"epoch\":%d,\"step\":%ld,\"loss\":%.6f,\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"seconds\":%.2f}",
              e->epoch, e->step, e->loss, e->precision, e->recall, e->f1, el);
+}
+
+static void parse_train(topts *o, b4k_cli *cli, int argc, char **argv)
+{
+    const char *arg;
+    int key, bf16 = 0;
+    b4k_ie_settings *s = &o->s;
+    memset(o, 0, sizeof *o);
+    *s = (b4k_ie_settings){.epochs = 3, .batch = 16, .accum = 1, .threads = 1, .seed = 1, .lr = 2e-5,
+                           .wd = 0.01, .clip = 1.0, .crf_lr_mult = 100, .layer_decay = 1, .dropout = -1};
+    o->logevery = 50;
+    while ((key = b4k_cli_next(cli, argc, argv, &arg)) != -1) {
+        switch (key) {
+        case T_TASK: o->task = arg; break;
+        case T_FORMAT: o->format = arg; break;
+        case T_INIT: o->init = arg; break;
+        case T_CONFIG: o->config = arg; break;
+        case T_VOCAB: o->vocab = arg; break;
+        case 'o': o->output = arg; break;
+        case T_EPOCHS: s->epochs = (int)b4k_cli_int("--epochs", arg, 0, 100000); o->given |= B4K_IE_S_EPOCHS; break;
+        case T_BATCH: s->batch = (int)b4k_cli_int("--batch-size", arg, 1, 4096); o->given |= B4K_IE_S_BATCH; break;
+        case T_LR: s->lr = b4k_cli_double("--lr", arg, 0, 10); o->given |= B4K_IE_S_LR; break;
+        case T_MAXLEN: s->max_len = (int)b4k_cli_int("--max-len", arg, 3, 65536); o->given |= B4K_IE_S_MAXLEN; break;
+        case T_SEED: s->seed = (uint64_t)b4k_cli_int("--seed", arg, 0, (1LL << 62)); o->given |= B4K_IE_S_SEED; break;
+        case 't': s->threads = (int)b4k_cli_int("--threads", arg, 1, 256); o->given |= B4K_IE_S_THREADS; break;
+        case T_BF16: bf16 = 1; break;
+        case T_WARMUP: s->warmup = b4k_cli_double("--warmup", arg, 0, 1); o->given |= B4K_IE_S_WARMUP; break;
+        case T_DECAY: s->decay = 1; o->given |= B4K_IE_S_DECAY; break;
+        case T_WD: s->wd = b4k_cli_double("--weight-decay", arg, 0, 10); o->given |= B4K_IE_S_WD; break;
+        case T_CLIP: s->clip = b4k_cli_double("--clip", arg, 0, 1e9); o->given |= B4K_IE_S_CLIP; break;
+        case T_ACCUM: s->accum = (int)b4k_cli_int("--accum", arg, 1, 1024); o->given |= B4K_IE_S_ACCUM; break;
+        case T_EMA: s->ema = b4k_cli_double("--ema", arg, 0, 0.999999); o->given |= B4K_IE_S_EMA; break;
+        case T_CRFLR: s->crf_lr_mult = b4k_cli_double("--crf-lr-mult", arg, 1e-6, 1e6); o->given |= B4K_IE_S_CRFLR; break;
+        case T_DROPOUT: s->dropout = b4k_cli_double("--dropout", arg, 0, 0.99); o->given |= B4K_IE_S_DROPOUT; break;
+        case T_DEV: o->dev = arg; break;
+        case T_HOLDOUT: s->holdout = b4k_cli_double("--holdout", arg, 0, 0.9); o->given |= B4K_IE_S_HOLDOUT; break;
+        case T_NOBUCKET: s->bucket = 1; o->given |= B4K_IE_S_BUCKET; break;
+        case T_CKPT: o->ckpt = arg; break;
+        case T_CKEVERY: o->ckpt_every = b4k_cli_int("--checkpoint-every", arg, 1, 1LL << 40); break;
+        case T_RESUME: o->resume = arg; break;
+        case T_MAXSTEPS: o->max_steps = b4k_cli_int("--max-steps", arg, 1, 1LL << 40); break;
+        case T_LOG: o->log = arg; break;
+        case T_LOGEVERY: o->logevery = (int)b4k_cli_int("--log-every", arg, 1, 1 << 30); break;
+        case T_THRESH: parse_thresholds(arg, &o->th); o->has_th = 1; break;
+        case T_PROGRESS: o->progress = 1; break;
+        case T_DUMP: o->dump = arg; break;
+        case T_LAYERDECAY: s->layer_decay = b4k_cli_double("--layer-decay", arg, 0.01, 1); o->given |= B4K_IE_S_LAYERDECAY; break;
+        }
+    }
+    if (!o->task || (strcmp(o->task, "spo") && strcmp(o->task, "ner"))) b4k_cli_usage("--task spo or --task ner is required");
+    int fmt = o->format ? b4k_ie_format_parse(o->format) : 0;
+    if (!fmt) b4k_cli_usage("--format must be lic2019, cmeie, casrel, conll or cluener");
+    if (b4k_ie_format_is_spo(fmt) != !strcmp(o->task, "spo"))
+        b4k_cli_usage("--format %s does not fit --task %s", o->format, o->task);
+    if (!o->output) b4k_cli_usage("-o MODEL is required");
+    if (!o->init && !o->config && !o->resume) b4k_cli_usage("--init MODEL or --config JSON is required");
+    if (o->config && !o->vocab) b4k_cli_usage("--config needs --vocab");
+    if (o->init && o->config) b4k_cli_usage("--init and --config exclude each other");
+    if (optind >= argc) b4k_cli_usage("no training data file");
+    if (o->ckpt_every && !o->ckpt) b4k_cli_usage("--checkpoint-every needs --checkpoint");
+    if (bf16) b4k_cli_dief("--bf16 is not available yet in this build (f32 training only)");
+    if (s->holdout > 0 && o->dev) b4k_cli_usage("--holdout and --dev exclude each other");
+}
+
+/* With --resume, --config/--init name the model the checkpoint must be of. */
+static void check_resume_arch(FILE *lf, const topts *o, const b4k_ie_model *m)
+{
+    b4k_bert_config c;
+    b4k_err err;
+    const char *src = o->config ? o->config : o->init;
+    if (!src) return;
+    if (o->config ? b4k_ie_bert_config(&c, &err, o->config) : b4k_ie_model_peek_config(&c, &err, o->init))
+        train_die(lf, &err);
+    const b4k_bert_config *k = &m->cfg;
+    if (c.vocab != k->vocab || c.hidden != k->hidden || c.layers != k->layers || c.heads != k->heads ||
+        c.inter != k->inter || c.max_pos != k->max_pos || c.type_vocab != k->type_vocab ||
+        c.gelu_tanh != k->gelu_tanh)
+        train_dief(lf, "%s: the model differs from the checkpoint %s's (%d layers, hidden %d, vocab %d)",
+                   src, o->resume, k->layers, k->hidden, k->vocab);
 }
 
 static int cmd_train(int argc, char **argv)
@@ -170,60 +305,12 @@ static int cmd_train(int argc, char **argv)
                    .synopsis = "--task spo|ner --format FMT (--init MODEL | --config JSON --vocab FILE) -o MODEL [OPTIONS] FILE...",
                    .summary = "Fine-tune BERT for triple extraction or NER.",
                    .opts = train_opts};
-    topts o = {.epochs = 3, .batch = 16, .maxlen = 0, .threads = 1, .accum = 1, .bucket = 0,
-               .lr = 2e-5, .layer_decay = 1, .wd = 0.01, .clip = 1.0, .crflr = 100, .dropout = -1, .seed = 1,
-               .logevery = 50};
-    const char *arg;
-    int key, bf16 = 0;
-    while ((key = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
-        switch (key) {
-        case T_TASK: o.task = arg; break;
-        case T_FORMAT: o.format = arg; break;
-        case T_INIT: o.init = arg; break;
-        case T_CONFIG: o.config = arg; break;
-        case T_VOCAB: o.vocab = arg; break;
-        case 'o': o.output = arg; break;
-        case T_EPOCHS: o.epochs = (int)b4k_cli_int("--epochs", arg, 0, 100000); break;
-        case T_BATCH: o.batch = (int)b4k_cli_int("--batch-size", arg, 1, 4096); break;
-        case T_LR: o.lr = b4k_cli_double("--lr", arg, 0, 10); break;
-        case T_MAXLEN: o.maxlen = (int)b4k_cli_int("--max-len", arg, 3, 65536); break;
-        case T_SEED: o.seed = (uint64_t)b4k_cli_int("--seed", arg, 0, (1LL << 62)); break;
-        case 't': o.threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
-        case T_BF16: bf16 = 1; break;
-        case T_WARMUP: o.warmup = b4k_cli_double("--warmup", arg, 0, 1); break;
-        case T_DECAY: o.decay = 1; break;
-        case T_WD: o.wd = b4k_cli_double("--weight-decay", arg, 0, 10); break;
-        case T_CLIP: o.clip = b4k_cli_double("--clip", arg, 0, 1e9); break;
-        case T_ACCUM: o.accum = (int)b4k_cli_int("--accum", arg, 1, 1024); break;
-        case T_EMA: o.ema = b4k_cli_double("--ema", arg, 0, 0.999999); break;
-        case T_CRFLR: o.crflr = b4k_cli_double("--crf-lr-mult", arg, 1e-6, 1e6); break;
-        case T_DROPOUT: o.dropout = b4k_cli_double("--dropout", arg, 0, 0.99); break;
-        case T_DEV: o.dev = arg; break;
-        case T_HOLDOUT: o.holdout = b4k_cli_double("--holdout", arg, 0, 0.9); break;
-        case T_NOBUCKET: o.bucket = 1; break;
-        case T_CKPT: o.ckpt = arg; break;
-        case T_RESUME: o.resume = arg; break;
-        case T_MAXSTEPS: o.max_steps = b4k_cli_int("--max-steps", arg, 1, 1LL << 40); break;
-        case T_LOG: o.log = arg; break;
-        case T_LOGEVERY: o.logevery = (int)b4k_cli_int("--log-every", arg, 1, 1 << 30); break;
-        case T_THRESH: parse_thresholds(arg, &o.th); o.has_th = 1; break;
-        case T_PROGRESS: o.progress = 1; break;
-        case T_DUMP: o.dump = arg; break;
-        case T_LAYERDECAY: o.layer_decay = b4k_cli_double("--layer-decay", arg, 0.01, 1); break;
-        }
-    }
-    if (!o.task || (strcmp(o.task, "spo") && strcmp(o.task, "ner"))) b4k_cli_usage("--task spo or --task ner is required");
+    topts o;
+    parse_train(&o, &cli, argc, argv);
     int task = !strcmp(o.task, "spo") ? B4K_IE_SPO : B4K_IE_NER;
-    int fmt = o.format ? b4k_ie_format_parse(o.format) : 0;
-    if (!fmt) b4k_cli_usage("--format must be lic2019, cmeie, casrel, conll or cluener");
-    if (b4k_ie_format_is_spo(fmt) != (task == B4K_IE_SPO))
-        b4k_cli_usage("--format %s does not fit --task %s", o.format, o.task);
-    if (!o.output) b4k_cli_usage("-o MODEL is required");
-    if (!o.init && !o.config && !o.resume) b4k_cli_usage("--init MODEL or --config JSON is required");
-    if (o.config && !o.vocab) b4k_cli_usage("--config needs --vocab");
-    if (optind >= argc) b4k_cli_usage("no training data file");
-    if (bf16) b4k_cli_dief("--bf16 is not available yet in this build (f32 training only)");
-    if (o.holdout > 0 && o.dev) b4k_cli_usage("--holdout and --dev exclude each other");
+    int fmt = b4k_ie_format_parse(o.format);
+    FILE *lf = NULL;
+    if (o.log && !(lf = fopen(o.log, "a"))) b4k_cli_dief("%s: cannot open: %m", o.log);
 
     b4k_err err;
     b4k_err_clear(&err);
@@ -232,133 +319,126 @@ static int cmd_train(int argc, char **argv)
     b4k_ie_model m;
     memset(&m, 0, sizeof m);
     b4k_ie_optload ol = {0};
+    b4k_ie_settings ck;
     int resumed = 0;
     if (o.resume) {
-        if (b4k_ie_model_load(&m, &err, o.resume, &ol)) b4k_cli_die(&err);
-        if (m.task != task) b4k_cli_dief("%s: checkpoint is for another task", o.resume);
-        for (int i = 0; i < m.names.n; i++) b4k_ie_names_add(&names, m.names.v[i]);
+        if (b4k_ie_model_load(&m, &err, o.resume, &ol)) train_die(lf, &err);
+        if (m.task != task) train_dief(lf, "%s: checkpoint is for another task", o.resume);
+        if (!ol.m || !ol.v) train_dief(lf, "%s: no optimiser state (not a checkpoint)", o.resume);
+        if (b4k_ie_settings_from_json(&ck, &err, ol.training, o.resume)) train_die(lf, &err);
+        for (int i = 0; i < m.names.n; i++)
+            if (b4k_ie_names_add(&names, m.names.v[i]) < 0) train_dief(lf, "out of memory");
+        check_resume_arch(lf, &o, &m);
         resumed = 1;
     }
     for (int i = optind; i < argc; i++)
-        if (b4k_ie_read(&data, &err, argv[i], fmt, &names, resumed)) b4k_cli_die(&err);
-    if (o.dev && b4k_ie_read(&dev, &err, o.dev, fmt, &names, 1)) b4k_cli_die(&err);
-    if (data.missing) b4k_cli_warn("%ld gold %s not found in their text (skipped)", data.missing, task == B4K_IE_SPO ? "triple strings" : "spans");
-    if (data.unknown) b4k_cli_warn("%ld gold items with names outside the checkpoint's schema (skipped)", data.unknown);
-    if (dev.unknown) b4k_cli_warn("%s: %ld gold items with unknown %s (not scored)", o.dev, dev.unknown, task == B4K_IE_SPO ? "predicates" : "types");
-    if (!resumed) {
+        if (b4k_ie_read(&data, &err, argv[i], fmt, &names, resumed)) train_die(lf, &err);
+    if (o.dev && b4k_ie_read(&dev, &err, o.dev, fmt, &names, 1)) train_die(lf, &err);
+    show_notes(&data.missing, "gold triples with a subject or object not in their text (skipped)");
+    show_notes(&data.unknown, "gold %s outside the checkpoint's schema (skipped)",
+               task == B4K_IE_SPO ? "triples with predicates" : "entities with types");
+    show_notes(&dev.missing, "gold triples of --dev with a subject or object not in their text (counted as missed)");
+    show_notes(&dev.unknown, "gold %s of --dev outside the schema (not scored)",
+               task == B4K_IE_SPO ? "triples with predicates" : "entities with types");
+    o.s.documents = (long)data.n;
+    o.s.data_hash = b4k_ie_data_hash(&data);
+    if (resumed) {
+        const char *note;
+        b4k_ie_settings merged;
+        if (b4k_ie_settings_resume(&merged, &err, &ck, &o.s, o.given, o.resume, &note)) train_die(lf, &err);
+        if (note) b4k_cli_warn("%s", note);
+        o.s = merged;
+    } else {
         b4k_bert_config c;
         if (o.config) {
-            if (b4k_ie_bert_config(&c, &err, o.config)) b4k_cli_die(&err);
-        } else if (b4k_ie_model_peek_config(&c, &err, o.init)) b4k_cli_die(&err);
-        if (o.dropout >= 0) c.drop_hidden = c.drop_attn = (float)o.dropout;
-        if (!o.maxlen) o.maxlen = c.max_pos < 128 ? c.max_pos : 128;
-        if (o.maxlen > c.max_pos) b4k_cli_usage("--max-len %d exceeds max_position_embeddings %d", o.maxlen, c.max_pos);
-        if (b4k_ie_model_create(&m, &err, task, &c, &names, o.vocab, o.init, o.maxlen, o.seed, (float)o.crflr))
-            b4k_cli_die(&err);
-        if (o.init && b4k_ie_model_init_from(&m, &err, o.init)) b4k_cli_die(&err);
+            if (b4k_ie_bert_config(&c, &err, o.config)) train_die(lf, &err);
+        } else if (b4k_ie_model_peek_config(&c, &err, o.init)) train_die(lf, &err);
+        if (o.s.dropout >= 0) c.drop_hidden = c.drop_attn = (float)o.s.dropout;
+        if (!o.s.max_len) o.s.max_len = c.max_pos < 128 ? c.max_pos : 128;
+        if (o.s.max_len > c.max_pos) b4k_cli_usage("--max-len %d exceeds max_position_embeddings %d", o.s.max_len, c.max_pos);
+        if (b4k_ie_model_create(&m, &err, task, &c, &names, o.vocab, o.init, o.s.max_len, o.s.seed))
+            train_die(lf, &err);
+        if (o.init && b4k_ie_model_init_from(&m, &err, o.init)) train_die(lf, &err);
     }
+    const b4k_ie_settings *s = &o.s;
     if (o.has_th) m.th = o.th;
-    if (o.layer_decay < 1) {
-        int L = m.cfg.layers;
-        for (int i = m.bert.first_param; i <= m.bert.last_param; i++) {
-            int l = -1;
-            if (sscanf(m.tab.t[i].name, "bert.encoder.layer.%d.", &l) != 1) l = -1;
-            m.tab.t[i].lr_mult *= (float)pow(o.layer_decay, l >= 0 ? L - l : L + 1);
-        }
-    }
+    if (b4k_ie_model_set_lr_mults(&m, &err, s->crf_lr_mult, s->layer_decay)) train_die(lf, &err);
 
-    /* hold out part of the training documents */
-    b4k_rng rng;
-    size_t ntrain_docs = data.n;
-    int32_t *perm = b4k_malloc_n(data.n ? data.n : 1, sizeof *perm);
-    if (!perm) b4k_cli_dief("out of memory");
-    for (size_t i = 0; i < data.n; i++) perm[i] = (int32_t)i;
-    if (o.holdout > 0) {
-        b4k_rng_seed(&rng, o.seed, 7);
-        for (size_t i = data.n; i > 1; i--) {
-            size_t j = b4k_rng_below(&rng, i);
-            int32_t t = perm[i - 1];
-            perm[i - 1] = perm[j];
-            perm[j] = t;
-        }
-        ntrain_docs = data.n - (size_t)(data.n * o.holdout);
-    }
     b4k_ie_exset ex = {0}, dex = {0};
-    if (b4k_ie_featurize(&ex, &err, m.wp, &data, task, m.max_len)) b4k_cli_die(&err);
-    if (dev.n && b4k_ie_featurize(&dex, &err, m.wp, &dev, task, m.max_len)) b4k_cli_die(&err);
-    if (ex.truncated) b4k_cli_warn("%ld texts longer than --max-len %d were truncated", ex.truncated, m.max_len);
-    if (ex.dropped) b4k_cli_warn("%ld gold spans could not be aligned to tokens (truncated or split) and were dropped", ex.dropped);
+    if (b4k_ie_featurize(&ex, &err, m.wp, &data, task, m.max_len)) train_die(lf, &err);
+    if (dev.n && b4k_ie_featurize(&dex, &err, m.wp, &dev, task, m.max_len)) train_die(lf, &err);
+    b4k_ie_notes_merge(&ex.truncated, &dex.truncated);
+    b4k_ie_notes_merge(&ex.dropped, &dex.dropped);
+    show_notes(&ex.truncated, "texts longer than --max-len %d tokens were cut", m.max_len);
+    show_notes(&ex.dropped, "gold items lost to the cut or not alignable to tokens (not trained on)");
     /* training examples (spo: with at least one triple), held-out examples */
     int32_t *use = b4k_malloc_n(data.n ? data.n : 1, sizeof *use), *hold = b4k_malloc_n(data.n ? data.n : 1, sizeof *hold);
     size_t nuse = 0, nhold = 0;
-    if (!use || !hold) b4k_cli_dief("out of memory");
-    for (size_t i = 0; i < data.n; i++) {
-        int32_t k = perm[i];
-        if (i >= ntrain_docs) hold[nhold++] = k;
-        else if (task == B4K_IE_NER || ex.ex[k].ntt > 0) use[nuse++] = k;
-    }
-    if (!nuse) b4k_cli_dief("no usable training examples");
-    /* sort held-out indices so evaluation order is the file order */
-    for (size_t i = 1; i < nhold; i++)
-        for (size_t j = i; j > 0 && hold[j - 1] > hold[j]; j--) {
-            int32_t t = hold[j];
-            hold[j] = hold[j - 1];
-            hold[j - 1] = t;
-        }
+    if (!use || !hold) train_dief(lf, "out of memory");
+    if (b4k_ie_split(use, &nuse, hold, &nhold, &err, &ex, task, s->holdout, s->seed)) train_die(lf, &err);
+    if (!nuse) train_dief(lf, "no usable training examples");
     if (o.dump && b4k_ie_dump_features(o.dump, &err, &ex, &data, &m.names, use, nuse, hold, nhold))
-        b4k_cli_die(&err);
+        train_die(lf, &err);
     int32_t *didx = NULL;
     if (dex.n) {
         didx = b4k_malloc_n(dex.n, sizeof *didx);
+        if (!didx) train_dief(lf, "out of memory");
         for (size_t i = 0; i < dex.n; i++) didx[i] = (int32_t)i;
     }
 
-    b4k_pool *pool = make_pool(o.threads);
+    b4k_pool *pool = make_pool(s->threads);
     b4k_ie_runner run;
-    if (b4k_ie_runner_init(&run, &err, &m, o.batch, m.max_len, 1, pool)) b4k_cli_die(&err);
-    long steps_per_epoch = b4k_ie_steps_per_epoch(nuse, o.batch, o.accum);
+    if (b4k_ie_runner_init(&run, &err, &m, s->batch, m.max_len, 1, pool)) train_die(lf, &err);
+    long steps_per_epoch = b4k_ie_steps_per_epoch(nuse, s->batch, s->accum);
     b4k_progress pr;
     b4k_adamw_opts ao;
     b4k_adamw_defaults(&ao);
-    ao.lr = (float)o.lr;
-    ao.weight_decay = (float)o.wd;
-    ao.clip_norm = (float)o.clip;
-    ao.total_steps = o.decay ? steps_per_epoch * o.epochs : 0;
-    ao.warmup_steps = (long)(o.warmup * steps_per_epoch * o.epochs);
-    ao.ema_decay = (float)o.ema;
+    ao.lr = (float)s->lr;
+    ao.weight_decay = (float)s->wd;
+    ao.clip_norm = (float)s->clip;
+    ao.total_steps = s->decay ? steps_per_epoch * s->epochs : 0;
+    ao.warmup_steps = (long)(s->warmup * steps_per_epoch * s->epochs);
+    ao.ema_decay = (float)s->ema;
     b4k_adamw opt;
-    if (b4k_adamw_init(&opt, &err, &m.tab, &ao)) b4k_cli_die(&err);
+    if (b4k_adamw_init(&opt, &err, &m.tab, &ao)) train_die(lf, &err);
     if (resumed) {
-        if (!ol.m || !ol.v) b4k_cli_dief("%s: no optimiser state (not a checkpoint)", o.resume);
+        if (opt.ema && !ol.ema) train_dief(lf, "%s: the checkpoint has no EMA weights", o.resume);
         memcpy(opt.m, ol.m, m.tab.total * sizeof(float));
         memcpy(opt.v, ol.v, m.tab.total * sizeof(float));
-        if (opt.ema && ol.ema) memcpy(opt.ema, ol.ema, m.tab.total * sizeof(float));
+        if (opt.ema) memcpy(opt.ema, ol.ema, m.tab.total * sizeof(float));
         opt.step = ol.step;
     }
-    FILE *lf = NULL;
-    if (o.log && !(lf = fopen(o.log, "a"))) b4k_cli_dief("%s: cannot open: %m", o.log);
+    json_t *sj = b4k_ie_settings_json(s);
+    if (!sj) train_dief(lf, "out of memory");
     log_line(lf, "{\"event\":\"start\",\"task\":\"%s\",\"train\":%zu,\"heldout\":%zu,\"dev\":%zu,\"params\":%zu,\"steps_per_epoch\":%ld,\"epochs\":%d,\"batch_size\":%d,\"lr\":%g,\"seed\":%llu,\"threads\":%d,\"resume_step\":%ld}",
-             o.task, nuse, nhold, dex.n, m.tab.total, steps_per_epoch, o.epochs, o.batch, o.lr,
-             (unsigned long long)o.seed, o.threads, opt.step);
+             o.task, nuse, nhold, dex.n, m.tab.total, steps_per_epoch, s->epochs, s->batch, s->lr,
+             (unsigned long long)s->seed, s->threads, opt.step);
 
-    struct tctx tc = {&pr, lf, o.epochs, o.logevery, b4k_now(), opt.step, 0, 0};
+    struct tctx tc = {&pr, lf, s->epochs, o.logevery, b4k_now(), opt.step, 0, 0};
     b4k_progress_init(&pr, o.progress);
     b4k_ie_evalset ev = {nhold ? &ex : &dex, nhold ? &data : &dev, nhold ? hold : didx,
                          nhold ? nhold : dex.n};
-    b4k_ie_train_cfg tcfg = {o.epochs, o.batch, o.accum, o.bucket, o.max_steps, o.seed, o.ckpt};
+    b4k_ie_train_cfg tcfg = {s->epochs, s->batch, s->accum, s->bucket, o.max_steps, s->seed, o.ckpt,
+                             o.ckpt_every, sj};
     if (b4k_ie_train(&m, &run, &opt, &err, &ex, use, nuse, &ev, &tcfg, on_event, &tc)) {
         b4k_progress_end(&pr);
-        b4k_cli_die(&err);
+        train_die(lf, &err);
     }
+    b4k_progress_end(&pr);
     double t0 = tc.t0;
+    if (opt.step < steps_per_epoch * s->epochs)
+        log_line(lf, "{\"event\":\"stop\",\"step\":%ld,\"max_steps\":%ld}", opt.step, o.max_steps);
     /* final model: EMA weights when on */
     b4k_adamw_ema_apply(&opt, &m.tab);
     /* only deterministic facts: the same run gives the same bytes */
-    json_t *extra = json_pack("{s:i,s:i,s:f,s:I,s:I,s:I,s:I}", "epochs", o.epochs, "batch_size", o.batch,
-                              "lr", o.lr, "steps", (json_int_t)opt.step, "seed", (json_int_t)o.seed,
-                              "train_examples", (json_int_t)nuse, "heldout_examples", (json_int_t)nhold);
-    if (b4k_ie_model_save(&m, &err, o.output, extra, NULL)) b4k_cli_die(&err);
+    json_t *extra = json_deep_copy(sj);
+    if (!extra || json_object_set_new(extra, "steps", json_integer(opt.step)) ||
+        json_object_set_new(extra, "train_examples", json_integer((json_int_t)nuse)) ||
+        json_object_set_new(extra, "heldout_examples", json_integer((json_int_t)nhold)))
+        train_dief(lf, "out of memory");
+    if (b4k_ie_model_save(&m, &err, o.output, extra, NULL)) train_die(lf, &err);
     json_decref(extra);
+    json_decref(sj);
     log_line(lf, "{\"event\":\"done\",\"steps\":%ld,\"seconds\":%.2f,\"output\":\"%s\"}", opt.step,
              b4k_now() - t0, o.output);
     if (lf) fclose(lf);
@@ -372,7 +452,8 @@ static int cmd_train(int argc, char **argv)
     b4k_ie_names_free(&names);
     b4k_ie_model_free(&m);
     free(ol.m), free(ol.v), free(ol.ema);
-    free(perm), free(use), free(hold), free(didx);
+    json_decref(ol.training);
+    free(use), free(hold), free(didx);
     b4k_cli_free(&cli);
     return b4k_cli_finish(0);
 }
@@ -383,7 +464,7 @@ enum { P_MODEL = B4K_OPT_LONG + 100, P_BATCH, P_KEEP, P_FIELD, P_THRESH, P_MAXLE
 
 static const b4k_opt predict_opts[] = {
     {"model", 'm', required_argument, "MODEL", "trained extraction model (.b4k)"},
-    {"output", 'o', required_argument, "FILE", "write to FILE instead of stdout"},
+    {"output", 'o', required_argument, "FILE", "write to FILE (atomically) instead of stdout"},
     {"field", P_FIELD, required_argument, "NAME", "text field of the input records (default text)"},
     {"batch-size", P_BATCH, required_argument, "N", "texts per forward pass (default 16)"},
     {"threads", 't', required_argument, "N", "threads (default 1)"},
@@ -410,12 +491,12 @@ static void pbatch_reset(pbatch *pb)
 }
 
 static void flush_batch(pbatch *pb, b4k_ie_model *m, b4k_ie_runner *r, FILE *out, const char *name,
-                        long *ntrunc)
+                        b4k_ie_notes *trunc)
 {
     b4k_err err;
     b4k_ie_exset ex = {0};
     if (b4k_ie_featurize(&ex, &err, m->wp, &pb->d, m->task, m->max_len)) b4k_cli_die(&err);
-    *ntrunc += ex.truncated;
+    b4k_ie_notes_merge(trunc, &ex.truncated);
     int32_t *idx = b4k_malloc_n(ex.n ? ex.n : 1, sizeof *idx);
     b4k_ie_doc *pred = b4k_calloc(ex.n ? ex.n : 1, sizeof *pred);
     if (!idx || !pred) b4k_cli_dief("out of memory");
@@ -496,12 +577,15 @@ static int cmd_predict(int argc, char **argv)
     if (b4k_ie_runner_init(&r, &err, &m, batch, m.max_len, 0, pool)) b4k_cli_die(&err);
     pbatch pb;
     memset(&pb, 0, sizeof pb);
-    long ntrunc = 0;
+    b4k_ie_notes trunc = {0}, unknown = {0};
     int nin = argc - optind;
+    char **fnames = b4k_calloc(nin ? (size_t)nin : 1, sizeof *fnames);
+    if (!fnames) b4k_cli_dief("out of memory");
     for (int fi = 0; fi < (nin ? nin : 1); fi++) {
         const char *path = nin ? argv[optind + fi] : "-";
         b4k_stream *st;
         if (b4k_stream_open(&st, path, &err)) b4k_cli_die(&err);
+        if (!(fnames[fi] = b4k_strdup(b4k_stream_name(st)))) b4k_cli_dief("out of memory");
         char *ln;
         size_t n;
         int rc;
@@ -535,13 +619,14 @@ static int cmd_predict(int argc, char **argv)
                 if (!keep) {
                     /* the records before the bad one are still written */
                     json_decref(o);
-                    flush_batch(&pb, &m, &r, out, path, &ntrunc);
+                    flush_batch(&pb, &m, &r, out, path, &trunc);
                     fflush(out);
                     b4k_cli_die(&e2);
                 }
                 pb.errmsg[pb.n] = b4k_strdup(e2.msg);
-            } else if (b4k_ie_data_add_text(&pb.d, text, tl, line)) {
-                b4k_cli_dief("out of memory");
+            } else {
+                if (b4k_ie_data_add_text(&pb.d, text, tl, fnames[fi], line)) b4k_cli_dief("out of memory");
+                b4k_ie_gold_unknown(&unknown, o, m.task == B4K_IE_SPO, &m.names, fnames[fi], line);
             }
             json_decref(o);
             pb.off[pb.n] = pb.raw.len;
@@ -549,16 +634,20 @@ static int cmd_predict(int argc, char **argv)
             pb.line[pb.n] = line;
             b4k_buf_append(&pb.raw, ln, n);
             pb.n++;
-            if (pb.d.n >= (size_t)batch * 4) flush_batch(&pb, &m, &r, out, path, &ntrunc);
+            if (pb.d.n >= (size_t)batch * 4) flush_batch(&pb, &m, &r, out, path, &trunc);
         }
-        flush_batch(&pb, &m, &r, out, path, &ntrunc);
+        flush_batch(&pb, &m, &r, out, path, &trunc);
         if (rc < 0) { /* a read error: the records before it are written */
             fflush(out);
             b4k_cli_die(&err);
         }
         b4k_stream_close(st);
     }
-    if (ntrunc) b4k_cli_warn("%ld texts longer than the model's max_len %d were truncated (nothing is extracted past the cut)", ntrunc, m.max_len);
+    show_notes(&trunc, "texts longer than the model's max_len %d tokens were cut (nothing is extracted past the cut)", m.max_len);
+    show_notes(&unknown, "gold %s in the input are not in the model's schema (it cannot predict them)",
+               m.task == B4K_IE_SPO ? "predicates" : "entity types");
+    for (int fi = 0; fi < (nin ? nin : 1); fi++) free(fnames[fi]);
+    free(fnames);
     pbatch_reset(&pb);
     b4k_buf_free(&pb.raw);
     free(pb.off), free(pb.len), free(pb.line), free(pb.errmsg);
@@ -615,10 +704,12 @@ static int cmd_eval(int argc, char **argv)
     b4k_ie_data d = {0};
     for (int i = optind; i < argc; i++)
         if (b4k_ie_read(&d, &err, argv[i], fmt, &m.names, 1)) b4k_cli_die(&err);
-    if (d.unknown) b4k_cli_warn("%ld gold items name %s the model does not know (not scored)", d.unknown, m.task == B4K_IE_SPO ? "predicates" : "types");
+    show_notes(&d.missing, "gold triples with a subject or object not in their text (counted as missed)");
+    show_notes(&d.unknown, "gold %s outside the model's schema (not scored)",
+               m.task == B4K_IE_SPO ? "triples with predicates" : "entities with types");
     b4k_ie_exset ex = {0};
     if (b4k_ie_featurize(&ex, &err, m.wp, &d, m.task, m.max_len)) b4k_cli_die(&err);
-    if (ex.truncated) b4k_cli_warn("%ld texts longer than max_len %d were truncated", ex.truncated, m.max_len);
+    show_notes(&ex.truncated, "texts longer than the model's max_len %d tokens were cut", m.max_len);
     b4k_pool *pool = make_pool(threads);
     b4k_ie_runner r;
     if (b4k_ie_runner_init(&r, &err, &m, batch, m.max_len, 0, pool)) b4k_cli_die(&err);
@@ -689,7 +780,7 @@ static int cmd_bench(int argc, char **argv)
         }
     }
     b4k_err err;
-    b4k_bert_config c = {21128, 768, 12, 12, 3072, 512, 2, 0, 1e-12f, 0.1f, 0.1f};
+    b4k_bert_config c = {21128, 768, 12, 12, 3072, 512, 2, 0, 1e-12f, 0.1f, 0.1f, 0, 0, 0, 0.02f};
     if (cfgp && b4k_ie_bert_config(&c, &err, cfgp)) b4k_cli_die(&err);
     if (T > c.max_pos) b4k_cli_usage("--max-len exceeds max_position_embeddings");
     b4k_ptab tab;

@@ -220,6 +220,27 @@ int b4k_cv_config(b4k_cv *cv, const char *const *inputs, const b4k_convert_opts 
             goto done;
         if (!strcmp(f, "nezha"))
             copy_key(c, src, "max_relative_position", NULL, json_integer(64));
+        /* RoBERTa (HF "roberta." names or model_type): its position ids
+         * start after the padding index, so the model records where */
+        json_t *mt = src ? json_object_get(src, "model_type") : NULL;
+        int roberta = 0;
+        if (json_is_string(mt))
+            roberta = !strcmp(json_string_value(mt), "roberta") ||
+                      !strcmp(json_string_value(mt), "xlm-roberta") ||
+                      !strcmp(json_string_value(mt), "camembert");
+        else
+            for (size_t i = 0; i < cv->nout && !roberta; i++)
+                roberta = cv->out[i].src && !strncmp(cv->out[i].src->name, "roberta.", 8);
+        if (roberta) {
+            json_t *pad = src ? json_object_get(src, "pad_token_id") : NULL;
+            int64_t p = json_is_integer(pad) ? json_integer_value(pad) : 1;
+            if (json_object_set_new(c, "model_type", json_is_string(mt) ? json_incref(mt) : json_string("roberta")) ||
+                json_object_set_new(c, "pad_token_id", json_integer(p)) ||
+                json_object_set_new(c, "position_offset", json_integer(p + 1))) {
+                rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+                goto done;
+            }
+        }
     } else {
         int64_t ne = dim_of(cv, "wte.weight", 1), heads = -1;
         if (!strcmp(f, "cpm") && ne == 2560)

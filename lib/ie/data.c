@@ -1,6 +1,8 @@
 /* Extraction data readers; see data.h. */
 #include "ie/data.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 #include "core/utf8.h"
 #include "io/jsonl.h"
 #include "io/stream.h"
+#include "model/model.h"
 
 void b4k_ie_names_free(b4k_ie_names *nm)
 {
@@ -81,9 +84,30 @@ int32_t b4k_ie_find_cp(const char *text, size_t len, const char *needle, size_t 
     return b4k_ie_cp_count(text, (size_t)(p - text));
 }
 
+void b4k_ie_note_add(b4k_ie_notes *ns, const char *file, long line, const char *fmt, ...)
+{
+    ns->total++;
+    if (ns->n >= B4K_IE_NOTES_KEEP) return;
+    b4k_ie_note *n = &ns->v[ns->n++];
+    n->file = file;
+    n->line = line;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(n->text, sizeof n->text, fmt, ap);
+    va_end(ap);
+}
+
+void b4k_ie_notes_merge(b4k_ie_notes *dst, const b4k_ie_notes *src)
+{
+    for (int i = 0; i < src->n && dst->n < B4K_IE_NOTES_KEEP; i++) dst->v[dst->n++] = src->v[i];
+    dst->total += src->total;
+}
+
 void b4k_ie_data_free(b4k_ie_data *d)
 {
     if (!d) return;
+    for (int i = 0; i < d->nsrc; i++) free(d->srcs[i]);
+    free(d->srcs);
     for (size_t i = 0; i < d->n; i++) {
         b4k_ie_doc *x = &d->doc[i];
         for (int k = 0; k < x->ntrip; k++) {
@@ -98,6 +122,26 @@ void b4k_ie_data_free(b4k_ie_data *d)
     memset(d, 0, sizeof *d);
 }
 
+uint64_t b4k_ie_data_hash(const b4k_ie_data *d)
+{
+    b4k_xxh64_state h;
+    b4k_xxh64_init(&h, 0);
+    for (size_t i = 0; i < d->n; i++) {
+        const b4k_ie_doc *x = &d->doc[i];
+        int32_t k[3] = {(int32_t)x->len, x->ntrip, x->nent};
+        b4k_xxh64_update(&h, k, sizeof k);
+        b4k_xxh64_update(&h, x->text, x->len);
+        for (int t = 0; t < x->ntrip; t++) {
+            const b4k_ie_triple *q = &x->trip[t];
+            b4k_xxh64_update(&h, &q->pred, sizeof q->pred);
+            b4k_xxh64_update(&h, q->subj, strlen(q->subj) + 1);
+            b4k_xxh64_update(&h, q->obj, strlen(q->obj) + 1);
+        }
+        for (int t = 0; t < x->nent; t++) b4k_xxh64_update(&h, &x->ent[t], sizeof x->ent[t]);
+    }
+    return b4k_xxh64_digest(&h);
+}
+
 static b4k_ie_doc *new_doc(b4k_ie_data *d, const char *text, size_t len, long line)
 {
     if (B4K_GROW(d->doc, d->cap, d->n + 1)) return NULL;
@@ -107,13 +151,17 @@ static b4k_ie_doc *new_doc(b4k_ie_data *d, const char *text, size_t len, long li
     x->len = len;
     x->ncp = b4k_ie_cp_count(text, len);
     x->line = line;
+    x->src = d->nsrc ? d->srcs[d->nsrc - 1] : NULL;
     d->n++;
     return x;
 }
 
-int b4k_ie_data_add_text(b4k_ie_data *d, const char *text, size_t len, long line)
+int b4k_ie_data_add_text(b4k_ie_data *d, const char *text, size_t len, const char *src, long line)
 {
-    return new_doc(d, text, len, line) ? 0 : B4K_ENOMEM;
+    b4k_ie_doc *x = new_doc(d, text, len, line);
+    if (!x) return B4K_ENOMEM;
+    x->src = src;
+    return 0;
 }
 
 static int add_triple(b4k_ie_data *d, b4k_ie_doc *x, b4k_ie_names *names, int frozen,
@@ -122,7 +170,7 @@ static int add_triple(b4k_ie_data *d, b4k_ie_doc *x, b4k_ie_names *names, int fr
     int pi = frozen ? b4k_ie_names_find(names, p) : b4k_ie_names_add(names, p);
     if (pi == B4K_ENOMEM) return B4K_ENOMEM;
     if (pi < 0) {
-        d->unknown++;
+        b4k_ie_note_add(&d->unknown, x->src, x->line, "predicate \"%.60s\" is not in the schema", p);
         return 0;
     }
     if (B4K_GROW(x->trip, x->tcap, (size_t)x->ntrip + 1)) return B4K_ENOMEM;
@@ -141,7 +189,9 @@ static int add_triple(b4k_ie_data *d, b4k_ie_doc *x, b4k_ie_names *names, int fr
     t->o0 = b4k_ie_find_cp(x->text, x->len, o, ol);
     t->s1 = t->s0 < 0 ? -1 : t->s0 + b4k_ie_cp_count(s, sl);
     t->o1 = t->o0 < 0 ? -1 : t->o0 + b4k_ie_cp_count(o, ol);
-    if (t->s0 < 0 || t->o0 < 0) d->missing++;
+    if (t->s0 < 0 || t->o0 < 0)
+        b4k_ie_note_add(&d->missing, x->src, x->line, "%s \"%.60s\" of triple (\"%.40s\", \"%.40s\", \"%.40s\") is not in the text",
+                        t->s0 < 0 ? "subject" : "object", t->s0 < 0 ? s : o, s, p, o);
     x->ntrip++;
     return 0;
 }
@@ -152,7 +202,7 @@ static int add_span(b4k_ie_data *d, b4k_ie_doc *x, b4k_ie_names *names, int froz
     int ti = frozen ? b4k_ie_names_find(names, type) : b4k_ie_names_add(names, type);
     if (ti == B4K_ENOMEM) return B4K_ENOMEM;
     if (ti < 0) {
-        d->unknown++;
+        b4k_ie_note_add(&d->unknown, x->src, x->line, "entity type \"%.60s\" is not in the schema", type);
         return 0;
     }
     if (B4K_GROW(x->ent, x->ecap, (size_t)x->nent + 1)) return B4K_ENOMEM;
@@ -169,6 +219,33 @@ static const char *str_or_value(const json_t *v)
         if (json_is_string(x)) return json_string_value(x);
     }
     return NULL;
+}
+
+void b4k_ie_gold_unknown(b4k_ie_notes *ns, const json_t *o, int spo, const b4k_ie_names *names,
+                         const char *file, long line)
+{
+    size_t i;
+    json_t *t;
+    if (spo) {
+        json_array_foreach(json_object_get(o, "spo_list"), i, t) {
+            const char *p = str_or_value(json_object_get(t, "predicate"));
+            if (p && b4k_ie_names_find(names, p) < 0)
+                b4k_ie_note_add(ns, file, line, "gold predicate \"%.60s\" is not in the model's schema", p);
+        }
+        json_array_foreach(json_object_get(o, "triple_list"), i, t) {
+            const char *p = json_string_value(json_array_get(t, 1));
+            if (p && b4k_ie_names_find(names, p) < 0)
+                b4k_ie_note_add(ns, file, line, "gold predicate \"%.60s\" is not in the model's schema", p);
+        }
+        return;
+    }
+    const char *type;
+    json_t *lab = json_object_get(o, "label");
+    if (json_is_object(lab))
+        json_object_foreach(lab, type, t) {
+            if (b4k_ie_names_find(names, type) < 0)
+                b4k_ie_note_add(ns, file, line, "gold entity type \"%.60s\" is not in the model's schema", type);
+        }
 }
 
 #define FERR(code, ...) (rc = b4k_err_set(err, code, name, line, __VA_ARGS__))
@@ -264,8 +341,9 @@ static int read_cluener_obj(b4k_ie_data *d, b4k_err *err, const char *name, long
 typedef struct conll_sent {
     b4k_buf text;
     char **tags;
+    long *lines;          /* line of each tag */
     int n;
-    size_t cap;
+    size_t cap, lcap;
     long line0;
 } conll_sent;
 
@@ -291,7 +369,13 @@ static int conll_flush(b4k_ie_data *d, b4k_err *err, const char *name, conll_sen
             tid = frozen ? b4k_ie_names_find(names, type) : b4k_ie_names_add(names, type);
             if (tid == B4K_ENOMEM) return FERR(B4K_ENOMEM, "out of memory");
             if (tid < 0) {
-                d->unknown++;
+                /* one note per entity: at its first tag */
+                const char *pt = i ? cs->tags[i - 1] : "O";
+                int cont_unknown = strchr("IME", pfx) && i && (pt[1] == '-' || pt[1] == '_') &&
+                                   !strcmp(pt + 2, ty) && !strchr("ES", pt[0]);
+                if (!cont_unknown)
+                    b4k_ie_note_add(&d->unknown, x->src, cs->lines[i],
+                                    "entity type \"%.60s\" is not in the schema", type);
                 pfx = 'O';
             }
         }
@@ -355,6 +439,11 @@ static int read_conll(b4k_ie_data *d, b4k_err *err, b4k_stream *st, const char *
             if (j == a) clen = (size_t)k;
         }
         if (cs.n == 0) cs.line0 = line;
+        if (B4K_GROW(cs.lines, cs.lcap, (size_t)cs.n + 1)) {
+            FERR(B4K_ENOMEM, "out of memory");
+            goto out;
+        }
+        cs.lines[cs.n] = line;
         if (b4k_buf_append(&cs.text, ln, clen) || B4K_GROW(cs.tags, cs.cap, (size_t)cs.n + 1) ||
             !(cs.tags[cs.n] = b4k_strndup(ln + z, n - z))) {
             FERR(B4K_ENOMEM, "out of memory");
@@ -367,8 +456,41 @@ static int read_conll(b4k_ie_data *d, b4k_err *err, b4k_stream *st, const char *
 out:
     for (int i = 0; i < cs.n; i++) free(cs.tags[i]);
     free(cs.tags);
+    free(cs.lines);
     b4k_buf_free(&cs.text);
     return rc < 0 ? rc : 0;
+}
+
+/* Line of the first character of each element of the top-level JSON array
+ * in buf (already parsed by jansson, so well-formed): n entries. */
+static long *record_lines(const char *buf, size_t len, size_t n)
+{
+    long *v = b4k_malloc_n(n ? n : 1, sizeof *v);
+    if (!v) return NULL;
+    long line = 1;
+    size_t k = 0;
+    int depth = 0, in_str = 0, want = 0;
+    for (size_t i = 0; i < len && k < n; i++) {
+        char c = buf[i];
+        if (c == '\n') line++;
+        if (in_str) {
+            if (c == '\\') i++;
+            else if (c == '"') in_str = 0;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+        if (depth == 1 && want) {
+            v[k++] = line;
+            want = 0;
+        }
+        if (c == '"') in_str = 1;
+        else if (c == '[' || c == '{') {
+            if (++depth == 1) want = 1;
+        } else if (c == ']' || c == '}') depth--;
+        else if (c == ',' && depth == 1) want = 1;
+    }
+    for (; k < n; k++) v[k] = 0;
+    return v;
 }
 
 int b4k_ie_read(b4k_ie_data *d, b4k_err *err, const char *path, int fmt, b4k_ie_names *names,
@@ -378,6 +500,11 @@ int b4k_ie_read(b4k_ie_data *d, b4k_err *err, const char *path, int fmt, b4k_ie_
     int rc = b4k_stream_open(&st, path, err);
     if (rc) return rc;
     const char *name = b4k_stream_name(st);
+    if (B4K_GROW(d->srcs, d->srccap, (size_t)d->nsrc + 1) || !(d->srcs[d->nsrc] = b4k_strdup(name))) {
+        b4k_stream_close(st);
+        return b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
+    }
+    d->nsrc++;
     long line = 0;
     json_t *o = NULL;
     if (fmt == B4K_IE_CONLL) {
@@ -393,6 +520,9 @@ int b4k_ie_read(b4k_ie_data *d, b4k_err *err, const char *path, int fmt, b4k_ie_
             if (b4k_buf_append(&all, tmp, got)) rc = b4k_err_set(err, B4K_ENOMEM, name, 0, "out of memory");
         } while (!rc && got == sizeof tmp);
         if (!rc) rc = b4k_json_parse_doc(&o, (const char *)all.data, all.len, name, err);
+        long *rl = NULL;
+        if (!rc && json_is_array(o) && !(rl = record_lines(all.data, all.len, json_array_size(o))))
+            rc = b4k_err_set(err, B4K_ENOMEM, name, 0, "out of memory");
         b4k_buf_free(&all);
         if (rc) goto done;
         if (!json_is_array(o)) {
@@ -402,13 +532,14 @@ int b4k_ie_read(b4k_ie_data *d, b4k_err *err, const char *path, int fmt, b4k_ie_
         size_t i;
         json_t *r;
         json_array_foreach(o, i, r) {
-            line = (long)i + 1; /* record number */
+            line = rl[i]; /* where the record starts */
             if (!json_is_object(r)) {
                 FERR(B4K_EFORMAT, "record %zu is not an object", i + 1);
-                goto done;
+                break;
             }
-            if ((rc = read_spo_obj(d, err, name, line, r, fmt, names, frozen))) goto done;
+            if ((rc = read_spo_obj(d, err, name, line, r, fmt, names, frozen))) break;
         }
+        free(rl);
         goto done;
     }
     char *ln;

@@ -1,6 +1,7 @@
 /* Extraction model create/save/load; see model.h. */
 #include "ie/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,18 +52,59 @@ static int cfg_from_json(b4k_bert_config *c, b4k_err *err, json_t *o, const char
         c->drop_hidden = (float)json_number_value(v);
     if ((v = json_object_get(o, "attention_probs_dropout_prob")) && json_is_number(v))
         c->drop_attn = (float)json_number_value(v);
+    c->init_range = 0.02f;
+    if ((v = json_object_get(o, "initializer_range")) && json_is_number(v))
+        c->init_range = (float)json_number_value(v);
+    /* ALBERT: factorised embeddings, one shared layer group */
+    json_t *mt = json_object_get(o, "model_type");
+    const char *type = json_is_string(mt) ? json_string_value(mt) : "";
+    int albert = !strcmp(type, "albert") || json_object_get(o, "embedding_size") ||
+                 json_object_get(o, "num_hidden_groups");
+    if (albert) {
+        int groups = 1, inner = 1, rc2;
+        if ((rc2 = cfg_int(o, "num_hidden_groups", &groups, 1, path, err)) ||
+            (rc2 = cfg_int(o, "inner_group_num", &inner, 1, path, err)) ||
+            (rc2 = cfg_int(o, "embedding_size", &c->emb, 128, path, err)))
+            return rc2;
+        if (groups != 1 || inner != 1)
+            return b4k_err_set(err, B4K_EUNSUP, path, 0,
+                               "ALBERT with num_hidden_groups %d and inner_group_num %d is not supported "
+                               "(only one shared layer)", groups, inner);
+        c->shared = 1;
+        if (c->emb == c->hidden) c->emb = 0;
+    }
+    /* RoBERTa: positions start after the padding index (fairseq/HF) */
+    int roberta = !strcmp(type, "roberta") || !strcmp(type, "xlm-roberta") || !strcmp(type, "camembert");
+    if ((v = json_object_get(o, "position_offset")) && json_is_integer(v)) {
+        c->pos_offset = (int)json_integer_value(v);
+    } else if (roberta) {
+        json_t *pad = json_object_get(o, "pad_token_id");
+        c->pos_offset = (json_is_integer(pad) ? (int)json_integer_value(pad) : 1) + 1;
+    }
     return b4k_bert_config_check(c, err);
 }
 
 static json_t *cfg_to_json(const b4k_bert_config *c)
 {
-    return json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:f,s:f,s:f}", "vocab_size", c->vocab,
-                     "hidden_size", c->hidden, "num_hidden_layers", c->layers,
-                     "num_attention_heads", c->heads, "intermediate_size", c->inter,
-                     "max_position_embeddings", c->max_pos, "type_vocab_size", c->type_vocab,
-                     "hidden_act", c->gelu_tanh ? "gelu_new" : "gelu", "layer_norm_eps",
-                     (double)c->ln_eps, "hidden_dropout_prob", (double)c->drop_hidden,
-                     "attention_probs_dropout_prob", (double)c->drop_attn);
+    json_t *o = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:f,s:f,s:f,s:f}", "vocab_size", c->vocab,
+                          "hidden_size", c->hidden, "num_hidden_layers", c->layers,
+                          "num_attention_heads", c->heads, "intermediate_size", c->inter,
+                          "max_position_embeddings", c->max_pos, "type_vocab_size", c->type_vocab,
+                          "hidden_act", c->gelu_tanh ? "gelu_new" : "gelu", "layer_norm_eps",
+                          (double)c->ln_eps, "hidden_dropout_prob", (double)c->drop_hidden,
+                          "attention_probs_dropout_prob", (double)c->drop_attn, "initializer_range",
+                          (double)(c->init_range > 0 ? c->init_range : 0.02f));
+    int bad = !o;
+    if (!bad && c->shared)
+        bad = json_object_set_new(o, "model_type", json_string("albert")) ||
+              json_object_set_new(o, "embedding_size", json_integer(b4k_bert_emb(c)));
+    if (!bad && c->pos_offset)
+        bad = json_object_set_new(o, "position_offset", json_integer(c->pos_offset));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 int b4k_ie_bert_config(b4k_bert_config *c, b4k_err *err, const char *path)
@@ -131,7 +173,7 @@ static void default_thresh(b4k_spo_thresh *t)
 
 int b4k_ie_model_create(b4k_ie_model *m, b4k_err *err, int task, const b4k_bert_config *c,
                         const b4k_ie_names *names, const char *vocab_path, const char *init_path,
-                        int max_len, uint64_t seed, float crf_lr_mult)
+                        int max_len, uint64_t seed)
 {
     memset(m, 0, sizeof *m);
     m->task = task;
@@ -156,6 +198,14 @@ int b4k_ie_model_create(b4k_ie_model *m, b4k_err *err, int task, const b4k_bert_
         size_t vn;
         if (!init_path) return b4k_err_set(err, B4K_EINVAL, NULL, 0, "no vocabulary given");
         if ((rc = b4k_model_open(&mf, init_path, err))) return rc;
+        json_t *tk = b4k_model_tokenizer(mf), *kind = json_object_get(tk, "kind");
+        if (!json_is_string(kind) || strcmp(json_string_value(kind), "wordpiece")) {
+            rc = b4k_err_set(err, B4K_EUNSUP, init_path, 0,
+                             "the model has no WordPiece vocabulary (tokenizer \"%s\"): give --vocab",
+                             json_is_string(kind) ? json_string_value(kind) : "none");
+            b4k_model_free(mf);
+            return rc;
+        }
         rc = b4k_model_get_blob(mf, "tokenizer.vocab", &vb, &vn, err);
         if (!rc && !(m->vocab = b4k_strndup(vb, vn))) rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
         m->vocab_len = vn;
@@ -167,9 +217,24 @@ int b4k_ie_model_create(b4k_ie_model *m, b4k_err *err, int task, const b4k_bert_
     if ((rc = build(m, err))) return rc;
     b4k_bert_init_weights(&m->bert, &m->tab, seed);
     if (task == B4K_IE_SPO) b4k_spo_init_weights(&m->spo, &m->tab, seed);
-    else {
-        b4k_ner_init_weights(&m->ner, &m->tab, seed);
-        m->tab.t[m->ner.p_trans].lr_mult = crf_lr_mult > 0 ? crf_lr_mult : 1.f;
+    else b4k_ner_init_weights(&m->ner, &m->tab, seed);
+    return 0;
+}
+
+int b4k_ie_model_set_lr_mults(b4k_ie_model *m, b4k_err *err, double crf_lr_mult,
+                              double layer_decay)
+{
+    for (int i = 0; i < m->tab.n; i++) m->tab.t[i].lr_mult = 1.f;
+    if (m->task == B4K_IE_NER) m->tab.t[m->ner.p_trans].lr_mult = crf_lr_mult > 0 ? (float)crf_lr_mult : 1.f;
+    if (!(layer_decay < 1)) return 0;
+    if (!(layer_decay > 0)) return b4k_err_set(err, B4K_EINVAL, NULL, 0, "layer decay must be in (0, 1]");
+    if (m->cfg.shared)
+        return b4k_err_set(err, B4K_EUNSUP, NULL, 0,
+                           "--layer-decay: ALBERT shares one layer's weights between all layers");
+    int L = m->cfg.layers;
+    for (int i = m->bert.first_param; i <= m->bert.last_param; i++) {
+        int l = b4k_bert_param_layer(&m->bert, i);
+        m->tab.t[i].lr_mult = (float)pow(layer_decay, l >= 0 ? L - l : L + 1);
     }
     return 0;
 }
@@ -180,7 +245,20 @@ int b4k_ie_model_peek_config(b4k_bert_config *c, b4k_err *err, const char *path)
     int rc = b4k_model_open(&mf, path, err);
     if (rc) return rc;
     json_t *cfg = b4k_model_config(mf), *bc = json_object_get(cfg, "bert");
-    rc = cfg_from_json(c, err, bc ? bc : cfg, path);
+    const char *arch = b4k_model_arch(mf);
+    if (!bc && arch && strcmp(arch, "bert") && strcmp(arch, "albert")) {
+        rc = b4k_err_set(err, B4K_EUNSUP, path, 0,
+                         "--init takes a BERT, RoBERTa or ALBERT model, not architecture \"%s\"", arch);
+    } else if (!bc && arch && !strcmp(arch, "albert") && !json_object_get(cfg, "model_type")) {
+        json_t *c2 = json_deep_copy(cfg);
+        if (!c2 || json_object_set_new(c2, "model_type", json_string("albert")))
+            rc = b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
+        else
+            rc = cfg_from_json(c, err, c2, path);
+        json_decref(c2);
+    } else {
+        rc = cfg_from_json(c, err, bc ? bc : cfg, path);
+    }
     b4k_model_free(mf);
     return rc;
 }
@@ -362,6 +440,8 @@ int b4k_ie_model_load(b4k_ie_model *m, b4k_err *err, const char *path, b4k_ie_op
         memcpy(b4k_ptab_w(&m->tab, k), v.data, t->n * sizeof(float));
     }
     if (st) {
+        json_t *tr = json_object_get(b4k_model_header(mf), "training");
+        st->training = tr ? json_incref(tr) : NULL;
         if ((rc = opt_array(mf, err, "optimizer.m", m->tab.total, &st->m)) ||
             (rc = opt_array(mf, err, "optimizer.v", m->tab.total, &st->v)) ||
             (rc = opt_array(mf, err, "optimizer.ema", m->tab.total, &st->ema)))

@@ -46,10 +46,17 @@ int b4k_ie_bert_config(b4k_bert_config *c, b4k_err *err, const char *path);
 
 /* New randomly initialised model (seed) over a vocab.txt file, or (when
  * vocab_path is NULL) the vocabulary embedded in the .b4k at init_path.
- * names are copied.  crf_lr_mult: the CRF transitions' lr multiplier. */
+ * names are copied.  Every learning-rate multiplier starts at 1. */
 int b4k_ie_model_create(b4k_ie_model *m, b4k_err *err, int task, const b4k_bert_config *c,
                         const b4k_ie_names *names, const char *vocab_path, const char *init_path,
-                        int max_len, uint64_t seed, float crf_lr_mult);
+                        int max_len, uint64_t seed);
+/* Set every tensor's learning-rate multiplier from scratch (so a loaded
+ * checkpoint gets exactly the multipliers of the run that wrote it):
+ * the CRF transitions crf_lr_mult (ner), and with layer_decay < 1 encoder
+ * layer l of L layer_decay^(L-l), the embeddings layer_decay^(L+1) (the
+ * heads keep 1).  Shared-layer encoders (ALBERT) refuse layer_decay < 1. */
+int b4k_ie_model_set_lr_mults(b4k_ie_model *m, b4k_err *err, double crf_lr_mult,
+                              double layer_decay);
 /* Copy the encoder weights (and the vocabulary) of a pretrained .b4k: BERT
  * tensors named as this model's ("bert.*", with or without the prefix).
  * Shapes must match the config. */
@@ -72,6 +79,7 @@ int b4k_ie_model_save(const b4k_ie_model *m, b4k_err *err, const char *path, jso
 typedef struct b4k_ie_optload {
     float *m, *v, *ema;
     long step;
+    json_t *training;  /* the header's "training" member (a reference; json_decref it), or NULL */
 } b4k_ie_optload;
 int b4k_ie_model_load(b4k_ie_model *m, b4k_err *err, const char *path, b4k_ie_optload *st);
 void b4k_ie_model_free(b4k_ie_model *m);

@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/rng.h"
+#include "nn/ops.h"
 #include "nn/ops_bwd.h"
 
 int b4k_ner_add_params(b4k_ner_head *h, b4k_ptab *tab, b4k_err *err, int H, int L,
@@ -54,7 +55,7 @@ int b4k_ner_ws_init(b4k_ner_ws *ws, b4k_err *err, const b4k_ner_head *h, int Bca
         b4k_ner_ws_free(ws);
         return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     }
-    int rc = b4k_loss_crf_init(&ws->crf, err, h->L);
+    int rc = b4k_crfloss_init(&ws->crf, err, h->L);
     if (rc) b4k_ner_ws_free(ws);
     return rc;
 }
@@ -65,7 +66,7 @@ void b4k_ner_ws_free(b4k_ner_ws *ws)
     free(ws->em);
     free(ws->dem);
     free(ws->dout);
-    b4k_loss_crf_free(&ws->crf);
+    b4k_crfloss_free(&ws->crf);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -76,8 +77,8 @@ int b4k_ner_loss(const b4k_ner_head *h, b4k_ptab *tab, b4k_ner_ws *ws, b4k_err *
     int N = B * T, H = h->H, L = h->L;
     if (B > ws->Bcap || T > ws->Tcap)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "ner: batch exceeds workspace");
-    b4k_nn_linear_fwd(ws->em, out, b4k_ptab_w(tab, h->p_w), b4k_ptab_w(tab, h->p_b), N, H, L);
-    int rc = b4k_loss_crf_nll(&ws->crf, err, loss, backward ? ws->dem : NULL,
+    b4k_linear_fwd(ws->em, out, b4k_ptab_w(tab, h->p_w), b4k_ptab_w(tab, h->p_b), N, H, L);
+    int rc = b4k_crfloss_nll(&ws->crf, err, loss, backward ? ws->dem : NULL,
                               backward ? b4k_ptab_g(tab, h->p_trans) : NULL, ws->em,
                               b4k_ptab_w(tab, h->p_trans), tags, lens, B, T, 1.0);
     if (rc || !backward) return rc;
@@ -90,6 +91,6 @@ int b4k_ner_decode(const b4k_ner_head *h, const b4k_ptab *tab, b4k_ner_ws *ws, b
                    const float *out, int n, int32_t *path)
 {
     if (n > ws->Bcap * ws->Tcap) return b4k_err_set(err, B4K_EINVAL, NULL, 0, "ner: too long");
-    b4k_nn_linear_fwd(ws->em, out, b4k_ptab_w(tab, h->p_w), b4k_ptab_w(tab, h->p_b), n, h->H, h->L);
-    return b4k_loss_crf_decode(&ws->crf, err, path, ws->em, b4k_ptab_w(tab, h->p_trans), n);
+    b4k_linear_fwd(ws->em, out, b4k_ptab_w(tab, h->p_w), b4k_ptab_w(tab, h->p_b), n, h->H, h->L);
+    return b4k_crfloss_decode(&ws->crf, err, path, ws->em, b4k_ptab_w(tab, h->p_trans), n);
 }

@@ -10,7 +10,7 @@
 
 #include "core/err.h"
 #include "nn/adamw.h"
-#include "nn/loss.h"
+#include "crf/crfloss.h"
 
 typedef struct b4k_ner_head {
     int H, L;
@@ -27,7 +27,7 @@ typedef struct b4k_ner_ws {
     int Bcap, Tcap;
     float *em, *dem;  /* (N,L) */
     float *dout;      /* (N,H) gradient for the encoder */
-    b4k_loss_crf crf;
+    b4k_crfloss crf;
 } b4k_ner_ws;
 
 int b4k_ner_ws_init(b4k_ner_ws *ws, b4k_err *err, const b4k_ner_head *h, int Bcap, int Tcap);

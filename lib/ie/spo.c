@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "nn/loss.h"
+#include "nn/ops.h"
 #include "nn/ops_bwd.h"
 
 int b4k_spo_add_params(b4k_spo_head *h, b4k_ptab *tab, b4k_err *err, int H, int P, float eps)
@@ -108,18 +109,18 @@ static void cln_forward(const b4k_spo_head *h, const b4k_ptab *tab, b4k_spo_ws *
                         const float *pre, int pre_shared, int B, int T)
 {
     int H = h->H, N = B * T;
-    b4k_nn_linear_fwd(ws->G, ws->sv, b4k_ptab_w(tab, h->p_gw), b4k_ptab_w(tab, h->p_cg), B, 2 * H, H);
-    b4k_nn_linear_fwd(ws->Bt, ws->sv, b4k_ptab_w(tab, h->p_bw), b4k_ptab_w(tab, h->p_cb), B, 2 * H, H);
+    b4k_linear_fwd(ws->G, ws->sv, b4k_ptab_w(tab, h->p_gw), b4k_ptab_w(tab, h->p_cg), B, 2 * H, H);
+    b4k_linear_fwd(ws->Bt, ws->sv, b4k_ptab_w(tab, h->p_bw), b4k_ptab_w(tab, h->p_cb), B, 2 * H, H);
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
             memcpy(ws->Grow + ((size_t)b * T + t) * H, ws->G + (size_t)b * H, H * sizeof(float));
             memcpy(ws->Brow + ((size_t)b * T + t) * H, ws->Bt + (size_t)b * H, H * sizeof(float));
         }
     for (int b = 0; b < B; b++)
-        b4k_nn_ln_fwd(ws->cln + (size_t)b * T * H, ws->cm + (size_t)b * T, ws->cr + (size_t)b * T,
+        b4k_layernorm_fwd_strided(ws->cln + (size_t)b * T * H, ws->cm + (size_t)b * T, ws->cr + (size_t)b * T,
                       pre + (pre_shared ? 0 : (size_t)b * T * H), ws->Grow + (size_t)b * T * H, H,
                       ws->Brow + (size_t)b * T * H, H, T, H, h->eps);
-    b4k_nn_linear_fwd(ws->zo, ws->cln, b4k_ptab_w(tab, h->p_ow), b4k_ptab_w(tab, h->p_ob), N, H,
+    b4k_linear_fwd(ws->zo, ws->cln, b4k_ptab_w(tab, h->p_ow), b4k_ptab_w(tab, h->p_ob), N, H,
                       2 * h->P);
 }
 
@@ -139,7 +140,7 @@ int b4k_spo_loss(const b4k_spo_head *h, b4k_ptab *tab, b4k_spo_ws *ws, b4k_err *
         M += lens[b] < T ? lens[b] : T;
     }
     if (M <= 0) return b4k_err_set(err, B4K_EINVAL, NULL, 0, "spo: empty batch");
-    b4k_nn_linear_fwd(ws->zs, out, b4k_ptab_w(tab, h->p_sw), b4k_ptab_w(tab, h->p_sb), N, H, 2);
+    b4k_linear_fwd(ws->zs, out, b4k_ptab_w(tab, h->p_sw), b4k_ptab_w(tab, h->p_sb), N, H, 2);
     for (int b = 0; b < B; b++) {
         memcpy(ws->sv + (size_t)b * 2 * H, pre + ((size_t)b * T + subj[2 * b]) * H, H * sizeof(float));
         memcpy(ws->sv + (size_t)b * 2 * H + H, pre + ((size_t)b * T + subj[2 * b + 1]) * H,
@@ -196,7 +197,7 @@ int b4k_spo_decode(const b4k_spo_head *h, const b4k_ptab *tab, b4k_spo_ws *ws, b
     int H = h->H, P = h->P, P2 = 2 * P;
     if (n > ws->Tcap) return b4k_err_set(err, B4K_EINVAL, NULL, 0, "spo: sequence too long");
     if (last >= n) last = n - 1;
-    b4k_nn_linear_fwd(ws->zs, out, b4k_ptab_w(tab, h->p_sw), b4k_ptab_w(tab, h->p_sb), n, H, 2);
+    b4k_linear_fwd(ws->zs, out, b4k_ptab_w(tab, h->p_sw), b4k_ptab_w(tab, h->p_sb), n, H, 2);
     for (int i = first; i <= last; i++) {
         float ps = b4k_sigmoid_pow(ws->zs[2 * i], 2);
         if (!(ps > th->subj_start)) continue;

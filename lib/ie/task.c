@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <errno.h>
 #include <stdio.h>
 
 #include "core/alloc.h"
@@ -45,14 +44,19 @@ int b4k_ie_featurize(b4k_ie_exset *s, b4k_err *err, const b4k_wordpiece *wp,
 {
     b4k_tok_out out;
     b4k_tok_out_init(&out);
-    b4k_tok_enc enc;
+    b4k_tok_enc enc, tail;
     b4k_tok_enc_init(&enc);
     enc.max_len = max_len;
+    b4k_tok_enc_init(&tail);
+    tail.add_special = 0;
+    tail.max_len = 1; /* one token is enough to tell */
+    b4k_tok_out out2;
+    b4k_tok_out_init(&out2);
     int rc = 0;
     for (size_t i = 0; i < d->n; i++) {
         const b4k_ie_doc *doc = &d->doc[i];
         if ((rc = b4k_wordpiece_encode(wp, doc->text, doc->len, NULL, 0, &enc, &out, err))) {
-            b4k_err_locate(err, NULL, doc->line);
+            b4k_err_locate(err, doc->src, doc->line);
             goto out;
         }
         if (B4K_GROW(s->ex, s->cap, s->n + 1)) goto nomem;
@@ -71,27 +75,35 @@ int b4k_ie_featurize(b4k_ie_exset *s, b4k_err *err, const b4k_wordpiece *wp,
         s->n++;
         memcpy(e->ids, out.ids, (size_t)n * sizeof *e->ids);
         memcpy(e->offs, out.offsets, (size_t)n * 2 * sizeof *e->offs);
-        /* truncated: the last real token ends before the text does */
+        /* truncated: the last real token ends before the text does, and
+         * what follows makes tokens (not only spaces or control chars) */
         int32_t last_end = 0;
         for (int k = 0; k < n; k++)
             if (e->offs[2 * k + 1] > last_end) last_end = e->offs[2 * k + 1];
-        int cut = 0;
         if (n >= max_len && last_end < doc->ncp) {
-            /* only whitespace/control may follow; count it as a cut if any
-             * gold span or text lies beyond */
-            cut = 1;
-            s->truncated++;
+            size_t b0 = b4k_ie_cp_to_byte(doc->text, doc->len, last_end);
+            if ((rc = b4k_wordpiece_encode(wp, doc->text + b0, doc->len - b0, NULL, 0, &tail, &out2, err))) {
+                b4k_err_locate(err, doc->src, doc->line);
+                goto out;
+            }
+            if (out2.n > 0)
+                b4k_ie_note_add(&s->truncated, doc->src, doc->line,
+                                "text cut at %d tokens: %d of %d characters kept", max_len, last_end,
+                                doc->ncp);
         }
-        (void)cut;
         if (task == B4K_IE_SPO) {
             e->tt = b4k_malloc_n((size_t)(doc->ntrip ? doc->ntrip : 1) * 5, sizeof *e->tt);
             if (!e->tt) goto nomem;
             for (int k = 0; k < doc->ntrip; k++) {
                 const b4k_ie_triple *t = &doc->trip[k];
                 int a0, a1, b0, b1;
+                if (t->s0 < 0 || t->o0 < 0) continue; /* noted by the reader */
                 if (b4k_ie_align(e->offs, n, t->s0, t->s1, &a0, &a1) ||
                     b4k_ie_align(e->offs, n, t->o0, t->o1, &b0, &b1)) {
-                    s->dropped++;
+                    b4k_ie_note_add(&s->dropped, doc->src, doc->line,
+                                    "triple with subject \"%.40s\" and object \"%.40s\" %s (dropped)",
+                                    t->subj, t->obj, t->s1 > last_end || t->o1 > last_end ? "lies past the cut"
+                                                                                 : "cannot be aligned to tokens");
                     continue;
                 }
                 int32_t *q = e->tt + 5 * e->ntt;
@@ -111,7 +123,9 @@ int b4k_ie_featurize(b4k_ie_exset *s, b4k_err *err, const b4k_wordpiece *wp,
                 const b4k_ie_span *sp = &doc->ent[k];
                 int a0, a1;
                 if (b4k_ie_align(e->offs, n, sp->start, sp->end, &a0, &a1)) {
-                    s->dropped++;
+                    b4k_ie_note_add(&s->dropped, doc->src, doc->line,
+                                    "entity [%d, %d) %s (dropped)", sp->start, sp->end,
+                                    sp->end > last_end ? "lies past the cut" : "cannot be aligned to tokens");
                     continue;
                 }
                 e->tags[a0] = 2 * sp->type + 1;
@@ -124,6 +138,7 @@ nomem:
     rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
 out:
     b4k_tok_out_free(&out);
+    b4k_tok_out_free(&out2);
     return rc;
 }
 

@@ -31,8 +31,9 @@ typedef struct b4k_ie_ex {
 typedef struct b4k_ie_exset {
     b4k_ie_ex *ex;
     size_t n, cap;
-    long truncated;   /* documents cut at max_len */
-    long dropped;     /* gold spans lost (truncated away or not alignable) */
+    b4k_ie_notes truncated; /* documents cut at max_len (text left after the cut) */
+    b4k_ie_notes dropped;   /* gold items lost to the cut or not alignable to tokens
+                               (not those whose strings are not in the text) */
 } b4k_ie_exset;
 
 void b4k_ie_exset_free(b4k_ie_exset *s);
@@ -72,7 +73,7 @@ void b4k_ie_batch_free(b4k_ie_batch *b);
 /* One JSON line per example (first line {"schema": [...]}): split
  * ("train" for use, "heldout" for hold), ids, offsets, token triples or
  * tags, gold strings or spans, text.  For reference runs in other
- * frameworks on exactly the same tokenisation. */
+ * frameworks on exactly the same tokenisation.  Written atomically. */
 int b4k_ie_dump_features(const char *path, b4k_err *err, const b4k_ie_exset *ex,
                          const b4k_ie_data *d, const b4k_ie_names *names, const int32_t *use,
                          size_t nuse, const int32_t *hold, size_t nhold);

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/threads.h"
+#include "nn/ops.h"
 #include "nn/ops_bwd.h"
 #include "tensor/blas.h"
 
@@ -26,6 +27,10 @@ int b4k_bert_config_check(const b4k_bert_config *c, b4k_err *err)
     if (!(c->drop_hidden >= 0 && c->drop_hidden < 1 && c->drop_attn >= 0 && c->drop_attn < 1))
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "BERT config: dropout must be in [0,1)");
     if (!(c->ln_eps > 0)) return b4k_err_set(err, B4K_EINVAL, NULL, 0, "BERT config: bad eps");
+    if (c->emb < 0 || c->emb > 16384 || c->pos_offset < 0 || c->pos_offset >= c->max_pos ||
+        !(c->init_range >= 0 && c->init_range < 10))
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                           "BERT config: bad embedding_size, position offset or initializer_range");
     return 0;
 }
 
@@ -36,9 +41,10 @@ int b4k_bert_add_params(b4k_bert *m, b4k_ptab *tab, b4k_err *err, const b4k_bert
     if (rc) return rc;
     memset(m, 0, sizeof *m);
     m->c = *c;
+    m->p_proj_w = m->p_proj_b = -1;
     m->pl = b4k_calloc((size_t)c->layers * B4K_BL_N, sizeof *m->pl);
     if (!m->pl) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-    int H = c->hidden, I = c->inter;
+    int H = c->hidden, I = c->inter, E = b4k_bert_emb(c);
     char nm[96];
 #define ADD(dst, suffix, r, cl, dec)                                                   \
     do {                                                                             \
@@ -48,14 +54,22 @@ int b4k_bert_add_params(b4k_bert *m, b4k_ptab *tab, b4k_err *err, const b4k_bert
         dst = i_;                                                                    \
     } while (0)
     int dummy;
-    ADD(m->p_word, "embeddings.word_embeddings.weight", c->vocab, H, 1);
+    ADD(m->p_word, "embeddings.word_embeddings.weight", c->vocab, E, 1);
     m->first_param = m->p_word;
-    ADD(m->p_pos, "embeddings.position_embeddings.weight", c->max_pos, H, 1);
-    ADD(m->p_type, "embeddings.token_type_embeddings.weight", c->type_vocab, H, 1);
-    ADD(m->p_eln_g, "embeddings.LayerNorm.weight", H, 0, 0);
-    ADD(m->p_eln_b, "embeddings.LayerNorm.bias", H, 0, 0);
+    ADD(m->p_pos, "embeddings.position_embeddings.weight", c->max_pos, E, 1);
+    ADD(m->p_type, "embeddings.token_type_embeddings.weight", c->type_vocab, E, 1);
+    ADD(m->p_eln_g, "embeddings.LayerNorm.weight", E, 0, 0);
+    ADD(m->p_eln_b, "embeddings.LayerNorm.bias", E, 0, 0);
+    if (E != H) {
+        ADD(m->p_proj_w, "encoder.embedding_hidden_mapping_in.weight", H, E, 1);
+        ADD(m->p_proj_b, "encoder.embedding_hidden_mapping_in.bias", H, 0, 0);
+    }
     for (int l = 0; l < c->layers; l++) {
         int *p = m->pl + (size_t)l * B4K_BL_N;
+        if (c->shared && l > 0) { /* ALBERT: the one layer, again */
+            memcpy(p, m->pl, B4K_BL_N * sizeof *p);
+            continue;
+        }
         char s[96];
 #define LADD(dst, suffix, r, cl, dec)                                                  \
     do {                                                                             \
@@ -94,6 +108,16 @@ void b4k_bert_free(b4k_bert *m)
     m->pl = NULL;
 }
 
+int b4k_bert_param_layer(const b4k_bert *m, int i)
+{
+    if (i < m->first_param || i > m->last_param) return -2;
+    for (int l = 0; l < (m->c.shared ? 1 : m->c.layers); l++) {
+        const int *p = m->pl + (size_t)l * B4K_BL_N;
+        if (i >= p[B4K_BL_WQKV] && i <= p[B4K_BL_LN2B]) return l;
+    }
+    return -1;
+}
+
 static float trunc_normal(b4k_rng *r, float sd)
 {
     for (;;) {
@@ -106,6 +130,7 @@ void b4k_bert_init_weights(const b4k_bert *m, b4k_ptab *tab, uint64_t seed)
 {
     b4k_rng r;
     b4k_rng_seed(&r, seed, 0x62657274); /* "bert" */
+    float sd = m->c.init_range > 0 ? m->c.init_range : 0.02f;
     for (int i = m->first_param; i <= m->last_param; i++) {
         b4k_ptensor *t = &tab->t[i];
         float *w = tab->w + t->off;
@@ -117,7 +142,7 @@ void b4k_bert_init_weights(const b4k_bert *m, b4k_ptab *tab, uint64_t seed)
         else if (t->ndim == 1)
             memset(w, 0, t->n * sizeof *w);
         else
-            for (size_t k = 0; k < t->n; k++) w[k] = trunc_normal(&r, 0.02f);
+            for (size_t k = 0; k < t->n; k++) w[k] = trunc_normal(&r, sd);
     }
 }
 
@@ -127,28 +152,30 @@ int b4k_bert_act_init(b4k_bert_act *a, b4k_err *err, const b4k_bert_config *c, i
                       int Tcap, int keep)
 {
     memset(a, 0, sizeof *a);
-    if (Bcap <= 0 || Tcap <= 0 || Tcap > c->max_pos)
+    if (Bcap <= 0 || Tcap <= 0 || Tcap + c->pos_offset > c->max_pos)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "batch shape %dx%d out of range", Bcap, Tcap);
     a->Bcap = Bcap;
     a->Tcap = Tcap;
     a->keep = keep;
     a->layers = c->layers;
     size_t N = (size_t)Bcap * Tcap, H = c->hidden, I = c->inter, NH = c->heads;
+    size_t E = (size_t)b4k_bert_emb(c);
     size_t nl = keep ? (size_t)c->layers : 1;
     size_t PT = (size_t)Bcap * NH * Tcap * Tcap;
     /* float counts */
-    size_t emb = 3 * N * H + 2 * N;
+    size_t emb = 3 * N * E + N * H + 2 * N;
     size_t lay = N * 3 * H + PT + N * H * 4 + N * I * 2 + N * 4 + N * H;
-    size_t bwd = keep ? N * H * 2 + N * I + N * 3 * H + (size_t)Tcap * Tcap * 2 : 0;
+    size_t bwd = keep ? N * H * 2 + N * I + N * 3 * H + 2 * N * E : 0;
     size_t total = emb + nl * lay + bwd, bytes;
-    size_t mbytes = N * H + nl * (PT + 2 * N * H);
+    size_t mbytes = N * E + nl * (PT + 2 * N * H);
     if (b4k_mul_ok(total, sizeof(float), &bytes))
         return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "activation size overflow");
     a->arena = b4k_aligned_alloc(64, bytes);
     a->mask_arena = b4k_malloc(mbytes);
     a->L = b4k_calloc(nl, sizeof *a->L);
     a->lens = b4k_calloc((size_t)Bcap, sizeof *a->lens);
-    if (!a->arena || !a->mask_arena || !a->L || !a->lens) {
+    a->zseg = b4k_calloc((size_t)Tcap, sizeof *a->zseg);
+    if (!a->arena || !a->mask_arena || !a->L || !a->lens || !a->zseg) {
         b4k_bert_act_free(a);
         return b4k_err_set(err, B4K_ENOMEM, NULL, 0,
                            "out of memory for activations (%zu MiB)", bytes >> 20);
@@ -158,12 +185,13 @@ int b4k_bert_act_init(b4k_bert_act *a, b4k_err *err, const b4k_bert_config *c, i
     uint8_t *q = a->mask_arena;
 #define TAKE(n) (p += (n), p - (n))
 #define TAKEM(n) (q += (n), q - (n))
-    a->e_sum = TAKE(N * H);
-    a->e_ln = TAKE(N * H);
+    a->e_sum = TAKE(N * E);
+    a->e_ln = TAKE(N * E);
+    a->e_drop = TAKE(N * E);
     a->x0 = TAKE(N * H);
     a->e_mean = TAKE(N);
     a->e_rstd = TAKE(N);
-    a->e_mask = TAKEM(N * H);
+    a->e_mask = TAKEM(N * E);
     for (size_t l = 0; l < nl; l++) {
         struct b4k_bert_lact *L = &a->L[l];
         L->qkv = TAKE(N * 3 * H);
@@ -188,8 +216,8 @@ int b4k_bert_act_init(b4k_bert_act *a, b4k_err *err, const b4k_bert_config *c, i
         a->dB = TAKE(N * H);
         a->dI = TAKE(N * I);
         a->dQKV = TAKE(N * 3 * H);
-        a->dP = TAKE((size_t)Tcap * Tcap);
-        a->Pd = TAKE((size_t)Tcap * Tcap);
+        a->dE1 = TAKE(N * E);
+        a->dE2 = TAKE(N * E);
     }
 #undef TAKE
 #undef TAKEM
@@ -203,6 +231,7 @@ void b4k_bert_act_free(b4k_bert_act *a)
     free(a->mask_arena);
     free(a->L);
     free(a->lens);
+    free(a->zseg);
     free(a->scratch);
     memset(a, 0, sizeof *a);
 }
@@ -210,72 +239,11 @@ void b4k_bert_act_free(b4k_bert_act *a)
 float *b4k_bert_out(const b4k_bert_act *a) { return a->L[a->keep ? a->layers - 1 : 0].out; }
 float *b4k_bert_pre(const b4k_bert_act *a) { return a->L[a->keep ? a->layers - 1 : 0].h2; }
 
-/* ---- attention ---------------------------------------------------------- */
-
-struct att_ctx {
-    const b4k_bert_act *a;
-    struct b4k_bert_lact *L;
-    int B, T, H, NH, dh, drop;
-    float pdrop, scale;
-    float *dctx;  /* backward */
-    float *scratch; /* per-thread (2*T*T) */
-};
-
-/* P' = P * mask / keep into dst (or P itself when no dropout) */
-static const float *att_probs(const struct att_ctx *c, const float *P, const uint8_t *pm,
-                              float *dst)
-{
-    if (!c->drop) return P;
-    b4k_nn_dropout_apply(dst, P, pm, (size_t)c->T * c->T, c->pdrop);
-    return dst;
-}
-
-static void att_fwd_fn(void *vctx, size_t lo, size_t hi, int tid)
-{
-    struct att_ctx *c = vctx;
-    int T = c->T, H = c->H, dh = c->dh, H3 = 3 * H;
-    float *Pd = c->scratch + (size_t)tid * 2 * T * T;
-    for (size_t bh = lo; bh < hi; bh++) {
-        int b = (int)(bh / c->NH), h = (int)(bh % c->NH);
-        const float *q = c->L->qkv + (size_t)b * T * H3 + (size_t)h * dh;
-        const float *k = q + H, *v = q + 2 * H;
-        float *P = c->L->P + bh * T * T;
-        b4k_sgemm(0, 1, T, T, dh, c->scale, q, H3, k, H3, 0.f, P, T);
-        b4k_nn_softmax_rows(P, T, T, c->a->lens[b]);
-        const float *Pu = att_probs(c, P, c->L->pmask + bh * T * T, Pd);
-        b4k_sgemm(0, 0, T, dh, T, 1.f, Pu, T, v, H3, 0.f, c->L->ctx + (size_t)b * T * H + h * dh, H);
-    }
-}
-
-static void att_bwd_fn(void *vctx, size_t lo, size_t hi, int tid)
-{
-    struct att_ctx *c = vctx;
-    int T = c->T, H = c->H, dh = c->dh, H3 = 3 * H;
-    float *Pd = c->scratch + (size_t)tid * 2 * T * T, *dP = Pd + (size_t)T * T;
-    float *dqkv = c->a->dQKV;
-    for (size_t bh = lo; bh < hi; bh++) {
-        int b = (int)(bh / c->NH), h = (int)(bh % c->NH);
-        size_t ro = (size_t)b * T * H3 + (size_t)h * dh;
-        const float *q = c->L->qkv + ro, *k = q + H, *v = q + 2 * H;
-        float *dq = dqkv + ro, *dk = dq + H, *dv = dq + 2 * H;
-        const float *P = c->L->P + bh * T * T;
-        const uint8_t *pm = c->L->pmask + bh * T * T;
-        const float *dctx = c->dctx + (size_t)b * T * H + h * dh;
-        const float *Pu = att_probs(c, P, pm, Pd);
-        b4k_sgemm(0, 1, T, T, dh, 1.f, dctx, H, v, H3, 0.f, dP, T);
-        b4k_sgemm(1, 0, T, dh, T, 1.f, Pu, T, dctx, H, 0.f, dv, H3);
-        if (c->drop) b4k_nn_dropout_apply(dP, dP, pm, (size_t)T * T, c->pdrop);
-        b4k_nn_softmax_bwd(dP, dP, P, T, T);
-        b4k_sgemm(0, 0, T, dh, T, c->scale, dP, T, k, H3, 0.f, dq, H3);
-        b4k_sgemm(1, 0, T, dh, T, c->scale, dP, T, q, H3, 0.f, dk, H3);
-    }
-}
-
-/* Per-thread attention scratch (2*T*T floats per thread), kept in the
+/* Per-thread attention scratch (b4k_attention_scratch), kept in the
  * activations and grown when a bigger pool comes. */
 static float *att_scratch(b4k_bert_act *a, b4k_pool *pool)
 {
-    size_t need = (size_t)b4k_pool_size(pool) * 2 * a->Tcap * a->Tcap;
+    size_t need = b4k_attention_scratch(a->Tcap, pool);
     if (need > a->scratch_n) {
         free(a->scratch);
         a->scratch = b4k_malloc_n(need, sizeof(float));
@@ -296,8 +264,8 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
                      int T, int train, b4k_rng *rng, b4k_pool *pool)
 {
     const b4k_bert_config *c = &m->c;
-    int H = c->hidden, I = c->inter, NH = c->heads, dh = H / NH;
-    if (B <= 0 || T <= 0 || B > a->Bcap || T > a->Tcap)
+    int H = c->hidden, I = c->inter, NH = c->heads;
+    if (B <= 0 || T <= 0 || B > a->Bcap || T > a->Tcap || T + c->pos_offset > c->max_pos)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "batch %dx%d exceeds %dx%d", B, T, a->Bcap,
                            a->Tcap);
     int N = B * T;
@@ -317,25 +285,26 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
     a->segs = segs;
     for (int b = 0; b < B; b++) a->lens[b] = lens[b] < 0 ? 0 : lens[b] > T ? T : lens[b];
 
-    /* embeddings */
+    /* embeddings: word + position (from pos_offset) + segment, LN, dropout,
+     * then ALBERT's projection to H */
+    int E = b4k_bert_emb(c);
     const float *we = b4k_ptab_w(tab, m->p_word), *pe = b4k_ptab_w(tab, m->p_pos),
                 *te = b4k_ptab_w(tab, m->p_type);
     for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            size_t n = (size_t)b * T + t;
-            float *o = a->e_sum + n * H;
-            const float *w = we + (size_t)ids[n] * H, *p = pe + (size_t)t * H,
-                        *s = te + (size_t)(segs ? segs[n] : 0) * H;
-            for (int k = 0; k < H; k++) o[k] = w[k] + s[k] + p[k];
-        }
-    b4k_nn_ln_fwd_par(pool, a->e_ln, a->e_mean, a->e_rstd, a->e_sum, b4k_ptab_w(tab, m->p_eln_g),
-                      0, b4k_ptab_w(tab, m->p_eln_b), 0, N, H, c->ln_eps);
+        b4k_embed_fwd(a->e_sum + (size_t)b * T * E, ids + (size_t)b * T,
+                      segs ? segs + (size_t)b * T : a->zseg, we, pe, te, T, E, c->pos_offset);
+    b4k_layernorm_fwd_par(pool, a->e_ln, a->e_mean, a->e_rstd, a->e_sum, b4k_ptab_w(tab, m->p_eln_g),
+                          0, b4k_ptab_w(tab, m->p_eln_b), 0, N, E, c->ln_eps);
+    float *ed = m->p_proj_w >= 0 ? a->e_drop : a->x0; /* (N,E) */
     if (drop_h) {
-        b4k_nn_dropout_mask(a->e_mask, (size_t)N * H, c->drop_hidden, rng);
-        b4k_nn_dropout_apply(a->x0, a->e_ln, a->e_mask, (size_t)N * H, c->drop_hidden);
+        b4k_nn_dropout_mask(a->e_mask, (size_t)N * E, c->drop_hidden, rng);
+        b4k_nn_dropout_apply(ed, a->e_ln, a->e_mask, (size_t)N * E, c->drop_hidden);
     } else {
-        memcpy(a->x0, a->e_ln, (size_t)N * H * sizeof(float));
+        memcpy(ed, a->e_ln, (size_t)N * E * sizeof(float));
     }
+    if (m->p_proj_w >= 0)
+        b4k_linear_fwd_par(pool, a->x0, a->e_drop, b4k_ptab_w(tab, m->p_proj_w),
+                           b4k_ptab_w(tab, m->p_proj_b), N, E, H);
 
     float *scratch = att_scratch(a, pool);
     if (!scratch) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
@@ -343,35 +312,34 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
     for (int l = 0; l < c->layers; l++) {
         struct b4k_bert_lact *L = &a->L[a->keep ? l : 0];
         const int *p = m->pl + (size_t)l * B4K_BL_N;
-        b4k_nn_linear_fwd_par(pool, L->qkv, x, b4k_ptab_w(tab, p[B4K_BL_WQKV]),
-                          b4k_ptab_w(tab, p[B4K_BL_BQKV]), N, H, 3 * H);
+        b4k_linear_fwd_par(pool, L->qkv, x, b4k_ptab_w(tab, p[B4K_BL_WQKV]),
+                           b4k_ptab_w(tab, p[B4K_BL_BQKV]), N, H, 3 * H);
         if (drop_a) b4k_nn_dropout_mask(L->pmask, (size_t)B * NH * T * T, c->drop_attn, rng);
-        struct att_ctx ac = {a, L, B, T, H, NH, dh, drop_a, c->drop_attn,
-                             1.f / sqrtf((float)dh), NULL, scratch};
-        b4k_pool_for(pool, (size_t)B * NH, att_fwd_fn, &ac);
+        b4k_attention_fwd(L->ctx, L->P, scratch, L->qkv, a->lens, drop_a ? L->pmask : NULL,
+                          c->drop_attn, B, T, H, NH, 0, pool);
         /* h1 = x + drop(ctx Wo + bo) */
-        b4k_nn_linear_fwd_par(pool, L->h1, L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]),
-                          b4k_ptab_w(tab, p[B4K_BL_BO]), N, H, H);
+        b4k_linear_fwd_par(pool, L->h1, L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]),
+                           b4k_ptab_w(tab, p[B4K_BL_BO]), N, H, H);
         if (drop_h) {
             b4k_nn_dropout_mask(L->amask, (size_t)N * H, c->drop_hidden, rng);
             b4k_nn_dropout_apply(L->h1, L->h1, L->amask, (size_t)N * H, c->drop_hidden);
         }
         add_rows(L->h1, x, (size_t)N * H);
-        b4k_nn_ln_fwd_par(pool, L->a, L->m1, L->r1, L->h1, b4k_ptab_w(tab, p[B4K_BL_LN1G]), 0,
-                          b4k_ptab_w(tab, p[B4K_BL_LN1B]), 0, N, H, c->ln_eps);
+        b4k_layernorm_fwd_par(pool, L->a, L->m1, L->r1, L->h1, b4k_ptab_w(tab, p[B4K_BL_LN1G]), 0,
+                              b4k_ptab_w(tab, p[B4K_BL_LN1B]), 0, N, H, c->ln_eps);
         /* h2 = a + drop(gelu(a W1 + b1) W2 + b2) */
-        b4k_nn_linear_fwd_par(pool, L->u, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), b4k_ptab_w(tab, p[B4K_BL_B1]),
-                          N, H, I);
-        b4k_nn_gelu_fwd_par(pool, L->g, L->u, (size_t)N * I, c->gelu_tanh);
-        b4k_nn_linear_fwd_par(pool, L->h2, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), b4k_ptab_w(tab, p[B4K_BL_B2]),
-                          N, I, H);
+        b4k_linear_fwd_par(pool, L->u, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), b4k_ptab_w(tab, p[B4K_BL_B1]),
+                           N, H, I);
+        b4k_gelu_fwd_par(pool, L->g, L->u, (size_t)N * I, c->gelu_tanh);
+        b4k_linear_fwd_par(pool, L->h2, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), b4k_ptab_w(tab, p[B4K_BL_B2]),
+                           N, I, H);
         if (drop_h) {
             b4k_nn_dropout_mask(L->fmask, (size_t)N * H, c->drop_hidden, rng);
             b4k_nn_dropout_apply(L->h2, L->h2, L->fmask, (size_t)N * H, c->drop_hidden);
         }
         add_rows(L->h2, L->a, (size_t)N * H);
-        b4k_nn_ln_fwd_par(pool, L->out, L->m2, L->r2, L->h2, b4k_ptab_w(tab, p[B4K_BL_LN2G]), 0,
-                          b4k_ptab_w(tab, p[B4K_BL_LN2B]), 0, N, H, c->ln_eps);
+        b4k_layernorm_fwd_par(pool, L->out, L->m2, L->r2, L->h2, b4k_ptab_w(tab, p[B4K_BL_LN2G]), 0,
+                              b4k_ptab_w(tab, p[B4K_BL_LN2B]), 0, N, H, c->ln_eps);
         x = L->out;
     }
     return 0;
@@ -386,7 +354,7 @@ int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err
     const b4k_bert_config *c = &m->c;
     if (!a->keep)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "backward needs stored activations");
-    int B = a->B, T = a->T, N = B * T, H = c->hidden, I = c->inter, NH = c->heads, dh = H / NH;
+    int B = a->B, T = a->T, N = B * T, H = c->hidden, I = c->inter, NH = c->heads;
     int drop_h = a->train && c->drop_hidden > 0, drop_a = a->train && c->drop_attn > 0;
     float *scratch = att_scratch(a, pool);
     if (!scratch) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
@@ -418,24 +386,32 @@ int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err
         else memcpy(dt, dx, (size_t)N * H * sizeof(float));
         b4k_nn_linear_bwd_par(pool, dh_, 0, b4k_ptab_g(tab, p[B4K_BL_WO]), b4k_ptab_g(tab, p[B4K_BL_BO]), dt,
                           L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]), N, H, H);
-        struct att_ctx ac = {a, L, B, T, H, NH, dh, drop_a, c->drop_attn,
-                             1.f / sqrtf((float)dh), dh_, scratch};
-        b4k_pool_for(pool, (size_t)B * NH, att_bwd_fn, &ac);
+        b4k_nn_attention_bwd(a->dQKV, scratch, dh_, L->qkv, L->P, drop_a ? L->pmask : NULL,
+                             c->drop_attn, B, T, H, NH, pool);
         /* qkv = x Wqkv + b: dx (residual, already dh1) += dQKV Wqkv */
         b4k_nn_linear_bwd_par(pool, dx, 1, b4k_ptab_g(tab, p[B4K_BL_WQKV]), b4k_ptab_g(tab, p[B4K_BL_BQKV]),
                           a->dQKV, xin, b4k_ptab_w(tab, p[B4K_BL_WQKV]), N, H, 3 * H);
     }
-    /* embeddings: x0 = drop(LN(e_sum)) */
-    if (drop_h) b4k_nn_dropout_apply(dx, dx, a->e_mask, (size_t)N * H, c->drop_hidden);
-    b4k_nn_ln_bwd(dh_, b4k_ptab_g(tab, m->p_eln_g), b4k_ptab_g(tab, m->p_eln_b), dx, a->e_sum,
-                  a->e_mean, a->e_rstd, b4k_ptab_w(tab, m->p_eln_g), 0, N, H);
-    b4k_nn_embed_bwd(b4k_ptab_g(tab, m->p_word), dh_, a->ids, N, H, c->vocab);
+    /* embeddings: x0 = [proj](drop(LN(e_sum))) */
+    int E = b4k_bert_emb(c);
+    float *de = dx; /* gradient w.r.t. the dropout output (N,E) */
+    if (m->p_proj_w >= 0) {
+        de = a->dE1;
+        b4k_nn_linear_bwd_par(pool, de, 0, b4k_ptab_g(tab, m->p_proj_w), b4k_ptab_g(tab, m->p_proj_b),
+                              dx, a->e_drop, b4k_ptab_w(tab, m->p_proj_w), N, E, H);
+    }
+    float *dsum = m->p_proj_w >= 0 ? a->dE2 : dh_; /* (N,E) */
+    if (drop_h) b4k_nn_dropout_apply(de, de, a->e_mask, (size_t)N * E, c->drop_hidden);
+    b4k_nn_ln_bwd(dsum, b4k_ptab_g(tab, m->p_eln_g), b4k_ptab_g(tab, m->p_eln_b), de, a->e_sum,
+                  a->e_mean, a->e_rstd, b4k_ptab_w(tab, m->p_eln_g), 0, N, E);
+    b4k_nn_embed_bwd(b4k_ptab_g(tab, m->p_word), dsum, a->ids, N, E, c->vocab);
     float *gp = b4k_ptab_g(tab, m->p_pos), *gt = b4k_ptab_g(tab, m->p_type);
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
-            const float *r = dh_ + ((size_t)b * T + t) * H;
-            float *pp = gp + (size_t)t * H, *tt = gt + (size_t)(a->segs ? a->segs[b * T + t] : 0) * H;
-            for (int k = 0; k < H; k++) {
+            const float *r = dsum + ((size_t)b * T + t) * E;
+            float *pp = gp + (size_t)(t + c->pos_offset) * E,
+                  *tt = gt + (size_t)(a->segs ? a->segs[b * T + t] : 0) * E;
+            for (int k = 0; k < E; k++) {
                 pp[k] += r[k];
                 tt[k] += r[k];
             }

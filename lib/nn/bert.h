@@ -1,7 +1,11 @@
 /* BERT encoder for fine-tuning: forward that keeps its activations, and an
- * exact backward pass.
+ * exact backward pass.  Also RoBERTa (positions start at position_offset,
+ * HF's padding_idx + 1) and ALBERT (embeddings of size E projected to H by
+ * encoder.embedding_hidden_mapping_in, one set of layer weights shared by
+ * every layer).
  *
- *   embeddings: word + segment + position, LayerNorm, dropout
+ *   embeddings: word + segment + position, LayerNorm, dropout (ALBERT: then
+ *               the E -> H projection)
  *   L post-LN blocks: h1 = LN1(x + drop(Attn(x) Wo + bo))
  *                     out = LN2(h1 + drop(GELU(h1 W1 + b1) W2 + b2))
  *   attention: fused q|k|v projection, scale 1/sqrt(d), padding keys of
@@ -30,7 +34,14 @@ typedef struct b4k_bert_config {
     float ln_eps;       /* 1e-12 as Google's BERT */
     float drop_hidden;  /* hidden_dropout_prob */
     float drop_attn;    /* attention_probs_dropout_prob */
+    int emb;            /* embedding_size E (ALBERT); 0 = hidden (no projection) */
+    int shared;         /* 1: every layer uses layer 0's weights (ALBERT) */
+    int pos_offset;     /* position of token t is t + pos_offset (RoBERTa: 2) */
+    float init_range;   /* initializer_range (0 = 0.02) */
 } b4k_bert_config;
+
+/* Embedding width E (hidden unless ALBERT's factorised embeddings). */
+static inline int b4k_bert_emb(const b4k_bert_config *c) { return c->emb > 0 ? c->emb : c->hidden; }
 
 /* Checks sizes (hidden divisible by heads, all positive, ...). */
 int b4k_bert_config_check(const b4k_bert_config *c, b4k_err *err);
@@ -43,7 +54,9 @@ enum { /* per-layer parameter slots */
 typedef struct b4k_bert {
     b4k_bert_config c;
     int p_word, p_pos, p_type, p_eln_g, p_eln_b; /* ptab indices */
-    int *pl;                                     /* (layers, B4K_BL_N) ptab indices */
+    int p_proj_w, p_proj_b;                      /* E -> H projection, or -1 */
+    int *pl;                                     /* (layers, B4K_BL_N) ptab indices
+                                                    (shared: every row is layer 0's) */
     int first_param, last_param;                 /* index range in the table */
 } b4k_bert;
 
@@ -51,8 +64,11 @@ typedef struct b4k_bert {
 int b4k_bert_add_params(b4k_bert *m, b4k_ptab *tab, b4k_err *err, const b4k_bert_config *c,
                         const char *prefix);
 void b4k_bert_free(b4k_bert *m);
-/* Random init as BERT: N(0, 0.02) weights (truncated at 2 sigma), zero
- * biases, LayerNorm gain 1. */
+/* Encoder layer of parameter i of the table: 0..layers-1, -1 for the
+ * embeddings, -2 for a tensor outside the encoder. */
+int b4k_bert_param_layer(const b4k_bert *m, int i);
+/* Random init as BERT: N(0, initializer_range) weights (truncated at 2
+ * sigma), zero biases, LayerNorm gain 1. */
 void b4k_bert_init_weights(const b4k_bert *m, b4k_ptab *tab, uint64_t seed);
 
 /* Activations of one forward pass (one arena, sized for B*T <= cap). */
@@ -64,17 +80,19 @@ typedef struct b4k_bert_act {
     const int32_t *ids, *segs;   /* borrowed from the last forward */
     float *arena;
     size_t arena_n;
-    /* embeddings */
-    float *e_sum, *e_mean, *e_rstd, *e_ln; /* e_ln: (N,H) LN output before dropout */
+    /* embeddings (E wide) */
+    float *e_sum, *e_mean, *e_rstd, *e_ln; /* e_ln: (N,E) LN output before dropout */
+    float *e_drop;               /* (N,E) after dropout: the projection's input (ALBERT) */
     uint8_t *e_mask;
     float *x0;                   /* (N,H) input of layer 0 */
+    int32_t *zseg;               /* (Tcap) zeros: segment ids when none are given */
     /* per layer slot (keep ? layers : 1) */
     struct b4k_bert_lact {
         float *qkv, *P, *ctx, *h1, *m1, *r1, *a, *u, *g, *h2, *m2, *r2, *out;
         uint8_t *pmask, *amask, *fmask;
     } *L;
     /* backward scratch */
-    float *dA, *dB, *dI, *dQKV, *dP, *Pd;
+    float *dA, *dB, *dI, *dQKV, *dE1, *dE2; /* dE*: (N,E) */
     uint8_t *mask_arena;
     float *scratch;              /* attention scratch per pool thread */
     size_t scratch_n;

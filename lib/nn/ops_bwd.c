@@ -6,76 +6,13 @@
 #include <math.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "core/threads.h"
+#include "nn/ops.h"
 #include "tensor/blas.h"
 
 /* ---- layer norm ----------------------------------------------------------- */
-
-static void ln_row(float *y, float *mean, float *rstd, const float *x, const float *g,
-                   const float *b, int C, float eps)
-{
-    float s = 0.f;
-    for (int c = 0; c < C; c++) s += x[c];
-    float m = s / C, v = 0.f;
-    for (int c = 0; c < C; c++) {
-        float d = x[c] - m;
-        v += d * d;
-    }
-    float r = 1.f / sqrtf(v / C + eps);
-    for (int c = 0; c < C; c++) y[c] = (x[c] - m) * r * g[c] + b[c];
-    *mean = m;
-    *rstd = r;
-}
-
-void b4k_nn_ln_fwd(float *y, float *mean, float *rstd, const float *x, const float *g,
-                   size_t gs, const float *b, size_t bs, int N, int C, float eps)
-{
-    for (int n = 0; n < N; n++)
-        ln_row(y + (size_t)n * C, mean + n, rstd + n, x + (size_t)n * C, g + n * gs,
-               b + n * bs, C, eps);
-}
-
-void b4k_nn_ln_fwd_ref(float *y, float *mean, float *rstd, const float *x, const float *g,
-                       size_t gs, const float *b, size_t bs, int N, int C, float eps)
-{
-    for (int n = 0; n < N; n++) {
-        const float *xr = x + (size_t)n * C;
-        double s = 0, v = 0;
-        for (int c = 0; c < C; c++) s += xr[c];
-        double m = s / C;
-        for (int c = 0; c < C; c++) v += (xr[c] - m) * (xr[c] - m);
-        double r = 1.0 / sqrt(v / C + eps);
-        for (int c = 0; c < C; c++)
-            y[(size_t)n * C + c] = (float)((xr[c] - m) * r * g[n * gs + c] + b[n * bs + c]);
-        mean[n] = (float)m;
-        rstd[n] = (float)r;
-    }
-}
-
-struct ln_par {
-    float *y, *mean, *rstd;
-    const float *x, *g, *b;
-    size_t gs, bs;
-    int C;
-    float eps;
-};
-
-static void ln_par_fn(void *ctx, size_t lo, size_t hi, int tid)
-{
-    struct ln_par *a = ctx;
-    (void)tid;
-    for (size_t n = lo; n < hi; n++)
-        ln_row(a->y + n * a->C, a->mean + n, a->rstd + n, a->x + n * a->C, a->g + n * a->gs,
-               a->b + n * a->bs, a->C, a->eps);
-}
-
-void b4k_nn_ln_fwd_par(b4k_pool *pool, float *y, float *mean, float *rstd, const float *x,
-                       const float *g, size_t gs, const float *b, size_t bs, int N, int C,
-                       float eps)
-{
-    struct ln_par a = {y, mean, rstd, x, g, b, gs, bs, C, eps};
-    b4k_pool_for(pool, (size_t)N, ln_par_fn, &a);
-}
 
 void b4k_nn_ln_bwd(float *dx, float *dg, float *db, const float *dy, const float *x,
                    const float *mean, const float *rstd, const float *g, size_t gs, int N,
@@ -150,15 +87,6 @@ void b4k_nn_ln_bwd_ref(float *dx, float *dg, float *db, const float *dy, const f
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 #define GELU_A 0.044715f
 
-static inline float gelu1(float x, int t)
-{
-    if (t) {
-        float u = GELU_K * (x + GELU_A * x * x * x);
-        return 0.5f * x * (1.f + tanhf(u));
-    }
-    return 0.5f * x * (1.f + erff(x * 0.7071067811865476f));
-}
-
 static inline float gelu1_grad(float x, int t)
 {
     if (t) {
@@ -170,25 +98,9 @@ static inline float gelu1_grad(float x, int t)
            x * 0.3989422804014327f * expf(-0.5f * x * x);
 }
 
-void b4k_nn_gelu_fwd(float *y, const float *x, size_t n, int tanh_form)
-{
-    for (size_t i = 0; i < n; i++) y[i] = gelu1(x[i], tanh_form);
-}
-
 void b4k_nn_gelu_bwd(float *dx, const float *dy, const float *x, size_t n, int tanh_form)
 {
     for (size_t i = 0; i < n; i++) dx[i] = dy[i] * gelu1_grad(x[i], tanh_form);
-}
-
-void b4k_nn_gelu_fwd_ref(float *y, const float *x, size_t n, int tanh_form)
-{
-    for (size_t i = 0; i < n; i++) {
-        double v = x[i];
-        if (tanh_form)
-            y[i] = (float)(0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))));
-        else
-            y[i] = (float)(0.5 * v * (1 + erf(v / sqrt(2.0))));
-    }
 }
 
 void b4k_nn_gelu_bwd_ref(float *dx, const float *dy, const float *x, size_t n, int tanh_form)
@@ -211,24 +123,11 @@ struct gelu_par {
     int t;
 };
 
-static void gelu_fwd_fn(void *ctx, size_t lo, size_t hi, int tid)
-{
-    struct gelu_par *a = ctx;
-    (void)tid;
-    for (size_t i = lo; i < hi; i++) a->y[i] = gelu1(a->x[i], a->t);
-}
-
 static void gelu_bwd_fn(void *ctx, size_t lo, size_t hi, int tid)
 {
     struct gelu_par *a = ctx;
     (void)tid;
     for (size_t i = lo; i < hi; i++) a->y[i] = a->dy[i] * gelu1_grad(a->x[i], a->t);
-}
-
-void b4k_nn_gelu_fwd_par(b4k_pool *pool, float *y, const float *x, size_t n, int tanh_form)
-{
-    struct gelu_par a = {y, x, NULL, tanh_form};
-    b4k_pool_for(pool, n, gelu_fwd_fn, &a);
 }
 
 void b4k_nn_gelu_bwd_par(b4k_pool *pool, float *dx, const float *dy, const float *x, size_t n,
@@ -239,26 +138,6 @@ void b4k_nn_gelu_bwd_par(b4k_pool *pool, float *dx, const float *dy, const float
 }
 
 /* ---- linear ------------------------------------------------------------------- */
-
-void b4k_nn_linear_fwd(float *y, const float *x, const float *W, const float *b, int N, int I,
-                       int O)
-{
-    if (b) {
-        for (int n = 0; n < N; n++) memcpy(y + (size_t)n * O, b, (size_t)O * sizeof *b);
-    }
-    b4k_sgemm(0, 1, N, O, I, 1.f, x, I, W, I, b ? 1.f : 0.f, y, O);
-}
-
-void b4k_nn_linear_fwd_ref(float *y, const float *x, const float *W, const float *b, int N,
-                           int I, int O)
-{
-    for (int n = 0; n < N; n++)
-        for (int o = 0; o < O; o++) {
-            double s = b ? b[o] : 0;
-            for (int i = 0; i < I; i++) s += (double)x[(size_t)n * I + i] * W[(size_t)o * I + i];
-            y[(size_t)n * O + o] = (float)s;
-        }
-}
 
 void b4k_nn_linear_bwd(float *dx, int dx_add, float *dW, float *db, const float *dy,
                        const float *x, const float *W, int N, int I, int O)
@@ -301,29 +180,6 @@ void b4k_nn_linear_bwd_ref(float *dx, int dx_add, float *dW, float *db, const fl
 
 /* ---- softmax ------------------------------------------------------------------- */
 
-void b4k_nn_softmax_rows(float *x, int N, int C, int len)
-{
-    if (len > C) len = C;
-    for (int n = 0; n < N; n++) {
-        float *r = x + (size_t)n * C;
-        if (len <= 0) {
-            memset(r, 0, (size_t)C * sizeof *r);
-            continue;
-        }
-        float mx = r[0];
-        for (int c = 1; c < len; c++)
-            if (r[c] > mx) mx = r[c];
-        float s = 0.f;
-        for (int c = 0; c < len; c++) {
-            r[c] = expf(r[c] - mx);
-            s += r[c];
-        }
-        float inv = 1.f / s;
-        for (int c = 0; c < len; c++) r[c] *= inv;
-        for (int c = len; c < C; c++) r[c] = 0.f;
-    }
-}
-
 void b4k_nn_softmax_bwd(float *dx, const float *dp, const float *p, int N, int C)
 {
     for (int n = 0; n < N; n++) {
@@ -348,6 +204,19 @@ void b4k_nn_softmax_bwd_ref(float *dx, const float *dp, const float *p, int N, i
 
 /* ---- embedding, dropout --------------------------------------------------------- */
 
+void b4k_nn_embed_bwd_ref(float *dE, const float *dy, const int32_t *ids, int N, int C, int V)
+{
+    /* per row of dE, in double, over all tokens with that id */
+    for (int v = 0; v < V; v++)
+        for (int c = 0; c < C; c++) {
+            double s = 0;
+            int any = 0;
+            for (int n = 0; n < N; n++)
+                if (ids[n] == v) s += dy[(size_t)n * C + c], any = 1;
+            if (any) dE[(size_t)v * C + c] = (float)(dE[(size_t)v * C + c] + s);
+        }
+}
+
 void b4k_nn_embed_bwd(float *dE, const float *dy, const int32_t *ids, int N, int C, int V)
 {
     for (int n = 0; n < N; n++) {
@@ -367,66 +236,122 @@ void b4k_nn_dropout_mask(uint8_t *mask, size_t n, float p, b4k_rng *rng)
     for (size_t i = 0; i < n; i++) mask[i] = b4k_rng_float(rng) >= p;
 }
 
+void b4k_nn_dropout_apply_ref(float *y, const float *x, const uint8_t *mask, size_t n, float p)
+{
+    for (size_t i = 0; i < n; i++) y[i] = mask[i] ? (float)((double)x[i] / (1.0 - p)) : 0.f;
+}
+
 void b4k_nn_dropout_apply(float *y, const float *x, const uint8_t *mask, size_t n, float p)
 {
     float s = p < 1.f ? 1.f / (1.f - p) : 0.f;
     for (size_t i = 0; i < n; i++) y[i] = mask[i] ? x[i] * s : 0.f;
 }
 
-/* ---- pool-parallel GEMM ------------------------------------------------------- */
+/* ---- attention -------------------------------------------------------------- */
 
-struct gemm_par {
-    int ta, tb, M, N, K, lda, ldb, ldc, by_rows;
-    float alpha, beta;
-    const float *A, *B;
-    float *C;
+struct att_bwd {
+    float *dqkv, *scratch;
+    const float *dout, *qkv, *att;
+    const uint8_t *dmask;
+    float pdrop;
+    int T, C, NH;
 };
 
-static void gemm_par_fn(void *ctx, int tid, int nt)
+static void att_bwd_heads(void *vctx, size_t lo, size_t hi, int tid)
 {
-    struct gemm_par *g = ctx;
-    int total = g->by_rows ? g->M : g->N;
-    /* blocks of 16 rows/columns, split evenly */
-    int nblk = (total + 15) / 16, b0 = (int)((long)nblk * tid / nt), b1 = (int)((long)nblk * (tid + 1) / nt);
-    int lo = b0 * 16, hi = b1 * 16 < total ? b1 * 16 : total;
-    if (lo >= hi) return;
-    if (g->by_rows) {
-        const float *A = g->ta ? g->A + lo : g->A + (size_t)lo * g->lda;
-        b4k_sgemm(g->ta, g->tb, hi - lo, g->N, g->K, g->alpha, A, g->lda, g->B, g->ldb, g->beta,
-                  g->C + (size_t)lo * g->ldc, g->ldc);
-    } else {
-        const float *B = g->tb ? g->B + (size_t)lo * g->ldb : g->B + lo;
-        b4k_sgemm(g->ta, g->tb, g->M, hi - lo, g->K, g->alpha, g->A, g->lda, B, g->ldb, g->beta,
-                  g->C + lo, g->ldc);
+    struct att_bwd *c = vctx;
+    int T = c->T, C = c->C, HS = C / c->NH, C3 = 3 * C;
+    float scale = 1.f / sqrtf((float)HS);
+    float *Pd = c->scratch + (size_t)tid * 2 * T * T, *dP = Pd + (size_t)T * T;
+    for (size_t bh = lo; bh < hi; bh++) {
+        int b = (int)(bh / c->NH), h = (int)(bh % c->NH);
+        size_t ro = (size_t)b * T * C3 + (size_t)h * HS;
+        const float *q = c->qkv + ro, *k = q + C, *v = q + 2 * C;
+        float *dq = c->dqkv + ro, *dk = dq + C, *dv = dq + 2 * C;
+        const float *P = c->att + bh * T * T;
+        const uint8_t *pm = c->dmask ? c->dmask + bh * T * T : NULL;
+        const float *dctx = c->dout + (size_t)b * T * C + (size_t)h * HS;
+        const float *Pu = P;
+        if (pm) {
+            b4k_nn_dropout_apply(Pd, P, pm, (size_t)T * T, c->pdrop);
+            Pu = Pd;
+        }
+        b4k_sgemm(0, 1, T, T, HS, 1.f, dctx, C, v, C3, 0.f, dP, T);
+        b4k_sgemm(1, 0, T, HS, T, 1.f, Pu, T, dctx, C, 0.f, dv, C3);
+        if (pm) b4k_nn_dropout_apply(dP, dP, pm, (size_t)T * T, c->pdrop);
+        b4k_nn_softmax_bwd(dP, dP, P, T, T);
+        b4k_sgemm(0, 0, T, HS, T, scale, dP, T, k, C3, 0.f, dq, C3);
+        b4k_sgemm(1, 0, T, HS, T, scale, dP, T, q, C3, 0.f, dk, C3);
     }
 }
 
-void b4k_nn_gemm_par(b4k_pool *pool, int ta, int tb, int M, int N, int K, float alpha,
-                     const float *A, int lda, const float *B, int ldb, float beta, float *C,
-                     int ldc)
+void b4k_nn_attention_bwd(float *dqkv, float *scratch, const float *dout, const float *qkv,
+                          const float *att, const uint8_t *dmask, float pdrop, int B, int T,
+                          int C, int NH, b4k_pool *pool)
 {
-    int nt = b4k_pool_size(pool);
-    if (nt <= 1 || (long)M * N * K < (1L << 18)) {
-        b4k_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    struct gemm_par g = {ta, tb, M, N, K, lda, ldb, ldc, M >= 16 * nt, alpha, beta, A, B, C};
-    b4k_pool_run(pool, gemm_par_fn, &g);
+    struct att_bwd c = {dqkv, scratch, dout, qkv, att, dmask, pdrop, T, C, NH};
+    b4k_pool_for(pool, (size_t)B * NH, att_bwd_heads, &c);
 }
 
-void b4k_nn_linear_fwd_par(b4k_pool *pool, float *y, const float *x, const float *W,
-                           const float *b, int N, int I, int O)
+void b4k_nn_attention_bwd_ref(float *dqkv, const float *dout, const float *qkv,
+                              const float *att, const uint8_t *dmask, float pdrop, int B, int T,
+                              int C, int NH)
 {
-    if (b)
-        for (int n = 0; n < N; n++) memcpy(y + (size_t)n * O, b, (size_t)O * sizeof *b);
-    b4k_nn_gemm_par(pool, 0, 1, N, O, I, 1.f, x, I, W, I, b ? 1.f : 0.f, y, O);
+    int HS = C / NH, C3 = 3 * C;
+    double scale = 1.0 / sqrt((double)HS), keep = 1.0 / (1.0 - pdrop);
+    memset(dqkv, 0, (size_t)B * T * C3 * sizeof *dqkv);
+    size_t TT = (size_t)T * T;
+    double *dS = malloc(TT * sizeof *dS);
+    if (!dS) return;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            size_t bh = (size_t)b * NH + h;
+            const float *P = att + bh * TT;
+            const uint8_t *m = dmask ? dmask + bh * TT : NULL;
+#define QKV(t, part, i) qkv[((size_t)b * T + (t)) * C3 + (size_t)(part) * C + (size_t)h * HS + (i)]
+#define DQKV(t, part, i) dqkv[((size_t)b * T + (t)) * C3 + (size_t)(part) * C + (size_t)h * HS + (i)]
+#define DOUT(t, i) dout[((size_t)b * T + (t)) * C + (size_t)h * HS + (i)]
+#define PU(t, s) (m ? (m[(size_t)(t) * T + (s)] ? P[(size_t)(t) * T + (s)] * keep : 0.0) : (double)P[(size_t)(t) * T + (s)])
+            for (int t = 0; t < T; t++) {
+                /* dPu(t,s) = dout_t . v_s; dP = dPu * mask/(1-p); dS = P (dP - sum P dP) */
+                double dot = 0;
+                for (int s2 = 0; s2 < T; s2++) {
+                    double d = 0;
+                    for (int i = 0; i < HS; i++) d += (double)DOUT(t, i) * QKV(s2, 2, i);
+                    if (m) d = m[(size_t)t * T + s2] ? d * keep : 0;
+                    dS[(size_t)t * T + s2] = d;
+                    dot += d * P[(size_t)t * T + s2];
+                }
+                for (int s2 = 0; s2 < T; s2++)
+                    dS[(size_t)t * T + s2] = P[(size_t)t * T + s2] * (dS[(size_t)t * T + s2] - dot);
+            }
+            for (int t = 0; t < T; t++)
+                for (int i = 0; i < HS; i++) {
+                    double dq = 0, dk = 0, dv = 0;
+                    for (int s2 = 0; s2 < T; s2++) {
+                        dq += dS[(size_t)t * T + s2] * QKV(s2, 1, i);
+                        dk += dS[(size_t)s2 * T + t] * QKV(s2, 0, i);
+                        dv += PU(s2, t) * DOUT(s2, i);
+                    }
+                    DQKV(t, 0, i) = (float)(dq * scale);
+                    DQKV(t, 1, i) = (float)(dk * scale);
+                    DQKV(t, 2, i) = (float)dv;
+                }
+#undef QKV
+#undef DQKV
+#undef DOUT
+#undef PU
+        }
+    free(dS);
 }
+
+/* ---- parallel backward helpers ------------------------------------------------ */
 
 void b4k_nn_linear_bwd_par(b4k_pool *pool, float *dx, int dx_add, float *dW, float *db,
                            const float *dy, const float *x, const float *W, int N, int I, int O)
 {
-    if (dx) b4k_nn_gemm_par(pool, 0, 0, N, I, O, 1.f, dy, O, W, I, dx_add ? 1.f : 0.f, dx, I);
-    if (dW) b4k_nn_gemm_par(pool, 1, 0, O, I, N, 1.f, dy, O, x, I, 1.f, dW, I);
+    if (dx) b4k_gemm_par(pool, 0, 0, N, I, O, 1.f, dy, O, W, I, dx_add ? 1.f : 0.f, dx, I);
+    if (dW) b4k_gemm_par(pool, 1, 0, O, I, N, 1.f, dy, O, x, I, 1.f, dW, I);
     if (db)
         for (int n = 0; n < N; n++) {
             const float *r = dy + (size_t)n * O;

@@ -11,6 +11,7 @@
 #include "ie/run.h"
 #include "ie/spo.h"
 #include "ie/task.h"
+#include "ie/train.h"
 #include "nn/loss.h"
 #include "t.h"
 
@@ -46,13 +47,16 @@ TEST(read_lic2019_cmeie)
     CHECK_EQ_INT(d.doc[0].trip[0].o0, 0);
     CHECK_EQ_INT(d.doc[0].line, 1);
     CHECK_EQ_INT(d.doc[1].line, 3);
-    CHECK_EQ_INT(d.missing, 1); /* "x" is not in "abc" */
+    CHECK_EQ_INT(d.missing.total, 1); /* "x" is not in "abc" */
+    CHECK_EQ_INT(d.missing.v[0].line, 3);
+    CHECK(strstr(d.missing.v[0].file, "a.json") && strstr(d.missing.v[0].text, "subject \"x\""));
     CHECK_EQ_INT(d.doc[1].trip[0].o0, 1);
     /* frozen schema: unknown predicate counted */
     b4k_ie_data d2 = {0};
     const char *q = wfile("b.json", "{\"text\":\"ab\",\"spo_list\":[{\"subject\":\"a\",\"predicate\":\"zz\",\"object\":\"b\"}]}\n");
     CHECK(b4k_ie_read(&d2, &err, q, B4K_IE_CMEIE, &nm, 1) == 0);
-    CHECK_EQ_INT(d2.unknown, 1);
+    CHECK_EQ_INT(d2.unknown.total, 1);
+    CHECK(strstr(d2.unknown.v[0].text, "\"zz\"") != NULL);
     CHECK_EQ_INT(d2.doc[0].ntrip, 0);
     b4k_ie_data_free(&d2);
     /* malformed record: file:line */
@@ -80,6 +84,17 @@ TEST(read_casrel)
     CHECK_EQ_INT(d.n, 1);
     CHECK_EQ_INT(d.doc[0].trip[0].o0, 22);
     CHECK_EQ_INT(d.doc[0].trip[0].o1, 37);
+    CHECK_EQ_INT(d.doc[0].line, 2); /* the line the record starts on, not its number */
+    b4k_ie_data_free(&d);
+    const char *r = wfile("e2.json", "[\n  {\"text\": \"a ] b\", \"triple_list\": []},\n\n  {\"text\": \"a\\\"{\",\n"
+                                     "   \"triple_list\": [[\"a\", \"p\", \"zz\"]]}, {\"text\": \"c\"}]");
+    CHECK(b4k_ie_read(&d, &err, r, B4K_IE_CASREL, &nm, 0) == 0);
+    CHECK_EQ_INT(d.n, 3);
+    CHECK_EQ_INT(d.doc[0].line, 2);
+    CHECK_EQ_INT(d.doc[1].line, 4);
+    CHECK_EQ_INT(d.doc[2].line, 5);
+    CHECK_EQ_INT(d.missing.total, 1);
+    CHECK_EQ_INT(d.missing.v[0].line, 4);
     b4k_ie_data_free(&d);
     const char *q = wfile("f.json", "[{\"text\":\"a\",\"triple_list\":[[\"a\",\"p\"]]}]");
     CHECK(b4k_ie_read(&d, &err, q, B4K_IE_CASREL, &nm, 0) == B4K_EFORMAT);
@@ -114,6 +129,15 @@ TEST(read_ner)
     const char *r = wfile("i.json", "{\"text\":\"浙商银行\",\"label\":{\"name\":{\"浙商\":[[1,2]]}}}\n");
     CHECK(b4k_ie_read(&d, &err, r, B4K_IE_CLUENER, &nm, 0) == B4K_EFORMAT);
     CHECK(strstr(err.msg, "not") != NULL);
+    b4k_ie_data_free(&d);
+    /* frozen schema: one note per unknown entity, at its first tag's line */
+    const char *u = wfile("k.txt", "a B-ZZ\nb I-ZZ\nc O\nd S-ZZ\ne E-ZZ\n\nf B-QQ\n");
+    CHECK(b4k_ie_read(&d, &err, u, B4K_IE_CONLL, &nm, 1) == 0);
+    CHECK_EQ_INT(d.unknown.total, 4);
+    CHECK_EQ_INT(d.unknown.v[0].line, 1);
+    CHECK_EQ_INT(d.unknown.v[1].line, 4);
+    CHECK_EQ_INT(d.unknown.v[2].line, 5);
+    CHECK_EQ_INT(d.unknown.v[3].line, 7);
     b4k_ie_data_free(&d);
     const char *s = wfile("j.txt", "a B-X\nb\n");
     CHECK(b4k_ie_read(&d, &err, s, B4K_IE_CONLL, &nm, 0) == B4K_EFORMAT);
@@ -209,12 +233,12 @@ TEST(model_roundtrip)
 {
     b4k_err err;
     const char *vp = wfile("vocab.txt", VOCAB);
-    b4k_bert_config c = {16, 8, 1, 2, 16, 32, 2, 0, 1e-12f, 0.1f, 0.1f};
+    b4k_bert_config c = {16, 8, 1, 2, 16, 32, 2, 0, 1e-12f, 0.1f, 0.1f, 0, 0, 0, 0.02f};
     b4k_ie_names nm = {0};
     b4k_ie_names_add(&nm, "主演");
     b4k_ie_names_add(&nm, "p2");
     b4k_ie_model m, m2;
-    CHECK(b4k_ie_model_create(&m, &err, B4K_IE_SPO, &c, &nm, vp, NULL, 16, 5, 1.f) == 0);
+    CHECK(b4k_ie_model_create(&m, &err, B4K_IE_SPO, &c, &nm, vp, NULL, 16, 5) == 0);
     char path[512];
     snprintf(path, sizeof path, "%s/m.b4k", tmpdir);
     CHECK(b4k_ie_model_save(&m, &err, path, NULL, NULL) == 0);
@@ -233,11 +257,82 @@ TEST(model_roundtrip)
     b4k_bert_config c2 = c;
     c2.vocab = 5;
     b4k_ie_model m3;
-    CHECK(b4k_ie_model_create(&m3, &err, B4K_IE_SPO, &c2, &nm, vp, NULL, 16, 5, 1.f) < 0);
+    CHECK(b4k_ie_model_create(&m3, &err, B4K_IE_SPO, &c2, &nm, vp, NULL, 16, 5) < 0);
     b4k_ie_model_free(&m3);
     b4k_ie_model_free(&m);
     b4k_ie_model_free(&m2);
     b4k_ie_names_free(&nm);
+}
+
+/* truncation is noted only when text that makes tokens is cut off; gold
+ * items whose strings are missing are noted once (by the reader), items
+ * past the cut once (by featurize) */
+TEST(truncation_notes)
+{
+    b4k_err err;
+    const char *vp = wfile("vocab2.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nb\nc\n");
+    b4k_wordpiece *wp = NULL;
+    CHECK(b4k_wordpiece_load(&wp, vp, -1, -1, 1, &err) == 0);
+    const char *p = wfile("t.json",
+                          "{\"text\":\"a b c\",\"spo_list\":[{\"subject\":\"a\",\"predicate\":\"p\",\"object\":\"c\"}]}\n"
+                          "{\"text\":\"a b    \\t \",\"spo_list\":[{\"subject\":\"a\",\"predicate\":\"p\",\"object\":\"x\"}]}\n"
+                          "{\"text\":\"a b\"}\n");
+    b4k_ie_data d = {0};
+    b4k_ie_names nm = {0};
+    CHECK(b4k_ie_read(&d, &err, p, B4K_IE_LIC2019, &nm, 0) == 0);
+    CHECK_EQ_INT(d.missing.total, 1);
+    b4k_ie_exset ex = {0};
+    CHECK(b4k_ie_featurize(&ex, &err, wp, &d, B4K_IE_SPO, 4) == 0); /* [CLS] a b [SEP] */
+    CHECK_EQ_INT(ex.truncated.total, 1);                             /* only line 1 */
+    CHECK_EQ_INT(ex.truncated.v[0].line, 1);
+    CHECK_EQ_INT(ex.dropped.total, 1); /* "c" past the cut; "x" was noted as missing */
+    CHECK(strstr(ex.dropped.v[0].text, "past the cut") != NULL);
+    b4k_ie_exset_free(&ex);
+    b4k_ie_data_free(&d);
+    b4k_ie_names_free(&nm);
+    b4k_wordpiece_free(wp);
+}
+
+/* training settings: JSON round trip (exact doubles), resume merge rules */
+TEST(settings_resume)
+{
+    b4k_err err;
+    b4k_ie_settings a = {.epochs = 3, .batch = 16, .accum = 2, .bucket = 1, .threads = 2, .seed = 77,
+                         .lr = 5e-4, .warmup = 0.1, .wd = 0.01, .clip = 1, .ema = 0.999,
+                         .crf_lr_mult = 100, .layer_decay = 0.9, .dropout = -1, .holdout = 0.1,
+                         .max_len = 128, .documents = 10, .data_hash = 0xfedcba9876543210ULL};
+    json_t *j = b4k_ie_settings_json(&a);
+    b4k_ie_settings b, out;
+    CHECK(j && b4k_ie_settings_from_json(&b, &err, j, "x") == 0);
+    json_t *j2 = b4k_ie_settings_json(&b);
+    CHECK(json_equal(j, j2) && b.lr == a.lr && b.data_hash == a.data_hash && b.seed == 77);
+    json_decref(j);
+    json_decref(j2);
+    const char *note;
+    /* nothing given: the checkpoint's settings */
+    b4k_ie_settings cli = {.epochs = 3, .threads = 1, .documents = 10, .data_hash = a.data_hash};
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, 0, "ck", &note) == 0);
+    CHECK(out.lr == a.lr && out.threads == 2 && out.ema == a.ema && out.accum == 2 && !note);
+    /* threads may change, with a note */
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_THREADS, "ck", &note) == 0);
+    CHECK_EQ_INT(out.threads, 1);
+    CHECK(note != NULL);
+    /* epochs are tied to the schedule by warmup here */
+    cli.epochs = 5;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_EPOCHS, "ck", &note) == B4K_EINVAL);
+    CHECK(strstr(err.msg, "--epochs 5 differs") != NULL);
+    a.warmup = 0;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_EPOCHS, "ck", &note) == 0);
+    CHECK_EQ_INT(out.epochs, 5);
+    /* same value given is fine; a different lr is refused; other data refused */
+    cli.lr = 5e-4;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_LR, "ck", &note) == 0);
+    cli.lr = 1e-3;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_LR, "ck", &note) == B4K_EINVAL);
+    cli.data_hash ^= 1;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, 0, "ck", &note) == B4K_EINVAL);
+    /* a model without settings is no checkpoint */
+    CHECK(b4k_ie_settings_from_json(&b, &err, NULL, "x") == B4K_EFORMAT);
 }
 
 int main(void)
@@ -251,6 +346,8 @@ int main(void)
     RUN(metrics);
     RUN(spo_decode);
     RUN(model_roundtrip);
+    RUN(truncation_notes);
+    RUN(settings_resume);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd)) {
