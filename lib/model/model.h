@@ -2,7 +2,7 @@
  *
  *   offset 0   "B4K\0"                 magic
  *          4   u32 LE version          (B4K_MODEL_VERSION = 1)
- *          8   u64 LE header length H  (JSON bytes, space padded)
+ *          8   u64 LE header length H  (JSON bytes, then spaces)
  *         16   JSON header, H bytes    {"architecture","config","tokenizer",
  *                                        "tensors":{name:{dtype,shape,codec,
  *                                        offset,stored_size,raw_size,checksum}}}
@@ -27,8 +27,9 @@
  * WRITING.  b4k_mw_* collects tensors and writes them in insertion order with
  * the header keys in a fixed order, so the same calls give byte-identical
  * files.  The file is written atomically (temp + fsync + rename) in one pass
- * (placeholder header, slices produced / hashed / written while hot, zstd
- * spilled to an unnamed temp file, final header last); see model_write.c. */
+ * (a placeholder header of a length fixed in advance, slices produced /
+ * hashed / written while hot, zstd streamed into place, the final header
+ * last); see model_write.c. */
 #ifndef B4K_MODEL_MODEL_H
 #define B4K_MODEL_MODEL_H
 
