@@ -15,6 +15,7 @@
  * a first pass (raw tensors hashed, zstd ones compressed into a spill
  * file). */
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +317,13 @@ done:
 
 static const uint8_t zeros[B4K_MODEL_ALIGN];
 
+/* Writeback of the output is started every FLUSH bytes (asynchronously:
+ * sync_file_range(SYNC_FILE_RANGE_WRITE)), so the disk writes while the
+ * next tensors are produced and the final fsync has little left to do, as
+ * PostgreSQL's checkpoint_flush_after and RocksDB's bytes_per_sync do.  The
+ * fsync at commit is still what makes the file durable. */
+#define FLUSH ((uint64_t)8 << 20)
+
 static int put_fd(sink *s, const void *p, size_t n)
 {
     const char *c = p;
@@ -327,6 +335,13 @@ static int put_fd(sink *s, const void *p, size_t n)
             return -1;
         c += k;
         n -= (size_t)k;
+        s->pos += (uint64_t)k;
+    }
+    if (s->writeback && s->pos - s->flushed >= FLUSH) {
+        /* a failure here is not an error: the fsync at commit reports it */
+        sync_file_range(s->fd, (off64_t)s->flushed, (off64_t)(s->pos - s->flushed),
+                        SYNC_FILE_RANGE_WRITE);
+        s->flushed = s->pos;
     }
     return 0;
 }
@@ -383,7 +398,7 @@ static int pass(b4k_mw *w, sink *s, int spill, int fill, b4k_err *err)
             t->stored = t->raw;
             rc = b4k_mwi_stream_raw(w, t, s, err);
         } else if (spill >= 0 && fill) {
-            sink sp = {put_fd, patch_fd, spill, NULL};
+            sink sp = {.put = put_fd, .patch = patch_fd, .fd = spill};
             t->zoff = spos;
             rc = b4k_mwi_stream_zstd(w, t, &sp, err);
             spos += t->stored;
@@ -421,7 +436,7 @@ static int emit(b4k_mw *w, sink *s, int pipe, int spill, b4k_err *err)
     for (size_t i = 0; i < w->nt; i++)
         w->t[i].spilled = 0;
     if (pipe) {
-        sink none = {put_none, put_none, -1, NULL};
+        sink none = {.put = put_none, .patch = put_none, .fd = -1};
         if ((rc = pass(w, &none, spill, 1, err)) || (rc = header(w, &hdr, 0, hlen, err)))
             goto done;
     }
@@ -444,7 +459,7 @@ done:
 int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err)
 {
     b4k_afile *af = NULL;
-    sink s = {put_fd, patch_fd, -1, NULL};
+    sink s = {.put = put_fd, .patch = patch_fd, .fd = -1};
     int rc, spill = -1, pipe;
     rc = b4k_afile_open(&af, path, err);
     if (rc)
@@ -453,6 +468,7 @@ int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err)
      * large chunks, the header with pwrite(2) at the end */
     s.fd = fileno(b4k_afile_fp(af));
     pipe = !b4k_afile_seekable(af);
+    s.writeback = !pipe && b4k_afile_tmpname(af) != NULL;
     if (pipe)
         spill = b4k_mwi_open_spill(w);
     rc = emit(w, &s, pipe, spill, err);
@@ -473,7 +489,7 @@ fail:
 int b4k_mw_write_mem(b4k_mw *w, uint8_t **out, size_t *n, b4k_err *err)
 {
     b4k_buf body;
-    sink s = {put_buf, patch_buf, -1, &body};
+    sink s = {.put = put_buf, .patch = patch_buf, .fd = -1, .buf = &body};
     int rc;
     *out = NULL;
     *n = 0;

@@ -51,6 +51,9 @@ typedef struct sink {
     int (*patch)(struct sink *s, const void *p, size_t n);
     int fd;
     b4k_buf *buf;
+    int writeback;     /* a file: start its writeback as it grows */
+    uint64_t pos;      /* bytes put */
+    uint64_t flushed;  /* writeback started up to here */
 } sink;
 
 /* model_write_stream.c */
