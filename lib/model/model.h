@@ -17,8 +17,9 @@
  * is validated completely at open (magic, version, lengths, offsets inside
  * the file, overlaps, duplicate names, shape x dtype = raw_size, overflow).
  * Checksums: a zstd tensor is always verified before it is decompressed; a
- * raw tensor is verified lazily on its first b4k_model_get (one pass over
- * bytes the caller is about to touch anyway), or eagerly for all tensors at
+ * raw tensor is verified lazily on its first b4k_model_get (read with
+ * pread(2), not through the map, so pages the caller never touches are
+ * never faulted in), or eagerly for all tensors at
  * open with B4K_MODEL_VERIFY_ALL, or never with B4K_MODEL_NO_VERIFY (for
  * mmap-and-go loading of very large models).  b4k_model_get and friends
  * are thread-safe, also on a tensor's first access (lock-free: threads
@@ -92,6 +93,10 @@ int b4k_model_get_at(b4k_model *m, size_t i, b4k_tensor_view *view, b4k_err *err
 /* Stored (on-disk) facts of tensor i: codec, stored size, checksum text. */
 int b4k_model_stored(const b4k_model *m, size_t i, int *codec, size_t *stored_size,
                      const char **checksum);
+/* Where tensor i's stored bytes are: *fd, the model's open file (valid
+ * until b4k_model_free; -1 for a memory model), at *file_offset.  For
+ * reading them with pread(2) instead of through the map (b4k-convert). */
+int b4k_model_source(const b4k_model *m, size_t i, int *fd, uint64_t *file_offset);
 /* Like b4k_model_get, but also checks dtype and shape: ndim and every
  * shape[k] (a -1 in shape matches any size).  Message names the tensor. */
 int b4k_model_get_checked(b4k_model *m, const char *name, int dtype, int ndim,
