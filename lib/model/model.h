@@ -172,6 +172,16 @@ typedef int (*b4k_mw_rows_fn)(void *ctx, void *dst, size_t row0, size_t nrows, b
 int b4k_mw_add_rows(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
                     int codec, b4k_mw_rows_fn fill, void *ctx, b4k_err *err);
 
+/* A check of tensor name's stored bytes once they are all produced: called
+ * with their XXH64 (in every pass that makes them), before the write goes
+ * on.  For bytes known to equal a source whose XXH64 is known (a raw .b4k
+ * tensor re-encoded raw): the writer hashes them anyway, so checking the
+ * source costs nothing.  An error stops the write (nothing is left behind).
+ * ctx must stay valid until b4k_mw_write returns.  B4K_EINVAL: no such
+ * tensor. */
+typedef int (*b4k_mw_done_fn)(void *ctx, uint64_t xxh64, b4k_err *err);
+int b4k_mw_set_done(b4k_mw *w, const char *name, b4k_mw_done_fn done, void *ctx);
+
 /* Write atomically to path ("-" is not allowed: a binary model never goes to
  * stdout through here).  Can be called once. */
 int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err);

@@ -229,6 +229,17 @@ int b4k_mw_add_rows(b4k_mw *w, const char *name, int dtype, int ndim, const int6
     return rc;
 }
 
+int b4k_mw_set_done(b4k_mw *w, const char *name, b4k_mw_done_fn done, void *ctx)
+{
+    for (size_t i = w->nt; i-- > 0;)
+        if (!strcmp(w->t[i].name, name)) {
+            w->t[i].done = done;
+            w->t[i].done_ctx = ctx;
+            return 0;
+        }
+    return B4K_EINVAL;
+}
+
 /* The header text: magic, version, length, JSON, space padding.  bound:
  * with zero checksums and every zstd tensor at its worst-case size (the
  * reserved length); else the real values, padded to reserve bytes in all
@@ -408,6 +419,8 @@ static int pass(b4k_mw *w, sink *s, int spill, int fill, b4k_err *err)
         } else {
             rc = b4k_mwi_stream_zstd(w, t, s, err);
         }
+        if (!rc && t->done && !(spill >= 0 && t->spilled && !fill))
+            rc = t->done(t->done_ctx, t->checksum, err);
         if (rc)
             return rc;
         pad = (B4K_MODEL_ALIGN - t->stored % B4K_MODEL_ALIGN) % B4K_MODEL_ALIGN;

@@ -22,6 +22,8 @@ typedef struct wtensor {
     void *fill_ctx;
     b4k_mw_check_fn check; /* before borrowed data is first read */
     void *check_ctx;
+    b4k_mw_done_fn done;   /* with the stored bytes' XXH64 */
+    void *done_ctx;
     size_t raw;
     unsigned spilled;  /* zstd, pipe output: compressed into the spill file */
     uint64_t zoff;     /* ... at this offset */
