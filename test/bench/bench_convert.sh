@@ -62,12 +62,12 @@ echo "bench_convert: GPT-2 ($LAYERS layers, vocab $VOCAB) torch.save zip, $MB MB
 echo "  (best of 3; wall seconds, and the CPU seconds user+sys of that run, which a loaded machine distorts less)"
 T_CP=$(best cp "$W/gpt2.pt" "$W/out.cp")
 T_CPS=$(best sh -c 'cp "$1" "$2" && sync -f "$2"' sh "$W/gpt2.pt" "$W/out.cp")
-T_CAT=$(best sh -c 'cat "$1" > "$2" && sync -f "$2"' sh "$W/gpt2.pt" "$W/out.cat")
+T_CAT=$(best sh -c 'dd if="$1" of="$2" bs=256K status=none && sync -f "$2"' sh "$W/gpt2.pt" "$W/out.dd")
 T_RAW=$(best b4k-convert --config "$W/config.json" -o "$W/out.b4k" "$W/gpt2.pt")
 show "cp + sync" "$T_CPS" "(the durable peer of raw)"
-show "cat + sync" "$T_CAT" "(user-space read/write; cp uses copy_file_range)"
+show "dd bs=256K + sync" "$T_CAT" "(user-space read/write, as b4k must to hash every byte; cp and cat use copy_file_range)"
 show "cp" "$T_CP" "(information: page cache only, no disk write)"
-show "b4k raw f32" "$T_RAW" "wall vs cp+sync $(ratio ${T_RAW% *} ${T_CPS% *}) (target <= 1.5x), vs cat+sync $(ratio ${T_RAW% *} ${T_CAT% *}), vs cp $(ratio ${T_RAW% *} ${T_CP% *}); cpu vs cat+sync $(ratio ${T_RAW#* } ${T_CAT#* })"
+show "b4k raw f32" "$T_RAW" "wall vs cp+sync $(ratio ${T_RAW% *} ${T_CPS% *}) (target <= 1.5x), vs dd+sync $(ratio ${T_RAW% *} ${T_CAT% *}), vs cp $(ratio ${T_RAW% *} ${T_CP% *}); cpu vs dd+sync $(ratio ${T_RAW#* } ${T_CAT#* })"
 R_RAW=$(ratio ${T_RAW% *} ${T_CPS% *})
 if command -v zstd >/dev/null; then
   ZS='zstd -q -3 -T"$1" -f "$2" -o "$3" && sync -f "$3"'
@@ -89,7 +89,7 @@ fi
 # verify + hash + write, no transposes) -- the part of raw f32 that is a copy
 b4k-convert --config "$W/config.json" -o "$W/m.b4k" "$W/gpt2.pt" >/dev/null
 T_PT=$(best b4k-convert -o "$W/out.b4k" "$W/m.b4k")
-show "b4k .b4k->.b4k raw" "$T_PT" "no transposes: wall vs cp+sync $(ratio ${T_PT% *} ${T_CPS% *}), vs cat+sync $(ratio ${T_PT% *} ${T_CAT% *}); cpu vs cat+sync $(ratio ${T_PT#* } ${T_CAT#* })"
+show "b4k .b4k->.b4k raw" "$T_PT" "no transposes: wall vs cp+sync $(ratio ${T_PT% *} ${T_CPS% *}), vs dd+sync $(ratio ${T_PT% *} ${T_CAT% *}); cpu vs dd+sync $(ratio ${T_PT#* } ${T_CAT#* })"
 for dt in f16 bf16 int8; do
   T=$(best b4k-convert -t $dt --config "$W/config.json" -o "$W/out.b4k" "$W/gpt2.pt")
   show "b4k $dt" "$T" "wall vs cp+sync $(ratio ${T% *} ${T_CPS% *}) (input MB/s; output is smaller)"
