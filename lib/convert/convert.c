@@ -796,6 +796,17 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
             b4k_err_locate(err, inputs[0], 0);
             goto done;
         }
+    { /* one buffer for the largest source read whole: its pages fault once */
+        size_t most = 0;
+        for (size_t i = 0; i < cv.nout; i++) {
+            const b4k_ctensor *t = cv.out[i].src;
+            if (cv.out[i].xform != B4K_XF_NONE && t->data && t->fd >= 0 &&
+                t->nbytes <= WHOLE_MAX && t->nbytes > most)
+                most = t->nbytes;
+        }
+        if (most && (cv.whole = b4k_aligned_alloc(64, most)))
+            cv.whole_cap = most;
+    }
     if (!cv.header) {
         json_t *files = json_array();
         if ((rc = b4k_cv_tokenizer(&cv, inputs, o, err)))
