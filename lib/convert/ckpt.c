@@ -11,6 +11,7 @@
 
 #include "convert/crc32.h"
 #include "core/alloc.h"
+#include "model/model.h"
 
 size_t b4k_src_elem_size(int dtype)
 {
@@ -62,6 +63,8 @@ void b4k_ckpt_free(b4k_ckpt *c)
     for (size_t i = 0; i < c->nmaps; i++) {
         if (c->maps[i].p)
             munmap(c->maps[i].p, c->maps[i].n);
+        if (c->maps[i].fd >= 0)
+            close(c->maps[i].fd);
         b4k_free(c->maps[i].path);
     }
     b4k_free(c->maps);
@@ -114,6 +117,22 @@ void b4k_ckpt_gather(const b4k_ctensor *t, void *dst, size_t off, size_t n)
     }
 }
 
+/* The fd and offset of borrowed bytes inside one of c's maps. */
+static int locate(const b4k_ckpt *c, const void *p, size_t n, uint64_t *off)
+{
+    const uint8_t *q = p;
+    for (size_t i = 0; i < c->nmaps; i++) {
+        const uint8_t *b = c->maps[i].p;
+        if (b && c->maps[i].fd >= 0 && q >= b && q - b <= (ptrdiff_t)c->maps[i].n &&
+            n <= c->maps[i].n - (size_t)(q - b)) {
+            *off = (uint64_t)(q - b);
+            return c->maps[i].fd;
+        }
+    }
+    *off = 0;
+    return -1;
+}
+
 int b4k_ckpt_add(b4k_ckpt *c, const char *name, int dtype, int ndim, const int64_t *shape,
                  const void *data, size_t nbytes, void *owned, b4k_err *err)
 {
@@ -154,12 +173,13 @@ int b4k_ckpt_add(b4k_ckpt *c, const char *name, int dtype, int ndim, const int64
     t->data = owned ? owned : data;
     t->owned = owned;
     t->nbytes = nbytes;
+    t->fd = owned || !data ? -1 : locate(c, data, nbytes, &t->foff);
     c->n++;
     return 0;
 }
 
-b4k_ccheck *b4k_ckpt_add_check(b4k_ckpt *c, const char *file, const char *entry, size_t elen,
-                               const void *p, size_t n, uint32_t crc)
+b4k_ccheck *b4k_ckpt_add_check(b4k_ckpt *c, int kind, const char *file, const char *entry,
+                               size_t elen, const void *p, size_t n, uint64_t want)
 {
     b4k_ccheck *k = b4k_calloc(1, sizeof *k);
     if (!k)
@@ -174,20 +194,66 @@ b4k_ccheck *b4k_ckpt_add_check(b4k_ckpt *c, const char *file, const char *entry,
     }
     k->p = p;
     k->n = n;
-    k->crc = crc;
+    k->kind = kind;
+    k->want = want;
+    k->fd = locate(c, p, n, &k->foff);
     k->next = c->checks;
     c->checks = k;
     return k;
 }
 
+/* The CRC-32 or XXH64 of the checked bytes: read with pread into a small
+ * buffer when the file is known (no page faults on the map), else from the
+ * map. */
+static uint64_t digest(const b4k_ccheck *k)
+{
+    enum { SLICE = 256 << 10 };
+    uint8_t *buf = k->fd >= 0 && k->n >= SLICE ? b4k_malloc(SLICE) : NULL;
+    b4k_xxh64_state h;
+    uint32_t crc = 0;
+    size_t done = 0;
+    b4k_xxh64_init(&h, 0);
+    while (done < k->n) {
+        size_t m = k->n - done < SLICE ? k->n - done : SLICE;
+        const uint8_t *p = k->p + done;
+        if (buf) {
+            ssize_t got = pread(k->fd, buf, m, (off_t)(k->foff + done));
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got > 0) {
+                p = buf;
+                m = (size_t)got;
+            }
+        }
+        if (k->kind == B4K_CHECK_CRC32)
+            crc = b4k_crc32(crc, p, m);
+        else
+            b4k_xxh64_update(&h, p, m);
+        done += m;
+    }
+    b4k_free(buf);
+    return k->kind == B4K_CHECK_CRC32 ? crc : b4k_xxh64_digest(&h);
+}
+
 int b4k_ckpt_verify_check(b4k_ccheck *k, b4k_err *err)
 {
     if (k && !k->state)
-        k->state = b4k_crc32(0, k->p, k->n) == k->crc ? 1 : -1;
-    if (k && k->state < 0)
+        k->state = digest(k) == k->want ? 1 : -1;
+    if (k && k->state < 0) {
+        if (k->kind == B4K_CHECK_XXH64)
+            return b4k_err_set(err, B4K_ECHECKSUM, k->file, 0,
+                               "tensor %s: checksum mismatch (file is corrupt)", k->entry);
         return b4k_err_set(err, B4K_ECHECKSUM, k->file, 0,
                            "zip entry %s: CRC-32 mismatch (the file is corrupt)", k->entry);
+    }
     return 0;
+}
+
+int b4k_ckpt_check_done(b4k_ccheck *k, uint64_t got, b4k_err *err)
+{
+    if (!k->state)
+        k->state = got == k->want ? 1 : -1;
+    return b4k_ckpt_verify_check(k, err);
 }
 
 int b4k_ckpt_verify(const b4k_ctensor *t, b4k_err *err)
@@ -242,15 +308,16 @@ int b4k_ckpt_map(b4k_ckpt *c, const char *path, const uint8_t **data, size_t *n,
             return b4k_err_set(err, B4K_EIO, path, 0, "mmap: %s", strerror(errno));
         }
     }
-    close(fd);
     if (B4K_GROW(c->maps, c->capmaps, c->nmaps + 1)) {
         if (p)
             munmap(p, (size_t)st.st_size);
+        close(fd);
         return b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
     }
     c->maps[c->nmaps].p = p;
     c->maps[c->nmaps].n = (size_t)st.st_size;
     c->maps[c->nmaps].path = b4k_strdup(path);
+    c->maps[c->nmaps].fd = fd; /* for pread: see b4k_ckpt_check / convert.c */
     if (idx)
         *idx = (int)c->nmaps;
     c->nmaps++;

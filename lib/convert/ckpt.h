@@ -22,14 +22,21 @@ enum {
 };
 
 /* A stored checksum over bytes of a mapped file that tensors borrow (a
- * torch zip entry's CRC-32), verified the first time one of them is used
- * (b4k_ckpt_verify) rather than at open: b4k-convert verifies an entry just
- * before writing it, and never one it does not write.  Owned by the
- * checkpoint (a list; the records do not move). */
+ * torch zip entry's CRC-32, a .b4k tensor's XXH64), verified the first time
+ * one of them is used rather than at open: b4k-convert verifies an entry
+ * as it reads it to write it (convert.c), and never one it does not write.
+ * The bytes are read with pread(2) when the file is known (fd >= 0), not
+ * through the map (see b4k_ckpt_map).  Owned by the checkpoint (a list;
+ * the records do not move). */
+enum { B4K_CHECK_CRC32 = 0, B4K_CHECK_XXH64 = 1 };
+
 typedef struct b4k_ccheck {
     const uint8_t *p;
     size_t n;
-    uint32_t crc;                 /* CRC-32 (zip) */
+    int kind;                     /* B4K_CHECK_* */
+    uint64_t want;                /* the CRC-32 (zip) or XXH64 (.b4k) */
+    int fd;                       /* the file p maps, or -1 */
+    uint64_t foff;                /* p's offset in it */
     int state;                    /* 0 not yet, 1 good, -1 bad */
     char *file, *entry;           /* for messages */
     struct b4k_ccheck *next;
@@ -55,6 +62,8 @@ typedef struct b4k_ctensor {
     b4k_ccheck *check;            /* bytes to verify before use, or NULL */
     uint64_t src_offset;          /* offset in its file (for --info) */
     int src_file;                 /* index into the checkpoint's files */
+    int fd;                       /* data's file, open for pread(2), or -1 */
+    uint64_t foff;                /* data's offset in it */
 } b4k_ctensor;
 
 typedef struct b4k_ckpt {
@@ -62,8 +71,8 @@ typedef struct b4k_ckpt {
     b4k_ctensor *t;
     size_t n, cap;
     json_t *meta;                 /* format facts for --info (object) */
-    /* mapped files, unmapped by b4k_ckpt_free */
-    struct b4k_cmap { void *p; size_t n; char *path; } *maps;
+    /* mapped files, unmapped (and closed) by b4k_ckpt_free */
+    struct b4k_cmap { void *p; size_t n; char *path; int fd; } *maps;
     size_t nmaps, capmaps;
     unsigned flags;
     b4k_ccheck *checks;
@@ -81,7 +90,8 @@ void b4k_ckpt_free(b4k_ckpt *c);
 const char *b4k_ckpt_sniff(const char *path);
 
 /* Add a tensor (name copied; owned is freed with the checkpoint, also on
- * error).  Checks shape x element size == nbytes. */
+ * error).  Checks shape x element size == nbytes.  Borrowed data inside one
+ * of the checkpoint's maps gets that file's fd and offset. */
 int b4k_ckpt_add(b4k_ckpt *c, const char *name, int dtype, int ndim, const int64_t *shape,
                  const void *data, size_t nbytes, void *owned, b4k_err *err);
 b4k_ctensor *b4k_ckpt_find(b4k_ckpt *c, const char *name);
@@ -91,22 +101,27 @@ int b4k_ckpt_add_spans(b4k_ckpt *c, const char *name, int dtype, int ndim, const
                        b4k_cspan *spans, size_t nspans, b4k_err *err);
 /* Bytes [off, off + n) of a tensor (contiguous or spans) into dst. */
 void b4k_ckpt_gather(const b4k_ctensor *t, void *dst, size_t off, size_t n);
-/* A check record over [p, p + n) (file, entry: names for the message);
- * NULL when out of memory. */
-b4k_ccheck *b4k_ckpt_add_check(b4k_ckpt *c, const char *file, const char *entry, size_t elen,
-                               const void *p, size_t n, uint32_t crc);
+/* A check record over [p, p + n) (file, entry: names for the message; the
+ * fd and offset of p when it lies in one of c's maps); NULL when out of
+ * memory. */
+b4k_ccheck *b4k_ckpt_add_check(b4k_ckpt *c, int kind, const char *file, const char *entry,
+                               size_t elen, const void *p, size_t n, uint64_t want);
 /* Verify the bytes t borrows if they have a check not yet made (once; the
  * result is kept): 0, or B4K_ECHECKSUM naming the file and entry.  Not
  * thread-safe for one record. */
 int b4k_ckpt_verify(const b4k_ctensor *t, b4k_err *err);
 int b4k_ckpt_verify_check(b4k_ccheck *k, b4k_err *err);
+/* A check computed by the caller as it read the bytes: digest is the CRC-32
+ * or XXH64 of all of [k->p, k->p + k->n).  Records the result; 0 or the
+ * error of b4k_ckpt_verify_check. */
+int b4k_ckpt_check_done(b4k_ccheck *k, uint64_t digest, b4k_err *err);
 /* Every tensor's (what --info and the fuzzers do). */
 int b4k_ckpt_verify_all(const b4k_ckpt *c, b4k_err *err);
 /* Remove tensor i (frees it). */
 void b4k_ckpt_remove(b4k_ckpt *c, size_t i);
 
-/* mmap a whole file read-only; kept until b4k_ckpt_free.  *idx gets the map
- * index (for src_file). */
+/* mmap a whole file read-only; kept, with its fd, until b4k_ckpt_free.
+ * *idx gets the map index (for src_file). */
 int b4k_ckpt_map(b4k_ckpt *c, const char *path, const uint8_t **data, size_t *n, int *idx,
                  b4k_err *err);
 

@@ -4,6 +4,8 @@
 
 #include "convert/convert.h"
 
+struct b4k_cv;
+
 typedef struct b4k_cv_out {
     char *name;                   /* canonical name */
     const b4k_ctensor *src;
@@ -12,6 +14,13 @@ typedef struct b4k_cv_out {
     int64_t shape[B4K_MAX_DIMS];
     int codec;                    /* per tensor (b4k input keeps its codecs) */
     int dt;                       /* output dtype (set when written) */
+    struct b4k_cv *cv;
+    /* the source's check, computed on the way as its bytes are read in
+     * order (convert.c: src_read), or left to the writer (defer) */
+    int defer;
+    size_t vnext;                 /* the next offset the running digest wants */
+    uint32_t crc;
+    b4k_xxh64_state xh;
 } b4k_cv_out;
 
 typedef struct b4k_cv {
@@ -28,6 +37,9 @@ typedef struct b4k_cv {
     char *config_file;
     b4k_mw *w;
     int codec;
+    uint8_t *whole;               /* a source read whole (for a transpose) */
+    size_t whole_cap;
+    const b4k_ctensor *whole_of;  /* whose bytes whole holds, or NULL */
 } b4k_cv;
 
 const b4k_cv_out *b4k_cv_find(b4k_cv *cv, const char *name);

@@ -1,5 +1,5 @@
 /* CRC-32 (zip), slicing-by-8 tables built once (thread-safe via
- * pthread_once), and the dispatch to the PCLMULQDQ folding kernel. */
+ * pthread_once), and the dispatch to the (V)PCLMULQDQ folding kernels. */
 #include "convert/crc32.h"
 
 #include <pthread.h>
@@ -57,11 +57,25 @@ static int has_clmul(void)
 #endif
 }
 
+static int has_vclmul(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return b4k_cpu_has(B4K_CPU_AVX512) && __builtin_cpu_supports("vpclmulqdq");
+#else
+    return 0;
+#endif
+}
+
 uint32_t b4k_crc32(uint32_t crc, const void *data, size_t n)
 {
     const uint8_t *p = data;
     uint32_t s = ~crc;
-    if (n >= 256 && has_clmul()) {
+    if (n >= 1024 && has_vclmul()) {
+        size_t m = n & ~(size_t)15;
+        s = b4k_crc32_fold_avx512(s, p, m);
+        p += m;
+        n -= m;
+    } else if (n >= 256 && has_clmul()) {
         size_t m = n & ~(size_t)15;
         s = b4k_crc32_fold(s, p, m);
         p += m;

@@ -1,12 +1,13 @@
 /* CRC-32 by folding with carry-less multiplication (PCLMULQDQ): four 128-bit
  * lanes folded 64 bytes at a time, then into one lane, then a Barrett
- * reduction to 32 bits (Gopal et al., "Fast CRC Computation for Generic
+ * reduction to 32 bits (crc32_fold.h; Gopal et al., "Fast CRC Computation for Generic
  * Polynomials Using PCLMULQDQ", Intel 2009; the constants are those of the
  * bit-reflected polynomial 0x1db710641, as in Linux's crc32-pclmul).  Built
  * with the AVX2 flags; called only when the CPU has PCLMULQDQ. */
 #include <immintrin.h>
 
 #include "convert/crc32.h"
+#include "convert/crc32_fold.h"
 
 #define CLMUL __attribute__((target("pclmul,sse4.1")))
 
@@ -19,13 +20,10 @@ CLMUL uint32_t b4k_crc32_fold(uint32_t state, const uint8_t *p, size_t n)
 {
     const __m128i k12 = _mm_set_epi64x(0x1c6e41596LL, 0x154442bd4LL); /* x^(4*128+-32) */
     const __m128i k34 = _mm_set_epi64x(0x0ccaa009eLL, 0x1751997d0LL); /* x^(128+-32) */
-    const __m128i k5 = _mm_set_epi64x(0, 0x163cd6124LL);
-    const __m128i pu = _mm_set_epi64x(0x1f7011641LL, 0x1db710641LL); /* mu', P' */
-    const __m128i m32 = _mm_set_epi64x(0, 0xffffffffLL);
     __m128i x1 = _mm_loadu_si128((const __m128i *)p);
     __m128i x2 = _mm_loadu_si128((const __m128i *)(p + 16));
     __m128i x3 = _mm_loadu_si128((const __m128i *)(p + 32));
-    __m128i x4 = _mm_loadu_si128((const __m128i *)(p + 48)), t;
+    __m128i x4 = _mm_loadu_si128((const __m128i *)(p + 48));
     x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)state));
     p += 64;
     n -= 64;
@@ -38,17 +36,5 @@ CLMUL uint32_t b4k_crc32_fold(uint32_t state, const uint8_t *p, size_t n)
     x1 = _mm_xor_si128(fold(x1, k34), x2);
     x1 = _mm_xor_si128(fold(x1, k34), x3);
     x1 = _mm_xor_si128(fold(x1, k34), x4);
-    for (; n >= 16; p += 16, n -= 16)
-        x1 = _mm_xor_si128(fold(x1, k34), _mm_loadu_si128((const __m128i *)p));
-    /* 128 -> 64 bits (appending 32 zero bits), then -> 32 */
-    t = _mm_clmulepi64_si128(k34, x1, 0x01);
-    x1 = _mm_xor_si128(_mm_srli_si128(x1, 8), t);
-    t = _mm_srli_si128(x1, 4);
-    x1 = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(x1, m32), k5, 0x00), t);
-    /* Barrett reduction */
-    t = x1;
-    x1 = _mm_clmulepi64_si128(_mm_and_si128(x1, m32), pu, 0x10);
-    x1 = _mm_clmulepi64_si128(_mm_and_si128(x1, m32), pu, 0x00);
-    x1 = _mm_xor_si128(x1, t);
-    return (uint32_t)_mm_extract_epi32(x1, 1);
+    return b4k_crc32_reduce(x1, p, n);
 }

@@ -255,8 +255,8 @@ static int read_zip(tctx *t, const uint8_t *buf, size_t n, const uint8_t **pkl, 
         const char *r = slash + 1;
         b4k_ccheck *check = NULL;
         if (!(t->c->flags & B4K_CKPT_NO_CRC) &&
-            !(check = b4k_ckpt_add_check(t->c, t->name, fname, nl > 200 ? 200 : nl, buf + data,
-                                         (size_t)csize, crc)))
+            !(check = b4k_ckpt_add_check(t->c, B4K_CHECK_CRC32, t->name, fname,
+                                         nl > 200 ? 200 : nl, buf + data, (size_t)csize, crc)))
             return b4k_err_set(t->err, B4K_ENOMEM, t->name, 0, "out of memory");
         if (rest == 8 && !memcmp(r, "data.pkl", 8)) {
             int rc = b4k_ckpt_verify_check(check, t->err);

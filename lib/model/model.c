@@ -34,6 +34,7 @@ struct b4k_model {
     size_t size;
     void *map;
     size_t map_len;
+    int fd;              /* the mapped file (for pread), or -1 */
     unsigned flags;
     json_t *header;
     const char *arch;
@@ -224,11 +225,44 @@ static int validate(b4k_model *m, b4k_err *err)
     return 0;
 }
 
+/* XXH64 of a tensor's stored bytes.  From a file, they are read with
+ * pread(2) into a small buffer rather than through the map: on first use
+ * every mapped page costs a page fault (several microseconds each in some
+ * VMs, see test/bench/bench_convert.sh), which a checksum pass would pay
+ * for the whole tensor at once, also for pages the program never touches
+ * (the rows of an embedding table no input uses).  The bytes are the same
+ * page-cache pages.  Memory models (and any pread failure) hash the map. */
+static uint64_t stored_xxh64(const b4k_model *m, const mtensor *t)
+{
+    enum { SLICE = 256 << 10 };
+    const uint8_t *p = m->data + t->offset;
+    size_t n = (size_t)t->stored, done = 0;
+    uint8_t *buf;
+    b4k_xxh64_state h;
+    if (m->fd < 0 || n < SLICE || !(buf = b4k_malloc(SLICE)))
+        return b4k_xxh64(p, n, 0);
+    b4k_xxh64_init(&h, 0);
+    while (done < n) {
+        size_t k = n - done < SLICE ? n - done : SLICE;
+        ssize_t got = pread(m->fd, buf, k, (off_t)(p + done - m->base));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) { /* (cannot happen on a file we have mapped): the map */
+            b4k_xxh64_update(&h, p + done, n - done);
+            break;
+        }
+        b4k_xxh64_update(&h, buf, (size_t)got);
+        done += (size_t)got;
+    }
+    b4k_free(buf);
+    return b4k_xxh64_digest(&h);
+}
+
 static int verify_one(b4k_model *m, mtensor *t, b4k_err *err)
 {
     if (atomic_load_explicit(&t->verified, memory_order_acquire))
         return 0;
-    if (b4k_xxh64(m->data + t->offset, (size_t)t->stored, 0) != t->checksum)
+    if (stored_xxh64(m, t) != t->checksum)
         return FAIL(B4K_ECHECKSUM, "tensor %s: checksum mismatch (file is corrupt)", t->name);
     atomic_store_explicit(&t->verified, 1, memory_order_release);
     return 0;
@@ -266,6 +300,7 @@ int b4k_model_open_mem_ex(b4k_model **out, const void *buf, size_t n, const char
     }
     m->base = buf;
     m->size = n;
+    m->fd = -1;
     rc = finish_open(m, flags, err);
     if (rc) {
         b4k_model_free(m);
@@ -300,12 +335,12 @@ int b4k_model_open_ex(b4k_model **out, const char *path, unsigned flags, b4k_err
         close(fd);
         return b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
     }
+    m->fd = fd; /* kept for pread: checksums, and b4k_model_source */
     m->size = (size_t)st.st_size;
     if (m->size) {
         m->map = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m->map == MAP_FAILED) {
             m->map = NULL;
-            close(fd);
             b4k_model_free(m);
             return b4k_err_set(err, B4K_EIO, path, 0, "mmap: %s", strerror(errno));
         }
@@ -314,7 +349,6 @@ int b4k_model_open_ex(b4k_model **out, const char *path, unsigned flags, b4k_err
     } else {
         m->base = (const uint8_t *)"";
     }
-    close(fd);
     rc = finish_open(m, flags, err);
     if (rc) {
         b4k_model_free(m);
@@ -343,6 +377,8 @@ void b4k_model_free(b4k_model *m)
     json_decref(m->header);
     if (m->map)
         munmap(m->map, m->map_len);
+    if (m->fd >= 0)
+        close(m->fd);
     b4k_free(m->name);
     b4k_free(m);
 }
@@ -388,6 +424,15 @@ int b4k_model_stored(const b4k_model *m, size_t i, int *codec, size_t *stored_si
         *stored_size = (size_t)m->t[i].stored;
     if (checksum)
         *checksum = m->t[i].cks_text;
+    return 0;
+}
+
+int b4k_model_source(const b4k_model *m, size_t i, int *fd, uint64_t *file_offset)
+{
+    if (i >= m->nt)
+        return B4K_EINVAL;
+    *fd = m->fd;
+    *file_offset = (uint64_t)(m->data - m->base) + m->t[i].offset;
     return 0;
 }
 

@@ -2,7 +2,7 @@
  *
  *   offset 0   "B4K\0"                 magic
  *          4   u32 LE version          (B4K_MODEL_VERSION = 1)
- *          8   u64 LE header length H  (JSON bytes, space padded)
+ *          8   u64 LE header length H  (JSON bytes, then spaces)
  *         16   JSON header, H bytes    {"architecture","config","tokenizer",
  *                                        "tensors":{name:{dtype,shape,codec,
  *                                        offset,stored_size,raw_size,checksum}}}
@@ -17,8 +17,9 @@
  * is validated completely at open (magic, version, lengths, offsets inside
  * the file, overlaps, duplicate names, shape x dtype = raw_size, overflow).
  * Checksums: a zstd tensor is always verified before it is decompressed; a
- * raw tensor is verified lazily on its first b4k_model_get (one pass over
- * bytes the caller is about to touch anyway), or eagerly for all tensors at
+ * raw tensor is verified lazily on its first b4k_model_get (read with
+ * pread(2), not through the map, so pages the caller never touches are
+ * never faulted in), or eagerly for all tensors at
  * open with B4K_MODEL_VERIFY_ALL, or never with B4K_MODEL_NO_VERIFY (for
  * mmap-and-go loading of very large models).  b4k_model_get and friends
  * are thread-safe, also on a tensor's first access (lock-free: threads
@@ -27,8 +28,9 @@
  * WRITING.  b4k_mw_* collects tensors and writes them in insertion order with
  * the header keys in a fixed order, so the same calls give byte-identical
  * files.  The file is written atomically (temp + fsync + rename) in one pass
- * (placeholder header, slices produced / hashed / written while hot, zstd
- * spilled to an unnamed temp file, final header last); see model_write.c. */
+ * (a placeholder header of a length fixed in advance, slices produced /
+ * hashed / written while hot, zstd streamed into place, the final header
+ * last); see model_write.c. */
 #ifndef B4K_MODEL_MODEL_H
 #define B4K_MODEL_MODEL_H
 
@@ -91,6 +93,10 @@ int b4k_model_get_at(b4k_model *m, size_t i, b4k_tensor_view *view, b4k_err *err
 /* Stored (on-disk) facts of tensor i: codec, stored size, checksum text. */
 int b4k_model_stored(const b4k_model *m, size_t i, int *codec, size_t *stored_size,
                      const char **checksum);
+/* Where tensor i's stored bytes are: *fd, the model's open file (valid
+ * until b4k_model_free; -1 for a memory model), at *file_offset.  For
+ * reading them with pread(2) instead of through the map (b4k-convert). */
+int b4k_model_source(const b4k_model *m, size_t i, int *fd, uint64_t *file_offset);
 /* Like b4k_model_get, but also checks dtype and shape: ndim and every
  * shape[k] (a -1 in shape matches any size).  Message names the tensor. */
 int b4k_model_get_checked(b4k_model *m, const char *name, int dtype, int ndim,
@@ -165,6 +171,16 @@ int b4k_mw_add_lazy(b4k_mw *w, const char *name, int dtype, int ndim, const int6
 typedef int (*b4k_mw_rows_fn)(void *ctx, void *dst, size_t row0, size_t nrows, b4k_err *err);
 int b4k_mw_add_rows(b4k_mw *w, const char *name, int dtype, int ndim, const int64_t *shape,
                     int codec, b4k_mw_rows_fn fill, void *ctx, b4k_err *err);
+
+/* A check of tensor name's stored bytes once they are all produced: called
+ * with their XXH64 (in every pass that makes them), before the write goes
+ * on.  For bytes known to equal a source whose XXH64 is known (a raw .b4k
+ * tensor re-encoded raw): the writer hashes them anyway, so checking the
+ * source costs nothing.  An error stops the write (nothing is left behind).
+ * ctx must stay valid until b4k_mw_write returns.  B4K_EINVAL: no such
+ * tensor. */
+typedef int (*b4k_mw_done_fn)(void *ctx, uint64_t xxh64, b4k_err *err);
+int b4k_mw_set_done(b4k_mw *w, const char *name, b4k_mw_done_fn done, void *ctx);
 
 /* Write atomically to path ("-" is not allowed: a binary model never goes to
  * stdout through here).  Can be called once. */

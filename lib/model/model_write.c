@@ -1,19 +1,26 @@
-/* .b4k writer: collects tensors, compresses zstd ones, lays out the file,
- * then streams header + 64-byte-aligned data.  Same calls => same bytes
- * (insertion order, fixed key order, no timestamps).
+/* .b4k writer: collects tensors, then streams the header and the
+ * 64-byte-aligned data in one pass.  Same calls => same bytes (insertion
+ * order, fixed key order, no timestamps), whichever way they are written.
  *
- * One pass over raw tensors: the header's length does not depend on the
- * raw tensors' checksums (fixed-width "xxh64:<16 hex>"; offsets and sizes
- * are known), so it is written first with zero checksums, each raw tensor is
- * produced / hashed / written a cache-sized chunk at a time while the chunk
- * is hot (model_write_stream.c), and the final header is written over the
- * placeholder at the end.  zstd tensors are compressed (and hashed) before,
- * as their stored size is part of the header (model_write_zstd.c). */
+ * The header's length is fixed before any tensor is produced: it is that of
+ * the header with zero checksums (fixed width), every zstd tensor's
+ * stored_size at its worst case, ZSTD_compressBound(raw_size), and the
+ * offsets that follow from those; the final header (real sizes and offsets
+ * are no longer, digit for digit) is padded with spaces to that length.  So
+ * a placeholder is written first, each raw tensor is produced / hashed /
+ * written a cache-sized slice at a time while hot (model_write_stream.c),
+ * each zstd tensor streamed through the compressor straight into its place
+ * (model_write_zstd.c), and the final header is written over the
+ * placeholder at the end.  Only a pipe, where nothing can be patched, needs
+ * a first pass (raw tensors hashed, zstd ones compressed into a spill
+ * file). */
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "core/alloc.h"
 #include "io/atomic.h"
@@ -41,8 +48,8 @@ void b4k_mw_free(b4k_mw *w)
     for (size_t i = 0; i < w->nt; i++) {
         b4k_free(w->t[i].name);
         b4k_free(w->t[i].owned);
-        b4k_free(w->t[i].zbuf);
     }
+    b4k_mwi_zfree(w);
     b4k_free(w->t);
     b4k_free(w->chunk);
     json_decref(w->config);
@@ -222,13 +229,28 @@ int b4k_mw_add_rows(b4k_mw *w, const char *name, int dtype, int ndim, const int6
     return rc;
 }
 
-/* The header text (magic, version, length, JSON, space padding). */
-static int header(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
+int b4k_mw_set_done(b4k_mw *w, const char *name, b4k_mw_done_fn done, void *ctx)
+{
+    for (size_t i = w->nt; i-- > 0;)
+        if (!strcmp(w->t[i].name, name)) {
+            w->t[i].done = done;
+            w->t[i].done_ctx = ctx;
+            return 0;
+        }
+    return B4K_EINVAL;
+}
+
+/* The header text: magic, version, length, JSON, space padding.  bound:
+ * with zero checksums and every zstd tensor at its worst-case size (the
+ * reserved length); else the real values, padded to reserve bytes in all
+ * (0: to the next multiple of 64). */
+static int header(b4k_mw *w, b4k_buf *hdr, int bound, size_t reserve, b4k_err *err)
 {
     json_t *root = NULL, *tens = NULL;
     int rc = B4K_ENOMEM;
     const char *k;
     json_t *v;
+    uint64_t boff = 0;
     root = json_object();
     tens = json_object();
     if (!root || !tens || json_object_set_new(root, "architecture", json_string(w->arch)) ||
@@ -249,6 +271,13 @@ static int header(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
         wtensor *t = &w->t[i];
         json_t *e = json_object(), *sh = json_array();
         char cks[32];
+        uint64_t off = t->offset, stored = t->stored, sum = t->checksum;
+        if (bound) {
+            stored = t->codec == B4K_CODEC_ZSTD ? ZSTD_compressBound(t->raw) : t->raw;
+            off = boff;
+            boff += (stored + B4K_MODEL_ALIGN - 1) / B4K_MODEL_ALIGN * B4K_MODEL_ALIGN;
+            sum = 0;
+        }
         if (!e || !sh || json_object_set_new(tens, t->name, e)) {
             json_decref(e);
             json_decref(sh);
@@ -256,13 +285,13 @@ static int header(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
         }
         for (int d = 0; d < t->ndim; d++)
             json_array_append_new(sh, json_integer(t->shape[d]));
-        snprintf(cks, sizeof cks, "xxh64:%016llx", (unsigned long long)t->checksum);
+        snprintf(cks, sizeof cks, "xxh64:%016llx", (unsigned long long)sum);
         if (json_object_set_new(e, "dtype", json_string(b4k_dtype_name(t->dtype))) ||
             json_object_set_new(e, "shape", sh) ||
             json_object_set_new(e, "codec",
                                 json_string(t->codec == B4K_CODEC_ZSTD ? "zstd" : "raw")) ||
-            json_object_set_new(e, "offset", json_integer((json_int_t)t->offset)) ||
-            json_object_set_new(e, "stored_size", json_integer((json_int_t)t->stored)) ||
+            json_object_set_new(e, "offset", json_integer((json_int_t)off)) ||
+            json_object_set_new(e, "stored_size", json_integer((json_int_t)stored)) ||
             json_object_set_new(e, "raw_size", json_integer((json_int_t)t->raw)) ||
             json_object_set_new(e, "checksum", json_string(cks)))
             goto oom;
@@ -275,7 +304,12 @@ static int header(b4k_mw *w, b4k_buf *hdr, b4k_err *err)
     b4k_buf_reset(hdr);
     if (b4k_buf_append(hdr, "B4K\0\1\0\0\0\0\0\0\0\0\0\0\0", 16) || b4k_jsonl_dump(hdr, root))
         goto oom;
-    while (hdr->len % B4K_MODEL_ALIGN)
+    if (reserve && hdr->len > reserve) {
+        rc = b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                         "internal error: the header outgrew its reserved length");
+        goto done;
+    }
+    while (reserve ? hdr->len < reserve : hdr->len % B4K_MODEL_ALIGN)
         if (b4k_buf_putc(hdr, ' '))
             goto oom;
     {
@@ -294,6 +328,13 @@ done:
 
 static const uint8_t zeros[B4K_MODEL_ALIGN];
 
+/* Writeback of the output is started every FLUSH bytes (asynchronously:
+ * sync_file_range(SYNC_FILE_RANGE_WRITE)), so the disk writes while the
+ * next tensors are produced and the final fsync has little left to do, as
+ * PostgreSQL's checkpoint_flush_after and RocksDB's bytes_per_sync do.  The
+ * fsync at commit is still what makes the file durable. */
+#define FLUSH ((uint64_t)8 << 20)
+
 static int put_fd(sink *s, const void *p, size_t n)
 {
     const char *c = p;
@@ -305,6 +346,13 @@ static int put_fd(sink *s, const void *p, size_t n)
             return -1;
         c += k;
         n -= (size_t)k;
+        s->pos += (uint64_t)k;
+    }
+    if (s->writeback && s->pos - s->flushed >= FLUSH) {
+        /* a failure here is not an error: the fsync at commit reports it */
+        sync_file_range(s->fd, (off64_t)s->flushed, (off64_t)(s->pos - s->flushed),
+                        SYNC_FILE_RANGE_WRITE);
+        s->flushed = s->pos;
     }
     return 0;
 }
@@ -345,44 +393,77 @@ static int patch_buf(sink *s, const void *p, size_t n)
     return 0;
 }
 
-/* Returns 0, -1 on a write error, or a B4K_E* code from a producer. */
-static int emit(b4k_mw *w, sink *s, int spill, b4k_err *err)
+/* One pass over the tensors into s, laying them out as it goes (t->offset,
+ * t->stored, t->checksum).  zstd tensors: compressed into s, or with
+ * spill >= 0 into the spill file (fill) or copied from it (!fill).
+ * Returns 0, -1 on a write error, or a B4K_E* code. */
+static int pass(b4k_mw *w, sink *s, int spill, int fill, b4k_err *err)
+{
+    uint64_t off = 0, spos = 0;
+    int rc;
+    for (size_t i = 0; i < w->nt; i++) {
+        wtensor *t = &w->t[i];
+        size_t pad;
+        t->offset = off;
+        if (t->codec == B4K_CODEC_RAW) {
+            t->stored = t->raw;
+            rc = b4k_mwi_stream_raw(w, t, s, err);
+        } else if (spill >= 0 && fill) {
+            sink sp = {.put = put_fd, .patch = patch_fd, .fd = spill};
+            t->zoff = spos;
+            rc = b4k_mwi_stream_zstd(w, t, &sp, err);
+            spos += t->stored;
+            t->spilled = 1;
+        } else if (spill >= 0 && t->spilled) {
+            rc = b4k_mwi_put_spilled(w, s, spill, t);
+        } else {
+            rc = b4k_mwi_stream_zstd(w, t, s, err);
+        }
+        if (!rc && t->done && !(spill >= 0 && t->spilled && !fill))
+            rc = t->done(t->done_ctx, t->checksum, err);
+        if (rc)
+            return rc;
+        pad = (B4K_MODEL_ALIGN - t->stored % B4K_MODEL_ALIGN) % B4K_MODEL_ALIGN;
+        if (i + 1 < w->nt && s->put(s, zeros, pad))
+            return -1;
+        off += t->stored + pad;
+    }
+    return 0;
+}
+
+/* The header (of the reserved length), then the tensors, then the final
+ * header over the first when they differ.  pipe: nothing can be patched, so
+ * a first pass computes the checksums and compresses into the spill file
+ * (or, without one, just computes the sizes: then zstd tensors are
+ * compressed twice).  Returns 0, -1 on a write error, or a B4K_E* code. */
+static int emit(b4k_mw *w, sink *s, int pipe, int spill, b4k_err *err)
 {
     b4k_buf hdr;
     size_t hlen;
     int rc;
     uint8_t *first = NULL;
     b4k_buf_init(&hdr);
-    if ((rc = b4k_mwi_layout(w, spill, err)) || (rc = header(w, &hdr, err)))
+    if ((rc = header(w, &hdr, 1, 0, err)))
         goto done;
     hlen = hdr.len;
+    for (size_t i = 0; i < w->nt; i++)
+        w->t[i].spilled = 0;
+    if (pipe) {
+        sink none = {.put = put_none, .patch = put_none, .fd = -1};
+        if ((rc = pass(w, &none, spill, 1, err)) || (rc = header(w, &hdr, 0, hlen, err)))
+            goto done;
+    }
     rc = -1;
-    if (s->put(s, hdr.data, hdr.len) || !(first = b4k_malloc(hlen)))
+    if (s->put(s, hdr.data, hlen) || !(first = b4k_malloc(hlen)))
         goto done;
     memcpy(first, hdr.data, hlen);
-    for (size_t i = 0; i < w->nt; i++) {
-        wtensor *t = &w->t[i];
-        size_t pad = (B4K_MODEL_ALIGN - t->stored % B4K_MODEL_ALIGN) % B4K_MODEL_ALIGN;
-        if (t->codec == B4K_CODEC_RAW) {
-            if ((rc = b4k_mwi_stream_raw(w, t, s, err)))
-                goto done;
-            rc = -1;
-        } else if (t->zbuf ? s->put(s, t->zbuf, t->stored) : b4k_mwi_put_spilled(w, s, spill, t)) {
-            goto done;
-        }
-        if (i + 1 < w->nt && s->put(s, zeros, pad))
-            goto done;
-    }
-    /* the real checksums: same width, so the same header length */
-    if ((rc = header(w, &hdr, err)))
+    if ((rc = pass(w, s, spill, 0, err)) || (rc = header(w, &hdr, 0, hlen, err)))
         goto done;
-    if (hdr.len != hlen) {
-        rc = b4k_err_set(err, B4K_EINVAL, NULL, 0, "internal error: header length changed");
-        goto done;
-    }
-    /* (already right when a first pass computed the checksums: pipes) */
-    rc = memcmp(first, hdr.data, hlen) && s->patch(s, hdr.data, hdr.len) ? -1 : 0;
+    /* (already right after a first pass, unless a producer changed its
+     * bytes: then patching a pipe fails, as it should) */
+    rc = memcmp(first, hdr.data, hlen) && s->patch(s, hdr.data, hlen) ? -1 : 0;
 done:
+    b4k_mwi_zfree(w);
     b4k_free(first);
     b4k_buf_free(&hdr);
     return rc;
@@ -391,30 +472,19 @@ done:
 int b4k_mw_write(b4k_mw *w, const char *path, b4k_err *err)
 {
     b4k_afile *af = NULL;
-    sink s = {put_fd, patch_fd, -1, NULL};
-    int rc, spill;
+    sink s = {.put = put_fd, .patch = patch_fd, .fd = -1};
+    int rc, spill = -1, pipe;
     rc = b4k_afile_open(&af, path, err);
     if (rc)
         goto fail;
     /* nothing goes through the FILE: the data is written with write(2) in
      * large chunks, the header with pwrite(2) at the end */
     s.fd = fileno(b4k_afile_fp(af));
-    w->gen++;
-    spill = b4k_mwi_open_spill(w, b4k_afile_tmpname(af));
-    if (!b4k_afile_seekable(af)) {
-        /* a pipe: the header cannot be patched, so a first pass computes
-         * the checksums (raw tensors are produced twice) */
-        sink none = {put_none, put_none, -1, NULL};
-        rc = emit(w, &none, spill, err);
-        if (rc == -1)
-            rc = b4k_err_set(err, B4K_EIO, path, 0, "spill failed: %s", strerror(errno));
-        if (rc) {
-            if (spill >= 0)
-                close(spill);
-            goto fail;
-        }
-    }
-    rc = emit(w, &s, spill, err);
+    pipe = !b4k_afile_seekable(af);
+    s.writeback = !pipe && b4k_afile_tmpname(af) != NULL;
+    if (pipe)
+        spill = b4k_mwi_open_spill(w);
+    rc = emit(w, &s, pipe, spill, err);
     if (spill >= 0)
         close(spill);
     if (rc) {
@@ -432,12 +502,12 @@ fail:
 int b4k_mw_write_mem(b4k_mw *w, uint8_t **out, size_t *n, b4k_err *err)
 {
     b4k_buf body;
-    sink s = {put_buf, patch_buf, -1, &body};
+    sink s = {.put = put_buf, .patch = patch_buf, .fd = -1, .buf = &body};
     int rc;
     *out = NULL;
     *n = 0;
     b4k_buf_init(&body);
-    if ((rc = emit(w, &s, -1, err)) == -1)
+    if ((rc = emit(w, &s, 0, -1, err)) == -1)
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     if (rc) {
         b4k_buf_free(&body);

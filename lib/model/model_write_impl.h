@@ -3,8 +3,8 @@
  *                         (emit) and where the bytes go (file, pipe, memory)
  *   model_write_stream.c  producing, hashing and writing raw tensors a
  *                         cache-sized slice at a time (q8 quantised on the way)
- *   model_write_zstd.c    compressing zstd tensors into a spill file (or
- *                         memory) and laying out the file */
+ *   model_write_zstd.c    streaming zstd tensors through the compressor into
+ *                         the output (or, for a pipe, a spill file first) */
 #ifndef B4K_MODEL_MODEL_WRITE_IMPL_H
 #define B4K_MODEL_MODEL_WRITE_IMPL_H
 
@@ -22,10 +22,11 @@ typedef struct wtensor {
     void *fill_ctx;
     b4k_mw_check_fn check; /* before borrowed data is first read */
     void *check_ctx;
+    b4k_mw_done_fn done;   /* with the stored bytes' XXH64 */
+    void *done_ctx;
     size_t raw;
-    void *zbuf;        /* compressed bytes (zstd codec) */
-    unsigned spilled;  /* ... or in the spill file at zoff (== gen) */
-    uint64_t zoff;
+    unsigned spilled;  /* zstd, pipe output: compressed into the spill file */
+    uint64_t zoff;     /* ... at this offset */
     size_t stored;
     uint64_t offset, checksum;
 } wtensor;
@@ -37,9 +38,10 @@ struct b4k_mw {
     size_t nt, cap;
     int zlevel, zthreads;
     int written;
-    unsigned gen;      /* b4k_mw_write calls: tensors spilled in this one */
     void *chunk;       /* scratch for row producers */
     size_t chunk_cap;
+    void *zcc;         /* ZSTD_CCtx, made on first use, freed after a write */
+    void *zout;        /* its output slice (CHUNK bytes) */
 };
 
 /* Bytes produced / hashed / written per step: fits L2 with room to spare. */
@@ -51,6 +53,9 @@ typedef struct sink {
     int (*patch)(struct sink *s, const void *p, size_t n);
     int fd;
     b4k_buf *buf;
+    int writeback;     /* a file: start its writeback as it grows */
+    uint64_t pos;      /* bytes put */
+    uint64_t flushed;  /* writeback started up to here */
 } sink;
 
 /* model_write_stream.c */
@@ -70,13 +75,16 @@ size_t b4k_mwi_row_step(const wtensor *t, size_t *rb);
 int b4k_mwi_stream_raw(b4k_mw *w, wtensor *t, sink *s, b4k_err *err);
 
 /* model_write_zstd.c */
-/* Compress and hash zstd tensors; lay out every tensor.  spill >= 0: the
- * compressed bytes go to that file (t->zoff) instead of memory. */
-int b4k_mwi_layout(b4k_mw *w, int spill, b4k_err *err);
-/* A spilled zstd tensor into the output; 0 or -1. */
+/* One zstd tensor streamed through the compressor into s (a slice at a
+ * time, hashed as the frame comes out): sets t->stored and t->checksum.
+ * 0, -1 on a write error, or a B4K_E* code (producer, check, zstd). */
+int b4k_mwi_stream_zstd(b4k_mw *w, wtensor *t, sink *s, b4k_err *err);
+/* Free the compressor (end of a write). */
+void b4k_mwi_zfree(b4k_mw *w);
+/* A spilled zstd tensor (pipe output) into the output; 0 or -1. */
 int b4k_mwi_put_spilled(b4k_mw *w, sink *s, int spill, const wtensor *t);
-/* The spill file for the output being written to tmpname (NULL: in place),
- * or -1 (keep compressed tensors in memory). */
-int b4k_mwi_open_spill(const b4k_mw *w, const char *tmpname);
+/* A spill file for output written in place (a pipe) that has zstd tensors,
+ * or -1 when there are none (or no such file can be made). */
+int b4k_mwi_open_spill(const b4k_mw *w);
 
 #endif

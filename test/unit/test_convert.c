@@ -522,22 +522,34 @@ TEST(name_maps)
 
 TEST(crc32_zip)
 {
-    /* the CRC-32 check value; the folding kernel against the table twin on
-     * every length to 1100 at 3 alignments, and chained */
-    static uint8_t buf[1200];
+    /* the CRC-32 check value; the folding kernels (128-bit PCLMULQDQ, 512-bit
+     * VPCLMULQDQ from 1024 bytes) against the table twin on every length to
+     * 1100 at 3 alignments, every 16th to 4400, and chained */
+    static uint8_t buf[4500];
     int bad = 0;
     CHECK(b4k_crc32(0, "123456789", 9) == 0xcbf43926u);
     CHECK(b4k_crc32_ref(0, "123456789", 9) == 0xcbf43926u);
     for (size_t i = 0; i < sizeof buf; i++)
         buf[i] = (uint8_t)(i * 131 + (i >> 3) * 7);
-    for (size_t n = 0; n <= 1100; n++)
+    for (size_t n = 0; n <= 4400; n += n < 1100 ? 1 : 13)
         for (size_t a = 0; a < 3; a++)
             bad += b4k_crc32(0, buf + a, n) != b4k_crc32_ref(0, buf + a, n);
     CHECK_EQ_INT(bad, 0);
     CHECK(b4k_crc32(b4k_crc32(0, buf, 300), buf + 300, 900) == b4k_crc32_ref(0, buf, 1200));
+    CHECK(b4k_crc32(b4k_crc32(0, buf, 1300), buf + 1300, 3100) == b4k_crc32_ref(0, buf, 4400));
     for (size_t n = 64; n <= 1024 && __builtin_cpu_supports("pclmul"); n += 16)
         bad += b4k_crc32_fold(0x12345678u, buf, n) != ~b4k_crc32_ref(~0x12345678u, buf, n);
     CHECK_EQ_INT(bad, 0);
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("vpclmulqdq")) {
+        for (size_t n = 256; n <= 4400; n += 16)
+            for (size_t a = 0; a < 2; a++)
+                bad += b4k_crc32_fold_avx512(0x12345678u, buf + a, n) !=
+                       ~b4k_crc32_ref(~0x12345678u, buf + a, n);
+        CHECK_EQ_INT(bad, 0);
+    } else {
+        printf("  (no VPCLMULQDQ here: the 512-bit kernel is not tested)\n");
+    }
 }
 
 /* A zip entry whose bytes do not match its CRC-32: --info and the API say

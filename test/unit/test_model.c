@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -321,8 +322,8 @@ TEST(lazy_tensors)
 
 /* Row producers: sliced in cache-sized chunks (several calls for a tensor
  * bigger than a chunk), hashed and written, or streamed through zstd; same
- * bytes as a borrowed tensor with the same content (one-shot
- * ZSTD_compress2), for both codecs, a 1-row and a 0-row tensor. */
+ * bytes as a borrowed tensor with the same content, for both codecs, a
+ * 1-row and a 0-row tensor. */
 TEST(row_tensors)
 {
     static const size_t dims[][2] = {{1000, 300}, {3, 5}, {1, 70000}, {0, 4}, {9000, 1000}};
@@ -460,9 +461,9 @@ TEST(first_get_threads)
     b4k_free(x);
 }
 
-/* A file write (zstd streamed into a spill file, copied into place) gives
- * the bytes of a memory write (ZSTD_compress2 on whole tensors), for
- * borrowed, lazy and row-produced tensors, raw and zstd, big and empty. */
+/* A file write (zstd streamed into place, header patched at the end) gives
+ * the bytes of a memory write, for borrowed, lazy and row-produced tensors,
+ * raw and zstd, big and empty. */
 TEST(file_equals_memory)
 {
     enum { R = 3000, C = 1000 };
@@ -511,6 +512,105 @@ TEST(file_equals_memory)
     CHECK(v.nbytes == (size_t)R * C * 4 && !memcmp(v.data, x, v.nbytes));
     b4k_model_free(m);
     unlink(path);
+    b4k_free(x);
+}
+
+/* The stored bytes and header fields of tensor name in a .b4k buffer. */
+static const uint8_t *stored_of(const uint8_t *buf, size_t n, const char *name, size_t *sz)
+{
+    b4k_model *m;
+    b4k_err e;
+    uint64_t hl, off;
+    const uint8_t *p = NULL;
+    memcpy(&hl, buf + 8, 8);
+    if (b4k_model_open_mem(&m, buf, n, "mem", &e))
+        return NULL;
+    json_t *t = json_object_get(json_object_get(b4k_model_header(m), "tensors"), name);
+    off = (uint64_t)json_integer_value(json_object_get(t, "offset"));
+    *sz = (size_t)json_integer_value(json_object_get(t, "stored_size"));
+    p = buf + (16 + hl + 63) / 64 * 64 + off;
+    b4k_model_free(m);
+    return p;
+}
+
+/* zstd tensors are streamed through the compressor a slice at a time into
+ * their place: each frame is the one ZSTD_compress2 makes of the whole
+ * tensor with the writer's parameters (so the bytes depend neither on the
+ * slicing nor on --threads), and the header has the length the worst case
+ * (ZSTD_compressBound) would need, padded with spaces (man b4k-model 5). */
+TEST(zstd_streamed_in_place)
+{
+    enum { R = 2000, C = 700 };
+    static const size_t cols = C;
+    float *x = b4k_malloc((size_t)R * C * 4);
+    int64_t shape[2] = {R, C};
+    b4k_err e;
+    for (size_t i = 0; i < (size_t)R * C; i++)
+        x[i] = (float)((i * 2654435761u) % 977) * 0.125f;
+    for (int threads = 1; threads <= 3; threads += 2) {
+        b4k_mw *w = b4k_mw_new("x");
+        uint8_t *a;
+        size_t na, sz;
+        b4k_mw_set_zstd(w, 3, threads);
+        CHECK_EQ_INT(b4k_mw_add(w, "b", B4K_F32, 2, shape, x, B4K_CODEC_ZSTD, &e), 0);
+        CHECK_EQ_INT(b4k_mw_add_rows(w, "r", B4K_F32, 2, shape, B4K_CODEC_ZSTD, fill_rows_ramp,
+                                     (void *)&cols, &e), 0);
+        CHECK_EQ_INT(b4k_mw_add_blob(w, "s", "tiny", 4, B4K_CODEC_ZSTD, &e), 0);
+        CHECK_EQ_INT(b4k_mw_write_mem(w, &a, &na, &e), 0);
+        b4k_mw_free(w);
+        /* the frames */
+        ZSTD_CCtx *cc = ZSTD_createCCtx();
+        size_t cap = ZSTD_compressBound((size_t)R * C * 4), got;
+        uint8_t *z = b4k_malloc(cap);
+        float *ramp = b4k_malloc((size_t)R * C * 4);
+        fill_rows_ramp((void *)&cols, ramp, 0, R, &e);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0);
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, 1);
+        got = ZSTD_compress2(cc, z, cap, x, (size_t)R * C * 4);
+        const uint8_t *p = stored_of(a, na, "b", &sz);
+        CHECK(p && sz == got && !memcmp(p, z, got));
+        got = ZSTD_compress2(cc, z, cap, ramp, (size_t)R * C * 4);
+        p = stored_of(a, na, "r", &sz);
+        CHECK(p && sz == got && !memcmp(p, z, got));
+        ZSTD_freeCCtx(cc);
+        b4k_free(z);
+        b4k_free(ramp);
+        /* the header: the JSON, then spaces to the reserved length */
+        uint64_t hl;
+        memcpy(&hl, a + 8, 8);
+        CHECK_EQ_INT((16 + hl) % 64, 0);
+        b4k_model *m;
+        CHECK_EQ_INT(b4k_model_open_mem(&m, a, na, "mem", &e), 0);
+        if (m) {
+            json_t *h = json_deep_copy(b4k_model_header(m)), *tens = json_object_get(h, "tensors");
+            const char *k;
+            json_t *v;
+            uint64_t off = 0;
+            char *text, *real;
+            /* the reserved length: the same header with bounds and zero checksums */
+            json_object_foreach(tens, k, v) {
+                uint64_t raw = (uint64_t)json_integer_value(json_object_get(v, "raw_size"));
+                uint64_t b = ZSTD_compressBound(raw);
+                json_object_set_new(v, "offset", json_integer((json_int_t)off));
+                json_object_set_new(v, "stored_size", json_integer((json_int_t)b));
+                json_object_set_new(v, "checksum", json_string("xxh64:0000000000000000"));
+                off += (b + 63) / 64 * 64;
+            }
+            text = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            real = json_dumps(b4k_model_header(m), JSON_COMPACT | JSON_PRESERVE_ORDER);
+            CHECK(text && real && hl == (16 + strlen(text) + 63) / 64 * 64 - 16);
+            CHECK(real && strlen(real) < hl && !memcmp(a + 16, real, strlen(real)));
+            for (size_t i = real ? strlen(real) : hl; i < hl; i++)
+                CHECK(a[16 + i] == ' ');
+            free(text);
+            free(real);
+            json_decref(h);
+        }
+        b4k_model_free(m);
+        b4k_free(a);
+    }
     b4k_free(x);
 }
 
@@ -636,6 +736,7 @@ int main(void)
     RUN(xxh64_streaming);
     RUN(first_get_threads);
     RUN(file_equals_memory);
+    RUN(zstd_streamed_in_place);
     RUN(write_to_fifo);
     RUN(xxh64_vectors);
     RUN(lazy_tensors);
