@@ -24,6 +24,7 @@
 #include "io/stream.h"
 #include "nn/adamw.h"
 #include "tensor/blas.h"
+#include "tensor/gemm_bf16.h"
 
 #ifndef B4K_VERSION
 #define B4K_VERSION "0.1"
@@ -49,6 +50,13 @@ static void parse_thresholds(const char *s, b4k_spo_thresh *th)
     for (int i = 0; i < 4; i++)
         if (!(v[i] > 0 && v[i] < 1)) b4k_cli_usage("--thresholds values must be in (0,1)");
     th->subj_start = v[0], th->subj_end = v[1], th->obj_start = v[2], th->obj_end = v[3];
+}
+
+/* --bf16 / --f32 of predict and eval: one of them */
+static void set_prec(int *prec, int bf16)
+{
+    if (*prec >= 0 && *prec != bf16) b4k_cli_usage("--bf16 and --f32 exclude each other");
+    *prec = bf16;
 }
 
 static void put_prf(b4k_buf *b, const b4k_ie_metrics *mt, int k)
@@ -80,6 +88,13 @@ __attribute__((format(printf, 2, 3))) static void show_notes(const b4k_ie_notes 
     b4k_cli_warn("%ld %s", ns->total, msg);
 }
 
+/* bf16 without AVX512-BF16 runs (with the same rounding) through sgemm */
+static void warn_bf16_emulated(void)
+{
+    if (strcmp(b4k_gemm_bf16_kernel_name(), "avx512bf16"))
+        b4k_cli_warn("this CPU has no AVX512-BF16: bf16 is emulated through f32 sgemm (slower than f32)");
+}
+
 /* ---- train ------------------------------------------------------------------ */
 
 enum {
@@ -102,7 +117,7 @@ static const b4k_opt train_opts[] = {
     {"max-len", T_MAXLEN, required_argument, "N", "tokens per text, longer ones are cut (default 128 or the model's limit)"},
     {"seed", T_SEED, required_argument, "N", "random seed (default 1)"},
     {"threads", 't', required_argument, "N", "threads (default 1)"},
-    {"bf16", T_BF16, no_argument, NULL, "bf16 GEMMs with f32 master weights (not available yet)"},
+    {"bf16", T_BF16, no_argument, NULL, "bf16 GEMMs (AVX512-BF16), f32 master weights and sums; the model predicts in bf16"},
     {"warmup", T_WARMUP, required_argument, "F", "linear warmup over this fraction of the steps (default 0)"},
     {"lr-decay", T_DECAY, no_argument, NULL, "decay the learning rate linearly to 0"},
     {"weight-decay", T_WD, required_argument, "X", "AdamW weight decay, not on LN and biases (default 0.01)"},
@@ -222,7 +237,7 @@ static void on_event(void *vc, const b4k_ie_event *e)
 static void parse_train(topts *o, b4k_cli *cli, int argc, char **argv)
 {
     const char *arg;
-    int key, bf16 = 0;
+    int key;
     b4k_ie_settings *s = &o->s;
     memset(o, 0, sizeof *o);
     *s = (b4k_ie_settings){.epochs = 3, .batch = 16, .accum = 1, .threads = 1, .seed = 1, .lr = 2e-5,
@@ -242,7 +257,7 @@ static void parse_train(topts *o, b4k_cli *cli, int argc, char **argv)
         case T_MAXLEN: s->max_len = (int)b4k_cli_int("--max-len", arg, 3, 65536); o->given |= B4K_IE_S_MAXLEN; break;
         case T_SEED: s->seed = (uint64_t)b4k_cli_int("--seed", arg, 0, (1LL << 62)); o->given |= B4K_IE_S_SEED; break;
         case 't': s->threads = (int)b4k_cli_int("--threads", arg, 1, 256); o->given |= B4K_IE_S_THREADS; break;
-        case T_BF16: bf16 = 1; break;
+        case T_BF16: s->bf16 = 1; o->given |= B4K_IE_S_BF16; break;
         case T_WARMUP: s->warmup = b4k_cli_double("--warmup", arg, 0, 1); o->given |= B4K_IE_S_WARMUP; break;
         case T_DECAY: s->decay = 1; o->given |= B4K_IE_S_DECAY; break;
         case T_WD: s->wd = b4k_cli_double("--weight-decay", arg, 0, 10); o->given |= B4K_IE_S_WD; break;
@@ -277,7 +292,6 @@ static void parse_train(topts *o, b4k_cli *cli, int argc, char **argv)
     if (o->init && o->config) b4k_cli_usage("--init and --config exclude each other");
     if (optind >= argc) b4k_cli_usage("no training data file");
     if (o->ckpt_every && !o->ckpt) b4k_cli_usage("--checkpoint-every needs --checkpoint");
-    if (bf16) b4k_cli_dief("--bf16 is not available yet in this build (f32 training only)");
     if (s->holdout > 0 && o->dev) b4k_cli_usage("--holdout and --dev exclude each other");
 }
 
@@ -362,6 +376,8 @@ static int cmd_train(int argc, char **argv)
     }
     const b4k_ie_settings *s = &o.s;
     if (o.has_th) m.th = o.th;
+    m.bf16 = s->bf16; /* the runner's precision, and the written model's */
+    if (s->bf16) warn_bf16_emulated();
     if (b4k_ie_model_set_lr_mults(&m, &err, s->crf_lr_mult, s->layer_decay)) train_die(lf, &err);
 
     b4k_ie_exset ex = {0}, dex = {0};
@@ -410,9 +426,9 @@ static int cmd_train(int argc, char **argv)
     }
     json_t *sj = b4k_ie_settings_json(s);
     if (!sj) train_dief(lf, "out of memory");
-    log_line(lf, "{\"event\":\"start\",\"task\":\"%s\",\"train\":%zu,\"heldout\":%zu,\"dev\":%zu,\"params\":%zu,\"steps_per_epoch\":%ld,\"epochs\":%d,\"batch_size\":%d,\"lr\":%g,\"seed\":%llu,\"threads\":%d,\"resume_step\":%ld}",
+    log_line(lf, "{\"event\":\"start\",\"task\":\"%s\",\"train\":%zu,\"heldout\":%zu,\"dev\":%zu,\"params\":%zu,\"steps_per_epoch\":%ld,\"epochs\":%d,\"batch_size\":%d,\"lr\":%g,\"seed\":%llu,\"threads\":%d,\"precision\":\"%s\",\"resume_step\":%ld}",
              o.task, nuse, nhold, dex.n, m.tab.total, steps_per_epoch, s->epochs, s->batch, s->lr,
-             (unsigned long long)s->seed, s->threads, opt.step);
+             (unsigned long long)s->seed, s->threads, s->bf16 ? "bf16" : "f32", opt.step);
 
     struct tctx tc = {&pr, lf, s->epochs, o.logevery, b4k_now(), opt.step, 0, 0};
     b4k_progress_init(&pr, o.progress);
@@ -460,7 +476,7 @@ static int cmd_train(int argc, char **argv)
 
 /* ---- predict ---------------------------------------------------------------- */
 
-enum { P_MODEL = B4K_OPT_LONG + 100, P_BATCH, P_KEEP, P_FIELD, P_THRESH, P_MAXLEN };
+enum { P_MODEL = B4K_OPT_LONG + 100, P_BATCH, P_KEEP, P_FIELD, P_THRESH, P_MAXLEN, P_BF16, P_F32 };
 
 static const b4k_opt predict_opts[] = {
     {"model", 'm', required_argument, "MODEL", "trained extraction model (.b4k)"},
@@ -469,6 +485,8 @@ static const b4k_opt predict_opts[] = {
     {"batch-size", P_BATCH, required_argument, "N", "texts per forward pass (default 16)"},
     {"threads", 't', required_argument, "N", "threads (default 1)"},
     {"thresholds", P_THRESH, required_argument, "A,B,C,D", "spo pointer thresholds"},
+    {"bf16", P_BF16, no_argument, NULL, "bf16 GEMMs in the encoder (default: as the model was trained)"},
+    {"f32", P_F32, no_argument, NULL, "f32 GEMMs, also for a model trained with --bf16"},
     {"keep-going", P_KEEP, no_argument, NULL, "write {\"error\":...,\"line\":N} for a bad record and go on"},
     {NULL, 0, 0, NULL, NULL},
 };
@@ -553,7 +571,7 @@ static int cmd_predict(int argc, char **argv)
                    .summary = "Extract triples or entities from JSON lines (input record + spo_list or entities).",
                    .opts = predict_opts};
     const char *model = NULL, *output = NULL, *field = "text", *arg;
-    int batch = 16, threads = 1, keep = 0, key, has_th = 0;
+    int batch = 16, threads = 1, keep = 0, key, has_th = 0, prec = -1;
     b4k_spo_thresh th;
     while ((key = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
         switch (key) {
@@ -564,6 +582,7 @@ static int cmd_predict(int argc, char **argv)
         case 't': threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
         case P_THRESH: parse_thresholds(arg, &th); has_th = 1; break;
         case P_KEEP: keep = 1; break;
+        case P_BF16: case P_F32: set_prec(&prec, key == P_BF16); break;
         }
     }
     if (!model) b4k_cli_usage("-m MODEL is required");
@@ -571,6 +590,8 @@ static int cmd_predict(int argc, char **argv)
     b4k_ie_model m;
     if (b4k_ie_model_load(&m, &err, model, NULL)) b4k_cli_die(&err);
     if (has_th) m.th = th;
+    if (prec >= 0) m.bf16 = prec;
+    if (m.bf16) warn_bf16_emulated();
     FILE *out = b4k_cli_output_open(output); /* atomic; stdout for none or "-" */
     b4k_pool *pool = make_pool(threads);
     b4k_ie_runner r;
@@ -661,7 +682,7 @@ static int cmd_predict(int argc, char **argv)
 
 /* ---- eval ------------------------------------------------------------------- */
 
-enum { E_MODEL = B4K_OPT_LONG + 200, E_FORMAT, E_BATCH, E_THRESH };
+enum { E_MODEL = B4K_OPT_LONG + 200, E_FORMAT, E_BATCH, E_THRESH, E_BF16, E_F32 };
 
 static const b4k_opt eval_opts[] = {
     {"model", 'm', required_argument, "MODEL", "trained extraction model (.b4k)"},
@@ -669,6 +690,8 @@ static const b4k_opt eval_opts[] = {
     {"batch-size", E_BATCH, required_argument, "N", "texts per forward pass (default 16)"},
     {"threads", 't', required_argument, "N", "threads (default 1)"},
     {"thresholds", E_THRESH, required_argument, "A,B,C,D", "spo pointer thresholds"},
+    {"bf16", E_BF16, no_argument, NULL, "bf16 GEMMs in the encoder (default: as the model was trained)"},
+    {"f32", E_F32, no_argument, NULL, "f32 GEMMs, also for a model trained with --bf16"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -680,11 +703,12 @@ static int cmd_eval(int argc, char **argv)
                    .summary = "Exact-match precision, recall and F1, overall and per predicate or type (one JSON object).",
                    .opts = eval_opts};
     const char *model = NULL, *format = NULL, *arg;
-    int batch = 16, threads = 1, key, has_th = 0;
+    int batch = 16, threads = 1, key, has_th = 0, prec = -1;
     b4k_spo_thresh th;
     while ((key = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
         switch (key) {
         case 'm': model = arg; break;
+        case E_BF16: case E_F32: set_prec(&prec, key == E_BF16); break;
         case E_FORMAT: format = arg; break;
         case E_BATCH: batch = (int)b4k_cli_int("--batch-size", arg, 1, 4096); break;
         case 't': threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
@@ -699,6 +723,8 @@ static int cmd_eval(int argc, char **argv)
     b4k_ie_model m;
     if (b4k_ie_model_load(&m, &err, model, NULL)) b4k_cli_die(&err);
     if (has_th) m.th = th;
+    if (prec >= 0) m.bf16 = prec;
+    if (m.bf16) warn_bf16_emulated();
     if (b4k_ie_format_is_spo(fmt) != (m.task == B4K_IE_SPO))
         b4k_cli_usage("--format %s does not fit the model's task", format);
     b4k_ie_data d = {0};
@@ -748,7 +774,7 @@ static int cmd_eval(int argc, char **argv)
 
 /* ---- bench ------------------------------------------------------------------ */
 
-enum { B_CONFIG = B4K_OPT_LONG + 300, B_BATCH, B_MAXLEN, B_ITERS, B_TRAIN };
+enum { B_CONFIG = B4K_OPT_LONG + 300, B_BATCH, B_MAXLEN, B_ITERS, B_TRAIN, B_BF16 };
 
 static const b4k_opt bench_opts[] = {
     {"config", B_CONFIG, required_argument, "FILE", "bert_config.json (default: BERT-base shapes)"},
@@ -756,6 +782,7 @@ static const b4k_opt bench_opts[] = {
     {"max-len", B_MAXLEN, required_argument, "N", "tokens per sentence (default 128)"},
     {"iters", B_ITERS, required_argument, "N", "timed iterations after one warm-up (default 3)"},
     {"train", B_TRAIN, no_argument, NULL, "time a training step (forward, backward, AdamW) instead"},
+    {"bf16", B_BF16, no_argument, NULL, "bf16 GEMMs with f32 master weights (as train/predict --bf16)"},
     {"threads", 't', required_argument, "N", "threads (default 1)"},
     {NULL, 0, 0, NULL, NULL},
 };
@@ -768,7 +795,7 @@ static int cmd_bench(int argc, char **argv)
                    .summary = "Time the BERT encoder: inference sentences/s or a training step (JSON line).",
                    .opts = bench_opts};
     const char *cfgp = NULL, *arg;
-    int B = 16, T = 128, iters = 3, train = 0, threads = 1, key;
+    int B = 16, T = 128, iters = 3, train = 0, threads = 1, bf16 = 0, key;
     while ((key = b4k_cli_next(&cli, argc, argv, &arg)) != -1) {
         switch (key) {
         case B_CONFIG: cfgp = arg; break;
@@ -776,6 +803,7 @@ static int cmd_bench(int argc, char **argv)
         case B_MAXLEN: T = (int)b4k_cli_int("--max-len", arg, 1, 65536); break;
         case B_ITERS: iters = (int)b4k_cli_int("--iters", arg, 1, 1000000); break;
         case B_TRAIN: train = 1; break;
+        case B_BF16: bf16 = 1; break;
         case 't': threads = (int)b4k_cli_int("--threads", arg, 1, 256); break;
         }
     }
@@ -790,6 +818,7 @@ static int cmd_bench(int argc, char **argv)
     b4k_bert_init_weights(&bert, &tab, 1);
     b4k_bert_act act;
     if (b4k_bert_act_init(&act, &err, &c, B, T, train)) b4k_cli_die(&err);
+    if (bf16 && b4k_bert_act_bf16(&act, &err, &bert, B4K_BERT_BF16)) b4k_cli_die(&err);
     b4k_pool *pool = make_pool(threads);
     int32_t *ids = b4k_malloc_n((size_t)B * T, sizeof *ids), *lens = b4k_malloc_n((size_t)B, sizeof *lens);
     float *dout = b4k_malloc_n((size_t)B * T * c.hidden, sizeof *dout);
@@ -820,12 +849,13 @@ static int cmd_bench(int argc, char **argv)
     double flops = 0; /* forward GEMM flops */
     double N = (double)B * T, H = c.hidden, I = c.inter;
     flops = 2 * N * c.layers * (4 * H * H + 2 * H * I) + 4.0 * B * c.layers * T * (double)T * H;
+    const char *prec = !bf16 ? "f32" : strcmp(b4k_gemm_bf16_kernel_name(), "avx512bf16") ? "bf16-emulated" : "bf16";
     if (train)
-        printf("{\"workload\":\"train_step\",\"batch\":%d,\"len\":%d,\"threads\":%d,\"seconds\":%.4f,\"best_seconds\":%.4f}\n",
-               B, T, threads, sum / iters, best);
+        printf("{\"workload\":\"train_step\",\"precision\":\"%s\",\"batch\":%d,\"len\":%d,\"threads\":%d,\"seconds\":%.4f,\"best_seconds\":%.4f}\n",
+               prec, B, T, threads, sum / iters, best);
     else
-        printf("{\"workload\":\"inference\",\"batch\":%d,\"len\":%d,\"threads\":%d,\"sentences_per_s\":%.3f,\"gflops\":%.1f,\"seconds\":%.4f}\n",
-               B, T, threads, B / (sum / iters), flops / (sum / iters) * 1e-9, sum / iters);
+        printf("{\"workload\":\"inference\",\"precision\":\"%s\",\"batch\":%d,\"len\":%d,\"threads\":%d,\"sentences_per_s\":%.3f,\"gflops\":%.1f,\"seconds\":%.4f}\n",
+               prec, B, T, threads, B / (sum / iters), flops / (sum / iters) * 1e-9, sum / iters);
     if (train) b4k_adamw_free(&opt);
     free(ids), free(lens), free(dout);
     b4k_bert_act_free(&act);

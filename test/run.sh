@@ -55,11 +55,11 @@ absorb() { # name logfile rc
 }
 
 # 1. unit tests.  Those of CPU-dispatched kernels (matvec, dot, axpy, GELU,
-#    dtype casts, the GPT-2/CPM golden tests) run once per kernel level,
-#    B4K_CPU=scalar, avx2, avx512 (with VNNI) and avx512bf16, as
-#    unit/test_x[level]; a level this CPU lacks is a SKIP.
+#    dtype casts, the GPT-2/CPM golden tests, the bf16 linear layers) run
+#    once per kernel level, B4K_CPU=scalar, avx2, avx512 (with VNNI) and
+#    avx512bf16, as unit/test_x[level]; a level this CPU lacks is a SKIP.
 CPU_LEVELS="scalar avx2 avx512 avx512bf16"
-PER_LEVEL=" test_ops_matvec test_nn_gpt2 test_dtype "
+PER_LEVEL=" test_ops_matvec test_nn_gpt2 test_dtype test_linear_bf16 "
 for t in "$BUILD"/test/test_*; do
   [ -x "$t" ] || continue
   b=$(basename "$t")

@@ -299,10 +299,11 @@ int b4k_ie_model_save(const b4k_ie_model *m, b4k_err *err, const char *path, jso
     json_t *schema = json_array(), *cfg = NULL, *tok = NULL;
     if (!w || !schema) goto nomem;
     for (int i = 0; i < m->names.n; i++) json_array_append_new(schema, json_string(m->names.v[i]));
-    cfg = json_pack("{s:s,s:o,s:O,s:i,s:[f,f,f,f]}", "task", m->task == B4K_IE_SPO ? "spo" : "ner",
+    cfg = json_pack("{s:s,s:o,s:O,s:i,s:[f,f,f,f],s:s}", "task", m->task == B4K_IE_SPO ? "spo" : "ner",
                     "bert", cfg_to_json(&m->cfg), "schema", schema, "max_len", m->max_len,
                     "thresholds", (double)m->th.subj_start, (double)m->th.subj_end,
-                    (double)m->th.obj_start, (double)m->th.obj_end);
+                    (double)m->th.obj_start, (double)m->th.obj_end, "precision",
+                    m->bf16 ? "bf16" : "f32");
     tok = json_pack("{s:s,s:s,s:b,s:i}", "kind", "wordpiece", "vocab", "tokenizer.vocab", "do_lower_case",
                     m->lower > 0, "lower", m->lower);
     if (!cfg || !tok) goto nomem;
@@ -380,7 +381,8 @@ int b4k_ie_model_load(b4k_ie_model *m, b4k_err *err, const char *path, b4k_ie_op
         goto out;
     }
     json_t *task = json_object_get(cfg, "task"), *schema = json_object_get(cfg, "schema"),
-           *ml = json_object_get(cfg, "max_len"), *th = json_object_get(cfg, "thresholds");
+           *ml = json_object_get(cfg, "max_len"), *th = json_object_get(cfg, "thresholds"),
+           *prec = json_object_get(cfg, "precision");
     if (!json_is_string(task) || !json_is_array(schema) || !json_is_integer(ml)) {
         rc = b4k_err_set(err, B4K_EFORMAT, path, 0, "model config needs \"task\", \"schema\", \"max_len\"");
         goto out;
@@ -397,6 +399,12 @@ int b4k_ie_model_load(b4k_ie_model *m, b4k_err *err, const char *path, b4k_ie_op
         rc = b4k_err_set(err, B4K_EFORMAT, path, 0, "bad max_len %d", m->max_len);
         goto out;
     }
+    if (prec && (!json_is_string(prec) || (strcmp(json_string_value(prec), "f32") &&
+                                           strcmp(json_string_value(prec), "bf16")))) {
+        rc = b4k_err_set(err, B4K_EFORMAT, path, 0, "model config: \"precision\" must be \"f32\" or \"bf16\"");
+        goto out;
+    }
+    m->bf16 = prec && !strcmp(json_string_value(prec), "bf16");
     default_thresh(&m->th);
     if (json_is_array(th) && json_array_size(th) == 4) {
         m->th.subj_start = (float)json_number_value(json_array_get(th, 0));

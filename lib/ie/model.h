@@ -4,7 +4,9 @@
  *
  *   config:    {"task": "spo"|"ner", "bert": {Google bert_config.json keys},
  *               "schema": [predicate or entity type names],
- *               "max_len": N, "thresholds": [s_start, s_end, o_start, o_end]}
+ *               "max_len": N, "thresholds": [s_start, s_end, o_start, o_end],
+ *               "precision": "f32"|"bf16"}  (the encoder's GEMMs at predict
+ *               and eval time; absent = f32; trained with --bf16 = bf16)
  *   tokenizer: {"kind": "wordpiece", "vocab": "tokenizer.vocab",
  *               "do_lower_case": bool, "lower": 0|1}  (as man/b4k-model.5)
  *   tensors:   every parameter by name (f32; "bert.*", "spo.*" or "ner.*"),
@@ -39,6 +41,7 @@ typedef struct b4k_ie_model {
     int lower;
     int max_len;
     b4k_spo_thresh th;
+    int bf16;                 /* run the encoder in bf16 (b4k_bert_act_bf16) */
 } b4k_ie_model;
 
 /* Parse a Google bert_config.json (or the "bert" member of a model). */

@@ -18,6 +18,7 @@ int b4k_ie_runner_init(b4k_ie_runner *r, b4k_err *err, const b4k_ie_model *m, in
     r->Tcap = Tcap;
     r->pool = pool;
     int rc = b4k_bert_act_init(&r->act, err, &m->cfg, Bcap, Tcap, keep);
+    if (!rc && m->bf16) rc = b4k_bert_act_bf16(&r->act, err, &m->bert, B4K_BERT_BF16);
     if (!rc && m->task == B4K_IE_SPO) rc = b4k_spo_ws_init(&r->sws, err, &m->spo, Bcap, Tcap);
     if (!rc && m->task == B4K_IE_NER) rc = b4k_ner_ws_init(&r->nws, err, &m->ner, Bcap, Tcap);
     if (!rc && !(r->path = b4k_malloc_n((size_t)Tcap, sizeof *r->path)))

@@ -29,7 +29,8 @@ typedef struct b4k_ie_runner {
     int32_t *path;       /* (Tcap) */
 } b4k_ie_runner;
 
-/* keep = 1 for training (stores every layer's activations). */
+/* keep = 1 for training (stores every layer's activations).  The encoder
+ * runs in bf16 when m->bf16 is set (at init: change it before). */
 int b4k_ie_runner_init(b4k_ie_runner *r, b4k_err *err, const b4k_ie_model *m, int Bcap,
                        int Tcap, int keep, b4k_pool *pool);
 void b4k_ie_runner_free(b4k_ie_runner *r);

@@ -20,8 +20,9 @@ static const struct sfield {
     unsigned bit;
     int type;
     size_t off;
+    int optional;  /* may be missing from a checkpoint (then 0) */
 } sfields[] = {
-#define SF(key, opt, bit, type, member) {key, opt, bit, type, offsetof(b4k_ie_settings, member)}
+#define SF(key, opt, bit, type, member) {key, opt, bit, type, offsetof(b4k_ie_settings, member), 0}
     SF("epochs", "--epochs", B4K_IE_S_EPOCHS, F_INT, epochs),
     SF("batch_size", "--batch-size", B4K_IE_S_BATCH, F_INT, batch),
     SF("accum", "--accum", B4K_IE_S_ACCUM, F_INT, accum),
@@ -39,6 +40,7 @@ static const struct sfield {
     SF("holdout", "--holdout", B4K_IE_S_HOLDOUT, F_DBL, holdout),
     SF("seed", "--seed", B4K_IE_S_SEED, F_U64, seed),
     SF("threads", "--threads", B4K_IE_S_THREADS, F_INT, threads),
+    {"bf16", "--bf16", B4K_IE_S_BF16, F_BOOL, offsetof(b4k_ie_settings, bf16), 1},
     SF("documents", NULL, 0, F_LONG, documents),
 #undef SF
 };
@@ -77,6 +79,7 @@ int b4k_ie_settings_from_json(b4k_ie_settings *s, b4k_err *err, const json_t *o,
     for (size_t i = 0; i < NSF; i++) {
         json_t *v = json_object_get(o, sfields[i].key);
         void *p = (char *)s + sfields[i].off;
+        if (!v && sfields[i].optional) continue; /* 0 from the memset */
         int ok = sfields[i].type == F_BOOL ? json_is_boolean(v)
                : sfields[i].type == F_DBL  ? json_is_number(v)
                                            : json_is_integer(v);
@@ -140,8 +143,11 @@ int b4k_ie_settings_resume(b4k_ie_settings *out, b4k_err *err, const b4k_ie_sett
         if (!(given & f->bit) || field_eq(f, ck, cli)) continue;
         if (f->bit == B4K_IE_S_THREADS) {
             out->threads = cli->threads;
-            if (note) *note = "--threads differs from the checkpoint's: the result will not be "
-                              "bit-identical to an uninterrupted run";
+            /* bf16: every GEMM whose split depends on the thread count is a
+             * bf16 one, split in whole tiles: the same bits on any count */
+            if (note && !ck->bf16)
+                *note = "--threads differs from the checkpoint's: the result will not be "
+                        "bit-identical to an uninterrupted run";
             continue;
         }
         if (f->bit == B4K_IE_S_EPOCHS && !ck->decay && !(ck->warmup > 0)) {

@@ -27,6 +27,7 @@ typedef struct b4k_ie_settings {
     uint64_t seed;
     double lr, warmup, wd, clip, ema, crf_lr_mult, layer_decay, holdout;
     double dropout;          /* < 0: the BERT config's rates */
+    int bf16;                /* bf16 GEMMs in the encoder (b4k_bert_act_bf16) */
     long documents;          /* training documents read (before the hold-out) */
     uint64_t data_hash;      /* b4k_ie_data_hash of them */
 } b4k_ie_settings;
@@ -38,17 +39,18 @@ enum {
     B4K_IE_S_THREADS = 1 << 6, B4K_IE_S_SEED = 1 << 7, B4K_IE_S_LR = 1 << 8,
     B4K_IE_S_WARMUP = 1 << 9, B4K_IE_S_WD = 1 << 10, B4K_IE_S_CLIP = 1 << 11,
     B4K_IE_S_EMA = 1 << 12, B4K_IE_S_CRFLR = 1 << 13, B4K_IE_S_LAYERDECAY = 1 << 14,
-    B4K_IE_S_HOLDOUT = 1 << 15, B4K_IE_S_DROPOUT = 1 << 16
+    B4K_IE_S_HOLDOUT = 1 << 15, B4K_IE_S_DROPOUT = 1 << 16, B4K_IE_S_BF16 = 1 << 17
 };
 
 /* {"epochs":..,"batch_size":..,...}: a new object. */
 json_t *b4k_ie_settings_json(const b4k_ie_settings *s);
-/* Read them back (name: the file, for messages). */
+/* Read them back (name: the file, for messages).  "bf16" may be absent
+ * (checkpoints from before it existed: f32). */
 int b4k_ie_settings_from_json(b4k_ie_settings *s, b4k_err *err, const json_t *o, const char *name);
 /* For a resumed run: start from the checkpoint's settings ck and keep a
  * command-line value of cli only where it cannot change the result:
- * --threads (then *note says the run is no longer bit-identical to one
- * with the checkpoint's thread count) and --epochs when the learning rate
+ * --threads (then, in f32, *note says the run is no longer bit-identical
+ * to one with the checkpoint's thread count; in bf16 it still is) and --epochs when the learning rate
  * schedule does not depend on the run's length (no --lr-decay, no
  * --warmup).  Any other option given (bit in `given`) with a different
  * value is refused (B4K_EINVAL, naming the option and both values).  The

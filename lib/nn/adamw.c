@@ -182,6 +182,7 @@ void b4k_adamw_step(b4k_adamw *opt, b4k_ptab *tab, float grad_scale, double *gno
         float d = o->ema_decay;
         for (size_t k = 0; k < tab->total; k++) opt->ema[k] = d * opt->ema[k] + (1.f - d) * tab->w[k];
     }
+    b4k_ptab_touch(tab);
 }
 
 void b4k_adamw_ema_apply(b4k_adamw *opt, b4k_ptab *tab)
@@ -190,6 +191,7 @@ void b4k_adamw_ema_apply(b4k_adamw *opt, b4k_ptab *tab)
     memcpy(opt->swap, tab->w, tab->total * sizeof(float));
     memcpy(tab->w, opt->ema, tab->total * sizeof(float));
     opt->ema_applied = 1;
+    b4k_ptab_touch(tab);
 }
 
 void b4k_adamw_ema_restore(b4k_adamw *opt, b4k_ptab *tab)
@@ -197,4 +199,5 @@ void b4k_adamw_ema_restore(b4k_adamw *opt, b4k_ptab *tab)
     if (!opt->ema || !opt->ema_applied) return;
     memcpy(tab->w, opt->swap, tab->total * sizeof(float));
     opt->ema_applied = 0;
+    b4k_ptab_touch(tab);
 }

@@ -36,6 +36,7 @@ typedef struct b4k_ptab {
     size_t cap;
     size_t total;      /* total elements */
     float *w, *g;      /* (total) weights and gradients (64-byte aligned) */
+    uint64_t version;  /* bumped by b4k_ptab_touch() whenever w changes */
 } b4k_ptab;
 
 void b4k_ptab_init(b4k_ptab *tab);
@@ -51,6 +52,11 @@ int b4k_ptab_find(const b4k_ptab *tab, const char *name);  /* index or -1 */
 static inline float *b4k_ptab_w(const b4k_ptab *tab, int i) { return tab->w + tab->t[i].off; }
 static inline float *b4k_ptab_g(const b4k_ptab *tab, int i) { return tab->g + tab->t[i].off; }
 void b4k_ptab_zero_grad(b4k_ptab *tab);
+/* Say that the weights w changed, so derived copies (the bf16 weights of
+ * b4k_bert_act_bf16) are remade before their next use.  The optimiser step
+ * and the EMA swaps call it; code that writes w itself between two forward
+ * passes must too (loading weights before the first forward need not). */
+static inline void b4k_ptab_touch(b4k_ptab *tab) { tab->version++; }
 /* Global L2 norm of the gradient (double accumulation). */
 double b4k_ptab_grad_norm(const b4k_ptab *tab);
 

@@ -8,9 +8,11 @@
 
 #include "core/alloc.h"
 #include "core/threads.h"
+#include "nn/linear_bf16.h"
 #include "nn/ops.h"
 #include "nn/ops_bwd.h"
 #include "tensor/blas.h"
+#include "tensor/dtype.h"
 
 int b4k_bert_config_check(const b4k_bert_config *c, b4k_err *err)
 {
@@ -233,7 +235,139 @@ void b4k_bert_act_free(b4k_bert_act *a)
     free(a->lens);
     free(a->zseg);
     free(a->scratch);
+    b4k_bert_act_bf16(a, NULL, NULL, B4K_BERT_F32);
     memset(a, 0, sizeof *a);
+}
+
+/* ---- bf16 weights ------------------------------------------------------------- */
+
+struct b4k_bert_bf16 {
+    int mode;
+    int nblk;
+    int *blk_p;                 /* (nblk) ptab index of each linear weight block */
+    size_t *blk_n, *blk_off;    /* (nblk) elements, offset into wh */
+    uint16_t *wh;               /* bf16 copies, packed */
+    const b4k_ptab *tab;        /* the table wh was made from, at version */
+    uint64_t version;
+    int fresh;                  /* wh is valid for (tab, version) */
+    long conversions;
+    void *work;                 /* GEMM work (64-byte aligned) */
+    size_t work_n;
+};
+
+static void bf16_free(b4k_bert_bf16 *bf)
+{
+    if (!bf) return;
+    free(bf->blk_p);
+    free(bf->blk_n);
+    free(bf->blk_off);
+    b4k_free(bf->wh);
+    b4k_free(bf->work);
+    free(bf);
+}
+
+int b4k_bert_act_bf16(b4k_bert_act *a, b4k_err *err, const b4k_bert *m, int mode)
+{
+    bf16_free(a->bf16);
+    a->bf16 = NULL;
+    if (mode == B4K_BERT_F32) return 0;
+    const b4k_bert_config *c = &m->c;
+    size_t H = (size_t)c->hidden, I = (size_t)c->inter, E = (size_t)b4k_bert_emb(c);
+    int L = c->shared ? 1 : c->layers, cap = 4 * L + 1;
+    b4k_bert_bf16 *bf = b4k_calloc(1, sizeof *bf);
+    if (!bf || !(bf->blk_p = b4k_malloc_n((size_t)cap, sizeof *bf->blk_p)) ||
+        !(bf->blk_n = b4k_malloc_n((size_t)cap, sizeof *bf->blk_n)) ||
+        !(bf->blk_off = b4k_malloc_n((size_t)cap, sizeof *bf->blk_off)))
+        goto nomem;
+    bf->mode = mode;
+    size_t off = 0;
+#define BLK(p, n)                                                                      \
+    do {                                                                             \
+        bf->blk_p[bf->nblk] = (p), bf->blk_n[bf->nblk] = (n), bf->blk_off[bf->nblk] = off; \
+        off += ((n) + 31) & ~(size_t)31; /* 64-byte aligned blocks */              \
+        bf->nblk++;                                                                  \
+    } while (0)
+    if (m->p_proj_w >= 0) BLK(m->p_proj_w, H * E);
+    for (int l = 0; l < L; l++) {
+        const int *p = m->pl + (size_t)l * B4K_BL_N;
+        BLK(p[B4K_BL_WQKV], 3 * H * H); /* query, key, value: one (3H,H) block */
+        BLK(p[B4K_BL_WO], H * H);
+        BLK(p[B4K_BL_W1], I * H);
+        BLK(p[B4K_BL_W2], H * I);
+    }
+#undef BLK
+    if (!(bf->wh = b4k_aligned_alloc(64, (off ? off : 32) * sizeof *bf->wh))) goto nomem;
+    a->bf16 = bf;
+    return 0;
+nomem:
+    bf16_free(bf);
+    return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory for the bf16 weights");
+}
+
+long b4k_bert_bf16_conversions(const b4k_bert_act *a) { return a->bf16 ? a->bf16->conversions : 0; }
+
+/* Remake the bf16 weights if the table changed since; size the GEMM work
+ * for N rows on this pool. */
+static int bf16_sync(b4k_bert_bf16 *bf, b4k_err *err, const b4k_bert_config *c,
+                     const b4k_ptab *tab, int N, b4k_pool *pool)
+{
+    if (!bf->fresh || bf->tab != tab || bf->version != tab->version) {
+        for (int k = 0; k < bf->nblk; k++)
+            b4k_f32_to_bf16_row(bf->wh + bf->blk_off[k], b4k_ptab_w(tab, bf->blk_p[k]), bf->blk_n[k]);
+        bf->tab = tab;
+        bf->version = tab->version;
+        bf->fresh = 1;
+        bf->conversions++;
+    }
+    if (bf->mode == B4K_BERT_BF16_REF) return 0;
+    int D = 3 * c->hidden; /* the widest layer: every GEMM fits (N, D, D) */
+    if (c->inter > D) D = c->inter;
+    if (b4k_bert_emb(c) > D) D = b4k_bert_emb(c);
+    size_t need = b4k_linear_bf16_work(N, D, D, b4k_pool_size(pool));
+    if (need > bf->work_n) {
+        b4k_free(bf->work);
+        bf->work_n = 0;
+        if (!(bf->work = b4k_aligned_alloc(64, need)))
+            return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory for the bf16 GEMM work");
+        bf->work_n = need;
+    }
+    return 0;
+}
+
+static const uint16_t *bf16_w(const b4k_bert_bf16 *bf, int p)
+{
+    for (int k = 0; k < bf->nblk; k++)
+        if (bf->blk_p[k] == p) return bf->wh + bf->blk_off[k];
+    return NULL; /* not reached: every linear weight has a block */
+}
+
+/* y(N,O) = x(N,I) W^T + b for weight pw and bias pb, in the act's precision.
+ * The bf16 GEMMs cannot fail here: their work is allocated (bf16_sync). */
+static void lin_fwd(const b4k_bert_act *a, b4k_pool *pool, const b4k_ptab *tab, int pw, int pb,
+                    float *y, const float *x, int N, int I, int O)
+{
+    const b4k_bert_bf16 *bf = a->bf16;
+    const float *b = b4k_ptab_w(tab, pb);
+    if (!bf)
+        b4k_linear_fwd_par(pool, y, x, b4k_ptab_w(tab, pw), b, N, I, O);
+    else if (bf->mode == B4K_BERT_BF16_REF)
+        b4k_linear_bf16_fwd_ref(y, x, bf16_w(bf, pw), b, N, I, O);
+    else
+        (void)b4k_linear_bf16_fwd(pool, bf->work, y, x, bf16_w(bf, pw), b, N, I, O);
+}
+
+/* backward of lin_fwd: dx (written or added), dW and db accumulated */
+static void lin_bwd(const b4k_bert_act *a, b4k_pool *pool, b4k_ptab *tab, int pw, int pb,
+                    float *dx, int dx_add, const float *dy, const float *x, int N, int I, int O)
+{
+    const b4k_bert_bf16 *bf = a->bf16;
+    float *dW = b4k_ptab_g(tab, pw), *db = b4k_ptab_g(tab, pb);
+    if (!bf)
+        b4k_nn_linear_bwd_par(pool, dx, dx_add, dW, db, dy, x, b4k_ptab_w(tab, pw), N, I, O);
+    else if (bf->mode == B4K_BERT_BF16_REF)
+        b4k_linear_bf16_bwd_ref(dx, dx_add, dW, db, dy, x, bf16_w(bf, pw), N, I, O);
+    else
+        (void)b4k_linear_bf16_bwd(pool, bf->work, dx, dx_add, dW, db, dy, x, bf16_w(bf, pw), N, I, O);
 }
 
 float *b4k_bert_out(const b4k_bert_act *a) { return a->L[a->keep ? a->layers - 1 : 0].out; }
@@ -284,6 +418,8 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
     a->ids = ids;
     a->segs = segs;
     for (int b = 0; b < B; b++) a->lens[b] = lens[b] < 0 ? 0 : lens[b] > T ? T : lens[b];
+    int rc;
+    if (a->bf16 && (rc = bf16_sync(a->bf16, err, c, tab, N, pool))) return rc;
 
     /* embeddings: word + position (from pos_offset) + segment, LN, dropout,
      * then ALBERT's projection to H */
@@ -302,9 +438,7 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
     } else {
         memcpy(ed, a->e_ln, (size_t)N * E * sizeof(float));
     }
-    if (m->p_proj_w >= 0)
-        b4k_linear_fwd_par(pool, a->x0, a->e_drop, b4k_ptab_w(tab, m->p_proj_w),
-                           b4k_ptab_w(tab, m->p_proj_b), N, E, H);
+    if (m->p_proj_w >= 0) lin_fwd(a, pool, tab, m->p_proj_w, m->p_proj_b, a->x0, a->e_drop, N, E, H);
 
     float *scratch = att_scratch(a, pool);
     if (!scratch) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
@@ -312,14 +446,12 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
     for (int l = 0; l < c->layers; l++) {
         struct b4k_bert_lact *L = &a->L[a->keep ? l : 0];
         const int *p = m->pl + (size_t)l * B4K_BL_N;
-        b4k_linear_fwd_par(pool, L->qkv, x, b4k_ptab_w(tab, p[B4K_BL_WQKV]),
-                           b4k_ptab_w(tab, p[B4K_BL_BQKV]), N, H, 3 * H);
+        lin_fwd(a, pool, tab, p[B4K_BL_WQKV], p[B4K_BL_BQKV], L->qkv, x, N, H, 3 * H);
         if (drop_a) b4k_nn_dropout_mask(L->pmask, (size_t)B * NH * T * T, c->drop_attn, rng);
         b4k_attention_fwd(L->ctx, L->P, scratch, L->qkv, a->lens, drop_a ? L->pmask : NULL,
                           c->drop_attn, B, T, H, NH, 0, pool);
         /* h1 = x + drop(ctx Wo + bo) */
-        b4k_linear_fwd_par(pool, L->h1, L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]),
-                           b4k_ptab_w(tab, p[B4K_BL_BO]), N, H, H);
+        lin_fwd(a, pool, tab, p[B4K_BL_WO], p[B4K_BL_BO], L->h1, L->ctx, N, H, H);
         if (drop_h) {
             b4k_nn_dropout_mask(L->amask, (size_t)N * H, c->drop_hidden, rng);
             b4k_nn_dropout_apply(L->h1, L->h1, L->amask, (size_t)N * H, c->drop_hidden);
@@ -328,11 +460,9 @@ int b4k_bert_forward(const b4k_bert *m, const b4k_ptab *tab, b4k_bert_act *a, b4
         b4k_layernorm_fwd_par(pool, L->a, L->m1, L->r1, L->h1, b4k_ptab_w(tab, p[B4K_BL_LN1G]), 0,
                               b4k_ptab_w(tab, p[B4K_BL_LN1B]), 0, N, H, c->ln_eps);
         /* h2 = a + drop(gelu(a W1 + b1) W2 + b2) */
-        b4k_linear_fwd_par(pool, L->u, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), b4k_ptab_w(tab, p[B4K_BL_B1]),
-                           N, H, I);
+        lin_fwd(a, pool, tab, p[B4K_BL_W1], p[B4K_BL_B1], L->u, L->a, N, H, I);
         b4k_gelu_fwd_par(pool, L->g, L->u, (size_t)N * I, c->gelu_tanh);
-        b4k_linear_fwd_par(pool, L->h2, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), b4k_ptab_w(tab, p[B4K_BL_B2]),
-                           N, I, H);
+        lin_fwd(a, pool, tab, p[B4K_BL_W2], p[B4K_BL_B2], L->h2, L->g, N, I, H);
         if (drop_h) {
             b4k_nn_dropout_mask(L->fmask, (size_t)N * H, c->drop_hidden, rng);
             b4k_nn_dropout_apply(L->h2, L->h2, L->fmask, (size_t)N * H, c->drop_hidden);
@@ -372,33 +502,28 @@ int b4k_bert_backward(const b4k_bert *m, b4k_ptab *tab, b4k_bert_act *a, b4k_err
         /* h2 = a + drop(g W2 + b2):  dt = drop(dh2) */
         if (drop_h) b4k_nn_dropout_apply(dt, dh_, L->fmask, (size_t)N * H, c->drop_hidden);
         else memcpy(dt, dh_, (size_t)N * H * sizeof(float));
-        b4k_nn_linear_bwd_par(pool, a->dI, 0, b4k_ptab_g(tab, p[B4K_BL_W2]), b4k_ptab_g(tab, p[B4K_BL_B2]),
-                          dt, L->g, b4k_ptab_w(tab, p[B4K_BL_W2]), N, I, H);
+        lin_bwd(a, pool, tab, p[B4K_BL_W2], p[B4K_BL_B2], a->dI, 0, dt, L->g, N, I, H);
         b4k_nn_gelu_bwd_par(pool, a->dI, a->dI, L->u, (size_t)N * I, c->gelu_tanh);
         /* da = dh2 + dI W1 (into dh_) */
-        b4k_nn_linear_bwd_par(pool, dh_, 1, b4k_ptab_g(tab, p[B4K_BL_W1]), b4k_ptab_g(tab, p[B4K_BL_B1]),
-                          a->dI, L->a, b4k_ptab_w(tab, p[B4K_BL_W1]), N, H, I);
+        lin_bwd(a, pool, tab, p[B4K_BL_W1], p[B4K_BL_B1], dh_, 1, a->dI, L->a, N, H, I);
         /* a = LN1(h1): dh1 into dx (dx is free now) */
         b4k_nn_ln_bwd(dx, b4k_ptab_g(tab, p[B4K_BL_LN1G]), b4k_ptab_g(tab, p[B4K_BL_LN1B]), dh_,
                       L->h1, L->m1, L->r1, b4k_ptab_w(tab, p[B4K_BL_LN1G]), 0, N, H);
         /* h1 = x + drop(ctx Wo + bo): dt = drop(dh1); dctx into dh_ */
         if (drop_h) b4k_nn_dropout_apply(dt, dx, L->amask, (size_t)N * H, c->drop_hidden);
         else memcpy(dt, dx, (size_t)N * H * sizeof(float));
-        b4k_nn_linear_bwd_par(pool, dh_, 0, b4k_ptab_g(tab, p[B4K_BL_WO]), b4k_ptab_g(tab, p[B4K_BL_BO]), dt,
-                          L->ctx, b4k_ptab_w(tab, p[B4K_BL_WO]), N, H, H);
+        lin_bwd(a, pool, tab, p[B4K_BL_WO], p[B4K_BL_BO], dh_, 0, dt, L->ctx, N, H, H);
         b4k_nn_attention_bwd(a->dQKV, scratch, dh_, L->qkv, L->P, drop_a ? L->pmask : NULL,
                              c->drop_attn, B, T, H, NH, pool);
         /* qkv = x Wqkv + b: dx (residual, already dh1) += dQKV Wqkv */
-        b4k_nn_linear_bwd_par(pool, dx, 1, b4k_ptab_g(tab, p[B4K_BL_WQKV]), b4k_ptab_g(tab, p[B4K_BL_BQKV]),
-                          a->dQKV, xin, b4k_ptab_w(tab, p[B4K_BL_WQKV]), N, H, 3 * H);
+        lin_bwd(a, pool, tab, p[B4K_BL_WQKV], p[B4K_BL_BQKV], dx, 1, a->dQKV, xin, N, H, 3 * H);
     }
     /* embeddings: x0 = [proj](drop(LN(e_sum))) */
     int E = b4k_bert_emb(c);
     float *de = dx; /* gradient w.r.t. the dropout output (N,E) */
     if (m->p_proj_w >= 0) {
         de = a->dE1;
-        b4k_nn_linear_bwd_par(pool, de, 0, b4k_ptab_g(tab, m->p_proj_w), b4k_ptab_g(tab, m->p_proj_b),
-                              dx, a->e_drop, b4k_ptab_w(tab, m->p_proj_w), N, E, H);
+        lin_bwd(a, pool, tab, m->p_proj_w, m->p_proj_b, de, 0, dx, a->e_drop, N, E, H);
     }
     float *dsum = m->p_proj_w >= 0 ? a->dE2 : dh_; /* (N,E) */
     if (drop_h) b4k_nn_dropout_apply(de, de, a->e_mask, (size_t)N * E, c->drop_hidden);

@@ -71,6 +71,14 @@ int b4k_bert_param_layer(const b4k_bert *m, int i);
  * sigma), zero biases, LayerNorm gain 1. */
 void b4k_bert_init_weights(const b4k_bert *m, b4k_ptab *tab, uint64_t seed);
 
+/* Precision of the encoder's linear layers (b4k_bert_act_bf16). */
+enum {
+    B4K_BERT_F32 = 0,      /* f32 sgemm (b4k_gemm_par) */
+    B4K_BERT_BF16 = 1,     /* bf16 GEMMs, f32 master weights and accumulation */
+    B4K_BERT_BF16_REF = 2  /* the same through the GEMM's scalar _ref (tests) */
+};
+typedef struct b4k_bert_bf16 b4k_bert_bf16;
+
 /* Activations of one forward pass (one arena, sized for B*T <= cap). */
 typedef struct b4k_bert_act {
     int B, T, Bcap, Tcap, keep;  /* keep: all layers stored (training) */
@@ -96,11 +104,28 @@ typedef struct b4k_bert_act {
     uint8_t *mask_arena;
     float *scratch;              /* attention scratch per pool thread */
     size_t scratch_n;
+    b4k_bert_bf16 *bf16;         /* bf16 weights and GEMM work, or NULL (f32) */
 } b4k_bert_act;
 
 int b4k_bert_act_init(b4k_bert_act *a, b4k_err *err, const b4k_bert_config *c, int Bcap,
                       int Tcap, int keep);
 void b4k_bert_act_free(b4k_bert_act *a);
+
+/* Mixed precision for the passes that use these activations.  With
+ * B4K_BERT_BF16 every linear layer of the encoder (q|k|v, attention
+ * output, the two FFN layers, ALBERT's embedding projection) runs through
+ * lib/nn/linear_bf16.h: the forward y = bf16(x) bf16(W)^T + b, the
+ * backward dx = bf16(dy) bf16(W) and dW += bf16(dy)^T bf16(x), all
+ * accumulated in f32; the f32 weights stay the master copy that AdamW
+ * updates, and their bf16 copy is remade by the first forward after they
+ * change (b4k_ptab_touch: once per optimiser step, and at EMA swaps).
+ * Attention scores and probabilities, LayerNorm, GELU, softmax, dropout,
+ * embeddings and everything outside the encoder stay f32.  Results do not
+ * depend on the thread count of the bf16 GEMMs.  mode B4K_BERT_F32 turns
+ * it off.  Memory: 2 bytes per linear weight, plus the GEMM work. */
+int b4k_bert_act_bf16(b4k_bert_act *a, b4k_err *err, const b4k_bert *m, int mode);
+/* Times the bf16 weights were made (tests). */
+long b4k_bert_bf16_conversions(const b4k_bert_act *a);
 
 /* Forward over ids, segs (B,T) (segs may be NULL = 0) with lens (B).
  * train: apply dropout drawn from rng (rng may be NULL when not training).

@@ -23,7 +23,9 @@
 # Usage: bash test/bench/extract_real.sh [TASK...]     (default: all of them)
 # Environment: LAYERS HIDDEN HEADS INTER (2 128 2 4*HIDDEN), EPOCHS (per
 # task defaults below), LR (5e-4), BATCH (16), THREADS (2), SEED (1),
-# HOLDOUT (0.1), KEEP=1 keeps the work folder.  CPU-heavy (minutes to an
+# HOLDOUT (0.1), BF16=1 trains with --bf16 (mixed precision; the same
+# seed and split as f32, for the F1 and time comparison), KEEP=1 keeps the
+# work folder.  CPU-heavy (minutes to an
 # hour per task on 2 cores): not part of make check or make bench.
 set -u
 cd "$(dirname "$0")/../.."
@@ -35,6 +37,8 @@ DATA=${DATA:-$TOP/../shared/data}
 LAYERS=${LAYERS:-2} HIDDEN=${HIDDEN:-128} HEADS=${HEADS:-2}
 INTER=${INTER:-$((4 * HIDDEN))}
 LR=${LR:-5e-4} BATCH=${BATCH:-16} THREADS=${THREADS:-2} SEED=${SEED:-1} HOLDOUT=${HOLDOUT:-0.1}
+PREC=f32 PRECOPT=
+if [ "${BF16:-0}" = 1 ]; then PREC=bf16 PRECOPT=--bf16; fi
 W=$(mktemp -d "${TMPDIR:-/tmp}/b4k-extract-real.XXXXXX")
 if [ "${KEEP:-0}" = 1 ]; then echo "work folder: $W"; else trap 'rm -rf "$W"' EXIT; fi
 ZH=$DATA/vocab/bert-base-chinese-vocab.txt EN=$DATA/vocab/bert-base-uncased-vocab.txt
@@ -53,11 +57,11 @@ run() {
   if [ ! -f "$file" ]; then echo "$name: SKIP (no $file)"; return; fi
   local cfg log=$W/$name.log out=$W/$name.b4k
   cfg=$(config "$voc")
-  echo "== $name ($task, $fmt): $LAYERS layers, hidden $HIDDEN, $HEADS heads, max-len $maxlen, $epochs epochs, lr $LR, batch $BATCH, $THREADS threads"
+  echo "== $name ($task, $fmt): $LAYERS layers, hidden $HIDDEN, $HEADS heads, max-len $maxlen, $epochs epochs, lr $LR, batch $BATCH, $THREADS threads, $PREC"
   local t0=$(date +%s.%N)
   if ! "$BIN/b4k-extract" train --task "$task" --format "$fmt" --config "$cfg" --vocab "$voc" \
       --epochs "$epochs" --batch-size "$BATCH" --lr "$LR" --max-len "$maxlen" --seed "$SEED" \
-      --threads "$THREADS" --holdout "$HOLDOUT" --log "$log" --log-every 1000000 $extra \
+      --threads "$THREADS" --holdout "$HOLDOUT" --log "$log" --log-every 1000000 $PRECOPT $extra \
       -o "$out" "$file" 2> "$W/$name.err"; then
     echo "$name: FAILED"; tail -5 "$W/$name.err"; return
   fi
@@ -67,8 +71,8 @@ run() {
   local start done best
   start=$(grep '"event":"start"' "$log"); done=$(grep '"event":"done"' "$log")
   best=$(grep '"event":"epoch"' "$log" | grep -o '"f1":[0-9.]*' | sed 's/.*://' | sort -g | tail -1)
-  printf '%s: %s train / %s held out, %s parameters, model %.1f MB, %s steps, %.0f s wall: held-out F1 %.4f (last epoch), %.4f (best)\n' \
-    "$name" "$(echo "$start" | num train)" "$(echo "$start" | num heldout)" "$(echo "$start" | num params)" \
+  printf '%s (%s): %s train / %s held out, %s parameters, model %.1f MB, %s steps, %.0f s wall: held-out F1 %.4f (last epoch), %.4f (best)\n' \
+    "$name" "$PREC" "$(echo "$start" | num train)" "$(echo "$start" | num heldout)" "$(echo "$start" | num params)" \
     "$(echo "scale=3; $(stat -c %s "$out") / 1048576" | bc)" "$(echo "$done" | num steps)" \
     "$(echo "$t1 - $t0" | bc)" "$(grep '"event":"epoch"' "$log" | tail -1 | num f1)" "$best" | tee -a "$W/summary"
 }

@@ -5,7 +5,8 @@
  * converted as b4k-convert does (config and vocab found beside them), loaded
  * through the --init path (peek config, create, copy the encoder) and run;
  * the last hidden states must match float64 torch (test/ref/
- * bert_init_ref.py -> test/golden/bert/init_*.bin) on every real token. */
+ * bert_init_ref.py -> test/golden/bert/init_*.bin) on every real token,
+ * and in bf16 mixed precision within its relative RMS bound. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,17 @@ static void parity(const char *kind, const char *ckpt_dir, const char *ckpt, con
            m.cfg.pos_offset ? ", positions +2" : "", n, H, st.max_abs, st.nmse, st.max_rel);
     CHECK(st.max_rel <= TOL);
     CHECK(st.nmse <= TOL * TOL);
+    /* the same in bf16 (ALBERT: its projection and the one shared layer's
+     * bf16 weights): relative RMS error within test_bert.c's 2^-6 */
+    CHECK(b4k_bert_act_bf16(&act, &err, &m.bert, B4K_BERT_BF16) == 0);
+    CHECK(b4k_bert_forward(&m.bert, &m.tab, &act, &err, id, NULL, ln, B, T, 0, NULL, NULL) == 0);
+    n = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < ln[b]; t++, n++)
+            memcpy(a + (size_t)n * H, b4k_bert_out(&act) + ((size_t)b * T + t) * H, H * sizeof *a);
+    gstat sh = golden_stat(a, r, (size_t)n * H, 0);
+    printf("  %s bf16: relative RMS error %.2g, max abs %.2g\n", kind, sqrt(sh.nmse), sh.max_abs);
+    CHECK(sqrt(sh.nmse) <= 0.015625);
     free(a), free(r);
     b4k_bert_act_free(&act);
 done:

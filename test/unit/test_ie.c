@@ -249,6 +249,13 @@ TEST(model_roundtrip)
     CHECK_EQ_INT(m2.tab.total, m.tab.total);
     CHECK(m2.tab.total && !memcmp(m.tab.w, m2.tab.w, m.tab.total * sizeof(float)));
     CHECK_EQ_INT(m2.max_len, 16);
+    CHECK_EQ_INT(m2.bf16, 0);
+    /* the precision travels with the model ("precision":"bf16") */
+    m.bf16 = 1;
+    b4k_ie_model_free(&m2);
+    CHECK(b4k_ie_model_save(&m, &err, path, NULL, NULL) == 0);
+    CHECK(b4k_ie_model_load(&m2, &err, path, NULL) == 0);
+    CHECK_EQ_INT(m2.bf16, 1);
     /* a bad path fails without touching the old file */
     char bad[600];
     snprintf(bad, sizeof bad, "%s/nodir/m.b4k", tmpdir);
@@ -306,6 +313,11 @@ TEST(settings_resume)
     CHECK(j && b4k_ie_settings_from_json(&b, &err, j, "x") == 0);
     json_t *j2 = b4k_ie_settings_json(&b);
     CHECK(json_equal(j, j2) && b.lr == a.lr && b.data_hash == a.data_hash && b.seed == 77);
+    /* "bf16" round-trips; a checkpoint from before it existed reads as f32 */
+    CHECK(json_is_false(json_object_get(j, "bf16")) && b.bf16 == 0);
+    json_object_del(j2, "bf16");
+    b.bf16 = 1;
+    CHECK(b4k_ie_settings_from_json(&b, &err, j2, "x") == 0 && b.bf16 == 0);
     json_decref(j);
     json_decref(j2);
     const char *note;
@@ -317,6 +329,17 @@ TEST(settings_resume)
     CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_THREADS, "ck", &note) == 0);
     CHECK_EQ_INT(out.threads, 1);
     CHECK(note != NULL);
+    /* bf16: kept from the checkpoint; --bf16 on an f32 one is refused; in
+     * bf16 another thread count gives the same bits (no note) */
+    b4k_ie_settings cb = cli;
+    cb.bf16 = 1;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cb, B4K_IE_S_BF16, "ck", &note) == B4K_EINVAL);
+    CHECK(strstr(err.msg, "--bf16 on differs from the checkpoint's off") != NULL);
+    a.bf16 = 1;
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_THREADS, "ck", &note) == 0);
+    CHECK(out.bf16 == 1 && out.threads == 1 && note == NULL);
+    CHECK(b4k_ie_settings_resume(&out, &err, &a, &cb, B4K_IE_S_BF16, "ck", &note) == 0);
+    a.bf16 = 0;
     /* epochs are tied to the schedule by warmup here */
     cli.epochs = 5;
     CHECK(b4k_ie_settings_resume(&out, &err, &a, &cli, B4K_IE_S_EPOCHS, "ck", &note) == B4K_EINVAL);
