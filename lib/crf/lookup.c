@@ -37,6 +37,34 @@ static size_t bnd_str(char *buf, long pos, size_t T)
     return 3 + nd;
 }
 
+static inline uint64_t ld8(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+static inline uint32_t ld4(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* a[0, n) == b[0, n) for the short pieces of attributes, inline: words with
+ * the last one overlapping, never reading outside either */
+static inline int eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            if (ld8(a + i) != ld8(b + i))
+                return 0;
+        return ld8(a + n - 8) == ld8(b + n - 8);
+    }
+    if (n >= 4)
+        return ld4(a) == ld4(b) && ld4(a + n - 4) == ld4(b + n - 4);
+    return !n || (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
+}
+
 /* 1 if s (of the same length as the attribute, checked by the caller) is
  * the attribute of line ln at position t */
 static int same(const char *s, const b4k_crf_tpl_line *ln, const b4k_crf_seq *seq, size_t t)
@@ -45,7 +73,7 @@ static int same(const char *s, const b4k_crf_tpl_line *ln, const b4k_crf_seq *se
     for (int i = 0; i < ln->nparts; i++) {
         const b4k_crf_tpl_part *pt = &ln->parts[i];
         if (!pt->macro) {
-            if (memcmp(s, pt->lit, pt->litlen))
+            if (!eq(s, pt->lit, pt->litlen))
                 return 0;
             s += pt->litlen;
             continue;
@@ -54,12 +82,12 @@ static int same(const char *s, const b4k_crf_tpl_line *ln, const b4k_crf_seq *se
         if (pos < 0 || (size_t)pos >= T) {
             char b[24];
             size_t n = bnd_str(b, pos, T);
-            if (memcmp(s, b, n))
+            if (!eq(s, b, n))
                 return 0;
             s += n;
         } else {
             size_t c = (size_t)pos * seq->ncol + pt->col;
-            if (memcmp(s, seq->cell[c], seq->clen[c]))
+            if (!eq(s, seq->cell[c], seq->clen[c]))
                 return 0;
             s += seq->clen[c];
         }
