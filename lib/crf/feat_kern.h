@@ -5,8 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef PF_AHEAD
-#define PF_AHEAD 8
+/* Prefetch distances in attributes: the feature range of attribute k + FAR
+ * is fetched, and the weights (gradient) and labels of k + NEAR, whose range
+ * was fetched FAR - NEAR attributes earlier; the weights are random accesses
+ * into megabytes, latency-bound without this. */
+#ifndef PF_FAR
+#define PF_FAR 48
+#endif
+#ifndef PF_NEAR
+#define PF_NEAR 24
 #endif
 
 /* emit (T,L) = sum over the attributes of each position of their weights;
@@ -24,9 +31,13 @@
                 e[j] = 0;                                                                    \
             for (size_t k = aoff[t]; k < aoff[t + 1]; k++) {                                 \
                 const int32_t a = aid[k];                                                    \
-                /* the attribute lists of the next positions are known: fetch             \
-                 * their feature ranges early (they are random accesses) */                 \
-                __builtin_prefetch(foff + aid[k + PF_AHEAD < aend ? k + PF_AHEAD : k]);      \
+                if (k + PF_FAR < aend)                                                       \
+                    __builtin_prefetch(foff + aid[k + PF_FAR]);                              \
+                if (k + PF_NEAR < aend) {                                                    \
+                    const int64_t fn = foff[aid[k + PF_NEAR]];                               \
+                    __builtin_prefetch(x + fn);                                              \
+                    __builtin_prefetch(flab + fn);                                           \
+                }                                                                            \
                 const int64_t f0 = foff[a], f1 = foff[a + 1];                                \
                 if (f1 - f0 == L) {                                                          \
                     const WT *restrict w = x + f0;                                           \
@@ -56,7 +67,13 @@ void KN(b4k_crf_scatter_seq)(double *restrict g, const double *restrict marg,
         const int32_t yt = y[t];
         for (size_t k = aoff[t]; k < aoff[t + 1]; k++) {
             const int32_t a = aid[k];
-            __builtin_prefetch(foff + aid[k + PF_AHEAD < aend ? k + PF_AHEAD : k]);
+            if (k + PF_FAR < aend)
+                __builtin_prefetch(foff + aid[k + PF_FAR]);
+            if (k + PF_NEAR < aend) {
+                const int64_t fn = foff[aid[k + PF_NEAR]];
+                __builtin_prefetch(g + fn, 1);
+                __builtin_prefetch(flab + fn);
+            }
             const int64_t f0 = foff[a], f1 = foff[a + 1];
             if (f1 - f0 == L) {
                 double *restrict gg = g + f0;
