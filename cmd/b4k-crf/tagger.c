@@ -33,7 +33,7 @@ void tagger_open(tagger *tg, const char *path, const char *constraints, int nbes
     b4k_err err;
     b4k_err_clear(&err);
     memset(tg, 0, sizeof *tg);
-    if (b4k_crf_model_load(&tg->m, path, &err))
+    if (b4k_crf_model_load_ex(&tg->m, path, B4K_CRF_LOAD_TAG, &err))
         b4k_cli_die(&err);
     int L = tg->m.L;
     if (b4k_crf1d_tr_init(&tg->tr, L))
@@ -90,9 +90,8 @@ int tagger_run(const tagger *tg, tagws *w, const b4k_crf_seq *seq)
             return B4K_ENOMEM;
         w->cap = cap;
     }
-    if (b4k_crf_model_attrs(&tg->m, seq, &w->scratch, &w->aid, &w->acap, w->aoff))
+    if (b4k_crf_model_scores(&tg->m, seq, &w->scratch, w->emit))
         return B4K_ENOMEM;
-    b4k_crf_model_emit(&tg->m, w->aid, w->aoff, T, w->emit);
     int rc = b4k_crf1d_viterbi(w->ws, &tg->tr, w->emit, T, w->path, &w->score);
     if (rc)
         return rc;

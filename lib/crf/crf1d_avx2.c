@@ -4,4 +4,5 @@
 #endif
 #define KN(n) n##_avx2
 #define KERN_FAST_EXP 1
+#define KERN_AVX2 1
 #include "crf/crf1d_kern.h"

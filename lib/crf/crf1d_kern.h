@@ -166,6 +166,53 @@ void KN(b4k_crf1d_add_trans_marginals)(const b4k_crf1d_ws *ws, const b4k_crf1d_t
             gend[j] += scale * b4k_crf1d_marginal(ws, T - 1, j);
 }
 
+#ifdef KERN_AVX2
+/* One step of Viterbi for the labels [j0, j0 + 4N) (clipped at L): N
+ * vectors of 4 labels, the max-plus over i of each kept in registers while
+ * the rows of vtrans stream by.  max(c, best) is c > best ? c : best, and
+ * the back pointer moves only where c > best: the portable loop's result,
+ * ties to the lowest i.  A row vp[i] = -inf adds nothing, as the portable
+ * loop's skip. */
+static inline __attribute__((always_inline)) void vit_group(const int N, double *restrict v,
+                                                             int32_t *restrict bk,
+                                                             const double *restrict vp,
+                                                             const double *restrict vtrans,
+                                                             const double *restrict e, int L, int j0)
+{
+    __m256d best[4], arg[4];
+    __m256i msk[4];
+    for (int b = 0; b < N; b++) {
+        long n = L - (j0 + 4 * b);
+        msk[b] = _mm256_set_epi64x(n > 3 ? -1 : 0, n > 2 ? -1 : 0, n > 1 ? -1 : 0, -1);
+        best[b] = _mm256_set1_pd(-INFINITY);
+        arg[b] = _mm256_set1_pd(-1.0);
+    }
+    for (int i = 0; i < L; i++) {
+        const __m256d vi = _mm256_set1_pd(vp[i]), di = _mm256_set1_pd((double)i);
+        const double *row = vtrans + (size_t)i * L + j0;
+        for (int b = 0; b < N; b++) {
+            __m256d c = _mm256_add_pd(vi, _mm256_maskload_pd(row + 4 * b, msk[b]));
+            __m256d gt = _mm256_cmp_pd(c, best[b], _CMP_GT_OQ);
+            best[b] = _mm256_max_pd(c, best[b]);
+            arg[b] = _mm256_blendv_pd(arg[b], di, gt);
+        }
+    }
+    for (int b = 0; b < N; b++) {
+        const int j = j0 + 4 * b;
+        __m256d s = _mm256_add_pd(best[b], _mm256_maskload_pd(e + j, msk[b]));
+        __m128i a = _mm256_cvttpd_epi32(arg[b]);
+        if (L - j >= 4) {
+            _mm256_storeu_pd(v + j, s);
+            _mm_storeu_si128((__m128i *)(bk + j), a);
+        } else { /* the last, partial vector */
+            _mm256_maskstore_pd(v + j, msk[b], s);
+            long n = L - j;
+            _mm_maskstore_epi32(bk + j, _mm_set_epi32(n > 3 ? -1 : 0, n > 2 ? -1 : 0, n > 1 ? -1 : 0, -1), a);
+        }
+    }
+}
+#endif
+
 int KN(b4k_crf1d_viterbi)(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double *emit, size_t T,
                       int32_t *path, double *score)
 {
@@ -180,6 +227,24 @@ int KN(b4k_crf1d_viterbi)(b4k_crf1d_ws *ws, const b4k_crf1d_tr *tr, const double
     const double *restrict vtrans = tr->vtrans; /* -inf where forbidden */
     for (int j = 0; j < L; j++)
         V[j] = tr->allow_start[j] ? tr->start[j] + emit[j] : -INFINITY;
+#ifdef KERN_AVX2
+    /* groups of up to 4 vectors (16 labels): independent chains */
+    for (size_t t = 1; t < T; t++) {
+        const double *vp = V + (t - 1) * L;
+        double *v = V + t * L;
+        int32_t *bk = BK + t * L;
+        const double *e = emit + t * L;
+        for (int j0 = 0; j0 < L; j0 += 16) {
+            switch ((L - j0 + 3) / 4) {
+            case 1: vit_group(1, v, bk, vp, vtrans, e, L, j0); break;
+            case 2: vit_group(2, v, bk, vp, vtrans, e, L, j0); break;
+            case 3: vit_group(3, v, bk, vp, vtrans, e, L, j0); break;
+            default: vit_group(4, v, bk, vp, vtrans, e, L, j0); break;
+            }
+        }
+    }
+    if (0)
+#endif
     for (size_t t = 1; t < T; t++) {
         const double *restrict vp = V + (t - 1) * L;
         double *restrict v = V + t * L;

@@ -18,8 +18,9 @@ void b4k_crf_dict_free(b4k_crf_dict *d)
     if (!d->borrowed) {
         b4k_free(d->arena);
         b4k_free(d->off);
-        b4k_free(d->slots);
     }
+    if (!d->borrowed || d->own_slots)
+        b4k_free(d->slots);
     b4k_free(d->count);
     memset(d, 0, sizeof *d);
 }
@@ -179,7 +180,7 @@ int b4k_crf_dict_reorder(b4k_crf_dict *d, const int32_t *order, int32_t *newid)
 }
 
 int b4k_crf_dict_borrow(b4k_crf_dict *d, const char *arena, size_t alen, const int64_t *off,
-                        size_t n, const int32_t *slots, size_t cap)
+                        size_t n, const int32_t *slots, size_t cap, int rehash_slots)
 {
     b4k_crf_dict_init(d);
     if (cap == 0 || (cap & (cap - 1)) || cap <= n || n >= 0x7fffffff)
@@ -205,5 +206,13 @@ int b4k_crf_dict_borrow(b4k_crf_dict *d, const char *arena, size_t alen, const i
     d->slots = (int32_t *)slots;
     d->cap = cap;
     d->borrowed = 1;
+    if (rehash_slots) {
+        d->slots = NULL;
+        d->own_slots = 1;
+        if (rehash(d, cap)) {
+            b4k_crf_dict_init(d);
+            return B4K_ENOMEM;
+        }
+    }
     return 0;
 }

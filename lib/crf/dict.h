@@ -16,17 +16,46 @@ typedef struct b4k_crf_dict {
     uint32_t *count;   /* (n) occurrences (NULL in a loaded, read-only dict) */
     int32_t *slots;    /* (cap) id or -1 */
     size_t n, ncap, cap;
-    int borrowed;      /* arena/off/slots point into a model: read-only */
+    int borrowed;      /* arena/off point into a model: read-only */
+    int own_slots;     /* borrowed, but slots rebuilt (an older model's hash) */
 } b4k_crf_dict;
+
+/* The string hash: a polynomial over the bytes modulo 2^64,
+ *   raw(s) = s[0] K^(n-1) + s[1] K^(n-2) + ... + s[n-1],
+ * finished by a bijective mix.  raw is composable, raw(a b) = raw(a) K^|b| +
+ * raw(b), so an attribute made of template literals and cells is hashed from
+ * the parts' raw hashes without building the string (model.c).  Models store
+ * tables made with this hash under config "dict_hash" = B4K_CRF_DICT_HASH;
+ * tables of older models (FNV-1a) are rebuilt on loading. */
+#define B4K_CRF_HASH_K 0x9E3779B97F4A7C15ull
+#define B4K_CRF_DICT_HASH "poly64"
+
+/* raw hash of s continued from h, and K^n in *pw (may be NULL) */
+static inline uint64_t b4k_crf_hash_raw(uint64_t h, const char *s, size_t n, uint64_t *pw)
+{
+    uint64_t p = 1;
+    for (size_t i = 0; i < n; i++) {
+        h = h * B4K_CRF_HASH_K + (unsigned char)s[i];
+        p *= B4K_CRF_HASH_K;
+    }
+    if (pw)
+        *pw = p;
+    return h;
+}
+
+static inline uint64_t b4k_crf_hash_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
 
 static inline uint64_t b4k_crf_hash(const char *s, size_t n)
 {
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
+    return b4k_crf_hash_mix(b4k_crf_hash_raw(0, s, n, NULL));
 }
 
 void b4k_crf_dict_init(b4k_crf_dict *d);
@@ -60,8 +89,10 @@ int b4k_crf_dict_filter(b4k_crf_dict *d, const uint8_t *keep, int32_t *newid);
 int b4k_crf_dict_reorder(b4k_crf_dict *d, const int32_t *order, int32_t *newid);
 /* Use stored tables in place (borrowed; validated: offsets increasing and
  * inside the arena, strings NUL-terminated, slots in range, cap a power of
- * two larger than n).  Returns 0 or B4K_EFORMAT. */
+ * two larger than n).  With rehash set, the stored slots were made with
+ * another hash: they are validated and replaced by a table of our own.
+ * Returns 0, B4K_EFORMAT or B4K_ENOMEM. */
 int b4k_crf_dict_borrow(b4k_crf_dict *d, const char *arena, size_t alen, const int64_t *off,
-                        size_t n, const int32_t *slots, size_t cap);
+                        size_t n, const int32_t *slots, size_t cap, int rehash);
 
 #endif

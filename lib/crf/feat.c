@@ -9,6 +9,9 @@
 
 void b4k_crf_emit_seq_avx2(double *emit, const double *x, const int64_t *foff, const int32_t *flab,
                            const int32_t *aid, const size_t *aoff, size_t T, int L);
+void b4k_crf_emit_seq_f32_avx2(double *emit, const float *x, const int64_t *foff,
+                               const int32_t *flab, const int32_t *aid, const size_t *aoff,
+                               size_t T, int L);
 void b4k_crf_scatter_seq_avx2(double *g, const double *marg, const int32_t *y,
                               const int64_t *foff, const int32_t *flab, const int32_t *aid,
                               const size_t *aoff, size_t T, int L);
@@ -34,6 +37,15 @@ void b4k_crf_emit_seq(double *emit, const double *x, const int64_t *foff, const 
         b4k_crf_emit_seq_avx2(emit, x, foff, flab, aid, aoff, T, L);
     else
         b4k_crf_emit_seq_ref(emit, x, foff, flab, aid, aoff, T, L);
+}
+
+void b4k_crf_emit_seq_f32(double *emit, const float *x, const int64_t *foff, const int32_t *flab,
+                          const int32_t *aid, const size_t *aoff, size_t T, int L)
+{
+    if (impl())
+        b4k_crf_emit_seq_f32_avx2(emit, x, foff, flab, aid, aoff, T, L);
+    else
+        b4k_crf_emit_seq_f32_ref(emit, x, foff, flab, aid, aoff, T, L);
 }
 
 void b4k_crf_scatter_seq(double *g, const double *marg, const int32_t *y, const int64_t *foff,

@@ -27,9 +27,11 @@ void b4k_crf_model_free(b4k_crf_model *m)
         b4k_free(m->flab);
     }
     b4k_free(m->x);
+    b4k_free(m->tx);
     b4k_crf_tpl_free(&m->tpl);
     b4k_free(m->info);
     b4k_model_free(m->file);
+    b4k_slurp_close(&m->src);
     memset(m, 0, sizeof *m);
 }
 
@@ -74,6 +76,7 @@ int b4k_crf_model_writer(const b4k_crf_model *m, b4k_mw **out, b4k_err *err)
     json_object_set_new(cfg, "start_end", json_boolean(m->start_end));
     json_object_set_new(cfg, "format", json_string(format_name(m->format)));
     json_object_set_new(cfg, "template", json_stringn(m->tpl.text, m->tpl.len));
+    json_object_set_new(cfg, "dict_hash", json_string(B4K_CRF_DICT_HASH));
     if (m->info) {
         json_error_t je;
         json_t *info = json_loads(m->info, 0, &je);
@@ -148,7 +151,7 @@ int b4k_crf_model_save_mem(const b4k_crf_model *m, uint8_t **out, size_t *n, b4k
 
 #define BAD(...) (rc = b4k_err_set(err, B4K_EFORMAT, b4k_model_name(f), 0, __VA_ARGS__))
 
-static int get_dict(b4k_model *f, const char *pfx, b4k_crf_dict *d, b4k_err *err)
+static int get_dict(b4k_model *f, const char *pfx, b4k_crf_dict *d, int rehash, b4k_err *err)
 {
     char name[64];
     int rc;
@@ -164,13 +167,16 @@ static int get_dict(b4k_model *f, const char *pfx, b4k_crf_dict *d, b4k_err *err
         return rc;
     if (ov.shape[0] < 1)
         return BAD("%s.offsets is empty", pfx);
-    if (b4k_crf_dict_borrow(d, tv.data, (size_t)tv.shape[0], ov.data, (size_t)ov.shape[0] - 1,
-                            hv.data, (size_t)hv.shape[0]))
+    rc = b4k_crf_dict_borrow(d, tv.data, (size_t)tv.shape[0], ov.data, (size_t)ov.shape[0] - 1,
+                             hv.data, (size_t)hv.shape[0], rehash);
+    if (rc == B4K_ENOMEM)
+        return b4k_err_set(err, rc, NULL, 0, "out of memory");
+    if (rc)
         return BAD("%s dictionary is inconsistent", pfx);
     return 0;
 }
 
-static int load_common(b4k_crf_model *m, b4k_model *f, b4k_err *err)
+static int load_common(b4k_crf_model *m, b4k_model *f, unsigned flags, b4k_err *err)
 {
     int rc = 0;
     b4k_crf_model_init(m);
@@ -207,7 +213,11 @@ static int load_common(b4k_crf_model *m, b4k_model *f, b4k_err *err)
         return BAD("bad template in model: line %ld: %s", e2.line, e2.msg);
     if (m->tpl.maxcol >= m->ncol)
         return BAD("template uses column %d but the model has %d", m->tpl.maxcol, m->ncol);
-    if ((rc = get_dict(f, "labels", &m->labels, err)) || (rc = get_dict(f, "attrs", &m->attrs, err)))
+    /* tables made with another hash (older models: FNV-1a) are rebuilt */
+    json_t *jh = json_object_get(cfg, "dict_hash");
+    int rehash = !json_is_string(jh) || strcmp(json_string_value(jh), B4K_CRF_DICT_HASH);
+    if ((rc = get_dict(f, "labels", &m->labels, rehash, err)) ||
+        (rc = get_dict(f, "attrs", &m->attrs, rehash, err)))
         return rc;
     if ((long long)m->labels.n != L)
         return BAD("%zu label strings for %lld labels", m->labels.n, (long long)L);
@@ -234,33 +244,72 @@ static int load_common(b4k_crf_model *m, b4k_model *f, b4k_err *err)
     m->flab = (int32_t *)flab;
     m->F = F;
     m->nx = F + (size_t)L * L + (m->start_end ? 2 * (size_t)L : 0);
-    m->x = b4k_malloc_n(m->nx, sizeof(double));
-    if (!m->x)
-        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
     const float *w = fw.data, *t = tr.data;
+    m->wf = w;
+    /* all exponent bits set = infinity or NaN; an OR over the words is one
+     * vectorised pass, the position is looked for only when there is one */
+    const uint32_t *wb = fw.data;
+    uint32_t nonfinite = 0;
     for (size_t i = 0; i < F; i++)
-        m->x[i] = w[i];
+        nonfinite |= (wb[i] & 0x7f800000u) == 0x7f800000u;
+    if (nonfinite)
+        for (size_t i = 0; i < F; i++)
+            if (!isfinite(w[i]))
+                return BAD("parameter %zu is not finite", i);
+    size_t nt = m->nx - F;
+    double *tx = b4k_malloc_n(flags & B4K_CRF_LOAD_TAG ? nt : m->nx, sizeof(double));
+    if (!tx)
+        return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    if (flags & B4K_CRF_LOAD_TAG) {
+        m->tx = tx;
+    } else {
+        m->x = tx;
+        for (size_t i = 0; i < F; i++)
+            m->x[i] = w[i];
+        tx += F;
+    }
     for (size_t i = 0; i < (size_t)L * L; i++)
-        m->x[F + i] = t[i];
+        tx[i] = t[i];
     if (m->start_end) {
         b4k_tensor_view sv, ev;
         if ((rc = b4k_model_get_checked(f, "start", B4K_F32, 1, (int64_t[]){ L }, &sv, err)) ||
             (rc = b4k_model_get_checked(f, "end", B4K_F32, 1, (int64_t[]){ L }, &ev, err)))
             return rc;
         for (int i = 0; i < L; i++) {
-            m->x[F + (size_t)L * L + i] = ((const float *)sv.data)[i];
-            m->x[F + (size_t)L * L + L + i] = ((const float *)ev.data)[i];
+            tx[(size_t)L * L + i] = ((const float *)sv.data)[i];
+            tx[(size_t)L * L + L + i] = ((const float *)ev.data)[i];
         }
     }
-    for (size_t i = 0; i < m->nx; i++)
-        if (!isfinite(m->x[i]))
-            return BAD("parameter %zu is not finite", i);
+    for (size_t i = 0; i < nt; i++)
+        if (!isfinite(tx[i]))
+            return BAD("parameter %zu is not finite", F + i);
     return 0;
 }
 
 int b4k_crf_model_from(b4k_crf_model *m, b4k_model *f, b4k_err *err)
 {
-    int rc = load_common(m, f, err);
+    int rc = load_common(m, f, 0, err);
+    if (rc)
+        b4k_crf_model_free(m);
+    return rc;
+}
+
+int b4k_crf_model_load_ex(b4k_crf_model *m, const char *path, unsigned flags, b4k_err *err)
+{
+    b4k_model *f;
+    b4k_slurp src;
+    b4k_crf_model_init(m);
+    /* every byte is read at once (checksums, table checks), then the hash
+     * tables are used at random: in huge pages when there are (slurp.h) */
+    int rc = b4k_slurp_open(&src, path, err);
+    if (rc)
+        return rc;
+    if ((rc = b4k_model_open_mem(&f, src.data, src.size, path, err))) {
+        b4k_slurp_close(&src);
+        return rc;
+    }
+    rc = load_common(m, f, flags, err);
+    m->src = src; /* freed with m, after the container */
     if (rc)
         b4k_crf_model_free(m);
     return rc;
@@ -268,15 +317,7 @@ int b4k_crf_model_from(b4k_crf_model *m, b4k_model *f, b4k_err *err)
 
 int b4k_crf_model_load(b4k_crf_model *m, const char *path, b4k_err *err)
 {
-    b4k_model *f;
-    b4k_crf_model_init(m);
-    int rc = b4k_model_open(&f, path, err);
-    if (rc)
-        return rc;
-    rc = load_common(m, f, err);
-    if (rc)
-        b4k_crf_model_free(m);
-    return rc;
+    return b4k_crf_model_load_ex(m, path, 0, err);
 }
 
 int b4k_crf_model_load_mem(b4k_crf_model *m, const void *buf, size_t n, const char *name,
@@ -287,65 +328,19 @@ int b4k_crf_model_load_mem(b4k_crf_model *m, const void *buf, size_t n, const ch
     int rc = b4k_model_open_mem(&f, buf, n, name, err);
     if (rc)
         return rc;
-    rc = load_common(m, f, err);
+    rc = load_common(m, f, 0, err);
     if (rc)
         b4k_crf_model_free(m);
     return rc;
 }
 
-int b4k_crf_model_attrs(const b4k_crf_model *m, const b4k_crf_seq *seq, b4k_buf *scratch,
-                        int32_t **aid, size_t *acap, size_t *aoff)
-{
-    /* Expand every attribute string of the sequence first, then look them
-     * up in batches with the hash slots prefetched: the lookups are bound by
-     * memory latency, and this overlaps the misses. */
-    enum { BATCH = 32 };
-    const int nu = m->tpl.nu;
-    const size_t T = seq->T, na = T * (size_t)nu;
-    b4k_buf_reset(scratch);
-    /* layout in scratch: [na+1 offsets (size_t)] then the strings */
-    size_t hdr = (na + 1) * sizeof(size_t);
-    if (b4k_buf_reserve(scratch, hdr + 64) || B4K_GROW(*aid, *acap, na ? na : 1))
-        return B4K_ENOMEM;
-    scratch->len = hdr;
-    size_t k = 0;
-    for (size_t t = 0; t < T; t++)
-        for (int u = 0; u < nu; u++) {
-            ((size_t *)scratch->data)[k++] = scratch->len;
-            if (b4k_crf_tpl_expand(&m->tpl, u, seq->cell, seq->clen, T, seq->ncol, t, scratch))
-                return B4K_ENOMEM;
-        }
-    ((size_t *)scratch->data)[na] = scratch->len;
-    const size_t *so = (const size_t *)scratch->data;
-    const char *base = scratch->data;
-    uint64_t hs[BATCH];
-    int32_t *ids = *aid; /* ids in place, compacted below */
-    for (size_t b0 = 0; b0 < na; b0 += BATCH) {
-        size_t b1 = b0 + BATCH < na ? b0 + BATCH : na;
-        for (size_t i = b0; i < b1; i++) {
-            hs[i - b0] = b4k_crf_hash(base + so[i], so[i + 1] - so[i]);
-            b4k_crf_dict_prefetch(&m->attrs, hs[i - b0]);
-        }
-        for (size_t i = b0; i < b1; i++)
-            ids[i] = b4k_crf_dict_find_h(&m->attrs, base + so[i], so[i + 1] - so[i], hs[i - b0]);
-    }
-    size_t n = 0;
-    aoff[0] = 0;
-    for (size_t t = 0; t < T; t++) {
-        for (int u = 0; u < nu; u++) {
-            int32_t id = ids[t * nu + u];
-            if (id >= 0)
-                ids[n++] = id;
-        }
-        aoff[t + 1] = n;
-    }
-    return 0;
-}
-
 void b4k_crf_model_emit(const b4k_crf_model *m, const int32_t *aid, const size_t *aoff, size_t T,
                         double *emit)
 {
-    b4k_crf_emit_seq(emit, m->x, m->foff, m->flab, aid, aoff, T, m->L);
+    if (m->x)
+        b4k_crf_emit_seq(emit, m->x, m->foff, m->flab, aid, aoff, T, m->L);
+    else
+        b4k_crf_emit_seq_f32(emit, m->wf, m->foff, m->flab, aid, aoff, T, m->L);
 }
 
 int b4k_crf_model_tr(const b4k_crf_model *m, b4k_crf1d_tr *tr)

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "crf/dict.h"
 
 void b4k_crf_tpl_free(b4k_crf_tpl *tpl)
 {
@@ -113,7 +114,9 @@ int b4k_crf_tpl_parse(b4k_crf_tpl *tpl, const char *text, size_t len, const char
             if (lit_end > q) {
                 if (B4K_GROW(parts, pcap, (size_t)np + 1))
                     goto nomem;
-                parts[np++] = (b4k_crf_tpl_part){ 0, 0, 0, q, (size_t)(lit_end - q) };
+                b4k_crf_tpl_part *lp = &parts[np++];
+                *lp = (b4k_crf_tpl_part){ 0, 0, 0, q, (size_t)(lit_end - q), 0, 1 };
+                lp->lh = b4k_crf_hash_raw(0, q, lp->litlen, &lp->lp);
             }
             if (!m)
                 break;
@@ -139,7 +142,7 @@ int b4k_crf_tpl_parse(b4k_crf_tpl *tpl, const char *text, size_t len, const char
             r++;
             if (B4K_GROW(parts, pcap, (size_t)np + 1))
                 goto nomem;
-            parts[np++] = (b4k_crf_tpl_part){ 1, row, col, NULL, 0 };
+            parts[np++] = (b4k_crf_tpl_part){ 1, row, col, NULL, 0, 0, 1 };
             if (col > tpl->maxcol)
                 tpl->maxcol = col;
             q = r;

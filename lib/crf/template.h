@@ -24,6 +24,7 @@ typedef struct b4k_crf_tpl_part {
     int row, col;
     const char *lit;  /* into the template's copy of its text */
     size_t litlen;
+    uint64_t lh, lp;  /* literal: its raw hash and K^litlen (crf/dict.h) */
 } b4k_crf_tpl_part;
 
 typedef struct b4k_crf_tpl_line {

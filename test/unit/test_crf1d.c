@@ -354,6 +354,62 @@ TEST(kernels_agree)
     b4k_crf1d_set_impl(-1);
 }
 
+TEST(viterbi_kernels_agree)
+{
+    /* the AVX2 max-plus (groups of 4-label vectors, partial last vector)
+     * against the portable loop: the same path and score bit for bit, with
+     * ties (scores on a coarse grid), forbidden transitions and start/end,
+     * for L = 1..40 */
+    b4k_rng r;
+    b4k_rng_seed(&r, 6, 0);
+    for (int L = 1; L <= 40; L++)
+        for (int rep = 0; rep < 4; rep++) {
+            size_t T = 1 + (size_t)b4k_rng_below(&r, 30);
+            int grid = rep & 1, mask = rep >= 2;
+            double *emit = malloc(T * L * sizeof(double)), *tr = malloc(L * L * sizeof(double));
+            double se[2 * 40];
+            uint8_t *allow = malloc((size_t)L * L), as[40], ae[40];
+            for (size_t i = 0; i < T * L; i++)
+                emit[i] = grid ? (double)b4k_rng_below(&r, 3) : 3 * (2 * b4k_rng_double(&r) - 1);
+            for (int i = 0; i < L * L; i++) {
+                tr[i] = grid ? (double)b4k_rng_below(&r, 2) : 2 * b4k_rng_double(&r) - 1;
+                allow[i] = !mask || b4k_rng_double(&r) < 0.6;
+            }
+            for (int i = 0; i < 2 * L; i++)
+                se[i] = grid ? (double)b4k_rng_below(&r, 2) : b4k_rng_double(&r);
+            for (int i = 0; i < L; i++) {
+                as[i] = !mask || b4k_rng_double(&r) < 0.8;
+                ae[i] = !mask || b4k_rng_double(&r) < 0.8;
+            }
+            b4k_crf1d_tr t;
+            b4k_crf1d_tr_init(&t, L);
+            if (mask)
+                b4k_crf1d_tr_constrain(&t, allow, as, ae);
+            b4k_crf1d_tr_set(&t, tr, se, se + L);
+            b4k_crf1d_ws *ws = b4k_crf1d_ws_new(L);
+            int32_t *p[2];
+            double sc[2];
+            int rc[2];
+            for (int k = 0; k < 2; k++) {
+                b4k_crf1d_set_impl(k);
+                p[k] = calloc(T, sizeof(int32_t));
+                sc[k] = 0;
+                rc[k] = b4k_crf1d_viterbi(ws, &t, emit, T, p[k], &sc[k]);
+            }
+            CHECK_EQ_INT(rc[0], rc[1]);
+            CHECK(memcmp(&sc[0], &sc[1], sizeof(double)) == 0);
+            CHECK(memcmp(p[0], p[1], T * sizeof(int32_t)) == 0);
+            for (int k = 0; k < 2; k++)
+                free(p[k]);
+            free(emit);
+            free(tr);
+            free(allow);
+            b4k_crf1d_ws_free(ws);
+            b4k_crf1d_tr_free(&t);
+        }
+    b4k_crf1d_set_impl(-1);
+}
+
 int main(void)
 {
     for (int impl = 0; impl < 2; impl++) {
@@ -365,6 +421,7 @@ int main(void)
     }
     b4k_crf1d_set_impl(-1);
     RUN(kernels_agree);
+    RUN(viterbi_kernels_agree);
     RUN(scheme_masks);
     return t_done();
 }
