@@ -29,6 +29,8 @@ typedef struct b4k_crf_dict {
  * tables of older models (FNV-1a) are rebuilt on loading. */
 #define B4K_CRF_HASH_K 0x9E3779B97F4A7C15ull
 #define B4K_CRF_DICT_HASH "poly64"
+/* config "crf_version": 2 since the poly64 tables; readers refuse newer ones */
+#define B4K_CRF_MODEL_VERSION 2
 
 /* raw hash of s continued from h, and K^n in *pw (may be NULL) */
 static inline uint64_t b4k_crf_hash_raw(uint64_t h, const char *s, size_t n, uint64_t *pw)

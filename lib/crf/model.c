@@ -77,6 +77,7 @@ int b4k_crf_model_writer(const b4k_crf_model *m, b4k_mw **out, b4k_err *err)
     json_object_set_new(cfg, "format", json_string(format_name(m->format)));
     json_object_set_new(cfg, "template", json_stringn(m->tpl.text, m->tpl.len));
     json_object_set_new(cfg, "dict_hash", json_string(B4K_CRF_DICT_HASH));
+    json_object_set_new(cfg, "crf_version", json_integer(B4K_CRF_MODEL_VERSION));
     if (m->info) {
         json_error_t je;
         json_t *info = json_loads(m->info, 0, &je);
@@ -184,6 +185,14 @@ static int load_common(b4k_crf_model *m, b4k_model *f, unsigned flags, b4k_err *
     if (strcmp(b4k_model_arch(f), "crf"))
         return BAD("not a CRF model (architecture \"%s\")", b4k_model_arch(f));
     json_t *cfg = b4k_model_config(f);
+    /* a model from a newer b4k may mean its tables differently: refuse it
+     * rather than tag with tables read the wrong way (no key: version 1) */
+    json_t *jv = json_object_get(cfg, "crf_version");
+    if (jv && !json_is_integer(jv))
+        return BAD("config: crf_version is not an integer");
+    if (jv && (json_integer_value(jv) < 1 || json_integer_value(jv) > B4K_CRF_MODEL_VERSION))
+        return BAD("CRF model version %lld is not supported (this b4k reads 1 to %d)",
+                   (long long)json_integer_value(jv), B4K_CRF_MODEL_VERSION);
     json_t *jl = json_object_get(cfg, "labels"), *jc = json_object_get(cfg, "columns"),
            *jt = json_object_get(cfg, "template"), *jse = json_object_get(cfg, "start_end"),
            *jf = json_object_get(cfg, "format");
