@@ -23,10 +23,6 @@ struct b4k_jieba_state {
     uint8_t (*bp)[4];    /* (run) back pointers */
     uint8_t *hpos;       /* (run) chosen states */
     size_t hcap;
-    /* a direct-mapped cache of trie edges below the root (hits and misses),
-     * so frequent character pairs stay out of the big hash table */
-    uint64_t *cache;     /* (JB_CACHE) key | child << 42 | hasf << 63 */
-    uint64_t gen;        /* the dictionary's gen when the cache was filled */
 };
 
 void b4k_jieba_words_init(b4k_jieba_words *w) { memset(w, 0, sizeof *w); }
@@ -54,29 +50,7 @@ void b4k_jieba_state_free(b4k_jieba_state *st)
     b4k_free(st->V);
     b4k_free(st->bp);
     b4k_free(st->hpos);
-    b4k_free(st->cache);
     b4k_free(st);
-}
-
-#define JB_CACHE_BITS 15
-
-static inline uint32_t next_cached(const b4k_jieba *j, b4k_jieba_state *st, uint32_t node,
-                                   uint32_t cp, int *hasf)
-{
-    if (node == 0 && cp < 0x10000) {
-        *hasf = j->roothasf[cp];
-        return j->root[cp];
-    }
-    uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
-    size_t ci = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - JB_CACHE_BITS));
-    uint64_t v = st->cache[ci];
-    if ((v & B4K_JIEBA_KEYMASK) == key) {
-        *hasf = (int)(v >> 63);
-        return (uint32_t)(v >> 42) & 0x1FFFFF;
-    }
-    uint32_t c = b4k_jieba_next_f(j, node, cp, hasf);
-    st->cache[ci] = key | ((uint64_t)c << 42) | ((uint64_t)(c && *hasf) << 63);
-    return c;
 }
 
 typedef struct cutctx {
@@ -111,14 +85,20 @@ static inline int is_alnum(uint32_t c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-static uint32_t find_cps(const b4k_jieba *j, const uint32_t *cp, size_t n)
+/* the edge into the node of the word cp[0..n), n >= 1, or NULL */
+static const b4k_jieba_slot *find_cps(const b4k_jieba *j, const uint32_t *cp, size_t n)
 {
-    uint32_t node = 0;
-    for (size_t i = 0; i < n; i++) {
-        node = b4k_jieba_next(j, node, cp[i]);
-        if (!node) return 0;
-    }
-    return node;
+    const b4k_jieba_slot *e = b4k_jieba_edge(j, 0, cp[0]);
+    for (size_t i = 1; i < n && e; i++) e = b4k_jieba_edge(j, b4k_jieba_child(e), cp[i]);
+    return e;
+}
+
+/* a word the user dictionary marked (freq 0) to be split after the HMM */
+static int force_split(const b4k_jieba *j, const uint32_t *cp, size_t n)
+{
+    if (!j->n_force) return 0;
+    const b4k_jieba_slot *e = find_cps(j, cp, n);
+    return e && (j->flag[b4k_jieba_child(e)] & B4K_JIEBA_FORCE_SPLIT);
 }
 
 /* ---- finalseg ----------------------------------------------------------- */
@@ -171,8 +151,7 @@ static int hmm_cut(cutctx *c, size_t a, size_t b)
             begin = i;
         } else if (p == JB_E || p == JB_S) {
             size_t wb = p == JB_E ? begin : i;
-            uint32_t node = find_cps(j, st->cp + a + wb, i + 1 - wb);
-            if (node && (j->flag[node] & 2)) {
+            if (force_split(j, st->cp + a + wb, i + 1 - wb)) {
                 for (size_t q = wb; q <= i; q++)
                     if (emit(c, a + q, a + q + 1)) return -1;
             } else if (emit(c, a + wb, a + i + 1)) {
@@ -182,8 +161,7 @@ static int hmm_cut(cutctx *c, size_t a, size_t b)
         }
     }
     if (nexti < n) {
-        uint32_t node = find_cps(j, st->cp + a + nexti, n - nexti);
-        if (node && (j->flag[node] & 2)) {
+        if (force_split(j, st->cp + a + nexti, n - nexti)) {
             for (size_t q = nexti; q < n; q++)
                 if (emit(c, a + q, a + q + 1)) return -1;
         } else if (emit(c, a + nexti, a + n)) {
@@ -234,6 +212,18 @@ static int finalseg_cut(cutctx *c, size_t a, size_t b)
 
 /* ---- the dictionary part ------------------------------------------------ */
 
+/* prefetch the slot of the second character of a word starting with c1 */
+static inline void prefetch2(const b4k_jieba *j, uint32_t c1, uint32_t c2)
+{
+    if (c1 >= j->n_root) return;
+    uint32_t s = j->root[c1];
+    if (!s) return;
+    const b4k_jieba_slot *e = &j->slot[s - 1];
+    if (e->lf & B4K_JIEBA_KIDS) b4k_jieba_prefetch(j, b4k_jieba_child(e), c2);
+}
+
+#define PREFETCH_AHEAD 6
+
 static int dag_route(cutctx *c, size_t a, size_t b)
 {
     const b4k_jieba *j = c->j;
@@ -243,29 +233,25 @@ static int dag_route(cutctx *c, size_t a, size_t b)
     size_t nd = 0;
     st->dstart[0] = 0;
     for (size_t k = 0; k < n; k++) {
-        uint32_t node = 0;
-        size_t first = nd;
-        for (size_t i = k; i < n; i++) {
-            int hasf = 0;
-            node = next_cached(j, st, node, cp[i], &hasf);
-            if (!node) break;
-            if (hasf) {
-                if (nd == st->dcap) {
-                    size_t c1 = st->dcap, c2 = st->dcap;
-                    if (B4K_GROW(st->dx, c1, nd + 1) || B4K_GROW(st->dlf, c2, nd + 1)) return -1;
-                    st->dcap = c1 < c2 ? c1 : c2;
-                }
-                st->dx[nd] = (int32_t)i;
-                st->dlf[nd] = j->lf[node];
-                nd++;
-            }
-        }
-        if (nd == first) {
+        if (k + PREFETCH_AHEAD + 1 < n) prefetch2(j, cp[k + PREFETCH_AHEAD], cp[k + PREFETCH_AHEAD + 1]);
+        const b4k_jieba_slot *e = b4k_jieba_edge(j, 0, cp[k]);
+        size_t first = nd, i = k;
+        for (;;) {
             if (nd == st->dcap) {
                 size_t c1 = st->dcap, c2 = st->dcap;
                 if (B4K_GROW(st->dx, c1, nd + 1) || B4K_GROW(st->dlf, c2, nd + 1)) return -1;
                 st->dcap = c1 < c2 ? c1 : c2;
             }
+            if (!e) break;
+            if (e->kc & B4K_JIEBA_HASF) {
+                st->dx[nd] = (int32_t)i;
+                st->dlf[nd] = b4k_jieba_slot_lf(e);
+                nd++;
+            }
+            if (!(e->lf & B4K_JIEBA_KIDS) || ++i >= n) break;
+            e = b4k_jieba_edge(j, b4k_jieba_child(e), cp[i]);
+        }
+        if (nd == first) { /* room: checked before the break */
             st->dx[nd] = (int32_t)k;
             st->dlf[nd] = 0.0; /* log(FREQ.get(ch) or 1) with FREQ 0 or absent */
             nd++;
@@ -295,8 +281,8 @@ static int dag_route(cutctx *c, size_t a, size_t b)
 static int flush_buf(cutctx *c, size_t bs, size_t be)
 {
     if (be - bs == 1) return emit(c, bs, be);
-    uint32_t node = find_cps(c->j, c->st->cp + bs, be - bs);
-    if (!node || !c->j->freq[node]) return finalseg_cut(c, bs, be);
+    const b4k_jieba_slot *e = find_cps(c->j, c->st->cp + bs, be - bs);
+    if (!e || !(e->kc & B4K_JIEBA_HASF)) return finalseg_cut(c, bs, be);
     for (size_t q = bs; q < be; q++)
         if (emit(c, q, q + 1)) return -1;
     return 0;
@@ -360,12 +346,6 @@ int b4k_jieba_cut(const b4k_jieba *j, b4k_jieba_state *st, const char *text, siz
     const unsigned char *s = (const unsigned char *)text;
     cutctx c = {j, st, out};
     if (n >= 0xffffffffu) return b4k_err_set(err, B4K_ERANGE, NULL, 0, "text too long");
-    if (!st->cache || st->gen != j->gen) {
-        if (!st->cache) st->cache = b4k_malloc_n((size_t)1 << JB_CACHE_BITS, sizeof *st->cache);
-        if (!st->cache) goto oom;
-        memset(st->cache, 0, sizeof *st->cache << JB_CACHE_BITS);
-        st->gen = j->gen;
-    }
     if (grow_text(st, n)) goto oom;
     size_t nc = 0;
     for (size_t i = 0; i < n;) {
@@ -439,11 +419,7 @@ static int set_and_count(b4k_jieba *j, const char *w, size_t n, uint64_t f, long
     int rc;
     if ((rc = b4k_jieba_dict_set(j, w, n, f, err, line)) || (rc = b4k_jieba_dict_count(j, f, err, line)))
         return rc;
-    if (f == 0) {
-        uint32_t node = b4k_jieba_find(j, w, n);
-        if (node) j->flag[node] |= 2;
-    }
-    return 0;
+    return f == 0 ? b4k_jieba_force_split(j, w, n, err) : 0;
 }
 
 /* re_userdict = ^(.+?)( [0-9]+)?( [a-z]+)?$ : the shortest word whose rest

@@ -56,6 +56,7 @@ for k, b in cases.items():
 open(os.path.join(d, "CMD"), "w").write('echo "你好 世界" | b4k-tokenize -k spm --model "$F"\n')
 
 # jieba data files: a valid one from a toy dictionary, then one defect each
+# (the data format is described in lib/tok/jieba_data.c)
 tmp = tempfile.mkdtemp()
 os.makedirs(os.path.join(tmp, "finalseg"))
 open(os.path.join(tmp, "dict.txt"), "w").write("你好 10 l\n世界 5 n\n")
@@ -65,26 +66,82 @@ open(os.path.join(tmp, "finalseg", "prob_emit.py"), "w").write("P={'B': {'\\u4f6
 data = os.path.join(tmp, "j.b4kd")
 subprocess.check_call([os.path.join(top, "build", "tools", "jieba-data"), "-d", tmp, data])
 good = open(data, "rb").read()
-def fnv(b):
-    h = 1469598103934665603
-    for c in b: h = ((h ^ c) * 1099511628211) & ((1 << 64) - 1)
-    return h
-def seal(b): return b + struct.pack("<Q", fnv(b))
-body = good[:-8]
+# format version 2 (lib/tok/jieba_data.c): header, then root, slots, freq,
+# flag, ecp, ev sections (64-byte aligned), then the checksum
+M64 = (1 << 64) - 1
+def rotl(x, r): return ((x << r) | (x >> (64 - r))) & M64
+def checksum(b):
+    P = 1099511628211
+    h = [0x243F6A8885A308D3, 0x13198A2E03707344, 0xA4093822299F31D0, 0x082EFA98EC4E6C89]
+    n = len(b); i = 0
+    while i + 32 <= n:
+        for l in range(4):
+            w = struct.unpack_from("<Q", b, i + 8 * l)[0]
+            h[l] = rotl(((h[l] ^ w) * P) & M64, 31)
+        i += 32
+    x = 1469598103934665603 ^ n
+    for l in range(4): x = rotl(((x ^ h[l]) * P) & M64, 29)
+    for c in b[i:]: x = ((x ^ c) * P) & M64
+    return x ^ (x >> 32)
+def seal(b): return bytes(b) + struct.pack("<Q", checksum(b))
+body = bytearray(good[:-8])
+assert checksum(good[:-8]) == struct.unpack("<Q", good[-8:])[0]
+n_nodes, n_root, n_slots, n_emit = (struct.unpack_from("<I", body, 32)[0], struct.unpack_from("<I", body, 36)[0],
+                                    struct.unpack_from("<Q", body, 40)[0], struct.unpack_from("<I", body, 48)[0])
+up = lambda x: (x + 63) & ~63
+o_root = 256; o_slots = up(o_root + 4 * n_root); o_freq = o_slots + 16 * n_slots
+o_flag = up(o_freq + 8 * n_nodes); o_ecp = up(o_flag + n_nodes); o_ev = up(o_ecp + 4 * n_emit)
+slots = [i for i in range(n_slots) if struct.unpack_from("<Q", body, o_slots + 16 * i)[0]]
+def edit(off, fmt, val):
+    b = bytearray(body); struct.pack_into(fmt, b, off, val); return seal(b)
+def slot_kc(i): return struct.unpack_from("<Q", body, o_slots + 16 * i)[0]
+s0, s1 = slots[0], slots[1]
+# the version 1 file of the same toy dictionary (what b4k wrote before)
+v1 = bytes.fromhex(
+    "42344b4a4945424101000000000000000f00000000000000020000000000000010000000000000000300000000000000"
+    "9a9999999999c9bf6547485c3bb6ccd46547485c3bb6ccd4666666666666f6bf6547485c3bb6ccd4000000000000e0bf"
+    "cdccccccccccecbf6547485c3bb6ccd4000000000000e0bf6547485c3bb6ccd46547485c3bb6ccd49a9999999999e9bf"
+    "6547485c3bb6ccd4333333333333d3bf333333333333f3bf6547485c3bb6ccd4666666666666e6bf6547485c3bb6ccd4"
+    "6547485c3bb6ccd4333333333333e3bf164e00006547485c3bb6ccd46547485c3bb6ccd46547485c3bb6ccd400000000"
+    "000000c0604f0000000000000000f0bf6547485c3bb6ccd46547485c3bb6ccd46547485c3bb6ccd47d5900006547485c"
+    "3bb6ccd4000000000000f0bf6547485c3bb6ccd46547485c3bb6ccd40a06e4bda0e5a5bd0506e4b896e7958c6125230c"
+    "a3ef08de"
+    )
+def kc(i): return struct.unpack_from("<Q", body, o_slots + 16 * i)[0]
+def set_kc(i, v): return edit(o_slots + 16 * i, "<Q", v)
+leaf = [i for i in slots if not struct.unpack_from("<Q", body, o_slots + 16 * i + 8)[0] >> 63][0]
+empty = [i for i in range(n_slots) if i not in slots][0]
+K = (1 << 42) - 1
 d = os.path.join(top, "test", "corrupt", "tokenize-jieba")
 os.makedirs(d, exist_ok=True)
+for f in os.listdir(d):
+    if f.endswith(".b4kd"): os.remove(os.path.join(d, f))
 cases = {
     "empty.b4kd": b"",
     "bad-magic.b4kd": seal(b"B4KJIEBX" + body[8:]),
-    "future-version.b4kd": seal(body[:8] + struct.pack("<I", 9) + body[12:]),
+    "future-version.b4kd": edit(8, "<I", 9),
+    "version-1.b4kd": v1,
     "truncated.b4kd": good[:-20],
-    "checksum.b4kd": body + struct.pack("<Q", fnv(body) ^ 1),
-    "word-count-too-big.b4kd": seal(body[:24] + struct.pack("<Q", 1 << 40) + body[32:]),
-    "section-size-mismatch.b4kd": seal(body[:32] + struct.pack("<Q", 3) + body[40:]),
-    "emission-codepoint.b4kd": seal(body[:208] + struct.pack("<I", 0x200000) + body[212:]),
-    "word-length-past-end.b4kd": seal(body[:-8] + b"\x05\x7f" + body[-6:]),
-    "word-bad-utf8.b4kd": seal(body[:-6] + b"\xff\xfe" + body[-4:]),
-    "total-overflow.b4kd": seal(body[:16] + struct.pack("<Q", 1 << 63) + body[24:]),
+    "checksum.b4kd": bytes(body) + struct.pack("<Q", checksum(body) ^ 1),
+    "header-flags.b4kd": edit(12, "<I", 1),
+    "node-count-zero.b4kd": edit(32, "<I", 0),
+    "slot-count-not-4n.b4kd": edit(40, "<Q", n_slots + 2),
+    "edge-count.b4kd": edit(56, "<Q", n_nodes + 5),
+    "section-size-mismatch.b4kd": edit(48, "<I", n_emit + 1),
+    "word-count.b4kd": edit(24, "<Q", 3),
+    "total-overflow.b4kd": edit(16, "<Q", 1 << 63),
+    "slot-child-out-of-range.b4kd": set_kc(s0, (kc(s0) & ~(0x1FFFFF << 42)) | (31 << 42)),
+    "slot-parent-out-of-range.b4kd": set_kc(s0, (kc(s0) & ~K) | (30 << 21) | (kc(s0) & 0x1FFFFF)),
+    "slot-codepoint.b4kd": set_kc(s0, (kc(s0) & ~0x1FFFFF) | 0x1FFFFF),
+    "slot-two-parents.b4kd": set_kc(s1, (kc(s1) & ~(0x1FFFFF << 42)) | (kc(s0) & (0x1FFFFF << 42))),
+    "slot-children-flag.b4kd": edit(o_slots + 16 * leaf + 8, "<Q", struct.unpack_from("<Q", body, o_slots + 16 * leaf + 8)[0] | (1 << 63)),
+    "slot-log-freq-nan.b4kd": edit(o_slots + 16 * leaf + 8, "<Q", 0x7FF8000000000000),
+    "empty-slot-value.b4kd": edit(o_slots + 16 * empty + 8, "<Q", 1),
+    "freq-too-large.b4kd": edit(o_freq + 8, "<Q", 1 << 60),
+    "flag-bits.b4kd": edit(o_flag + 1, "<B", 4),
+    "root-is-a-word.b4kd": edit(o_flag, "<B", 1),
+    "emission-codepoint.b4kd": edit(o_ecp, "<I", 0x200000),
+    "emission-order.b4kd": edit(o_ecp + 4, "<I", struct.unpack_from("<I", body, o_ecp)[0]),
 }
 for k, b in cases.items():
     if b is None: continue
