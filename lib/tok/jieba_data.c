@@ -26,7 +26,7 @@
  *           flag  u8[n_nodes]: 1 word, 2 split into characters after the HMM
  *           ecp   u32[n_emit]: code points in U+4E00..U+9FD5, ascending
  *           ev    f64[n_emit][4]: emission log-probabilities B E M S
- *   end-8   u64 b4k_jieba_data_checksum of everything before it
+ *   end-8   u64 XXH64 (seed 0) of everything before it
  * The loader checks everything an index or a loop depends on: sizes, every
  * slot's parent, code point and child (each child reached once, so the
  * edges form a tree), the children flag, the root table, frequencies and
@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "model/model.h"
 #include "tok/jieba_impl.h"
 
 #define VERSION 2
@@ -83,37 +84,8 @@ static double get_f64(const unsigned char *p)
     return d;
 }
 
-static inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-static inline uint64_t ld64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8); /* little-endian host (x86) */
-    return v;
-}
-
-/* four independent FNV-style lanes over 32-byte blocks, then the tail */
-uint64_t b4k_jieba_data_checksum(const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    const uint64_t P = 1099511628211ull;
-    uint64_t h0 = 0x243F6A8885A308D3ull, h1 = 0x13198A2E03707344ull, h2 = 0xA4093822299F31D0ull,
-             h3 = 0x082EFA98EC4E6C89ull;
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        h0 = rotl((h0 ^ ld64(p + i)) * P, 31);
-        h1 = rotl((h1 ^ ld64(p + i + 8)) * P, 31);
-        h2 = rotl((h2 ^ ld64(p + i + 16)) * P, 31);
-        h3 = rotl((h3 ^ ld64(p + i + 24)) * P, 31);
-    }
-    uint64_t x = 1469598103934665603ull ^ (uint64_t)n;
-    x = rotl((x ^ h0) * P, 29);
-    x = rotl((x ^ h1) * P, 29);
-    x = rotl((x ^ h2) * P, 29);
-    x = rotl((x ^ h3) * P, 29);
-    for (; i < n; i++) x = (x ^ p[i]) * P;
-    return x ^ (x >> 32);
-}
+/* XXH64 (seed 0), as the .b4k container's tensor checksums */
+uint64_t b4k_jieba_data_checksum(const void *data, size_t n) { return b4k_xxh64(data, n, 0); }
 
 /* ---- layout ---------------------------------------------------------------- */
 

@@ -69,20 +69,31 @@ good = open(data, "rb").read()
 # format version 2 (lib/tok/jieba_data.c): header, then root, slots, freq,
 # flag, ecp, ev sections (64-byte aligned), then the checksum
 M64 = (1 << 64) - 1
+P1, P2, P3, P4, P5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                      0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5)
 def rotl(x, r): return ((x << r) | (x >> (64 - r))) & M64
-def checksum(b):
-    P = 1099511628211
-    h = [0x243F6A8885A308D3, 0x13198A2E03707344, 0xA4093822299F31D0, 0x082EFA98EC4E6C89]
-    n = len(b); i = 0
-    while i + 32 <= n:
-        for l in range(4):
-            w = struct.unpack_from("<Q", b, i + 8 * l)[0]
-            h[l] = rotl(((h[l] ^ w) * P) & M64, 31)
-        i += 32
-    x = 1469598103934665603 ^ n
-    for l in range(4): x = rotl(((x ^ h[l]) * P) & M64, 29)
-    for c in b[i:]: x = ((x ^ c) * P) & M64
-    return x ^ (x >> 32)
+def rnd(acc, v): return rotl((acc + v * P2) & M64, 31) * P1 & M64
+def checksum(b): # XXH64, seed 0 (as test/ref/gen_convert_corrupt.py)
+    n, p = len(b), 0
+    if n >= 32:
+        v = [(P1 + P2) & M64, P2, 0, (-P1) & M64]
+        while p + 32 <= n:
+            for i in range(4): v[i] = rnd(v[i], struct.unpack_from("<Q", b, p + 8 * i)[0])
+            p += 32
+        h = (rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18)) & M64
+        for x in v: h = ((h ^ rnd(0, x)) * P1 + P4) & M64
+    else:
+        h = P5
+    h = (h + n) & M64
+    while p + 8 <= n:
+        h ^= rnd(0, struct.unpack_from("<Q", b, p)[0]); h = (rotl(h, 27) * P1 + P4) & M64; p += 8
+    if p + 4 <= n:
+        h ^= struct.unpack_from("<I", b, p)[0] * P1 & M64; h = (rotl(h, 23) * P2 + P3) & M64; p += 4
+    while p < n:
+        h ^= b[p] * P5 & M64; h = rotl(h, 11) * P1 & M64; p += 1
+    h ^= h >> 33; h = h * P2 & M64; h ^= h >> 29; h = h * P3 & M64; h ^= h >> 32
+    return h
+assert checksum(b"abc") == 0x44BC2CF5AD770999
 def seal(b): return bytes(b) + struct.pack("<Q", checksum(b))
 body = bytearray(good[:-8])
 assert checksum(good[:-8]) == struct.unpack("<Q", good[-8:])[0]
