@@ -17,6 +17,11 @@ struct b4k_jieba_state {
     int32_t *dx;         /* DAG ends */
     double *dlf;         /* their log frequencies */
     size_t dcap;
+    uint32_t *ak, *anode;/* (block) walks still going: start, node */
+    uint32_t *ek;        /* DAG entries as found, level by level: start, */
+    int32_t *ex;         /* end */
+    double *elf;         /* and log frequency */
+    size_t ecap;
     double *rs;          /* (block + 1) route score */
     int32_t *rx;         /* (block + 1) route end */
     double (*V)[4];      /* (run) HMM scores */
@@ -45,6 +50,11 @@ void b4k_jieba_state_free(b4k_jieba_state *st)
     b4k_free(st->dstart);
     b4k_free(st->dx);
     b4k_free(st->dlf);
+    b4k_free(st->ak);
+    b4k_free(st->anode);
+    b4k_free(st->ek);
+    b4k_free(st->ex);
+    b4k_free(st->elf);
     b4k_free(st->rs);
     b4k_free(st->rx);
     b4k_free(st->V);
@@ -86,10 +96,10 @@ static inline int is_alnum(uint32_t c)
 }
 
 /* the edge into the node of the word cp[0..n), n >= 1, or NULL */
-static const b4k_jieba_slot *find_cps(const b4k_jieba *j, const uint32_t *cp, size_t n)
+static const uint64_t *find_cps(const b4k_jieba *j, const uint32_t *cp, size_t n)
 {
-    const b4k_jieba_slot *e = b4k_jieba_edge(j, 0, cp[0]);
-    for (size_t i = 1; i < n && e; i++) e = b4k_jieba_edge(j, b4k_jieba_child(e), cp[i]);
+    const uint64_t *e = b4k_jieba_edge(j, 0, cp[0]);
+    for (size_t i = 1; i < n && e; i++) e = b4k_jieba_edge(j, b4k_jieba_node(j, e), cp[i]);
     return e;
 }
 
@@ -97,8 +107,8 @@ static const b4k_jieba_slot *find_cps(const b4k_jieba *j, const uint32_t *cp, si
 static int force_split(const b4k_jieba *j, const uint32_t *cp, size_t n)
 {
     if (!j->n_force) return 0;
-    const b4k_jieba_slot *e = find_cps(j, cp, n);
-    return e && (j->flag[b4k_jieba_child(e)] & B4K_JIEBA_FORCE_SPLIT);
+    const uint64_t *e = find_cps(j, cp, n);
+    return e && (*e & B4K_JIEBA_FORCE);
 }
 
 /* ---- finalseg ----------------------------------------------------------- */
@@ -212,51 +222,106 @@ static int finalseg_cut(cutctx *c, size_t a, size_t b)
 
 /* ---- the dictionary part ------------------------------------------------ */
 
-/* prefetch the slot of the second character of a word starting with c1 */
-static inline void prefetch2(const b4k_jieba *j, uint32_t c1, uint32_t c2)
+/* room for k more DAG entries */
+static int entries_reserve(b4k_jieba_state *st, size_t k)
 {
-    if (c1 >= j->n_root) return;
-    uint32_t s = j->root[c1];
-    if (!s) return;
-    const b4k_jieba_slot *e = &j->slot[s - 1];
-    if (e->lf & B4K_JIEBA_KIDS) b4k_jieba_prefetch(j, b4k_jieba_child(e), c2);
+    if (k <= st->ecap) return 0;
+    size_t c1 = st->ecap, c2 = st->ecap, c3 = st->ecap;
+    if (B4K_GROW(st->ek, c1, k) || B4K_GROW(st->ex, c2, k) || B4K_GROW(st->elf, c3, k)) return -1;
+    st->ecap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
+    return 0;
 }
 
-#define PREFETCH_AHEAD 6
-
+/* get_DAG, then calc.  The DAG walks of all start positions advance
+ * together, one character (trie level) at a time: each level first
+ * prefetches the slots its lookups will read, so the cache misses of
+ * independent walks overlap instead of following one another.  The
+ * entries come out level by level and are then grouped by start (a stable
+ * counting sort keeps each list in ascending end order, as jieba's). */
 static int dag_route(cutctx *c, size_t a, size_t b)
 {
     const b4k_jieba *j = c->j;
     b4k_jieba_state *st = c->st;
-    size_t n = b - a;
+    const size_t n = b - a;
     const uint32_t *cp = st->cp + a;
-    size_t nd = 0;
-    st->dstart[0] = 0;
+    uint32_t *ak = st->ak, *an = st->anode;
+    const double *lft = j->lft;
+    if (entries_reserve(st, n)) return -1;
+    /* level 1: the root's edges (an[] holds their nodes for a moment) */
     for (size_t k = 0; k < n; k++) {
-        if (k + PREFETCH_AHEAD + 1 < n) prefetch2(j, cp[k + PREFETCH_AHEAD], cp[k + PREFETCH_AHEAD + 1]);
-        const b4k_jieba_slot *e = b4k_jieba_edge(j, 0, cp[k]);
-        size_t first = nd, i = k;
-        for (;;) {
-            if (nd == st->dcap) {
-                size_t c1 = st->dcap, c2 = st->dcap;
-                if (B4K_GROW(st->dx, c1, nd + 1) || B4K_GROW(st->dlf, c2, nd + 1)) return -1;
-                st->dcap = c1 < c2 ? c1 : c2;
-            }
-            if (!e) break;
-            if (e->kc & B4K_JIEBA_HASF) {
-                st->dx[nd] = (int32_t)i;
-                st->dlf[nd] = b4k_jieba_slot_lf(e);
-                nd++;
-            }
-            if (!(e->lf & B4K_JIEBA_KIDS) || ++i >= n) break;
-            e = b4k_jieba_edge(j, b4k_jieba_child(e), cp[i]);
+        uint32_t s;
+        if (cp[k] < j->n_root) {
+            s = j->root[cp[k]];
+            if (s) __builtin_prefetch(&j->slot[s - 1]);
+        } else {
+            const uint64_t *e = b4k_jieba_edge(j, 0, cp[k]);
+            s = e ? b4k_jieba_node(j, e) : 0;
         }
-        if (nd == first) { /* room: checked before the break */
-            st->dx[nd] = (int32_t)k;
-            st->dlf[nd] = 0.0; /* log(FREQ.get(ch) or 1) with FREQ 0 or absent */
-            nd++;
+        an[k] = s;
+    }
+    size_t ne = 0, na = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t node = an[k];
+        if (!node) continue;
+        uint64_t e = j->slot[node - 1];
+        uint32_t fi = b4k_jieba_fi(e);
+        if (fi) {
+            st->ek[ne] = (uint32_t)k;
+            st->ex[ne] = (int32_t)k;
+            st->elf[ne++] = lft[fi];
         }
-        st->dstart[k + 1] = (int32_t)nd;
+        if ((e & B4K_JIEBA_KIDS) && k + 1 < n) {
+            ak[na] = (uint32_t)k; /* na <= k: an[k] was read */
+            an[na++] = node;
+        }
+    }
+    /* deeper levels */
+    for (size_t d = 1; na; d++) {
+        if (entries_reserve(st, ne + na)) return -1;
+        for (size_t i = 0; i < na; i++) b4k_jieba_prefetch(j, an[i], cp[ak[i] + d]);
+        size_t m = 0;
+        for (size_t i = 0; i < na; i++) {
+            size_t k = ak[i];
+            const uint64_t *e = b4k_jieba_edge(j, an[i], cp[k + d]);
+            if (!e) continue;
+            uint32_t fi = b4k_jieba_fi(*e);
+            if (fi) {
+                st->ek[ne] = (uint32_t)k;
+                st->ex[ne] = (int32_t)(k + d);
+                st->elf[ne++] = lft[fi];
+            }
+            if ((*e & B4K_JIEBA_KIDS) && k + d + 1 < n) {
+                ak[m] = (uint32_t)k;
+                an[m++] = b4k_jieba_node(j, e);
+            }
+        }
+        na = m;
+    }
+    /* lists by start; a start with no word gets itself, as jieba's
+     * "if not tmplist: tmplist.append(k)" (log(FREQ.get(ch) or 1) = 0) */
+    if (ne + n > st->dcap) {
+        size_t c1 = st->dcap, c2 = st->dcap;
+        if (B4K_GROW(st->dx, c1, ne + n) || B4K_GROW(st->dlf, c2, ne + n)) return -1;
+        st->dcap = c1 < c2 ? c1 : c2;
+    }
+    int32_t *ds = st->dstart, *cur = st->rx; /* rx: a cursor per start until calc */
+    memset(cur, 0, n * sizeof *cur);
+    for (size_t e = 0; e < ne; e++) cur[st->ek[e]]++;
+    ds[0] = 0;
+    for (size_t k = 0; k < n; k++) {
+        int32_t cnt = cur[k];
+        if (!cnt) {
+            st->dx[ds[k]] = (int32_t)k;
+            st->dlf[ds[k]] = 0.0;
+            cnt = 1;
+        }
+        cur[k] = ds[k];
+        ds[k + 1] = ds[k] + cnt;
+    }
+    for (size_t e = 0; e < ne; e++) {
+        int32_t p = cur[st->ek[e]]++;
+        st->dx[p] = st->ex[e];
+        st->dlf[p] = st->elf[e];
     }
     const double lt = j->logtotal;
     st->rs[n] = 0;
@@ -281,8 +346,8 @@ static int dag_route(cutctx *c, size_t a, size_t b)
 static int flush_buf(cutctx *c, size_t bs, size_t be)
 {
     if (be - bs == 1) return emit(c, bs, be);
-    const b4k_jieba_slot *e = find_cps(c->j, c->st->cp + bs, be - bs);
-    if (!e || !(e->kc & B4K_JIEBA_HASF)) return finalseg_cut(c, bs, be);
+    const uint64_t *e = find_cps(c->j, c->st->cp + bs, be - bs);
+    if (!e || !b4k_jieba_fi(*e)) return finalseg_cut(c, bs, be);
     for (size_t q = bs; q < be; q++)
         if (emit(c, q, q + 1)) return -1;
     return 0;
@@ -331,10 +396,11 @@ static int grow_text(b4k_jieba_state *st, size_t n)
     size_t c[7] = {st->cap, st->cap, st->cap, st->cap, st->cap, st->cap, st->cap};
     if (B4K_GROW(st->cp, c[0], n + 1) || B4K_GROW(st->off, c[1], n + 1) ||
         B4K_GROW(st->dstart, c[2], n + 1) || B4K_GROW(st->rs, c[3], n + 1) ||
-        B4K_GROW(st->rx, c[4], n + 1))
+        B4K_GROW(st->rx, c[4], n + 1) || B4K_GROW(st->ak, c[5], n + 1) ||
+        B4K_GROW(st->anode, c[6], n + 1))
         return -1;
     size_t m = c[0];
-    for (int i = 1; i < 5; i++)
+    for (int i = 1; i < 7; i++)
         if (c[i] < m) m = c[i];
     st->cap = m;
     return 0;
@@ -384,14 +450,14 @@ static int suggest_freq(b4k_jieba *j, const char *w, size_t n, uint64_t *out, b4
     if ((rc = b4k_jieba_cut(j, st, w, n, 0, &ws, err))) goto done;
     double ftotal = (double)j->total, f = 1.0;
     for (size_t i = 0; i < ws.n; i++) {
-        uint32_t node = b4k_jieba_find(j, w + ws.beg[i], ws.end[i] - ws.beg[i]);
-        double sf = node ? (double)j->freq[node] : 1.0;
+        const uint64_t *e = b4k_jieba_find(j, w + ws.beg[i], ws.end[i] - ws.beg[i]);
+        double sf = e ? (double)j->ftab[b4k_jieba_fi(*e)] : 1.0;
         f *= sf / ftotal;
     }
     double prod = f * (double)j->total;
     uint64_t a = (uint64_t)prod + 1; /* int() truncates; prod >= 0 */
-    uint32_t node = b4k_jieba_find(j, w, n);
-    uint64_t b = node ? j->freq[node] : 1;
+    const uint64_t *e = n ? b4k_jieba_find(j, w, n) : NULL;
+    uint64_t b = e ? j->ftab[b4k_jieba_fi(*e)] : 1;
     *out = a > b ? a : b;
 done:
     b4k_jieba_words_free(&ws);

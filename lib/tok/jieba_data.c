@@ -9,33 +9,31 @@
  *   8    4  version (2)
  *   12   4  flags (0)
  *   16   8  total: jieba's FREQ total (sum of every dictionary line's freq)
- *   24   8  n_words: nodes flagged as words
- *   32   4  n_nodes (node 0 is the root)
- *   36   4  n_root: root[] covers code points below it
- *   40   8  n_slots: edge hash slots (a multiple of 4)
+ *   24   8  n_words: edges flagged as words
+ *   32   4  n_root: root[] covers code points below it (0 or 65536)
+ *   36   4  n_freq: distinct frequencies
+ *   40   8  n_slots: the edge table (a multiple of 4)
  *   48   4  n_emit: HMM emission rows
  *   52   4  0
- *   56   8  n_edges: non-empty slots (= n_nodes - 1)
+ *   56   8  n_edges: non-empty slots
  *   64   32 start log-probabilities, states B E M S (f64)
  *   96   128 transition log-probabilities [from][to] (f64; -3.14e100 = none)
  *   224  32 0
  *   256     root  u32[n_root]: slot + 1 of the root's edge by code point, 0 = none
- *           slots {u64 kc, u64 lf}[n_slots]: see jieba_impl.h (b4k_jieba_slot,
+ *           slots u64[n_slots]: the edges, see jieba_impl.h (node = slot + 1;
  *                 b4k_jieba_home: buckets of 4, linear probing)
- *           freq  u64[n_nodes]
- *           flag  u8[n_nodes]: 1 word, 2 split into characters after the HMM
+ *           ftab  u64[n_freq + 1]: 0, then the frequencies, ascending
+ *           lft   f64[n_freq + 1]: 0, then their natural logs
  *           ecp   u32[n_emit]: code points in U+4E00..U+9FD5, ascending
  *           ev    f64[n_emit][4]: emission log-probabilities B E M S
  *   end-8   u64 XXH64 (seed 0) of everything before it
- * The loader checks everything an index or a loop depends on: sizes, every
- * slot's parent, code point and child (each child reached once, so the
- * edges form a tree), the children flag, the root table, frequencies and
- * flags, emission rows; a probe always ends (n_edges < n_slots).  The
- * slots' copies of "freq > 0" and log(freq) are covered by the checksum
- * only (comparing them with freq[] would cost a cache miss per node).
- * The saver writes a canonical file: nodes renumbered breadth-first with
- * children by code point, so a dictionary gives the same bytes however it
- * was built. */
+ * The loader checks everything an index or a loop depends on: counts and
+ * sizes, every edge (code point, parent and frequency index in range,
+ * found where a lookup looks, no duplicate), the children and word flags,
+ * the root table, the frequency table, emission rows, and the checksum.
+ * The saver writes a canonical file: edges inserted breadth-first with
+ * children by code point, frequencies ascending, so a dictionary gives the
+ * same bytes however it was built. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -51,7 +49,6 @@
 
 #define VERSION 2
 #define HEADER 256
-#define MAX_SLOTS ((size_t)1 << 24)
 
 static const char MAGIC[8] = {'B', '4', 'K', 'J', 'I', 'E', 'B', 'A'};
 
@@ -90,8 +87,8 @@ uint64_t b4k_jieba_data_checksum(const void *data, size_t n) { return b4k_xxh64(
 /* ---- layout ---------------------------------------------------------------- */
 
 typedef struct layout {
-    uint64_t n_nodes, n_root, n_slots, n_emit;
-    size_t root, slots, freq, flag, ecp, ev, sum, size; /* offsets; size with the checksum */
+    uint64_t n_root, n_freq, n_slots, n_emit;
+    size_t root, slots, ftab, lft, ecp, ev, sum, size; /* offsets; size with the checksum */
 } layout;
 
 static size_t up64(size_t x) { return (x + 63) & ~(size_t)63; }
@@ -101,9 +98,9 @@ static void lay_out(layout *L)
 {
     L->root = HEADER;
     L->slots = up64(L->root + 4 * L->n_root);
-    L->freq = L->slots + 16 * L->n_slots;
-    L->flag = up64(L->freq + 8 * L->n_nodes);
-    L->ecp = up64(L->flag + L->n_nodes);
+    L->ftab = up64(L->slots + 8 * L->n_slots);
+    L->lft = up64(L->ftab + 8 * (L->n_freq + 1));
+    L->ecp = up64(L->lft + 8 * (L->n_freq + 1));
     L->ev = up64(L->ecp + 4 * L->n_emit);
     L->sum = L->ev + 32 * L->n_emit;
     L->size = L->sum + 8;
@@ -111,118 +108,85 @@ static void lay_out(layout *L)
 
 /* ---- saving --------------------------------------------------------------- */
 
-typedef struct edge {
-    uint64_t key;   /* (parent + 1) << 21 | cp, old numbering */
-    uint32_t child; /* old */
-    uint32_t slot;  /* where it is */
-} edge;
-
-static int cmp_edge(const void *a, const void *b)
-{
-    uint64_t x = ((const edge *)a)->key, y = ((const edge *)b)->key;
-    return (x > y) - (x < y);
-}
-
 static int is_min_float(double d)
 {
     double m = B4K_JIEBA_MIN_FLOAT;
     return !memcmp(&d, &m, sizeof d);
 }
 
+static int emit_present(const double *r)
+{
+    return !(is_min_float(r[0]) && is_min_float(r[1]) && is_min_float(r[2]) && is_min_float(r[3]));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
 int b4k_jieba_save(const b4k_jieba *j, b4k_buf *out, b4k_err *err)
 {
     int rc = 0;
-    size_t ne = 0, nn = j->n_nodes;
-    edge *e = b4k_malloc_n(j->n_edges ? j->n_edges : 1, sizeof *e);
-    uint32_t *first = b4k_calloc(nn + 1, sizeof *first); /* edges of old parent p: [first[p], first[p+1]) */
-    uint32_t *q = b4k_malloc_n(nn, sizeof *q);           /* BFS order: new id -> old id */
-    uint32_t *nid = b4k_malloc_n(nn, sizeof *nid);       /* old id -> new id, UINT32_MAX = unseen */
-    uint32_t *tp = b4k_malloc_n(nn, sizeof *tp);         /* tree edge into new node i: its edge */
-    uint8_t *kids = b4k_calloc(nn, 1);
-    if (!e || !first || !q || !nid || !tp || !kids) goto nomem;
-    for (size_t i = 0; i < j->n_slots; i++) {
-        if (!j->slot[i].kc) continue;
-        if (ne == j->n_edges) break;
-        e[ne].key = j->slot[i].kc & B4K_JIEBA_KEYMASK;
-        e[ne].child = b4k_jieba_child(&j->slot[i]);
-        e[ne].slot = (uint32_t)i;
-        ne++;
+    const size_t nf = j->n_freq;
+    uint32_t *fmap = b4k_calloc(nf + 1, sizeof *fmap); /* old index -> new (ascending) */
+    uint64_t *fv = b4k_malloc_n(nf + 1, sizeof *fv), *slot = NULL;
+    uint32_t *root = NULL;
+    if (!fmap || !fv) goto nomem;
+    /* the frequencies in use, ascending */
+    for (size_t i = 0; i < j->n_slots; i++)
+        if (j->slot[i]) fmap[b4k_jieba_fi(j->slot[i])] = 1;
+    fmap[0] = 0; /* frequency 0 stays index 0 */
+    size_t n_freq = 0;
+    for (size_t i = 1; i <= nf; i++)
+        if (fmap[i]) fv[n_freq++] = j->ftab[i];
+    qsort(fv, n_freq, sizeof *fv, cmp_u64);
+    for (size_t i = 1; i <= nf; i++) {
+        if (!fmap[i]) continue;
+        const uint64_t *at = bsearch(&j->ftab[i], fv, n_freq, sizeof *fv, cmp_u64);
+        fmap[i] = (uint32_t)(at - fv) + 1;
     }
-    qsort(e, ne, sizeof *e, cmp_edge);
-    for (size_t i = 0; i < ne; i++) first[(e[i].key >> 21) - 1 + 1]++; /* counts by parent */
-    for (size_t p = 0; p < nn; p++) first[p + 1] += first[p];
-    memset(nid, 0xff, nn * sizeof *nid);
-    /* breadth-first, children in code point order */
-    size_t head = 0, cnt = 1;
-    q[0] = 0;
-    nid[0] = 0;
-    while (head < cnt) {
-        uint32_t p = q[head++];
-        for (uint32_t k = first[p]; k < first[p + 1]; k++) {
-            uint32_t c = e[k].child;
-            if (c >= nn || nid[c] != UINT32_MAX) continue; /* not a tree (cannot load) */
-            nid[c] = (uint32_t)cnt;
-            tp[cnt] = k;
-            q[cnt++] = c;
-            kids[head - 1] = 1;
-        }
-    }
-    size_t n_edges = cnt - 1;
-    size_t n_slots = ((n_edges * 5 + 2) / 3 + 3) & ~(size_t)3;
-    if (n_slots <= n_edges) n_slots += 4;
+    size_t n_slots = ((j->n_edges * 5 + 2) / 3 + 3) & ~(size_t)3;
+    if (n_slots <= j->n_edges) n_slots += 4;
+    uint32_t n_root = j->n_edges >= 4096 ? 0x10000 : 0;
+    slot = b4k_calloc(n_slots, sizeof *slot);
+    root = b4k_calloc(n_root ? n_root : 1, sizeof *root);
+    if (!slot || !root) goto nomem;
+    long n_edges = b4k_jieba_relayout(j->slot, j->n_slots, slot, n_slots, root, n_root, fmap);
+    if (n_edges < 0) goto nomem;
+    uint64_t n_words = 0;
+    for (size_t i = 0; i < n_slots; i++) n_words += (slot[i] & B4K_JIEBA_WORD) != 0;
     size_t n_emit = 0;
-    for (size_t i = 0; i < B4K_JIEBA_EMIT_N; i++) {
-        if (!j->eidx[i]) continue;
-        const double *r = j->ev[j->eidx[i] - 1];
-        n_emit += !(is_min_float(r[0]) && is_min_float(r[1]) && is_min_float(r[2]) &&
-                    is_min_float(r[3]));
-    }
-    layout L = {cnt, n_edges >= 4096 ? 0x10000 : 0, n_slots, n_emit, 0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < B4K_JIEBA_EMIT_N; i++) n_emit += j->eidx[i] && emit_present(j->ev[j->eidx[i] - 1]);
+    layout L = {n_root, n_freq, n_slots, n_emit, 0, 0, 0, 0, 0, 0, 0, 0};
     lay_out(&L);
     size_t at = out->len;
     if (b4k_buf_reserve(out, L.size)) goto nomem;
     unsigned char *b = (unsigned char *)out->data + at;
     memset(b, 0, L.size);
-    /* header */
     memcpy(b, MAGIC, 8);
     put_le(b + 8, VERSION, 4);
     put_le(b + 16, j->total, 8);
-    put_le(b + 32, cnt, 4);
-    put_le(b + 36, L.n_root, 4);
+    put_le(b + 24, n_words, 8);
+    put_le(b + 32, n_root, 4);
+    put_le(b + 36, n_freq, 4);
     put_le(b + 40, n_slots, 8);
     put_le(b + 48, n_emit, 4);
-    put_le(b + 56, n_edges, 8);
+    put_le(b + 56, (uint64_t)n_edges, 8);
     for (int s = 0; s < 4; s++) put_f64(b + 64 + 8 * s, j->start[s]);
     for (int s = 0; s < 4; s++)
         for (int t = 0; t < 4; t++) put_f64(b + 96 + 8 * (4 * s + t), j->trans[s][t]);
-    /* nodes */
-    uint64_t n_words = 0;
-    for (size_t i = 0; i < cnt; i++) {
-        put_le(b + L.freq + 8 * i, j->freq[q[i]], 8);
-        b[L.flag + i] = j->flag[q[i]];
-        n_words += j->flag[q[i]] & B4K_JIEBA_WORD;
+    for (size_t i = 0; i < n_root; i++) put_le(b + L.root + 4 * i, root[i], 4);
+    for (size_t i = 0; i < n_slots; i++) put_le(b + L.slots + 8 * i, slot[i], 8);
+    for (size_t i = 0; i < n_freq; i++) {
+        put_le(b + L.ftab + 8 * (i + 1), fv[i], 8);
+        put_f64(b + L.lft + 8 * (i + 1), log((double)fv[i]));
     }
-    put_le(b + 24, n_words, 8);
-    /* edges, in new-node order */
-    for (size_t i = 1; i < cnt; i++) {
-        const edge *x = &e[tp[i]];
-        const b4k_jieba_slot *s = &j->slot[x->slot];
-        uint32_t parent = nid[(x->key >> 21) - 1], cp = (uint32_t)(x->key & 0x1FFFFF);
-        uint64_t key = ((uint64_t)(parent + 1) << 21) | cp;
-        size_t h = b4k_jieba_home(key, n_slots);
-        while (get_le(b + L.slots + 16 * h, 8))
-            if (++h == n_slots) h = 0;
-        put_le(b + L.slots + 16 * h, key | ((uint64_t)i << 42) | (s->kc & B4K_JIEBA_HASF), 8);
-        put_le(b + L.slots + 16 * h + 8, (s->lf & ~B4K_JIEBA_KIDS) | (kids[i] ? B4K_JIEBA_KIDS : 0), 8);
-        if (parent == 0 && cp < L.n_root) put_le(b + L.root + 4 * cp, h + 1, 4);
-    }
-    /* emission rows by code point */
     size_t k = 0;
     for (size_t i = 0; i < B4K_JIEBA_EMIT_N; i++) {
         if (!j->eidx[i]) continue;
         const double *r = j->ev[j->eidx[i] - 1];
-        if (is_min_float(r[0]) && is_min_float(r[1]) && is_min_float(r[2]) && is_min_float(r[3]))
-            continue;
+        if (!emit_present(r)) continue;
         put_le(b + L.ecp + 4 * k, B4K_JIEBA_EMIT_LO + i, 4);
         for (int s = 0; s < 4; s++) put_f64(b + L.ev + 32 * k + 8 * s, r[s]);
         k++;
@@ -234,12 +198,10 @@ int b4k_jieba_save(const b4k_jieba *j, b4k_buf *out, b4k_err *err)
 nomem:
     rc = oom(err);
 done:
-    b4k_free(e);
-    b4k_free(first);
-    b4k_free(q);
-    b4k_free(nid);
-    b4k_free(tp);
-    b4k_free(kids);
+    b4k_free(fmap);
+    b4k_free(fv);
+    b4k_free(slot);
+    b4k_free(root);
     return rc;
 }
 
@@ -249,7 +211,7 @@ done:
 static int view(b4k_jieba *j, const unsigned char *p, size_t n, b4k_err *err)
 {
     int rc = 0;
-    uint8_t *seen = NULL, *kids = NULL;
+    uint8_t *kids = NULL;
 #define BAD(...) do { rc = b4k_err_set(err, B4K_EFORMAT, j->name, 0, __VA_ARGS__); goto done; } while (0)
     if (n < 12) BAD("not a b4k jieba data file (too short)");
     if (memcmp(p, MAGIC, 8)) BAD("not a b4k jieba data file (bad magic)");
@@ -265,11 +227,12 @@ static int view(b4k_jieba *j, const unsigned char *p, size_t n, b4k_err *err)
     layout L = {get_le(p + 32, 4), get_le(p + 36, 4), get_le(p + 40, 8), get_le(p + 48, 4),
                 0, 0, 0, 0, 0, 0, 0, 0};
     uint64_t total = get_le(p + 16, 8), n_words = get_le(p + 24, 8), n_edges = get_le(p + 56, 8);
-    if (L.n_nodes < 1 || L.n_nodes > B4K_JIEBA_MAX_NODES + 1) BAD("bad node count %llu", (unsigned long long)L.n_nodes);
-    if (L.n_root > 0x10000) BAD("bad root table size %llu", (unsigned long long)L.n_root);
-    if (L.n_slots < 4 || L.n_slots % 4 || L.n_slots > MAX_SLOTS) BAD("bad slot count %llu", (unsigned long long)L.n_slots);
+    if (L.n_root != 0 && L.n_root != 0x10000) BAD("bad root table size %llu", (unsigned long long)L.n_root);
+    if (L.n_freq > B4K_JIEBA_MAX_FREQS) BAD("bad frequency count %llu", (unsigned long long)L.n_freq);
+    if (L.n_slots < 4 || L.n_slots % 4 || L.n_slots > B4K_JIEBA_MAX_SLOTS)
+        BAD("bad slot count %llu", (unsigned long long)L.n_slots);
     if (L.n_emit > B4K_JIEBA_EMIT_N) BAD("bad emission count %llu", (unsigned long long)L.n_emit);
-    if (n_edges != L.n_nodes - 1 || n_edges >= L.n_slots) BAD("bad edge count %llu", (unsigned long long)n_edges);
+    if (n_edges >= L.n_slots) BAD("bad edge count %llu", (unsigned long long)n_edges);
     if (n_words > n_edges || total > ((uint64_t)1 << 62)) BAD("implausible word count or total");
     lay_out(&L);
     if (L.size != n) BAD("section sizes do not match the file size (%zu bytes, expected %zu)", n, L.size);
@@ -281,61 +244,52 @@ static int view(b4k_jieba *j, const unsigned char *p, size_t n, b4k_err *err)
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++) j->trans[a][b] = get_f64(p + 96 + 8 * (4 * a + b));
     const uint32_t *root = (const uint32_t *)(p + L.root);
-    const b4k_jieba_slot *slot = (const b4k_jieba_slot *)(p + L.slots);
-    const uint64_t *freq = (const uint64_t *)(p + L.freq);
-    const uint8_t *flag = p + L.flag;
+    const uint64_t *slot = (const uint64_t *)(p + L.slots);
+    const uint64_t *ftab = (const uint64_t *)(p + L.ftab);
+    const double *lft = (const double *)(p + L.lft);
     const uint32_t *ecp = (const uint32_t *)(p + L.ecp);
-    const uint32_t nn = (uint32_t)L.n_nodes;
-    /* nodes */
-    size_t words = 0, force = 0;
-    for (uint32_t i = 0; i < nn; i++) {
-        if (freq[i] > ((uint64_t)1 << 53)) BAD("node %u: frequency too large", i);
-        if (flag[i] & ~3u) BAD("node %u: unknown flags", i);
-        words += flag[i] & B4K_JIEBA_WORD;
-        force += (flag[i] & B4K_JIEBA_FORCE_SPLIT) != 0;
+    const size_t ns = L.n_slots;
+    /* frequencies: 0, then ascending, with finite logs */
+    if (ftab[0] || get_le(p + L.lft, 8)) BAD("frequency 0 is not first");
+    for (size_t i = 1; i <= L.n_freq; i++) {
+        if (ftab[i] <= ftab[i - 1] || ftab[i] > ((uint64_t)1 << 53))
+            BAD("frequency table: entry %zu out of order or too large", i);
+        if (!(lft[i] >= 0 && lft[i] < 40)) BAD("frequency table: bad log at %zu", i);
     }
-    if (flag[0] || freq[0]) BAD("node 0 (the root) has a frequency or flags");
-    if (words != n_words) BAD("word count %llu, but %zu nodes are words", (unsigned long long)n_words, words);
-    /* edges: each child once, parents and code points in range */
-    seen = b4k_calloc(nn / 8 + 1, 1); /* bitmaps: they stay in cache */
-    kids = b4k_calloc(nn / 8 + 1, 1);
-    if (!seen || !kids) {
+    /* edges */
+    kids = b4k_calloc(ns / 8 + 1, 1); /* node i + 1 has children: a bitmap, it stays in cache */
+    if (!kids) {
         rc = oom(err);
         goto done;
     }
-    size_t used = 0, root_edges = 0;
-    for (size_t i = 0; i < L.n_slots; i++) {
-        uint64_t kc = slot[i].kc;
-        if (!kc) {
-            if (slot[i].lf) BAD("slot %zu: empty with a value", i);
-            continue;
-        }
-        uint64_t key = kc & B4K_JIEBA_KEYMASK, par = (key >> 21);
-        uint32_t cp = (uint32_t)(key & 0x1FFFFF), c = b4k_jieba_child(&slot[i]);
-        if (par == 0 || par > nn || cp > 0x10FFFF || c == 0 || c >= nn)
+    size_t used = 0, words = 0, force = 0, root_edges = 0;
+    for (size_t i = 0; i < ns; i++) {
+        uint64_t s = slot[i];
+        if (!s) continue;
+        uint32_t cp = (uint32_t)(s & 0x1FFFFF), par = b4k_jieba_parent(s);
+        if (cp > 0x10FFFF || par > ns || par == i + 1 || b4k_jieba_fi(s) > L.n_freq)
             BAD("slot %zu: edge out of range", i);
-        if (seen[c >> 3] & (1u << (c & 7))) BAD("slot %zu: node %u has two parents", i, c);
-        seen[c >> 3] |= (uint8_t)(1u << (c & 7));
-        kids[(par - 1) >> 3] |= (uint8_t)(1u << ((par - 1) & 7));
-        uint64_t lb = slot[i].lf & ~B4K_JIEBA_KIDS;
-        if ((lb >> 52) >= 0x7FF) BAD("slot %zu: log frequency is not finite", i);
+        if (par) kids[(par - 1) >> 3] |= (uint8_t)(1u << ((par - 1) & 7));
         used++;
-        root_edges += par == 1 && cp < L.n_root;
+        words += (s & B4K_JIEBA_WORD) != 0;
+        force += (s & B4K_JIEBA_FORCE) != 0;
+        root_edges += par == 0 && cp < L.n_root;
     }
     if (used != n_edges) BAD("%zu edges, the header says %llu", used, (unsigned long long)n_edges);
+    if (words != n_words) BAD("word count %llu, but %zu edges are words", (unsigned long long)n_words, words);
     /* each edge is where a lookup finds it: the slots from its home up to
-     * it are full and hold other keys (so there are no duplicate edges);
-     * the probes are bounded, clustering past that is refused */
-    size_t budget = 16 * L.n_slots;
-    for (size_t i = 0; i < L.n_slots; i++) {
-        if (!slot[i].kc) continue;
-        uint32_t c = b4k_jieba_child(&slot[i]);
-        if (!(slot[i].lf & B4K_JIEBA_KIDS) != !(kids[c >> 3] & (1u << (c & 7))))
+     * it are full and hold other keys (so no edge is a duplicate); the
+     * probes are bounded, clustering past that is refused */
+    size_t budget = 16 * ns;
+    for (size_t i = 0; i < ns; i++) {
+        uint64_t s = slot[i];
+        if (!s) continue;
+        if (!(s & B4K_JIEBA_KIDS) != !(kids[i >> 3] & (1u << (i & 7))))
             BAD("slot %zu: children flag does not match", i);
-        uint64_t key = slot[i].kc & B4K_JIEBA_KEYMASK;
-        for (size_t h = b4k_jieba_home(key, L.n_slots); h != i; h = h + 1 == L.n_slots ? 0 : h + 1) {
-            if (!slot[h].kc) BAD("slot %zu: not where a lookup finds it", i);
-            if ((slot[h].kc & B4K_JIEBA_KEYMASK) == key) BAD("slot %zu: a duplicate edge", i);
+        uint64_t key = s & B4K_JIEBA_KEYMASK;
+        for (size_t h = b4k_jieba_home(key, ns); h != i; h = h + 1 == ns ? 0 : h + 1) {
+            if (!slot[h]) BAD("slot %zu: not where a lookup finds it", i);
+            if ((slot[h] & B4K_JIEBA_KEYMASK) == key) BAD("slot %zu: a duplicate edge", i);
             if (!budget--) BAD("the edge table is too clustered");
         }
     }
@@ -344,7 +298,7 @@ static int view(b4k_jieba *j, const unsigned char *p, size_t n, b4k_err *err)
     for (uint32_t cp = 0; cp < L.n_root; cp++) {
         uint32_t v = root[cp];
         if (!v) continue;
-        if (v > L.n_slots || (slot[v - 1].kc & B4K_JIEBA_KEYMASK) != ((1ull << 21) | cp))
+        if (v > ns || (slot[v - 1] & B4K_JIEBA_KEYMASK) != b4k_jieba_key(0, cp))
             BAD("root entry U+%04X does not point at its edge", cp);
         root_set++;
     }
@@ -360,12 +314,12 @@ static int view(b4k_jieba *j, const unsigned char *p, size_t n, b4k_err *err)
 #undef BAD
     j->root = (uint32_t *)root;
     j->n_root = (uint32_t)L.n_root;
-    j->slot = (b4k_jieba_slot *)slot;
-    j->n_slots = L.n_slots;
+    j->slot = (uint64_t *)slot;
+    j->n_slots = ns;
     j->n_edges = n_edges;
-    j->freq = (uint64_t *)freq;
-    j->flag = (uint8_t *)flag;
-    j->n_nodes = j->nodes_cap = nn;
+    j->ftab = (uint64_t *)ftab;
+    j->lft = (double *)lft;
+    j->n_freq = j->freq_cap = L.n_freq;
     j->n_words = words;
     j->n_force = force;
     j->total = total;
@@ -374,7 +328,6 @@ static int view(b4k_jieba *j, const unsigned char *p, size_t n, b4k_err *err)
     j->n_emit = j->ev_cap = L.n_emit;
     j->owned = 0;
 done:
-    b4k_free(seen);
     b4k_free(kids);
     return rc;
 }

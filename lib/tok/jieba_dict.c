@@ -13,7 +13,6 @@
 #include "io/stream.h"
 #include "tok/jieba_impl.h"
 
-#define MAX_NODES B4K_JIEBA_MAX_NODES
 /* an owned table is grown before its load passes 60% */
 #define LOAD_NUM 3
 #define LOAD_DEN 5
@@ -34,14 +33,6 @@ int b4k_jieba_decode_slow(const unsigned char *s, size_t n, uint32_t *cp)
 
 static int oom(b4k_err *err) { return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory"); }
 
-static uint64_t lf_bits(uint64_t freq)
-{
-    double d = log((double)(freq ? freq : 1));
-    uint64_t b;
-    memcpy(&b, &d, sizeof b);
-    return b;
-}
-
 b4k_jieba *b4k_jieba_new_empty(const char *name)
 {
     b4k_jieba *j = b4k_calloc(1, sizeof *j);
@@ -52,15 +43,16 @@ b4k_jieba *b4k_jieba_new_empty(const char *name)
     j->root = b4k_calloc(j->n_root, sizeof *j->root);
     j->n_slots = 1 << 12;
     j->slot = b4k_calloc(j->n_slots, sizeof *j->slot);
-    j->nodes_cap = 1024;
-    j->freq = b4k_calloc(j->nodes_cap, sizeof *j->freq);
-    j->flag = b4k_calloc(j->nodes_cap, sizeof *j->flag);
-    j->n_nodes = 1;
+    j->freq_cap = 64;
+    j->ftab = b4k_calloc(j->freq_cap, sizeof *j->ftab);
+    j->lft = b4k_calloc(j->freq_cap, sizeof *j->lft);
+    j->fmap_cap = 128;
+    j->fmap = b4k_calloc(j->fmap_cap, sizeof *j->fmap);
     for (int a = 0; a < 4; a++) {
         j->start[a] = B4K_JIEBA_MIN_FLOAT;
         for (int b = 0; b < 4; b++) j->trans[a][b] = B4K_JIEBA_MIN_FLOAT;
     }
-    if (!j->root || !j->slot || !j->freq || !j->flag) {
+    if (!j->root || !j->slot || !j->ftab || !j->lft || !j->fmap) {
         b4k_jieba_free(j);
         return NULL;
     }
@@ -73,77 +65,172 @@ void b4k_jieba_free(b4k_jieba *j)
     if (j->owned) {
         b4k_free(j->root);
         b4k_free(j->slot);
-        b4k_free(j->freq);
-        b4k_free(j->flag);
+        b4k_free(j->ftab);
+        b4k_free(j->lft);
         b4k_free(j->ev);
     }
+    b4k_free(j->fmap);
     if (j->map) munmap(j->map, j->map_len);
     b4k_free(j->image);
     b4k_free(j);
 }
 
-/* put every edge of old (n_old slots) into the zeroed table j->slot and
- * rebuild j->root */
-static void reinsert(b4k_jieba *j, const b4k_jieba_slot *old, size_t n_old)
+/* ---- relayout --------------------------------------------------------------- */
+
+typedef struct edge {
+    uint64_t key; /* parent << 21 | cp, the old numbering */
+    uint32_t slot;
+} edge;
+
+static int cmp_edge(const void *a, const void *b)
 {
-    memset(j->root, 0, (size_t)j->n_root * sizeof *j->root);
-    for (size_t i = 0; i < n_old; i++) {
-        if (!old[i].kc) continue;
-        uint64_t key = old[i].kc & B4K_JIEBA_KEYMASK;
-        size_t h = b4k_jieba_home(key, j->n_slots);
-        while (j->slot[h].kc)
-            if (++h == j->n_slots) h = 0;
-        j->slot[h] = old[i];
-        uint32_t cp = (uint32_t)(key & 0x1FFFFF);
-        if (key >> 21 == 1 && cp < j->n_root) j->root[cp] = (uint32_t)h + 1;
-    }
+    uint64_t x = ((const edge *)a)->key, y = ((const edge *)b)->key;
+    return (x > y) - (x < y);
 }
 
-/* a table of n slots (a multiple of 4) holding the current edges */
-static int rehash(b4k_jieba *j, size_t n)
+long b4k_jieba_relayout(const uint64_t *src, size_t n_src, uint64_t *dst, size_t n_dst,
+                        uint32_t *root, uint32_t n_root, const uint32_t *fmap)
 {
-    b4k_jieba_slot *ns = b4k_calloc(n, sizeof *ns), *old = j->slot;
+    long rc = -1;
+    size_t ne = 0;
+    for (size_t i = 0; i < n_src; i++) ne += src[i] != 0;
+    edge *e = b4k_malloc_n(ne ? ne : 1, sizeof *e);
+    uint32_t *first = b4k_calloc(n_src + 2, sizeof *first); /* edges of old node p: [first[p], first[p+1]) */
+    uint32_t *q = b4k_malloc_n(n_src + 1, sizeof *q);       /* queue of old nodes */
+    uint32_t *nid = b4k_malloc_n(n_src + 1, sizeof *nid);   /* old node -> new node */
+    if (!e || !first || !q || !nid) goto done;
+    ne = 0;
+    for (size_t i = 0; i < n_src; i++) {
+        if (!src[i]) continue;
+        e[ne].key = src[i] & B4K_JIEBA_KEYMASK;
+        e[ne++].slot = (uint32_t)i;
+    }
+    qsort(e, ne, sizeof *e, cmp_edge);
+    for (size_t i = 0; i < ne; i++) {
+        uint32_t p = b4k_jieba_parent(e[i].key);
+        if (p <= n_src) first[p + 1]++;
+    }
+    for (size_t p = 0; p <= n_src; p++) first[p + 1] += first[p];
+    size_t head = 0, cnt = 1, copied = 0;
+    q[0] = 0;
+    nid[0] = 0;
+    while (head < cnt) {
+        uint32_t p = q[head++];
+        for (uint32_t k = first[p]; k < first[p + 1]; k++) {
+            uint64_t s = src[e[k].slot];
+            uint32_t cp = (uint32_t)(s & 0x1FFFFF);
+            uint64_t key = b4k_jieba_key(nid[p], cp);
+            size_t h = b4k_jieba_home(key, n_dst);
+            while (dst[h])
+                if (++h == n_dst) h = 0;
+            uint64_t fi = b4k_jieba_fi(s);
+            if (fmap) fi = fmap[fi];
+            dst[h] = key | (fi << B4K_JIEBA_FSHIFT) | (s & (B4K_JIEBA_KIDS | B4K_JIEBA_WORD | B4K_JIEBA_FORCE));
+            if (nid[p] == 0 && cp < n_root) root[cp] = (uint32_t)h + 1;
+            nid[e[k].slot + 1] = (uint32_t)h + 1;
+            q[cnt++] = e[k].slot + 1; /* each slot is one node: queued once */
+            copied++;
+        }
+    }
+    rc = (long)copied;
+done:
+    b4k_free(e);
+    b4k_free(first);
+    b4k_free(q);
+    b4k_free(nid);
+    return rc;
+}
+
+/* ---- the owned, mutable form ------------------------------------------------ */
+
+static size_t fmap_home(uint64_t f, size_t cap) { return (size_t)((f * 0x9E3779B97F4A7C15ull) >> 40) & (cap - 1); }
+
+static int fmap_build(b4k_jieba *j, size_t cap)
+{
+    uint32_t *m = b4k_calloc(cap, sizeof *m);
+    if (!m) return -1;
+    for (size_t i = 1; i <= j->n_freq; i++) {
+        size_t h = fmap_home(j->ftab[i], cap);
+        while (m[h]) h = (h + 1) & (cap - 1);
+        m[h] = (uint32_t)i;
+    }
+    b4k_free(j->fmap);
+    j->fmap = m;
+    j->fmap_cap = cap;
+    return 0;
+}
+
+/* the frequency index of f (added when new); 0 for f = 0, -1 when full or
+ * out of memory */
+static long freq_index(b4k_jieba *j, uint64_t f)
+{
+    if (!f) return 0;
+    size_t h = fmap_home(f, j->fmap_cap);
+    for (;;) {
+        uint32_t i = j->fmap[h];
+        if (!i) break;
+        if (j->ftab[i] == f) return i;
+        h = (h + 1) & (j->fmap_cap - 1);
+    }
+    if (j->n_freq >= B4K_JIEBA_MAX_FREQS) return -1;
+    if (j->n_freq + 2 > j->freq_cap) {
+        size_t c1 = j->freq_cap, c2 = j->freq_cap;
+        if (B4K_GROW(j->ftab, c1, j->n_freq + 2) || B4K_GROW(j->lft, c2, j->n_freq + 2)) return -1;
+        j->freq_cap = c1 < c2 ? c1 : c2;
+    }
+    size_t i = ++j->n_freq;
+    j->ftab[i] = f;
+    j->lft[i] = log((double)f);
+    if (j->n_freq * 2 > j->fmap_cap) return fmap_build(j, j->fmap_cap * 2) ? -1 : (long)i;
+    j->fmap[h] = (uint32_t)i;
+    return (long)i;
+}
+
+/* a table of n slots holding the current edges (node numbers change) */
+static int regrow(b4k_jieba *j, size_t n)
+{
+    uint64_t *ns = b4k_calloc(n, sizeof *ns);
     if (!ns) return -1;
-    size_t n_old = j->n_slots;
+    memset(j->root, 0, (size_t)j->n_root * sizeof *j->root);
+    if (b4k_jieba_relayout(j->slot, j->n_slots, ns, n, j->root, j->n_root, NULL) < 0) {
+        b4k_free(ns);
+        return -1;
+    }
+    b4k_free(j->slot);
     j->slot = ns;
     j->n_slots = n;
-    reinsert(j, old, n_old);
-    b4k_free(old);
     return 0;
 }
 
 int b4k_jieba_thaw(b4k_jieba *j, b4k_err *err)
 {
     if (j->owned) return 0;
-    /* room to grow: the image's table may be full up to its 60% */
-    size_t ns = (j->n_slots * 2 + 3) & ~(size_t)3;
+    size_t n = (j->n_slots * 2 + 3) & ~(size_t)3; /* room to grow */
+    if (n > B4K_JIEBA_MAX_SLOTS) n = j->n_slots;
+    size_t fc = j->n_freq + 64;
     uint32_t *root = b4k_calloc(0x10000, sizeof *root);
-    b4k_jieba_slot *slot = b4k_calloc(ns, sizeof *slot);
-    size_t cap = (size_t)j->n_nodes + 1024;
-    uint64_t *freq = b4k_malloc_n(cap, sizeof *freq);
-    uint8_t *flag = b4k_malloc_n(cap, sizeof *flag);
+    uint64_t *slot = b4k_calloc(n, sizeof *slot), *ftab = b4k_malloc_n(fc, sizeof *ftab);
+    double *lft = b4k_malloc_n(fc, sizeof *lft);
     double(*ev)[4] = j->n_emit ? b4k_malloc_n(j->n_emit, sizeof *ev) : NULL;
-    if (!root || !slot || !freq || !flag || (j->n_emit && !ev)) {
+    if (!root || !slot || !ftab || !lft || (j->n_emit && !ev) ||
+        b4k_jieba_relayout(j->slot, j->n_slots, slot, n, root, 0x10000, NULL) < 0) {
         b4k_free(root);
         b4k_free(slot);
-        b4k_free(freq);
-        b4k_free(flag);
+        b4k_free(ftab);
+        b4k_free(lft);
         b4k_free(ev);
         return oom(err);
     }
-    memcpy(freq, j->freq, j->n_nodes * sizeof *freq);
-    memcpy(flag, j->flag, j->n_nodes);
+    memcpy(ftab, j->ftab, (j->n_freq + 1) * sizeof *ftab);
+    memcpy(lft, j->lft, (j->n_freq + 1) * sizeof *lft);
     if (j->n_emit) memcpy(ev, j->ev, j->n_emit * sizeof *ev);
-    const b4k_jieba_slot *old = j->slot;
-    size_t n_old = j->n_slots;
     j->root = root;
     j->n_root = 0x10000;
     j->slot = slot;
-    j->n_slots = ns;
-    reinsert(j, old, n_old); /* reads the image */
-    j->freq = freq;
-    j->flag = flag;
-    j->nodes_cap = (uint32_t)cap;
+    j->n_slots = n;
+    j->ftab = ftab;
+    j->lft = lft;
+    j->freq_cap = fc;
     j->ev = ev;
     j->ev_cap = j->n_emit;
     j->owned = 1;
@@ -151,66 +238,53 @@ int b4k_jieba_thaw(b4k_jieba *j, b4k_err *err)
     b4k_free(j->image);
     j->map = j->image = NULL;
     j->map_len = 0;
+    size_t cap = 128;
+    while (cap < j->n_freq * 2 + 2) cap *= 2;
+    if (fmap_build(j, cap)) return oom(err);
     return 0;
-}
-
-/* mutable edge of node by cp, or NULL */
-static b4k_jieba_slot *edge_mut(b4k_jieba *j, uint32_t node, uint32_t cp)
-{
-    return (b4k_jieba_slot *)b4k_jieba_edge(j, node, cp);
-}
-
-/* a new child of node (whose incoming edge is in, NULL for the root) by cp;
- * the table has room (see reserve) */
-static b4k_jieba_slot *add_child(b4k_jieba *j, uint32_t node, b4k_jieba_slot *in, uint32_t cp)
-{
-    if (j->n_nodes >= MAX_NODES) return NULL;
-    if (j->n_nodes == j->nodes_cap) {
-        size_t c1 = j->nodes_cap, c2 = j->nodes_cap;
-        if (B4K_GROW(j->freq, c1, j->n_nodes + 1) || B4K_GROW(j->flag, c2, j->n_nodes + 1))
-            return NULL;
-        j->nodes_cap = (uint32_t)(c1 < c2 ? c1 : c2);
-    }
-    uint32_t c = j->n_nodes++;
-    j->freq[c] = 0;
-    j->flag[c] = 0;
-    uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
-    size_t h = b4k_jieba_home(key, j->n_slots);
-    while (j->slot[h].kc)
-        if (++h == j->n_slots) h = 0;
-    j->slot[h].kc = key | ((uint64_t)c << 42);
-    j->slot[h].lf = lf_bits(0);
-    j->n_edges++;
-    if (node == 0 && cp < j->n_root) j->root[cp] = (uint32_t)h + 1;
-    if (in) in->lf |= B4K_JIEBA_KIDS;
-    return &j->slot[h];
 }
 
 /* room for k more edges */
 static int reserve(b4k_jieba *j, size_t k)
 {
     size_t need = j->n_edges + k, n = j->n_slots;
-    while (need * LOAD_DEN > n * LOAD_NUM) n *= 2;
-    return n == j->n_slots ? 0 : rehash(j, n);
+    while (need * LOAD_DEN > n * LOAD_NUM && n < B4K_JIEBA_MAX_SLOTS)
+        n = n * 2 > B4K_JIEBA_MAX_SLOTS ? B4K_JIEBA_MAX_SLOTS : n * 2;
+    if (need + need / 8 >= n) return 1; /* too large: over 7/8 full at the largest */
+    return n == j->n_slots ? 0 : regrow(j, n) ? -1 : 0;
 }
 
-uint32_t b4k_jieba_find(const b4k_jieba *j, const char *w, size_t n)
+/* a new edge of node by cp; the table has room (see reserve) */
+static uint64_t *add_edge(b4k_jieba *j, uint32_t node, uint32_t cp)
+{
+    uint64_t key = b4k_jieba_key(node, cp);
+    size_t h = b4k_jieba_home(key, j->n_slots);
+    while (j->slot[h])
+        if (++h == j->n_slots) h = 0;
+    j->slot[h] = key;
+    j->n_edges++;
+    if (node == 0 && cp < j->n_root) j->root[cp] = (uint32_t)h + 1;
+    if (node) j->slot[node - 1] |= B4K_JIEBA_KIDS;
+    return &j->slot[h];
+}
+
+const uint64_t *b4k_jieba_find(const b4k_jieba *j, const char *w, size_t n)
 {
     uint32_t node = 0;
+    const uint64_t *e = NULL;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         i += (size_t)b4k_jieba_decode((const unsigned char *)w + i, n - i, &cp);
-        const b4k_jieba_slot *e = b4k_jieba_edge(j, node, cp);
-        if (!e) return 0;
-        node = b4k_jieba_child(e);
+        if (!(e = b4k_jieba_edge(j, node, cp))) return NULL;
+        node = b4k_jieba_node(j, e);
     }
-    return node;
+    return e;
 }
 
 uint64_t b4k_jieba_freq(const b4k_jieba *j, const char *word, size_t len)
 {
-    uint32_t node = len ? b4k_jieba_find(j, word, len) : 0;
-    return node ? j->freq[node] : 0;
+    const uint64_t *e = len ? b4k_jieba_find(j, word, len) : NULL;
+    return e ? j->ftab[b4k_jieba_fi(*e)] : 0;
 }
 
 size_t b4k_jieba_n_words(const b4k_jieba *j) { return j->n_words; }
@@ -227,26 +301,25 @@ int b4k_jieba_dict_set(b4k_jieba *j, const char *w, size_t n, uint64_t freq, b4k
         return b4k_err_set(err, B4K_ERANGE, j->name, line, "frequency %llu is too large",
                            (unsigned long long)freq);
     if ((rc = b4k_jieba_thaw(j, err))) return rc;
-    if (reserve(j, n)) return oom(err); /* no rehash during the walk */
+    if ((rc = reserve(j, n))) /* no relayout during the walk */
+        return rc > 0 ? b4k_err_set(err, B4K_ERANGE, j->name, line, "dictionary too large") : oom(err);
+    long fi = freq_index(j, freq);
+    if (fi < 0)
+        return j->n_freq >= B4K_JIEBA_MAX_FREQS
+                   ? b4k_err_set(err, B4K_ERANGE, j->name, line, "too many distinct frequencies")
+                   : oom(err);
     uint32_t node = 0;
-    b4k_jieba_slot *e = NULL;
+    uint64_t *e = NULL;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         i += (size_t)b4k_jieba_decode((const unsigned char *)w + i, n - i, &cp);
-        b4k_jieba_slot *next = edge_mut(j, node, cp);
-        if (!next && !(next = add_child(j, node, e, cp))) {
-            if (j->n_nodes >= MAX_NODES)
-                return b4k_err_set(err, B4K_ERANGE, j->name, line, "dictionary too large");
-            return oom(err);
-        }
-        e = next;
-        node = b4k_jieba_child(e);
+        e = (uint64_t *)b4k_jieba_edge(j, node, cp);
+        if (!e) e = add_edge(j, node, cp);
+        node = b4k_jieba_node(j, e);
     }
-    j->freq[node] = freq;
-    e->kc = (e->kc & ~B4K_JIEBA_HASF) | (freq ? B4K_JIEBA_HASF : 0);
-    e->lf = lf_bits(freq) | (e->lf & B4K_JIEBA_KIDS);
-    if (!(j->flag[node] & B4K_JIEBA_WORD)) {
-        j->flag[node] |= B4K_JIEBA_WORD;
+    *e = (*e & ~(B4K_JIEBA_FMASK << B4K_JIEBA_FSHIFT)) | ((uint64_t)fi << B4K_JIEBA_FSHIFT);
+    if (!(*e & B4K_JIEBA_WORD)) {
+        *e |= B4K_JIEBA_WORD;
         j->n_words++;
     }
     return 0;
@@ -265,9 +338,9 @@ int b4k_jieba_force_split(b4k_jieba *j, const char *w, size_t n, b4k_err *err)
 {
     int rc;
     if ((rc = b4k_jieba_thaw(j, err))) return rc;
-    uint32_t node = b4k_jieba_find(j, w, n);
-    if (node && !(j->flag[node] & B4K_JIEBA_FORCE_SPLIT)) {
-        j->flag[node] |= B4K_JIEBA_FORCE_SPLIT;
+    uint64_t *e = n ? (uint64_t *)b4k_jieba_find(j, w, n) : NULL;
+    if (e && !(*e & B4K_JIEBA_FORCE)) {
+        *e |= B4K_JIEBA_FORCE;
         j->n_force++;
     }
     return 0;

@@ -22,41 +22,31 @@ enum { JB_B = 0, JB_E = 1, JB_M = 2, JB_S = 3 }; /* alphabetical: ties go to the
 #define B4K_JIEBA_EMIT_LO 0x4E00u
 #define B4K_JIEBA_EMIT_N (0x9FD5u - 0x4E00u + 1)
 
-/* One trie edge, 16 bytes:
- *   kc  bits 0-41 the key ((parent + 1) << 21 | cp), 42-62 the child,
- *       63 "freq[child] > 0"; 0 = an empty slot;
- *   lf  the IEEE bits of log(freq[child] or 1) (>= 0, so the sign bit is
- *       free), with the sign bit set when the child has children.
- * Everything the DAG walk needs is in one slot.  At most 2^21 - 2 nodes. */
-typedef struct b4k_jieba_slot {
-    uint64_t kc;
-    uint64_t lf;
-} b4k_jieba_slot;
+/* One trie edge in 8 bytes.  The node an edge leads to is numbered by the
+ * edge's slot: node = slot + 1 (the root is node 0), so no child field:
+ *   bits 0-20   cp
+ *   bits 21-42  parent node + 1      (bits 0-42: the key, never 0)
+ *   bits 43-60  frequency index: ftab[i] / lft[i]; 0 = frequency 0
+ *   bit 61      the node has children
+ *   bit 62      the node is a dictionary word (jieba's FREQ has the word)
+ *   bit 63      split into characters after the HMM (a user word with freq 0)
+ * Everything the DAG walk needs is in one slot; 4 slots fill a bucket of
+ * 32 bytes, homes are bucket-aligned (b4k_jieba_home), probing is linear. */
+#define B4K_JIEBA_KEYMASK ((1ull << 43) - 1)
+#define B4K_JIEBA_FSHIFT 43
+#define B4K_JIEBA_FMASK ((1ull << 18) - 1)
+#define B4K_JIEBA_KIDS (1ull << 61)
+#define B4K_JIEBA_WORD (1ull << 62)
+#define B4K_JIEBA_FORCE (1ull << 63)
+#define B4K_JIEBA_MAX_FREQS ((1u << 18) - 1)
+#define B4K_JIEBA_MAX_SLOTS (((size_t)1 << 22) - 4)
 
-#define B4K_JIEBA_KEYMASK ((1ull << 42) - 1)
-#define B4K_JIEBA_HASF (1ull << 63)
-#define B4K_JIEBA_KIDS (1ull << 63)
-#define B4K_JIEBA_MAX_NODES ((1u << 21) - 2)
+static inline uint32_t b4k_jieba_fi(uint64_t s) { return (uint32_t)(s >> B4K_JIEBA_FSHIFT) & B4K_JIEBA_FMASK; }
+static inline uint64_t b4k_jieba_key(uint32_t node, uint32_t cp) { return ((uint64_t)(node + 1) << 21) | cp; }
+static inline uint32_t b4k_jieba_parent(uint64_t s) { return (uint32_t)((s >> 21) & 0x3FFFFF) - 1; }
 
-static inline uint32_t b4k_jieba_child(const b4k_jieba_slot *s)
-{
-    return (uint32_t)(s->kc >> 42) & 0x1FFFFF;
-}
-
-static inline double b4k_jieba_slot_lf(const b4k_jieba_slot *s)
-{
-    uint64_t b = s->lf & ~B4K_JIEBA_KIDS;
-    double d;
-    memcpy(&d, &b, sizeof d);
-    return d;
-}
-
-/* node flags */
-enum { B4K_JIEBA_WORD = 1, B4K_JIEBA_FORCE_SPLIT = 2 };
-
-/* Home slot of a key: buckets of 4 slots (one cache line), the bucket by a
- * multiplicative hash scaled to the bucket count; then linear probing
- * (wrapping).  Part of the file format. */
+/* Home slot of a key: the bucket by a multiplicative hash scaled to the
+ * bucket count.  Part of the file format. */
 static inline size_t b4k_jieba_home(uint64_t key, size_t n_slots)
 {
     uint64_t h = (key * 0x9E3779B97F4A7C15ull) >> 32;
@@ -65,15 +55,17 @@ static inline size_t b4k_jieba_home(uint64_t key, size_t n_slots)
 
 struct b4k_jieba {
     char name[256];
-    /* the trie (node 0 is the root) */
+    /* the trie */
     uint32_t *root;            /* (n_root) slot + 1 of the root's edge by cp, 0 = none */
     uint32_t n_root;           /* code points below it use root[] */
-    b4k_jieba_slot *slot;      /* (n_slots) */
+    uint64_t *slot;            /* (n_slots) edges, 0 = empty */
     size_t n_slots, n_edges;
-    uint64_t *freq;            /* (n_nodes) */
-    uint8_t *flag;             /* (n_nodes) B4K_JIEBA_WORD | B4K_JIEBA_FORCE_SPLIT */
-    uint32_t n_nodes, nodes_cap;
-    size_t n_words, n_force;   /* nodes with flag WORD, FORCE_SPLIT */
+    uint64_t *ftab;            /* (n_freq + 1) the distinct frequencies, ftab[0] = 0 */
+    double *lft;               /* (n_freq + 1) their logs (lft[0] = 0) */
+    size_t n_freq, freq_cap;
+    uint32_t *fmap;            /* owned only: (fmap_cap) hash of ftab, index or 0 */
+    size_t fmap_cap;
+    size_t n_words, n_force;   /* edges with WORD, FORCE */
     uint64_t total;
     double logtotal;
     /* HMM */
@@ -90,27 +82,32 @@ struct b4k_jieba {
 };
 
 /* Edge of node by cp, or NULL. */
-static inline const b4k_jieba_slot *b4k_jieba_edge(const b4k_jieba *j, uint32_t node, uint32_t cp)
+static inline const uint64_t *b4k_jieba_edge(const b4k_jieba *j, uint32_t node, uint32_t cp)
 {
     if (node == 0 && cp < j->n_root) {
         uint32_t s = j->root[cp];
         return s ? &j->slot[s - 1] : NULL;
     }
-    uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
+    const uint64_t key = b4k_jieba_key(node, cp);
     const size_t n = j->n_slots;
     size_t h = b4k_jieba_home(key, n);
     for (;;) {
-        const b4k_jieba_slot *s = &j->slot[h];
-        if ((s->kc & B4K_JIEBA_KEYMASK) == key) return s;
-        if (!s->kc) return NULL;
+        const uint64_t v = j->slot[h];
+        if ((v & B4K_JIEBA_KEYMASK) == key) return &j->slot[h];
+        if (!v) return NULL;
         if (++h == n) h = 0;
     }
 }
 
+/* the node an edge leads to */
+static inline uint32_t b4k_jieba_node(const b4k_jieba *j, const uint64_t *e)
+{
+    return (uint32_t)(e - j->slot) + 1;
+}
+
 static inline void b4k_jieba_prefetch(const b4k_jieba *j, uint32_t node, uint32_t cp)
 {
-    uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
-    __builtin_prefetch(&j->slot[b4k_jieba_home(key, j->n_slots)]);
+    __builtin_prefetch(&j->slot[b4k_jieba_home(b4k_jieba_key(node, cp), j->n_slots)]);
 }
 
 static inline const double *b4k_jieba_emit(const b4k_jieba *j, uint32_t cp)
@@ -121,8 +118,8 @@ static inline const double *b4k_jieba_emit(const b4k_jieba *j, uint32_t cp)
     return i < B4K_JIEBA_EMIT_N && j->eidx[i] ? j->ev[j->eidx[i] - 1] : none;
 }
 
-/* Walk a UTF-8 word; returns its node or 0. */
-uint32_t b4k_jieba_find(const b4k_jieba *j, const char *w, size_t n);
+/* Walk a UTF-8 word (n >= 1); returns its edge or NULL. */
+const uint64_t *b4k_jieba_find(const b4k_jieba *j, const char *w, size_t n);
 /* Decode one character as the segmenter sees it (an invalid byte is one
  * character, U+FFFD).  ASCII and 3-byte sequences inline. */
 int b4k_jieba_decode_slow(const unsigned char *s, size_t n, uint32_t *cp);
@@ -143,6 +140,16 @@ static inline int b4k_jieba_decode(const unsigned char *s, size_t n, uint32_t *c
 }
 
 /* ---- building (jieba_dict.c) --------------------------------------------- */
+
+/* Copy src's trie (n_src slots) into the zeroed table dst of n_dst slots
+ * (a multiple of 4, with room): breadth-first, children in code point order,
+ * so the same dictionary gets the same slots (and node numbers) however it
+ * was built.  Frequency indexes go through fmap (NULL: unchanged).  root
+ * (n_root entries, zeroed) gets the root's edges.  Returns the number of
+ * edges copied (nodes not reachable from the root are left out), or -1 when
+ * out of memory. */
+long b4k_jieba_relayout(const uint64_t *src, size_t n_src, uint64_t *dst, size_t n_dst,
+                        uint32_t *root, uint32_t n_root, const uint32_t *fmap);
 
 /* An empty, owned dictionary (HMM tables at MIN_FLOAT). */
 b4k_jieba *b4k_jieba_new_empty(const char *name);

@@ -97,16 +97,41 @@ assert checksum(b"abc") == 0x44BC2CF5AD770999
 def seal(b): return bytes(b) + struct.pack("<Q", checksum(b))
 body = bytearray(good[:-8])
 assert checksum(good[:-8]) == struct.unpack("<Q", good[-8:])[0]
-n_nodes, n_root, n_slots, n_emit = (struct.unpack_from("<I", body, 32)[0], struct.unpack_from("<I", body, 36)[0],
-                                    struct.unpack_from("<Q", body, 40)[0], struct.unpack_from("<I", body, 48)[0])
+u32 = lambda off: struct.unpack_from("<I", body, off)[0]
+u64 = lambda off: struct.unpack_from("<Q", body, off)[0]
+n_root, n_freq, n_slots, n_emit = u32(32), u32(36), u64(40), u32(48)
 up = lambda x: (x + 63) & ~63
-o_root = 256; o_slots = up(o_root + 4 * n_root); o_freq = o_slots + 16 * n_slots
-o_flag = up(o_freq + 8 * n_nodes); o_ecp = up(o_flag + n_nodes); o_ev = up(o_ecp + 4 * n_emit)
-slots = [i for i in range(n_slots) if struct.unpack_from("<Q", body, o_slots + 16 * i)[0]]
+o_root = 256; o_slots = up(o_root + 4 * n_root); o_ftab = up(o_slots + 8 * n_slots)
+o_lft = up(o_ftab + 8 * (n_freq + 1)); o_ecp = up(o_lft + 8 * (n_freq + 1)); o_ev = up(o_ecp + 4 * n_emit)
 def edit(off, fmt, val):
     b = bytearray(body); struct.pack_into(fmt, b, off, val); return seal(b)
-def slot_kc(i): return struct.unpack_from("<Q", body, o_slots + 16 * i)[0]
-s0, s1 = slots[0], slots[1]
+def kc(i): return u64(o_slots + 8 * i)
+def set_kc(i, v): return edit(o_slots + 8 * i, "<Q", v)
+KIDS, KEY = 1 << 61, (1 << 43) - 1
+slots = [i for i in range(n_slots) if kc(i)]
+empty = [i for i in range(n_slots) if not kc(i)]
+leaf = [i for i in slots if not kc(i) & KIDS][0]
+inner = [i for i in slots if kc(i) & KIDS][0]
+def home(key, n): return (((((key * 0x9E3779B97F4A7C15) & M64) >> 32) * (n >> 2)) >> 32) << 2
+def edits(*ch): # (offset, fmt, value)...
+    b = bytearray(body)
+    for off, fmt, val in ch: struct.pack_into(fmt, b, off, val)
+    return seal(b)
+def found(tab, key): # where a lookup for key stops: the slot, or None
+    h = home(key, n_slots)
+    while tab[h]:
+        if tab[h] & KEY == key: return h
+        h = (h + 1) % n_slots
+    return None
+def unreachable_move():
+    for i in slots:
+        if kc(i) & KIDS: continue
+        for e in empty:
+            tab = [kc(x) for x in range(n_slots)]; tab[e], tab[i] = tab[i], 0
+            if found(tab, kc(i) & KEY) is None: return i, e
+i_far, e_far = unreachable_move()
+# a copy of a leaf edge (no flags) in the first empty slot after it
+dup_at = sorted(empty, key=lambda e: (e - leaf) % n_slots)[0]
 # the version 1 file of the same toy dictionary (what b4k wrote before)
 v1 = bytes.fromhex(
     "42344b4a4945424101000000000000000f00000000000000020000000000000010000000000000000300000000000000"
@@ -118,11 +143,6 @@ v1 = bytes.fromhex(
     "3bb6ccd4000000000000f0bf6547485c3bb6ccd46547485c3bb6ccd40a06e4bda0e5a5bd0506e4b896e7958c6125230c"
     "a3ef08de"
     )
-def kc(i): return struct.unpack_from("<Q", body, o_slots + 16 * i)[0]
-def set_kc(i, v): return edit(o_slots + 16 * i, "<Q", v)
-leaf = [i for i in slots if not struct.unpack_from("<Q", body, o_slots + 16 * i + 8)[0] >> 63][0]
-empty = [i for i in range(n_slots) if i not in slots][0]
-K = (1 << 42) - 1
 d = os.path.join(top, "test", "corrupt", "tokenize-jieba")
 os.makedirs(d, exist_ok=True)
 for f in os.listdir(d):
@@ -135,24 +155,25 @@ cases = {
     "truncated.b4kd": good[:-20],
     "checksum.b4kd": bytes(body) + struct.pack("<Q", checksum(body) ^ 1),
     "header-flags.b4kd": edit(12, "<I", 1),
-    "node-count-zero.b4kd": edit(32, "<I", 0),
+    "root-table-size.b4kd": edit(32, "<I", 5),
+    "freq-count.b4kd": edit(36, "<I", 1 << 20),
     "slot-count-not-4n.b4kd": edit(40, "<Q", n_slots + 2),
-    "edge-count.b4kd": edit(56, "<Q", n_nodes + 5),
+    "edge-count.b4kd": edit(56, "<Q", n_slots),
     "section-size-mismatch.b4kd": edit(48, "<I", n_emit + 1),
     "word-count.b4kd": edit(24, "<Q", 3),
     "total-overflow.b4kd": edit(16, "<Q", 1 << 63),
-    "slot-child-out-of-range.b4kd": set_kc(s0, (kc(s0) & ~(0x1FFFFF << 42)) | (31 << 42)),
-    "slot-parent-out-of-range.b4kd": set_kc(s0, (kc(s0) & ~K) | (30 << 21) | (kc(s0) & 0x1FFFFF)),
-    "slot-codepoint.b4kd": set_kc(s0, (kc(s0) & ~0x1FFFFF) | 0x1FFFFF),
-    "slot-two-parents.b4kd": set_kc(s1, (kc(s1) & ~(0x1FFFFF << 42)) | (kc(s0) & (0x1FFFFF << 42))),
-    "slot-children-flag.b4kd": edit(o_slots + 16 * leaf + 8, "<Q", struct.unpack_from("<Q", body, o_slots + 16 * leaf + 8)[0] | (1 << 63)),
-    "slot-log-freq-nan.b4kd": edit(o_slots + 16 * leaf + 8, "<Q", 0x7FF8000000000000),
-    "empty-slot-value.b4kd": edit(o_slots + 16 * empty + 8, "<Q", 1),
-    "freq-too-large.b4kd": edit(o_freq + 8, "<Q", 1 << 60),
-    "flag-bits.b4kd": edit(o_flag + 1, "<B", 4),
-    "root-is-a-word.b4kd": edit(o_flag, "<B", 1),
+    "slot-parent-out-of-range.b4kd": set_kc(leaf, (kc(leaf) & ~(0x3FFFFF << 21)) | ((n_slots + 3) << 21)),
+    "slot-own-parent.b4kd": set_kc(leaf, (kc(leaf) & ~(0x3FFFFF << 21)) | ((leaf + 2) << 21)),
+    "slot-codepoint.b4kd": set_kc(leaf, kc(leaf) | 0x1FFFFF),
+    "slot-freq-index.b4kd": set_kc(leaf, kc(leaf) | ((n_freq + 1) << 43)),
+    "slot-children-flag.b4kd": set_kc(leaf, kc(leaf) | KIDS),
+    "slot-misplaced.b4kd": edits((o_slots + 8 * e_far, "<Q", kc(i_far)), (o_slots + 8 * i_far, "<Q", 0)),
+    "slot-duplicate.b4kd": edits((o_slots + 8 * dup_at, "<Q", kc(leaf) & ((1 << 43) - 1)), (56, "<Q", len(slots) + 1)),
+    "freq-zero-not-first.b4kd": edit(o_ftab, "<Q", 1),
+    "freq-order.b4kd": edit(o_ftab + 16, "<Q", u64(o_ftab + 8)),
+    "freq-log-nan.b4kd": edit(o_lft + 8, "<Q", 0x7FF8000000000000),
     "emission-codepoint.b4kd": edit(o_ecp, "<I", 0x200000),
-    "emission-order.b4kd": edit(o_ecp + 4, "<I", struct.unpack_from("<I", body, o_ecp)[0]),
+    "emission-order.b4kd": edit(o_ecp + 4, "<I", u32(o_ecp)),
 }
 for k, b in cases.items():
     if b is None: continue
