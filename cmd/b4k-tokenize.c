@@ -130,6 +130,12 @@ typedef struct job {
 
 /* ---- output helpers --------------------------------------------------- */
 
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* u in decimal at p; returns the end (two digits a step, from the right) */
 static inline char *put_u(char *p, uint32_t u)
 {
     if (u < 10) {
@@ -139,10 +145,18 @@ static inline char *put_u(char *p, uint32_t u)
     int nd = u < 100 ? 2 : u < 1000 ? 3 : u < 10000 ? 4 : u < 100000 ? 5 : u < 1000000 ? 6
            : u < 10000000 ? 7 : u < 100000000 ? 8 : u < 1000000000 ? 9 : 10;
     char *e = p + nd, *q = e;
-    do {
-        *--q = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) {
+        uint32_t r = u % 100;
+        u /= 100;
+        q -= 2;
+        memcpy(q, digits2 + 2 * r, 2);
+    }
+    if (u >= 10) {
+        q -= 2;
+        memcpy(q, digits2 + 2 * u, 2);
+    } else {
+        *--q = (char)('0' + u);
+    }
     return e;
 }
 
