@@ -233,9 +233,10 @@ static int entries_reserve(b4k_jieba_state *st, size_t k)
 }
 
 /* get_DAG, then calc.  The DAG walks of all start positions advance
- * together, one character (trie level) at a time: each level first
- * prefetches the slots its lookups will read, so the cache misses of
- * independent walks overlap instead of following one another.  The
+ * together, one character (trie level) at a time, and the slots a level
+ * will read are prefetched before it (level 2's as soon as level 1 reads
+ * the root table), so the cache misses of independent walks overlap
+ * instead of following one another.  The
  * entries come out level by level and are then grouped by start (a stable
  * counting sort keeps each list in ascending end order, as jieba's). */
 static int dag_route(cutctx *c, size_t a, size_t b)
@@ -252,7 +253,11 @@ static int dag_route(cutctx *c, size_t a, size_t b)
         uint32_t s;
         if (cp[k] < j->n_root) {
             s = j->root[cp[k]];
-            if (s) __builtin_prefetch(&j->slot[s - 1]);
+            if (s) {
+                __builtin_prefetch(&j->slot[s - 1]);
+                /* and the level 2 lookup, whether or not there are children */
+                if (k + 1 < n) b4k_jieba_prefetch(j, s, cp[k + 1]);
+            }
         } else {
             const uint64_t *e = b4k_jieba_edge(j, 0, cp[k]);
             s = e ? b4k_jieba_node(j, e) : 0;
@@ -278,7 +283,8 @@ static int dag_route(cutctx *c, size_t a, size_t b)
     /* deeper levels */
     for (size_t d = 1; na; d++) {
         if (entries_reserve(st, ne + na)) return -1;
-        for (size_t i = 0; i < na; i++) b4k_jieba_prefetch(j, an[i], cp[ak[i] + d]);
+        if (d > 1) /* level 2's were prefetched on level 1, the deeper ones below */
+            for (size_t i = 0; i < na; i++) b4k_jieba_prefetch(j, an[i], cp[ak[i] + d]);
         size_t m = 0;
         for (size_t i = 0; i < na; i++) {
             size_t k = ak[i];
