@@ -789,17 +789,20 @@ int main(int argc, char **argv)
     b4k_pool *pool = threads > 1 ? b4k_pool_new(threads) : NULL;
     if (threads > 1 && !pool) b4k_cli_dief("cannot start %d threads", threads);
     int nt = b4k_pool_size(pool);
-    /* two sets of batch + per-thread outputs: one being encoded while the
-     * other is read into / written out */
+    /* two sets of batch + chunk outputs: one being encoded while the other
+     * is read into / written out */
     worker *ws[2];
     batch bs[2];
     compute cs[2];
     memset(bs, 0, sizeof bs);
     memset(cs, 0, sizeof cs);
     for (int k = 0; k < 2; k++) {
-        ws[k] = b4k_calloc((size_t)nt, sizeof *ws[k]);
+        /* one set of per-thread scratch for both: a batch is only encoded
+         * once the one before has been (its output is in its chunks), and
+         * the scratch (word caches) stays warm from batch to batch */
+        ws[k] = k ? ws[0] : b4k_calloc((size_t)nt, sizeof *ws[k]);
         if (!ws[k]) b4k_cli_dief("out of memory");
-        for (int i = 0; i < nt; i++) {
+        for (int i = 0; i < nt && !k; i++) {
             b4k_tok_out_init(&ws[k][i].out);
             b4k_buf_init(&ws[k][i].buf);
             b4k_buf_init(&ws[k][i].tmp);
@@ -858,8 +861,8 @@ int main(int argc, char **argv)
         b4k_cli_warn("%zu bad record%s written as {\"error\":...} (--keep-going)", total_err,
                      total_err == 1 ? "" : "s");
     for (int k = 0; k < 2; k++) {
-        worker *w = ws[k];
-        for (int i = 0; i < nt; i++) {
+        worker *w = k ? NULL : ws[k];
+        for (int i = 0; i < nt && w; i++) {
             b4k_tok_out_free(&w[i].out);
             b4k_buf_free(&w[i].buf);
             b4k_buf_free(&w[i].tmp);

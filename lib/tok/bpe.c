@@ -359,8 +359,12 @@ static const cache_slot *cache_get(const bpe_scratch *s, const char *w, size_t n
 
 static int cache_rehash(bpe_scratch *s, size_t cap)
 {
-    cache_slot *slot = b4k_calloc(cap, sizeof *slot);
+    /* zeroed by memset, not calloc: the probes below read a slot before
+     * writing it, which on calloc's fresh pages faults twice (the zero
+     * page, then copy-on-write with a TLB flush, costly with threads) */
+    cache_slot *slot = b4k_malloc_n(cap, sizeof *slot);
     if (!slot) return B4K_ENOMEM;
+    memset(slot, 0, cap * sizeof *slot);
     for (size_t i = 0; s->slot && i <= s->smask; i++) {
         if (!s->slot[i].vn) continue;
         size_t j = s->slot[i].hash & (cap - 1);
