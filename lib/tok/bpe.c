@@ -185,8 +185,9 @@ static int load_merges(b4k_bpe *bpe, const char *text, size_t len, const char *n
     for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
     size_t cap = 16;
     while (cap < 2 * lines + 2) cap <<= 1;
-    bpe->pairs = b4k_calloc(cap, sizeof *bpe->pairs);
+    bpe->pairs = b4k_malloc_n(cap, sizeof *bpe->pairs); /* memset: as cache_rehash's */
     if (!bpe->pairs) return b4k_err_set(err, B4K_ENOMEM, name, 0, "out of memory");
+    memset(bpe->pairs, 0, cap * sizeof *bpe->pairs);
     bpe->pmask = cap - 1;
     const char *p = text, *end = text + len;
     long line = 0;
