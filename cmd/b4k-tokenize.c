@@ -121,6 +121,8 @@ typedef struct worker {
     size_t nerr;       /* bad records written as error records */
     b4k_tok_out *nb;   /* --nbest outputs */
     float *nbs;        /* their scores */
+    char pad[128];     /* no false sharing: the threads' workers sit side by
+                        * side, written per token (out.n, buf.len, ntok) */
 } worker;
 
 /* A piece of a batch and its output.  Threads take the chunks of a batch
