@@ -78,7 +78,7 @@ $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB_A)
 tools: $(TOOL_BIN)
 
 # jieba's dictionary and HMM (Debian's python3-jieba) converted once into the
-# compact b4k data file that --kind cpm and b4k-convert --arch cpm use, so no
+# b4k data file (a trie used in place) that --kind cpm and b4k-convert --arch cpm use, so no
 # Python file is read at run time.  Skipped, with a note, without python3-jieba.
 JIEBA_DIR  ?= /usr/lib/python3/dist-packages/jieba
 JIEBA_DATA := $(BUILD)/share/b4k/jieba.b4kj

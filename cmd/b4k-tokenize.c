@@ -1,9 +1,10 @@
 /* b4k-tokenize: text lines or JSONL in, JSONL with token ids out.
  *
- * Lines are read in batches, encoded in parallel (each thread owns one
- * contiguous slice of the batch, its own b4k_tok_out scratch and output
- * buffer) and written in input order, so memory stays flat however long
- * the stream is.  See man/b4k-tokenize.1. */
+ * Lines are read in batches; a batch is cut into chunks that the threads
+ * (each with its own b4k_tok_out scratch) take one after another, each
+ * chunk with its own output buffer; main reads the next batch and writes
+ * the chunks of the previous one in input order meanwhile, so memory stays
+ * flat however long the stream is.  See man/b4k-tokenize.1. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -120,16 +121,44 @@ typedef struct worker {
     size_t nerr;       /* bad records written as error records */
     b4k_tok_out *nb;   /* --nbest outputs */
     float *nbs;        /* their scores */
+    char pad[128];     /* no false sharing: the threads' workers sit side by
+                        * side, written per token (out.n, buf.len, ntok) */
 } worker;
+
+/* A piece of a batch and its output.  Threads take the chunks of a batch
+ * one after another (dynamic scheduling: a thread the scheduler holds back
+ * takes fewer), and main writes them in order. */
+#define CHUNKS_PER_THREAD 8
+
+typedef struct chunk {
+    size_t begin, end; /* lines */
+    b4k_buf buf;       /* their output */
+    size_t *ends;      /* end offset in buf of each line */
+    size_t ecap;
+    size_t nlines;     /* lines done (all, unless err_at >= 0) */
+    long err_at;       /* index of the failing line in the batch, -1 */
+    b4k_err err;
+    size_t ntok, nerr;
+} chunk;
 
 typedef struct job {
     const cfg *c;
     batch *b;
-    worker *w;
+    worker *w;         /* (threads) */
+    chunk *ch;         /* (nch) */
+    size_t nch;
+    size_t next;       /* the next chunk to take (atomic) */
+    int stop;          /* a chunk failed: take no more (atomic) */
 } job;
 
 /* ---- output helpers --------------------------------------------------- */
 
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* u in decimal at p; returns the end (two digits a step, from the right) */
 static inline char *put_u(char *p, uint32_t u)
 {
     if (u < 10) {
@@ -139,10 +168,18 @@ static inline char *put_u(char *p, uint32_t u)
     int nd = u < 100 ? 2 : u < 1000 ? 3 : u < 10000 ? 4 : u < 100000 ? 5 : u < 1000000 ? 6
            : u < 10000000 ? 7 : u < 100000000 ? 8 : u < 1000000000 ? 9 : 10;
     char *e = p + nd, *q = e;
-    do {
-        *--q = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) {
+        uint32_t r = u % 100;
+        u /= 100;
+        q -= 2;
+        memcpy(q, digits2 + 2 * r, 2);
+    }
+    if (u >= 10) {
+        q -= 2;
+        memcpy(q, digits2 + 2 * u, 2);
+    } else {
+        *--q = (char)('0' + u);
+    }
     return e;
 }
 
@@ -536,10 +573,6 @@ typedef struct compute {
     int running;
 } compute;
 
-/* Each thread gets a contiguous slice of the batch holding about the same
- * number of bytes (line counts balance badly: titles, blank lines and long
- * paragraphs alternate).  Slices stay in thread order, so the output order
- * and the partition are deterministic for a given --threads. */
 static size_t first_line_at(const batch *b, size_t pos)
 {
     size_t lo = 0, hi = b->n; /* first i with off[i] >= pos */
@@ -550,29 +583,68 @@ static size_t first_line_at(const batch *b, size_t pos)
     return lo;
 }
 
-static void run_balanced(void *ctx, int tid, int nt)
+static void swap_out(worker *w, chunk *k)
 {
+    b4k_buf tb = w->buf;
+    w->buf = k->buf;
+    k->buf = tb;
+    size_t *te = w->ends, tc = w->ecap;
+    w->ends = k->ends;
+    w->ecap = k->ecap;
+    k->ends = te;
+    k->ecap = tc;
+}
+
+static void run_chunks(void *ctx, int tid, int nt)
+{
+    (void)nt;
     job *j = ctx;
-    const batch *b = j->b;
-    size_t begin = tid == 0 ? 0 : first_line_at(b, b->len / (size_t)nt * (size_t)tid);
-    size_t end = tid == nt - 1 ? b->n : first_line_at(b, b->len / (size_t)nt * (size_t)(tid + 1));
-    if (begin < end)
-        run_slice(ctx, begin, end, tid);
+    worker *w = &j->w[tid];
+    for (;;) {
+        if (__atomic_load_n(&j->stop, __ATOMIC_RELAXED)) return;
+        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->nch) return;
+        chunk *k = &j->ch[i];
+        if (k->begin >= k->end) continue;
+        swap_out(w, k); /* the chunk's buffers, for run_slice to fill */
+        w->ntok = w->nerr = 0;
+        run_slice(ctx, k->begin, k->end, tid);
+        swap_out(w, k);
+        k->nlines = w->nlines;
+        k->err_at = w->err_at;
+        k->err = w->err;
+        k->ntok = w->ntok;
+        k->nerr = w->nerr;
+        if (k->err_at >= 0) __atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED);
+    }
 }
 
 static void *compute_main(void *p)
 {
     compute *c = p;
-    b4k_pool_run(c->pool, run_balanced, &c->j);
+    b4k_pool_run(c->pool, run_chunks, &c->j);
     return NULL;
 }
 
+/* Cut the batch into chunks of about the same number of bytes (line counts
+ * balance badly: titles, blank lines and long paragraphs alternate); with
+ * one thread, one chunk.  Output order does not depend on the threads. */
 static void compute_start(compute *c, int nt)
 {
-    for (int t = 0; t < nt; t++) { /* a thread may get an empty slice */
-        c->j.w[t].nlines = 0;
-        c->j.w[t].err_at = -1;
+    job *j = &c->j;
+    const batch *b = j->b;
+    size_t nch = j->nch;
+    if (nt == 1) nch = 1;
+    for (size_t i = 0; i < j->nch; i++) {
+        chunk *k = &j->ch[i];
+        k->begin = i == 0 ? 0 : i >= nch ? b->n : first_line_at(b, b->len / nch * i);
+        k->end = i + 1 >= nch ? b->n : first_line_at(b, b->len / nch * (i + 1));
+        k->nlines = 0;
+        k->err_at = -1;
+        k->ntok = k->nerr = 0;
     }
+    j->next = 0;
+    j->stop = 0;
     if (pthread_create(&c->th, NULL, compute_main, c)) b4k_cli_dief("cannot start a thread");
     c->running = 1;
 }
@@ -719,24 +791,31 @@ int main(int argc, char **argv)
     b4k_pool *pool = threads > 1 ? b4k_pool_new(threads) : NULL;
     if (threads > 1 && !pool) b4k_cli_dief("cannot start %d threads", threads);
     int nt = b4k_pool_size(pool);
-    /* two sets of batch + per-thread outputs: one being encoded while the
-     * other is read into / written out */
+    /* two sets of batch + chunk outputs: one being encoded while the other
+     * is read into / written out */
     worker *ws[2];
     batch bs[2];
     compute cs[2];
     memset(bs, 0, sizeof bs);
     memset(cs, 0, sizeof cs);
     for (int k = 0; k < 2; k++) {
-        ws[k] = b4k_calloc((size_t)nt, sizeof *ws[k]);
+        /* one set of per-thread scratch for both: a batch is only encoded
+         * once the one before has been (its output is in its chunks), and
+         * the scratch (word caches) stays warm from batch to batch */
+        ws[k] = k ? ws[0] : b4k_calloc((size_t)nt, sizeof *ws[k]);
         if (!ws[k]) b4k_cli_dief("out of memory");
-        for (int i = 0; i < nt; i++) {
+        for (int i = 0; i < nt && !k; i++) {
             b4k_tok_out_init(&ws[k][i].out);
             b4k_buf_init(&ws[k][i].buf);
             b4k_buf_init(&ws[k][i].tmp);
             b4k_buf_init(&ws[k][i].text);
         }
         cs[k].pool = pool;
-        cs[k].j = (job){&c, &bs[k], ws[k]};
+        size_t nch = nt == 1 ? 1 : (size_t)nt * CHUNKS_PER_THREAD;
+        chunk *ch = b4k_calloc(nch, sizeof *ch);
+        if (!ch) b4k_cli_dief("out of memory");
+        for (size_t i = 0; i < nch; i++) b4k_buf_init(&ch[i].buf);
+        cs[k].j = (job){&c, &bs[k], ws[k], ch, nch, 0, 0};
     }
     b4k_progress prog;
     b4k_progress_init(&prog, progress);
@@ -752,8 +831,8 @@ int main(int argc, char **argv)
         read_batch(&rd, &bs[nxt]);
         compute_wait(&cs[cur]);
         if (bs[nxt].n) compute_start(&cs[nxt], nt);
-        for (int t = 0; t < nt; t++) {
-            worker *x = &ws[cur][t];
+        for (size_t t = 0; t < cs[cur].j.nch; t++) {
+            chunk *x = &cs[cur].j.ch[t];
             size_t upto = x->nlines;
             if (upto && fwrite(x->buf.data, 1, x->ends[upto - 1], out) != x->ends[upto - 1])
                 b4k_cli_dief("write error: %s", strerror(errno));
@@ -784,8 +863,8 @@ int main(int argc, char **argv)
         b4k_cli_warn("%zu bad record%s written as {\"error\":...} (--keep-going)", total_err,
                      total_err == 1 ? "" : "s");
     for (int k = 0; k < 2; k++) {
-        worker *w = ws[k];
-        for (int i = 0; i < nt; i++) {
+        worker *w = k ? NULL : ws[k];
+        for (int i = 0; i < nt && w; i++) {
             b4k_tok_out_free(&w[i].out);
             b4k_buf_free(&w[i].buf);
             b4k_buf_free(&w[i].tmp);
@@ -797,6 +876,11 @@ int main(int argc, char **argv)
             free(w[i].nbs);
         }
         free(w);
+        for (size_t i = 0; i < cs[k].j.nch; i++) {
+            b4k_buf_free(&cs[k].j.ch[i].buf);
+            free(cs[k].j.ch[i].ends);
+        }
+        free(cs[k].j.ch);
         free(bs[k].text);
         free(bs[k].off);
         free(bs[k].lens);

@@ -1,7 +1,8 @@
 /* Build-time converter: jieba's dictionary and HMM parameters (Debian's
- * python3-jieba: dict.txt and finalseg/prob_*.py) -> the compact b4k jieba
- * data file (see lib/tok/jieba_dict.c), optionally with user dictionaries
- * merged in.  Python is never run: the files are parsed in C.
+ * python3-jieba: dict.txt and finalseg/prob_*.py) -> the b4k jieba data
+ * file (format version 2, used in place: see lib/tok/jieba_data.c),
+ * optionally with user dictionaries merged in.  Python is never run: the
+ * files are parsed in C.
  *
  *   build/tools/jieba-data [-d JIEBA_DIR] [-u USER_DICT]... OUT
  *   build/tools/jieba-data -c [-d JIEBA_DIR | -f DATA] [-u USER_DICT]... [-n]

@@ -185,8 +185,9 @@ static int load_merges(b4k_bpe *bpe, const char *text, size_t len, const char *n
     for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
     size_t cap = 16;
     while (cap < 2 * lines + 2) cap <<= 1;
-    bpe->pairs = b4k_calloc(cap, sizeof *bpe->pairs);
+    bpe->pairs = b4k_malloc_n(cap, sizeof *bpe->pairs); /* memset: as cache_rehash's */
     if (!bpe->pairs) return b4k_err_set(err, B4K_ENOMEM, name, 0, "out of memory");
+    memset(bpe->pairs, 0, cap * sizeof *bpe->pairs);
     bpe->pmask = cap - 1;
     const char *p = text, *end = text + len;
     long line = 0;
@@ -359,8 +360,12 @@ static const cache_slot *cache_get(const bpe_scratch *s, const char *w, size_t n
 
 static int cache_rehash(bpe_scratch *s, size_t cap)
 {
-    cache_slot *slot = b4k_calloc(cap, sizeof *slot);
+    /* zeroed by memset, not calloc: the probes below read a slot before
+     * writing it, which on calloc's fresh pages faults twice (the zero
+     * page, then copy-on-write with a TLB flush, costly with threads) */
+    cache_slot *slot = b4k_malloc_n(cap, sizeof *slot);
     if (!slot) return B4K_ENOMEM;
+    memset(slot, 0, cap * sizeof *slot);
     for (size_t i = 0; s->slot && i <= s->smask; i++) {
         if (!s->slot[i].vn) continue;
         size_t j = s->slot[i].hash & (cap - 1);

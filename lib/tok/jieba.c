@@ -17,16 +17,17 @@ struct b4k_jieba_state {
     int32_t *dx;         /* DAG ends */
     double *dlf;         /* their log frequencies */
     size_t dcap;
+    uint32_t *ak, *anode;/* (block) walks still going: start, node */
+    uint32_t *ek;        /* DAG entries as found, level by level: start, */
+    int32_t *ex;         /* end */
+    double *elf;         /* and log frequency */
+    size_t ecap;
     double *rs;          /* (block + 1) route score */
     int32_t *rx;         /* (block + 1) route end */
     double (*V)[4];      /* (run) HMM scores */
     uint8_t (*bp)[4];    /* (run) back pointers */
     uint8_t *hpos;       /* (run) chosen states */
     size_t hcap;
-    /* a direct-mapped cache of trie edges below the root (hits and misses),
-     * so frequent character pairs stay out of the big hash table */
-    uint64_t *cache;     /* (JB_CACHE) key | child << 42 | hasf << 63 */
-    uint64_t gen;        /* the dictionary's gen when the cache was filled */
 };
 
 void b4k_jieba_words_init(b4k_jieba_words *w) { memset(w, 0, sizeof *w); }
@@ -49,34 +50,17 @@ void b4k_jieba_state_free(b4k_jieba_state *st)
     b4k_free(st->dstart);
     b4k_free(st->dx);
     b4k_free(st->dlf);
+    b4k_free(st->ak);
+    b4k_free(st->anode);
+    b4k_free(st->ek);
+    b4k_free(st->ex);
+    b4k_free(st->elf);
     b4k_free(st->rs);
     b4k_free(st->rx);
     b4k_free(st->V);
     b4k_free(st->bp);
     b4k_free(st->hpos);
-    b4k_free(st->cache);
     b4k_free(st);
-}
-
-#define JB_CACHE_BITS 15
-
-static inline uint32_t next_cached(const b4k_jieba *j, b4k_jieba_state *st, uint32_t node,
-                                   uint32_t cp, int *hasf)
-{
-    if (node == 0 && cp < 0x10000) {
-        *hasf = j->roothasf[cp];
-        return j->root[cp];
-    }
-    uint64_t key = ((uint64_t)(node + 1) << 21) | cp;
-    size_t ci = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - JB_CACHE_BITS));
-    uint64_t v = st->cache[ci];
-    if ((v & B4K_JIEBA_KEYMASK) == key) {
-        *hasf = (int)(v >> 63);
-        return (uint32_t)(v >> 42) & 0x1FFFFF;
-    }
-    uint32_t c = b4k_jieba_next_f(j, node, cp, hasf);
-    st->cache[ci] = key | ((uint64_t)c << 42) | ((uint64_t)(c && *hasf) << 63);
-    return c;
 }
 
 typedef struct cutctx {
@@ -111,14 +95,20 @@ static inline int is_alnum(uint32_t c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-static uint32_t find_cps(const b4k_jieba *j, const uint32_t *cp, size_t n)
+/* the edge into the node of the word cp[0..n), n >= 1, or NULL */
+static const uint64_t *find_cps(const b4k_jieba *j, const uint32_t *cp, size_t n)
 {
-    uint32_t node = 0;
-    for (size_t i = 0; i < n; i++) {
-        node = b4k_jieba_next(j, node, cp[i]);
-        if (!node) return 0;
-    }
-    return node;
+    const uint64_t *e = b4k_jieba_edge(j, 0, cp[0]);
+    for (size_t i = 1; i < n && e; i++) e = b4k_jieba_edge(j, b4k_jieba_node(j, e), cp[i]);
+    return e;
+}
+
+/* a word the user dictionary marked (freq 0) to be split after the HMM */
+static int force_split(const b4k_jieba *j, const uint32_t *cp, size_t n)
+{
+    if (!j->n_force) return 0;
+    const uint64_t *e = find_cps(j, cp, n);
+    return e && (*e & B4K_JIEBA_FORCE);
 }
 
 /* ---- finalseg ----------------------------------------------------------- */
@@ -171,8 +161,7 @@ static int hmm_cut(cutctx *c, size_t a, size_t b)
             begin = i;
         } else if (p == JB_E || p == JB_S) {
             size_t wb = p == JB_E ? begin : i;
-            uint32_t node = find_cps(j, st->cp + a + wb, i + 1 - wb);
-            if (node && (j->flag[node] & 2)) {
+            if (force_split(j, st->cp + a + wb, i + 1 - wb)) {
                 for (size_t q = wb; q <= i; q++)
                     if (emit(c, a + q, a + q + 1)) return -1;
             } else if (emit(c, a + wb, a + i + 1)) {
@@ -182,8 +171,7 @@ static int hmm_cut(cutctx *c, size_t a, size_t b)
         }
     }
     if (nexti < n) {
-        uint32_t node = find_cps(j, st->cp + a + nexti, n - nexti);
-        if (node && (j->flag[node] & 2)) {
+        if (force_split(j, st->cp + a + nexti, n - nexti)) {
             for (size_t q = nexti; q < n; q++)
                 if (emit(c, a + q, a + q + 1)) return -1;
         } else if (emit(c, a + nexti, a + n)) {
@@ -234,43 +222,112 @@ static int finalseg_cut(cutctx *c, size_t a, size_t b)
 
 /* ---- the dictionary part ------------------------------------------------ */
 
+/* room for k more DAG entries */
+static int entries_reserve(b4k_jieba_state *st, size_t k)
+{
+    if (k <= st->ecap) return 0;
+    size_t c1 = st->ecap, c2 = st->ecap, c3 = st->ecap;
+    if (B4K_GROW(st->ek, c1, k) || B4K_GROW(st->ex, c2, k) || B4K_GROW(st->elf, c3, k)) return -1;
+    st->ecap = c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3);
+    return 0;
+}
+
+/* get_DAG, then calc.  The DAG walks of all start positions advance
+ * together, one character (trie level) at a time, and the slots a level
+ * will read are prefetched before it (level 2's as soon as level 1 reads
+ * the root table), so the cache misses of independent walks overlap
+ * instead of following one another.  The
+ * entries come out level by level and are then grouped by start (a stable
+ * counting sort keeps each list in ascending end order, as jieba's). */
 static int dag_route(cutctx *c, size_t a, size_t b)
 {
     const b4k_jieba *j = c->j;
     b4k_jieba_state *st = c->st;
-    size_t n = b - a;
+    const size_t n = b - a;
     const uint32_t *cp = st->cp + a;
-    size_t nd = 0;
-    st->dstart[0] = 0;
+    uint32_t *ak = st->ak, *an = st->anode;
+    const double *lft = j->lft;
+    if (entries_reserve(st, n)) return -1;
+    /* level 1: the root's edges (an[] holds their nodes for a moment) */
     for (size_t k = 0; k < n; k++) {
-        uint32_t node = 0;
-        size_t first = nd;
-        for (size_t i = k; i < n; i++) {
-            int hasf = 0;
-            node = next_cached(j, st, node, cp[i], &hasf);
-            if (!node) break;
-            if (hasf) {
-                if (nd == st->dcap) {
-                    size_t c1 = st->dcap, c2 = st->dcap;
-                    if (B4K_GROW(st->dx, c1, nd + 1) || B4K_GROW(st->dlf, c2, nd + 1)) return -1;
-                    st->dcap = c1 < c2 ? c1 : c2;
-                }
-                st->dx[nd] = (int32_t)i;
-                st->dlf[nd] = j->lf[node];
-                nd++;
+        uint32_t s;
+        if (cp[k] < j->n_root) {
+            s = j->root[cp[k]];
+            if (s) {
+                __builtin_prefetch(&j->slot[s - 1]);
+                /* and the level 2 lookup, whether or not there are children */
+                if (k + 1 < n) b4k_jieba_prefetch(j, s, cp[k + 1]);
+            }
+        } else {
+            const uint64_t *e = b4k_jieba_edge(j, 0, cp[k]);
+            s = e ? b4k_jieba_node(j, e) : 0;
+        }
+        an[k] = s;
+    }
+    size_t ne = 0, na = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t node = an[k];
+        if (!node) continue;
+        uint64_t e = j->slot[node - 1];
+        uint32_t fi = b4k_jieba_fi(e);
+        if (fi) {
+            st->ek[ne] = (uint32_t)k;
+            st->ex[ne] = (int32_t)k;
+            st->elf[ne++] = lft[fi];
+        }
+        if ((e & B4K_JIEBA_KIDS) && k + 1 < n) {
+            ak[na] = (uint32_t)k; /* na <= k: an[k] was read */
+            an[na++] = node;
+        }
+    }
+    /* deeper levels */
+    for (size_t d = 1; na; d++) {
+        if (entries_reserve(st, ne + na)) return -1;
+        if (d > 1) /* level 2's were prefetched on level 1, the deeper ones below */
+            for (size_t i = 0; i < na; i++) b4k_jieba_prefetch(j, an[i], cp[ak[i] + d]);
+        size_t m = 0;
+        for (size_t i = 0; i < na; i++) {
+            size_t k = ak[i];
+            const uint64_t *e = b4k_jieba_edge(j, an[i], cp[k + d]);
+            if (!e) continue;
+            uint32_t fi = b4k_jieba_fi(*e);
+            if (fi) {
+                st->ek[ne] = (uint32_t)k;
+                st->ex[ne] = (int32_t)(k + d);
+                st->elf[ne++] = lft[fi];
+            }
+            if ((*e & B4K_JIEBA_KIDS) && k + d + 1 < n) {
+                ak[m] = (uint32_t)k;
+                an[m++] = b4k_jieba_node(j, e);
             }
         }
-        if (nd == first) {
-            if (nd == st->dcap) {
-                size_t c1 = st->dcap, c2 = st->dcap;
-                if (B4K_GROW(st->dx, c1, nd + 1) || B4K_GROW(st->dlf, c2, nd + 1)) return -1;
-                st->dcap = c1 < c2 ? c1 : c2;
-            }
-            st->dx[nd] = (int32_t)k;
-            st->dlf[nd] = 0.0; /* log(FREQ.get(ch) or 1) with FREQ 0 or absent */
-            nd++;
+        na = m;
+    }
+    /* lists by start; a start with no word gets itself, as jieba's
+     * "if not tmplist: tmplist.append(k)" (log(FREQ.get(ch) or 1) = 0) */
+    if (ne + n > st->dcap) {
+        size_t c1 = st->dcap, c2 = st->dcap;
+        if (B4K_GROW(st->dx, c1, ne + n) || B4K_GROW(st->dlf, c2, ne + n)) return -1;
+        st->dcap = c1 < c2 ? c1 : c2;
+    }
+    int32_t *ds = st->dstart, *cur = st->rx; /* rx: a cursor per start until calc */
+    memset(cur, 0, n * sizeof *cur);
+    for (size_t e = 0; e < ne; e++) cur[st->ek[e]]++;
+    ds[0] = 0;
+    for (size_t k = 0; k < n; k++) {
+        int32_t cnt = cur[k];
+        if (!cnt) {
+            st->dx[ds[k]] = (int32_t)k;
+            st->dlf[ds[k]] = 0.0;
+            cnt = 1;
         }
-        st->dstart[k + 1] = (int32_t)nd;
+        cur[k] = ds[k];
+        ds[k + 1] = ds[k] + cnt;
+    }
+    for (size_t e = 0; e < ne; e++) {
+        int32_t p = cur[st->ek[e]]++;
+        st->dx[p] = st->ex[e];
+        st->dlf[p] = st->elf[e];
     }
     const double lt = j->logtotal;
     st->rs[n] = 0;
@@ -295,8 +352,8 @@ static int dag_route(cutctx *c, size_t a, size_t b)
 static int flush_buf(cutctx *c, size_t bs, size_t be)
 {
     if (be - bs == 1) return emit(c, bs, be);
-    uint32_t node = find_cps(c->j, c->st->cp + bs, be - bs);
-    if (!node || !c->j->freq[node]) return finalseg_cut(c, bs, be);
+    const uint64_t *e = find_cps(c->j, c->st->cp + bs, be - bs);
+    if (!e || !b4k_jieba_fi(*e)) return finalseg_cut(c, bs, be);
     for (size_t q = bs; q < be; q++)
         if (emit(c, q, q + 1)) return -1;
     return 0;
@@ -345,10 +402,11 @@ static int grow_text(b4k_jieba_state *st, size_t n)
     size_t c[7] = {st->cap, st->cap, st->cap, st->cap, st->cap, st->cap, st->cap};
     if (B4K_GROW(st->cp, c[0], n + 1) || B4K_GROW(st->off, c[1], n + 1) ||
         B4K_GROW(st->dstart, c[2], n + 1) || B4K_GROW(st->rs, c[3], n + 1) ||
-        B4K_GROW(st->rx, c[4], n + 1))
+        B4K_GROW(st->rx, c[4], n + 1) || B4K_GROW(st->ak, c[5], n + 1) ||
+        B4K_GROW(st->anode, c[6], n + 1))
         return -1;
     size_t m = c[0];
-    for (int i = 1; i < 5; i++)
+    for (int i = 1; i < 7; i++)
         if (c[i] < m) m = c[i];
     st->cap = m;
     return 0;
@@ -360,12 +418,6 @@ int b4k_jieba_cut(const b4k_jieba *j, b4k_jieba_state *st, const char *text, siz
     const unsigned char *s = (const unsigned char *)text;
     cutctx c = {j, st, out};
     if (n >= 0xffffffffu) return b4k_err_set(err, B4K_ERANGE, NULL, 0, "text too long");
-    if (!st->cache || st->gen != j->gen) {
-        if (!st->cache) st->cache = b4k_malloc_n((size_t)1 << JB_CACHE_BITS, sizeof *st->cache);
-        if (!st->cache) goto oom;
-        memset(st->cache, 0, sizeof *st->cache << JB_CACHE_BITS);
-        st->gen = j->gen;
-    }
     if (grow_text(st, n)) goto oom;
     size_t nc = 0;
     for (size_t i = 0; i < n;) {
@@ -404,14 +456,14 @@ static int suggest_freq(b4k_jieba *j, const char *w, size_t n, uint64_t *out, b4
     if ((rc = b4k_jieba_cut(j, st, w, n, 0, &ws, err))) goto done;
     double ftotal = (double)j->total, f = 1.0;
     for (size_t i = 0; i < ws.n; i++) {
-        uint32_t node = b4k_jieba_find(j, w + ws.beg[i], ws.end[i] - ws.beg[i]);
-        double sf = node ? (double)j->freq[node] : 1.0;
+        const uint64_t *e = b4k_jieba_find(j, w + ws.beg[i], ws.end[i] - ws.beg[i]);
+        double sf = e ? (double)j->ftab[b4k_jieba_fi(*e)] : 1.0;
         f *= sf / ftotal;
     }
     double prod = f * (double)j->total;
     uint64_t a = (uint64_t)prod + 1; /* int() truncates; prod >= 0 */
-    uint32_t node = b4k_jieba_find(j, w, n);
-    uint64_t b = node ? j->freq[node] : 1;
+    const uint64_t *e = n ? b4k_jieba_find(j, w, n) : NULL;
+    uint64_t b = e ? j->ftab[b4k_jieba_fi(*e)] : 1;
     *out = a > b ? a : b;
 done:
     b4k_jieba_words_free(&ws);
@@ -439,11 +491,7 @@ static int set_and_count(b4k_jieba *j, const char *w, size_t n, uint64_t f, long
     int rc;
     if ((rc = b4k_jieba_dict_set(j, w, n, f, err, line)) || (rc = b4k_jieba_dict_count(j, f, err, line)))
         return rc;
-    if (f == 0) {
-        uint32_t node = b4k_jieba_find(j, w, n);
-        if (node) j->flag[node] |= 2;
-    }
-    return 0;
+    return f == 0 ? b4k_jieba_force_split(j, w, n, err) : 0;
 }
 
 /* re_userdict = ^(.+?)( [0-9]+)?( [a-z]+)?$ : the shortest word whose rest

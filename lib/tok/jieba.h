@@ -11,11 +11,13 @@
  *     jieba.load_userdict, with suggest_freq for missing frequencies.
  *
  * The data (dictionary and HMM parameters) come either from jieba's own
- * files (dict.txt and finalseg/prob_*.py, parsed in C) or from the compact
- * b4k data file that tools/jieba-data.c writes ("B4KJIEBA" format, see
- * jieba_dict.c); the latter can be loaded from memory so a converted model
- * can embed it.  A b4k_jieba is read-only once loaded (add user dictionaries
- * before sharing it between threads). */
+ * files (dict.txt and finalseg/prob_*.py, parsed in C) or from the b4k
+ * data file that tools/jieba-data.c writes ("B4KJIEBA" format version 2,
+ * see jieba_data.c): a trie laid out to be used in place, so loading it is
+ * an mmap plus checks, with nothing built.  The same bytes can be loaded
+ * from memory, so a converted model can embed them.  A b4k_jieba is
+ * read-only once loaded (add user dictionaries before sharing it between
+ * threads; adding a word to a loaded data file copies its arrays). */
 #ifndef B4K_TOK_JIEBA_H
 #define B4K_TOK_JIEBA_H
 
@@ -31,7 +33,9 @@ typedef struct b4k_jieba_state b4k_jieba_state;
 /* Where Debian's python3-jieba keeps its data. */
 #define B4K_JIEBA_DEBIAN_DIR "/usr/lib/python3/dist-packages/jieba"
 
-/* The b4k data file (plain or zstd-compressed), or the same bytes in memory. */
+/* The b4k data file (plain: mmap'd and used in place; or zstd-compressed),
+ * or the same bytes in memory (copied).  Version 1 files are refused with a
+ * message saying how to regenerate them. */
 int b4k_jieba_load(b4k_jieba **out, const char *path, b4k_err *err);
 int b4k_jieba_load_mem(b4k_jieba **out, const void *data, size_t n, const char *name,
                        b4k_err *err);
@@ -47,6 +51,8 @@ void b4k_jieba_free(b4k_jieba *j); /* NULL ok */
 
 /* Serialise to the b4k data format (appended to out). */
 int b4k_jieba_save(const b4k_jieba *j, b4k_buf *out, b4k_err *err);
+/* The checksum a data file ends with (over every byte before it). */
+uint64_t b4k_jieba_data_checksum(const void *data, size_t n);
 
 /* Add a user dictionary (jieba.load_userdict).  Not thread-safe. */
 int b4k_jieba_load_userdict(b4k_jieba *j, const char *path, b4k_err *err);

@@ -1,33 +1,21 @@
-/* jieba data: the prefix dictionary (trie), the HMM parameters, loading
- * from jieba's own files or from the b4k data file, saving, and user
- * dictionaries.
- *
- * The b4k data file ("B4KJIEBA", all little-endian):
- *   0   8  magic "B4KJIEBA"
- *   8   4  version (1)
- *   12  4  flags (0)
- *   16  8  total: jieba's FREQ total (sum of every dictionary line's freq)
- *   24  8  number of words
- *   32  8  bytes of the word section
- *   40  4  number of emission entries
- *   44  4  0
- *   48  32 start log-probabilities, states B E M S (f64)
- *   80  128 transition log-probabilities [from][to] (f64; -3.14e100 = none)
- *   208     emission entries: u32 code point, f64 x 4 (B E M S)
- *           words: varint freq, varint byte length, UTF-8 bytes
- *   end-8   u64 FNV-1a of everything before it */
+/* jieba data: building the trie in memory (from jieba's own files, and for
+ * user dictionaries), and reading jieba's text files (dict.txt and
+ * finalseg/prob_*.py).  The b4k data file is in jieba_data.c. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/alloc.h"
 #include "core/utf8.h"
 #include "io/stream.h"
 #include "tok/jieba_impl.h"
 
-#define MAX_NODES B4K_JIEBA_MAX_NODES
+/* an owned table is grown before its load passes 60% */
+#define LOAD_NUM 3
+#define LOAD_DEN 5
 
 int b4k_jieba_decode_slow(const unsigned char *s, size_t n, uint32_t *cp)
 {
@@ -45,25 +33,26 @@ int b4k_jieba_decode_slow(const unsigned char *s, size_t n, uint32_t *cp)
 
 static int oom(b4k_err *err) { return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory"); }
 
-static b4k_jieba *jb_new(const char *name)
+b4k_jieba *b4k_jieba_new_empty(const char *name)
 {
     b4k_jieba *j = b4k_calloc(1, sizeof *j);
     if (!j) return NULL;
     snprintf(j->name, sizeof j->name, "%s", name ? name : "");
-    j->root = b4k_calloc(0x10000, sizeof *j->root);
-    j->roothasf = b4k_calloc(0x10000, 1);
-    j->hcap = 1 << 16;
-    j->slot = b4k_calloc(j->hcap, sizeof *j->slot);
-    j->nodes_cap = 1024;
-    j->freq = b4k_calloc(j->nodes_cap, sizeof *j->freq);
-    j->lf = b4k_calloc(j->nodes_cap, sizeof *j->lf);
-    j->flag = b4k_calloc(j->nodes_cap, sizeof *j->flag);
-    j->n_nodes = 1;
+    j->owned = 1;
+    j->n_root = 0x10000;
+    j->root = b4k_calloc(j->n_root, sizeof *j->root);
+    j->n_slots = 1 << 12;
+    j->slot = b4k_calloc(j->n_slots, sizeof *j->slot);
+    j->freq_cap = 64;
+    j->ftab = b4k_calloc(j->freq_cap, sizeof *j->ftab);
+    j->lft = b4k_calloc(j->freq_cap, sizeof *j->lft);
+    j->fmap_cap = 128;
+    j->fmap = b4k_calloc(j->fmap_cap, sizeof *j->fmap);
     for (int a = 0; a < 4; a++) {
         j->start[a] = B4K_JIEBA_MIN_FLOAT;
         for (int b = 0; b < 4; b++) j->trans[a][b] = B4K_JIEBA_MIN_FLOAT;
     }
-    if (!j->root || !j->roothasf || !j->slot || !j->freq || !j->lf || !j->flag) {
+    if (!j->root || !j->slot || !j->ftab || !j->lft || !j->fmap) {
         b4k_jieba_free(j);
         return NULL;
     }
@@ -73,96 +62,229 @@ static b4k_jieba *jb_new(const char *name)
 void b4k_jieba_free(b4k_jieba *j)
 {
     if (!j) return;
-    b4k_free(j->root);
-    b4k_free(j->roothasf);
-    b4k_free(j->slot);
-    b4k_free(j->freq);
-    b4k_free(j->lf);
-    b4k_free(j->flag);
-    b4k_free(j->wblob);
-    b4k_free(j->woff);
-    b4k_free(j->wnode);
-    b4k_free(j->ekey);
-    b4k_free(j->eval);
+    if (j->owned) {
+        b4k_free(j->root);
+        b4k_free(j->slot);
+        b4k_free(j->ftab);
+        b4k_free(j->lft);
+        b4k_free(j->ev);
+    }
+    b4k_free(j->fmap);
+    if (j->map) munmap(j->map, j->map_len);
+    b4k_free(j->image);
     b4k_free(j);
 }
 
-static void hash_put(uint64_t *slots, size_t cap, uint64_t v)
+/* ---- relayout --------------------------------------------------------------- */
+
+typedef struct edge {
+    uint64_t key; /* parent << 21 | cp, the old numbering */
+    uint32_t slot;
+} edge;
+
+static int cmp_edge(const void *a, const void *b)
 {
-    uint64_t key = v & B4K_JIEBA_KEYMASK;
-    size_t mask = cap - 1, h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
-    while (slots[h]) h = (h + 1) & mask;
-    slots[h] = v;
+    uint64_t x = ((const edge *)a)->key, y = ((const edge *)b)->key;
+    return (x > y) - (x < y);
 }
 
-/* keep the edge's copy of "freq > 0" in step with freq[child] */
-static void set_hasf(b4k_jieba *j, uint32_t parent, uint32_t cp, int hasf)
+long b4k_jieba_relayout(const uint64_t *src, size_t n_src, uint64_t *dst, size_t n_dst,
+                        uint32_t *root, uint32_t n_root, const uint32_t *fmap)
 {
-    if (parent == 0 && cp < 0x10000) {
-        j->roothasf[cp] = (uint8_t)hasf;
-        return;
+    long rc = -1;
+    size_t ne = 0;
+    for (size_t i = 0; i < n_src; i++) ne += src[i] != 0;
+    edge *e = b4k_malloc_n(ne ? ne : 1, sizeof *e);
+    uint32_t *first = b4k_calloc(n_src + 2, sizeof *first); /* edges of old node p: [first[p], first[p+1]) */
+    uint32_t *q = b4k_malloc_n(n_src + 1, sizeof *q);       /* queue of old nodes */
+    uint32_t *nid = b4k_malloc_n(n_src + 1, sizeof *nid);   /* old node -> new node */
+    if (!e || !first || !q || !nid) goto done;
+    ne = 0;
+    for (size_t i = 0; i < n_src; i++) {
+        if (!src[i]) continue;
+        e[ne].key = src[i] & B4K_JIEBA_KEYMASK;
+        e[ne++].slot = (uint32_t)i;
     }
-    uint64_t key = ((uint64_t)(parent + 1) << 21) | cp;
-    size_t mask = j->hcap - 1, h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
-    while (j->slot[h] && (j->slot[h] & B4K_JIEBA_KEYMASK) != key) h = (h + 1) & mask;
-    if (j->slot[h]) j->slot[h] = (j->slot[h] & ~(1ull << 63)) | ((uint64_t)(hasf != 0) << 63);
+    qsort(e, ne, sizeof *e, cmp_edge);
+    for (size_t i = 0; i < ne; i++) {
+        uint32_t p = b4k_jieba_parent(e[i].key);
+        if (p <= n_src) first[p + 1]++;
+    }
+    for (size_t p = 0; p <= n_src; p++) first[p + 1] += first[p];
+    size_t head = 0, cnt = 1, copied = 0;
+    q[0] = 0;
+    nid[0] = 0;
+    while (head < cnt) {
+        uint32_t p = q[head++];
+        for (uint32_t k = first[p]; k < first[p + 1]; k++) {
+            uint64_t s = src[e[k].slot];
+            uint32_t cp = (uint32_t)(s & 0x1FFFFF);
+            uint64_t key = b4k_jieba_key(nid[p], cp);
+            size_t h = b4k_jieba_home(key, n_dst);
+            while (dst[h])
+                if (++h == n_dst) h = 0;
+            uint64_t fi = b4k_jieba_fi(s);
+            if (fmap) fi = fmap[fi];
+            dst[h] = key | (fi << B4K_JIEBA_FSHIFT) | (s & (B4K_JIEBA_KIDS | B4K_JIEBA_WORD | B4K_JIEBA_FORCE));
+            if (nid[p] == 0 && cp < n_root) root[cp] = (uint32_t)h + 1;
+            nid[e[k].slot + 1] = (uint32_t)h + 1;
+            q[cnt++] = e[k].slot + 1; /* each slot is one node: queued once */
+            copied++;
+        }
+    }
+    rc = (long)copied;
+done:
+    b4k_free(e);
+    b4k_free(first);
+    b4k_free(q);
+    b4k_free(nid);
+    return rc;
 }
 
-static int hash_grow(b4k_jieba *j)
+/* ---- the owned, mutable form ------------------------------------------------ */
+
+static size_t fmap_home(uint64_t f, size_t cap) { return (size_t)((f * 0x9E3779B97F4A7C15ull) >> 40) & (cap - 1); }
+
+static int fmap_build(b4k_jieba *j, size_t cap)
 {
-    size_t nc = j->hcap * 2;
-    uint64_t *ns = b4k_calloc(nc, sizeof *ns);
-    if (!ns) return -1;
-    for (size_t i = 0; i < j->hcap; i++)
-        if (j->slot[i]) hash_put(ns, nc, j->slot[i]);
-    b4k_free(j->slot);
-    j->slot = ns;
-    j->hcap = nc;
+    uint32_t *m = b4k_calloc(cap, sizeof *m);
+    if (!m) return -1;
+    for (size_t i = 1; i <= j->n_freq; i++) {
+        size_t h = fmap_home(j->ftab[i], cap);
+        while (m[h]) h = (h + 1) & (cap - 1);
+        m[h] = (uint32_t)i;
+    }
+    b4k_free(j->fmap);
+    j->fmap = m;
+    j->fmap_cap = cap;
     return 0;
 }
 
-static uint32_t child_or_add(b4k_jieba *j, uint32_t node, uint32_t cp)
+/* the frequency index of f (added when new); 0 for f = 0, -1 when full or
+ * out of memory */
+static long freq_index(b4k_jieba *j, uint64_t f)
 {
-    uint32_t c = b4k_jieba_next(j, node, cp);
-    if (c) return c;
-    if (j->n_nodes >= MAX_NODES) return 0;
-    if (j->n_nodes == j->nodes_cap) {
-        size_t c1 = j->nodes_cap, c2 = j->nodes_cap, c3 = j->nodes_cap;
-        if (B4K_GROW(j->freq, c1, j->n_nodes + 1) || B4K_GROW(j->lf, c2, j->n_nodes + 1) ||
-            B4K_GROW(j->flag, c3, j->n_nodes + 1))
-            return 0;
-        j->nodes_cap = (uint32_t)(c1 < c2 ? (c1 < c3 ? c1 : c3) : (c2 < c3 ? c2 : c3));
+    if (!f) return 0;
+    size_t h = fmap_home(f, j->fmap_cap);
+    for (;;) {
+        uint32_t i = j->fmap[h];
+        if (!i) break;
+        if (j->ftab[i] == f) return i;
+        h = (h + 1) & (j->fmap_cap - 1);
     }
-    c = j->n_nodes++;
-    j->freq[c] = 0;
-    j->lf[c] = 0; /* log(0 or 1) */
-    j->flag[c] = 0;
-    if (node == 0 && cp < 0x10000) {
-        j->root[cp] = c;
-    } else {
-        if ((j->hn + 1) * 10 > j->hcap * 7 && hash_grow(j)) return 0;
-        hash_put(j->slot, j->hcap, ((uint64_t)(node + 1) << 21) | cp | ((uint64_t)c << 42));
-        j->hn++;
+    if (j->n_freq >= B4K_JIEBA_MAX_FREQS) return -1;
+    if (j->n_freq + 2 > j->freq_cap) {
+        size_t c1 = j->freq_cap, c2 = j->freq_cap;
+        if (B4K_GROW(j->ftab, c1, j->n_freq + 2) || B4K_GROW(j->lft, c2, j->n_freq + 2)) return -1;
+        j->freq_cap = c1 < c2 ? c1 : c2;
     }
-    return c;
+    size_t i = ++j->n_freq;
+    j->ftab[i] = f;
+    j->lft[i] = log((double)f);
+    if (j->n_freq * 2 > j->fmap_cap) return fmap_build(j, j->fmap_cap * 2) ? -1 : (long)i;
+    j->fmap[h] = (uint32_t)i;
+    return (long)i;
 }
 
-uint32_t b4k_jieba_find(const b4k_jieba *j, const char *w, size_t n)
+/* a table of n slots holding the current edges (node numbers change) */
+static int regrow(b4k_jieba *j, size_t n)
+{
+    uint64_t *ns = b4k_calloc(n, sizeof *ns);
+    if (!ns) return -1;
+    memset(j->root, 0, (size_t)j->n_root * sizeof *j->root);
+    if (b4k_jieba_relayout(j->slot, j->n_slots, ns, n, j->root, j->n_root, NULL) < 0) {
+        b4k_free(ns);
+        return -1;
+    }
+    b4k_free(j->slot);
+    j->slot = ns;
+    j->n_slots = n;
+    return 0;
+}
+
+int b4k_jieba_thaw(b4k_jieba *j, b4k_err *err)
+{
+    if (j->owned) return 0;
+    size_t n = (j->n_slots * 2 + 3) & ~(size_t)3; /* room to grow */
+    if (n > B4K_JIEBA_MAX_SLOTS) n = j->n_slots;
+    size_t fc = j->n_freq + 64;
+    uint32_t *root = b4k_calloc(0x10000, sizeof *root);
+    uint64_t *slot = b4k_calloc(n, sizeof *slot), *ftab = b4k_malloc_n(fc, sizeof *ftab);
+    double *lft = b4k_malloc_n(fc, sizeof *lft);
+    double(*ev)[4] = j->n_emit ? b4k_malloc_n(j->n_emit, sizeof *ev) : NULL;
+    if (!root || !slot || !ftab || !lft || (j->n_emit && !ev) ||
+        b4k_jieba_relayout(j->slot, j->n_slots, slot, n, root, 0x10000, NULL) < 0) {
+        b4k_free(root);
+        b4k_free(slot);
+        b4k_free(ftab);
+        b4k_free(lft);
+        b4k_free(ev);
+        return oom(err);
+    }
+    memcpy(ftab, j->ftab, (j->n_freq + 1) * sizeof *ftab);
+    memcpy(lft, j->lft, (j->n_freq + 1) * sizeof *lft);
+    if (j->n_emit) memcpy(ev, j->ev, j->n_emit * sizeof *ev);
+    j->root = root;
+    j->n_root = 0x10000;
+    j->slot = slot;
+    j->n_slots = n;
+    j->ftab = ftab;
+    j->lft = lft;
+    j->freq_cap = fc;
+    j->ev = ev;
+    j->ev_cap = j->n_emit;
+    j->owned = 1;
+    if (j->map) munmap(j->map, j->map_len);
+    b4k_free(j->image);
+    j->map = j->image = NULL;
+    j->map_len = 0;
+    size_t cap = 128;
+    while (cap < j->n_freq * 2 + 2) cap *= 2;
+    if (fmap_build(j, cap)) return oom(err);
+    return 0;
+}
+
+/* room for k more edges */
+static int reserve(b4k_jieba *j, size_t k)
+{
+    size_t need = j->n_edges + k, n = j->n_slots;
+    while (need * LOAD_DEN > n * LOAD_NUM && n < B4K_JIEBA_MAX_SLOTS)
+        n = n * 2 > B4K_JIEBA_MAX_SLOTS ? B4K_JIEBA_MAX_SLOTS : n * 2;
+    if (need + need / 8 >= n) return 1; /* too large: over 7/8 full at the largest */
+    return n == j->n_slots ? 0 : regrow(j, n) ? -1 : 0;
+}
+
+/* a new edge of node by cp; the table has room (see reserve) */
+static uint64_t *add_edge(b4k_jieba *j, uint32_t node, uint32_t cp)
+{
+    uint64_t key = b4k_jieba_key(node, cp);
+    size_t h = b4k_jieba_home(key, j->n_slots);
+    while (j->slot[h])
+        if (++h == j->n_slots) h = 0;
+    j->slot[h] = key;
+    j->n_edges++;
+    if (node == 0 && cp < j->n_root) j->root[cp] = (uint32_t)h + 1;
+    if (node) j->slot[node - 1] |= B4K_JIEBA_KIDS;
+    return &j->slot[h];
+}
+
+const uint64_t *b4k_jieba_find(const b4k_jieba *j, const char *w, size_t n)
 {
     uint32_t node = 0;
+    const uint64_t *e = NULL;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         i += (size_t)b4k_jieba_decode((const unsigned char *)w + i, n - i, &cp);
-        node = b4k_jieba_next(j, node, cp);
-        if (!node) return 0;
+        if (!(e = b4k_jieba_edge(j, node, cp))) return NULL;
+        node = b4k_jieba_node(j, e);
     }
-    return node;
+    return e;
 }
 
 uint64_t b4k_jieba_freq(const b4k_jieba *j, const char *word, size_t len)
 {
-    uint32_t node = len ? b4k_jieba_find(j, word, len) : 0;
-    return node ? j->freq[node] : 0;
+    const uint64_t *e = len ? b4k_jieba_find(j, word, len) : NULL;
+    return e ? j->ftab[b4k_jieba_fi(*e)] : 0;
 }
 
 size_t b4k_jieba_n_words(const b4k_jieba *j) { return j->n_words; }
@@ -171,46 +293,34 @@ uint64_t b4k_jieba_total(const b4k_jieba *j) { return j->total; }
 /* FREQ[word] = freq (and every prefix into the trie).  Does not touch total. */
 int b4k_jieba_dict_set(b4k_jieba *j, const char *w, size_t n, uint64_t freq, b4k_err *err, long line)
 {
+    int rc;
     if (!n) return b4k_err_set(err, B4K_EFORMAT, j->name, line, "empty word");
     if (b4k_utf8_check(w, n) != (size_t)-1)
         return b4k_err_set(err, B4K_EFORMAT, j->name, line, "word is not valid UTF-8");
     if (freq > ((uint64_t)1 << 53))
         return b4k_err_set(err, B4K_ERANGE, j->name, line, "frequency %llu is too large",
                            (unsigned long long)freq);
-    uint32_t node = 0, parent = 0, last = 0;
+    if ((rc = b4k_jieba_thaw(j, err))) return rc;
+    if ((rc = reserve(j, n))) /* no relayout during the walk */
+        return rc > 0 ? b4k_err_set(err, B4K_ERANGE, j->name, line, "dictionary too large") : oom(err);
+    long fi = freq_index(j, freq);
+    if (fi < 0)
+        return j->n_freq >= B4K_JIEBA_MAX_FREQS
+                   ? b4k_err_set(err, B4K_ERANGE, j->name, line, "too many distinct frequencies")
+                   : oom(err);
+    uint32_t node = 0;
+    uint64_t *e = NULL;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         i += (size_t)b4k_jieba_decode((const unsigned char *)w + i, n - i, &cp);
-        parent = node;
-        last = cp;
-        node = child_or_add(j, node, cp);
-        if (!node) {
-            if (j->n_nodes >= MAX_NODES)
-                return b4k_err_set(err, B4K_ERANGE, j->name, line, "dictionary too large");
-            return oom(err);
-        }
+        e = (uint64_t *)b4k_jieba_edge(j, node, cp);
+        if (!e) e = add_edge(j, node, cp);
+        node = b4k_jieba_node(j, e);
     }
-    j->freq[node] = freq;
-    j->lf[node] = log((double)(freq ? freq : 1));
-    j->gen++;
-    set_hasf(j, parent, last, freq > 0);
-    if (!(j->flag[node] & 1)) {
-        j->flag[node] |= 1;
-        if (j->n_words + 2 > j->words_cap) {
-            size_t c1 = j->words_cap, c2 = j->words_cap;
-            if (B4K_GROW(j->woff, c1, j->n_words + 2) || B4K_GROW(j->wnode, c2, j->n_words + 2))
-                return oom(err);
-            j->words_cap = c1 < c2 ? c1 : c2;
-        }
-        if (j->wblob_len + n > 0xffffffffu)
-            return b4k_err_set(err, B4K_ERANGE, j->name, line, "dictionary too large");
-        if (j->wblob_len + n > j->wblob_cap && B4K_GROW(j->wblob, j->wblob_cap, j->wblob_len + n))
-            return oom(err);
-        if (j->n_words == 0) j->woff[0] = 0;
-        memcpy(j->wblob + j->wblob_len, w, n);
-        j->wblob_len += n;
-        j->wnode[j->n_words] = node;
-        j->woff[++j->n_words] = (uint32_t)j->wblob_len;
+    *e = (*e & ~(B4K_JIEBA_FMASK << B4K_JIEBA_FSHIFT)) | ((uint64_t)fi << B4K_JIEBA_FSHIFT);
+    if (!(*e & B4K_JIEBA_WORD)) {
+        *e |= B4K_JIEBA_WORD;
+        j->n_words++;
     }
     return 0;
 }
@@ -224,59 +334,32 @@ int b4k_jieba_dict_count(b4k_jieba *j, uint64_t f, b4k_err *err, long line)
     return 0;
 }
 
-/* ---- HMM parameters ----------------------------------------------------- */
-
-static int emit_reserve(b4k_jieba *j, size_t n)
+int b4k_jieba_force_split(b4k_jieba *j, const char *w, size_t n, b4k_err *err)
 {
-    size_t cap = 64;
-    while (cap < n * 2) cap <<= 1;
-    b4k_free(j->ekey);
-    b4k_free(j->eval);
-    j->ekey = b4k_calloc(cap, sizeof *j->ekey);
-    j->eval = b4k_malloc_n(cap, sizeof *j->eval);
-    j->ecap = j->ekey && j->eval ? cap : 0;
-    j->en = 0;
-    return j->ecap ? 0 : -1;
-}
-
-/* double the emission table (rehashing every entry) */
-static int emit_grow(b4k_jieba *j)
-{
-    size_t cap = j->ecap * 2, mask = cap - 1;
-    uint32_t *key = b4k_calloc(cap, sizeof *key);
-    double(*val)[4] = b4k_malloc_n(cap, sizeof *val);
-    if (!key || !val) {
-        b4k_free(key);
-        b4k_free(val);
-        return -1;
+    int rc;
+    if ((rc = b4k_jieba_thaw(j, err))) return rc;
+    uint64_t *e = n ? (uint64_t *)b4k_jieba_find(j, w, n) : NULL;
+    if (e && !(*e & B4K_JIEBA_FORCE)) {
+        *e |= B4K_JIEBA_FORCE;
+        j->n_force++;
     }
-    for (size_t i = 0; i < j->ecap; i++) {
-        if (!j->ekey[i]) continue;
-        size_t h = (size_t)(((uint64_t)(j->ekey[i] - 1) * 0x9E3779B97F4A7C15ull) >> 20) & mask;
-        while (key[h]) h = (h + 1) & mask;
-        key[h] = j->ekey[i];
-        memcpy(val[h], j->eval[i], sizeof val[h]);
-    }
-    b4k_free(j->ekey);
-    b4k_free(j->eval);
-    j->ekey = key;
-    j->eval = val;
-    j->ecap = cap;
     return 0;
 }
 
-/* slot for cp (created with MIN_FLOAT values); NULL when out of memory */
-static double *emit_slot(b4k_jieba *j, uint32_t cp)
+/* ---- HMM parameters ----------------------------------------------------- */
+
+/* emission row of cp (created at MIN_FLOAT); cp outside re_han's range gets
+ * the caller's scratch row (never read by the HMM); NULL when out of memory */
+static double *emit_row(b4k_jieba *j, uint32_t cp, double *scratch)
 {
-    if ((j->en + 1) * 2 > j->ecap && emit_grow(j)) return NULL;
-    size_t mask = j->ecap - 1, h = (size_t)(((uint64_t)cp * 0x9E3779B97F4A7C15ull) >> 20) & mask;
-    while (j->ekey[h] && j->ekey[h] != cp + 1) h = (h + 1) & mask;
-    if (!j->ekey[h]) {
-        j->ekey[h] = cp + 1;
-        for (int s = 0; s < 4; s++) j->eval[h][s] = B4K_JIEBA_MIN_FLOAT;
-        j->en++;
-    }
-    return j->eval[h];
+    uint32_t i = cp - B4K_JIEBA_EMIT_LO;
+    if (i >= B4K_JIEBA_EMIT_N) return scratch;
+    if (j->eidx[i]) return j->ev[j->eidx[i] - 1];
+    if (B4K_GROW(j->ev, j->ev_cap, j->n_emit + 1)) return NULL;
+    double *row = j->ev[j->n_emit++];
+    for (int s = 0; s < 4; s++) row[s] = B4K_JIEBA_MIN_FLOAT;
+    j->eidx[i] = (uint16_t)j->n_emit;
+    return row;
 }
 
 static int state_index(uint32_t c)
@@ -397,9 +480,9 @@ static int parse_prob(b4k_jieba *j, const char *text, size_t n, int which, const
                     if (t < 0) BADP;
                     j->trans[s][t] = v;
                 } else {
-                    double *slot = emit_slot(j, k);
-                    if (!slot) BADP;
-                    slot[s] = v;
+                    double scratch[4], *row = emit_row(j, k, scratch);
+                    if (!row) BADP;
+                    row[s] = v;
                 }
                 py_ws(&r);
                 if (r.p < r.end && *r.p == ',') r.p++;
@@ -413,7 +496,7 @@ static int parse_prob(b4k_jieba *j, const char *text, size_t n, int which, const
     return 0;
 }
 
-static int slurp(const char *path, char **out, size_t *len, size_t max, b4k_err *err)
+int b4k_jieba_slurp(const char *path, char **out, size_t *len, size_t max, b4k_err *err)
 {
     b4k_stream *s = NULL;
     size_t cap = 1 << 16, n = 0;
@@ -512,7 +595,6 @@ static int load_dict_stream(b4k_jieba *j, b4k_stream *s, const char *path, b4k_e
 static int load_prob(b4k_jieba *j, const char *text, size_t n, int which, const char *path,
                      b4k_err *err)
 {
-    if (which == 2 && emit_reserve(j, n / 16 + 16)) return oom(err);
     const char *at;
     if (!parse_prob(j, text, n, which, &at)) return 0;
     long ln = 1;
@@ -531,7 +613,7 @@ int b4k_jieba_load_dir(b4k_jieba **out, const char *dir, b4k_err *err)
     int dl = (int)strlen(dir); /* "dir/" names files "dir/dict.txt", not "dir//dict.txt" */
     while (dl > 1 && dir[dl - 1] == '/') dl--;
     snprintf(path, sizeof path, "%.*s/dict.txt", dl, dir);
-    b4k_jieba *j = jb_new(path);
+    b4k_jieba *j = b4k_jieba_new_empty(path);
     if (!j) return oom(err);
     if ((rc = b4k_stream_open(&s, path, err))) goto fail;
     rc = load_dict_stream(j, s, path, err);
@@ -541,7 +623,7 @@ int b4k_jieba_load_dir(b4k_jieba **out, const char *dir, b4k_err *err)
         char *text;
         size_t n;
         snprintf(path, sizeof path, "%.*s/finalseg/%s", dl, dir, PROBS[w]);
-        if ((rc = slurp(path, &text, &n, (size_t)64 << 20, err))) goto fail;
+        if ((rc = b4k_jieba_slurp(path, &text, &n, (size_t)64 << 20, err))) goto fail;
         rc = load_prob(j, text, n, w, path, err);
         b4k_free(text);
         if (rc) goto fail;
@@ -563,7 +645,7 @@ int b4k_jieba_load_text_mem(b4k_jieba **out, const void *dict, size_t dict_n,
     *out = NULL;
     if (!name) name = "";
     snprintf(path, sizeof path, "%s/dict.txt", name);
-    b4k_jieba *j = jb_new(path);
+    b4k_jieba *j = b4k_jieba_new_empty(path);
     if (!j) return oom(err);
     if ((rc = b4k_stream_open_mem(&s, dict_n ? dict : "", dict_n, path, err))) goto fail;
     rc = load_dict_stream(j, s, path, err);
@@ -589,188 +671,3 @@ fail:
     return rc;
 }
 
-/* ---- the b4k data file -------------------------------------------------- */
-
-static const char MAGIC[8] = {'B', '4', 'K', 'J', 'I', 'E', 'B', 'A'};
-
-static uint64_t fnv64(const unsigned char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
-
-static int put_le(b4k_buf *b, uint64_t v, int n)
-{
-    char t[8];
-    for (int i = 0; i < n; i++) t[i] = (char)(v >> (8 * i));
-    return b4k_buf_append(b, t, (size_t)n);
-}
-
-static int put_f64(b4k_buf *b, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    return put_le(b, u, 8);
-}
-
-static int put_varint(b4k_buf *b, uint64_t v)
-{
-    char t[10];
-    int n = 0;
-    do {
-        t[n++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    return b4k_buf_append(b, t, (size_t)n);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-int b4k_jieba_save(const b4k_jieba *j, b4k_buf *out, b4k_err *err)
-{
-    size_t start = out->len;
-    b4k_buf words;
-    b4k_buf_init(&words);
-    for (size_t i = 0; i < j->n_words; i++) {
-        uint32_t b = j->woff[i], e = j->woff[i + 1];
-        if (put_varint(&words, j->freq[j->wnode[i]]) || put_varint(&words, e - b) ||
-            b4k_buf_append(&words, j->wblob + b, e - b))
-            goto nomem;
-    }
-    if (b4k_buf_append(out, MAGIC, 8) || put_le(out, 1, 4) || put_le(out, 0, 4) ||
-        put_le(out, j->total, 8) || put_le(out, j->n_words, 8) || put_le(out, words.len, 8) ||
-        put_le(out, j->en, 4) || put_le(out, 0, 4))
-        goto nomem;
-    for (int a = 0; a < 4; a++)
-        if (put_f64(out, j->start[a])) goto nomem;
-    for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 4; b++)
-            if (put_f64(out, j->trans[a][b])) goto nomem;
-    /* emission entries sorted by code point, so the file is reproducible */
-    if (j->en) {
-        uint32_t *cps = b4k_malloc_n(j->en, sizeof *cps);
-        size_t k = 0;
-        if (!cps) goto nomem;
-        for (size_t h = 0; h < j->ecap && k < j->en; h++)
-            if (j->ekey[h]) cps[k++] = j->ekey[h] - 1;
-        qsort(cps, k, sizeof *cps, cmp_u32);
-        for (size_t i = 0; i < k; i++) {
-            const double *e = b4k_jieba_emit(j, cps[i]);
-            int bad = put_le(out, cps[i], 4);
-            for (int st = 0; st < 4 && !bad; st++) bad = put_f64(out, e[st]);
-            if (bad) {
-                b4k_free(cps);
-                goto nomem;
-            }
-        }
-        b4k_free(cps);
-    }
-    if (b4k_buf_append(out, words.data, words.len)) goto nomem;
-    if (put_le(out, fnv64((const unsigned char *)out->data + start, out->len - start), 8)) goto nomem;
-    b4k_buf_free(&words);
-    return 0;
-nomem:
-    b4k_buf_free(&words);
-    return oom(err);
-}
-
-static uint64_t get_le(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static double get_f64(const unsigned char *p)
-{
-    uint64_t u = get_le(p, 8);
-    double d;
-    memcpy(&d, &u, 8);
-    return d;
-}
-
-static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (int sh = 0; sh < 64; sh += 7) {
-        if (*p >= end) return -1;
-        unsigned char c = *(*p)++;
-        x |= (uint64_t)(c & 0x7f) << sh;
-        if (!(c & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-int b4k_jieba_load_mem(b4k_jieba **out, const void *data, size_t n, const char *name,
-                       b4k_err *err)
-{
-    const unsigned char *p = data, *end = p + n;
-    int rc = 0;
-    *out = NULL;
-    b4k_jieba *j = jb_new(name);
-    if (!j) return oom(err);
-#define BAD(...) do { rc = b4k_err_set(err, B4K_EFORMAT, j->name, 0, __VA_ARGS__); goto fail; } while (0)
-    if (n < 208 + 8) BAD("not a b4k jieba data file (too short)");
-    if (memcmp(p, MAGIC, 8)) BAD("not a b4k jieba data file (bad magic)");
-    if (get_le(p + 8, 4) != 1) BAD("unsupported jieba data version %u", (unsigned)get_le(p + 8, 4));
-    if (fnv64(p, n - 8) != get_le(end - 8, 8)) {
-        rc = b4k_err_set(err, B4K_ECHECKSUM, j->name, 0, "checksum mismatch (corrupt jieba data)");
-        goto fail;
-    }
-    uint64_t total = get_le(p + 16, 8), nw = get_le(p + 24, 8), wbytes = get_le(p + 32, 8);
-    uint64_t ne = get_le(p + 40, 4);
-    size_t body = n - 208 - 8;
-    if (ne > body / 36 || wbytes != body - ne * 36) BAD("section sizes do not match the file size");
-    if (nw > wbytes / 3 + 1 || total > ((uint64_t)1 << 62)) BAD("implausible word count or total");
-    for (int a = 0; a < 4; a++) j->start[a] = get_f64(p + 48 + 8 * a);
-    for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 4; b++) j->trans[a][b] = get_f64(p + 80 + 8 * (4 * a + b));
-    if (emit_reserve(j, ne + 1)) {
-        rc = oom(err);
-        goto fail;
-    }
-    const unsigned char *q = p + 208;
-    for (uint64_t i = 0; i < ne; i++, q += 36) {
-        uint32_t cp = (uint32_t)get_le(q, 4);
-        if (cp > 0x10FFFF) BAD("emission entry %llu: bad code point", (unsigned long long)i);
-        double *slot = emit_slot(j, cp);
-        if (!slot) BAD("emission table overflow");
-        for (int s = 0; s < 4; s++) slot[s] = get_f64(q + 4 + 8 * s);
-    }
-    const unsigned char *wend = q + wbytes;
-    for (uint64_t i = 0; i < nw; i++) {
-        uint64_t f, l;
-        if (get_varint(&q, wend, &f) || get_varint(&q, wend, &l) || l > (uint64_t)(wend - q))
-            BAD("word %llu: truncated", (unsigned long long)i);
-        if ((rc = b4k_jieba_dict_set(j, (const char *)q, (size_t)l, f, err, 0))) goto fail;
-        q += l;
-    }
-    if (q != wend) BAD("trailing bytes after the words");
-    j->total = total;
-    j->logtotal = log((double)total);
-#undef BAD
-    *out = j;
-    return 0;
-fail:
-    b4k_jieba_free(j);
-    return rc;
-}
-
-int b4k_jieba_load(b4k_jieba **out, const char *path, b4k_err *err)
-{
-    char *buf;
-    size_t n;
-    int rc = slurp(path, &buf, &n, (size_t)1 << 31, err);
-    if (rc) return rc;
-    rc = b4k_jieba_load_mem(out, buf, n, path, err);
-    b4k_free(buf);
-    return rc;
-}

@@ -109,6 +109,8 @@ static int32_t piece_to_id(const b4k_spm *m, const char *s, size_t n)
 
 /* The same Viterbi walking the code point trie.  Returns 0, 1 when the
  * text is not valid UTF-8 (nothing done), -1 out of memory. */
+#define SPM_AHEAD 4
+
 static int viterbi_cp(const b4k_spm *m, b4k_spm_state *st, struct b4k_spm_best *best)
 {
     const size_t len = st->norm_len;
@@ -145,6 +147,15 @@ static int viterbi_cp(const b4k_spm *m, b4k_spm_state *st, struct b4k_spm_best *
     const float unk_score = m->min_score - UNK_PENALTY;
     size_t start = 0;
     for (size_t c = 0; c < nc; c++) {
+        /* the root step is a table read; prefetch the second step's slot
+         * a few characters ahead (a cache miss otherwise) */
+        if (c + SPM_AHEAD + 1 < nc && cps[c + SPM_AHEAD] < 0x10000) {
+            uint32_t n1 = t->root[cps[c + SPM_AHEAD]];
+            if (n1) {
+                uint64_t key = ((uint64_t)(n1 + 1) << 21) | cps[c + SPM_AHEAD + 1];
+                __builtin_prefetch(&t->slots[(size_t)((key * 0x9E3779B97F4A7C15ull) >> 24) & t->mask]);
+            }
+        }
         const float till = best[start].score;
         int single = 0;
         const size_t mblen = cpl[c];

@@ -153,9 +153,13 @@ static int build_trie(b4k_spm *m, b4k_err *err)
         return b4k_err_set(err, B4K_ERANGE, m->name, 0, "pieces too long in total (%zu bytes)", total);
     size_t cap = 1024;
     while (cap < total * 2) cap <<= 1;
-    t->slots = b4k_calloc(cap, sizeof *t->slots);
+    /* zeroed by writing (memset), not calloc: the probes read slots before
+     * writing them, and on calloc's fresh pages a read maps the shared zero
+     * page, so each first write would be a second fault with a TLB flush */
+    t->slots = b4k_malloc_n(cap, sizeof *t->slots);
     t->val = b4k_malloc_n(total, sizeof *t->val);
     if (!t->slots || !t->val) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    memset(t->slots, 0, cap * sizeof *t->slots);
     t->cap = cap;
     t->mask = cap - 1;
     t->n_nodes = 1;
@@ -193,10 +197,12 @@ static int build_cptrie(b4k_spm *m, b4k_err *err)
     if (total >= (1u << 21) - 2) return 0; /* byte trie only */
     size_t cap = 1024;
     while (cap < total * 2) cap <<= 1;
-    t->root = b4k_calloc(0x10000, sizeof *t->root);
+    t->root = b4k_malloc_n(0x10000, sizeof *t->root); /* memset, as build_trie's */
     t->val = b4k_malloc_n(total, sizeof *t->val);
-    t->slots = b4k_calloc(cap, sizeof *t->slots);
+    t->slots = b4k_malloc_n(cap, sizeof *t->slots);
     if (!t->root || !t->val || !t->slots) return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
+    memset(t->root, 0, 0x10000 * sizeof *t->root);
+    memset(t->slots, 0, cap * sizeof *t->slots);
     t->cap = cap;
     t->mask = cap - 1;
     t->n_nodes = 1;

@@ -149,6 +149,62 @@ TEST(data_file_round_trip)
     b4k_jieba_free(j);
 }
 
+/* a data file used in place takes user words (its arrays are copied out):
+ * the same cuts and the same saved bytes as the dictionary built in memory,
+ * and the same cuts again after saving and loading that */
+TEST(data_file_user_words)
+{
+    b4k_jieba *j = toy(), *k = NULL;
+    CHECK(j);
+    if (!j) return;
+    b4k_buf b, c, d;
+    b4k_err err = {0};
+    b4k_buf_init(&b);
+    b4k_buf_init(&c);
+    b4k_buf_init(&d);
+    CHECK_EQ_INT(b4k_jieba_save(j, &b, &err), 0);
+    CHECK_EQ_INT(b4k_jieba_load_mem(&k, b.data, b.len, "mem", &err), 0);
+    if (!k) goto done;
+    static const char *const words[] = {"甲乙", "乙丙丁", "人中"};
+    static const int64_t freqs[] = {7, -1, 0};
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(b4k_jieba_add_word(j, words[i], strlen(words[i]), freqs[i], &err), 0);
+        CHECK_EQ_INT(b4k_jieba_add_word(k, words[i], strlen(words[i]), freqs[i], &err), 0);
+    }
+    static const char *const texts[] = {"甲乙丙丁", "中国人中国", "乙丙丁甲乙", "丙丁人中"};
+    char want[4][256];
+    for (int i = 0; i < 4; i++) {
+        snprintf(want[i], sizeof want[i], "%s", cut(j, texts[i], 1));
+        CHECK_EQ_STR(cut(k, texts[i], 1), want[i]);
+    }
+    CHECK_EQ_INT(b4k_jieba_n_words(k), b4k_jieba_n_words(j));
+    CHECK_EQ_INT(b4k_jieba_total(k), b4k_jieba_total(j));
+    CHECK_EQ_INT(b4k_jieba_save(j, &c, &err), 0);
+    CHECK_EQ_INT(b4k_jieba_save(k, &d, &err), 0);
+    CHECK(c.len == d.len && !memcmp(c.data, d.data, c.len));
+    b4k_jieba_free(k);
+    k = NULL;
+    CHECK_EQ_INT(b4k_jieba_load_mem(&k, d.data, d.len, "mem", &err), 0);
+    for (int i = 0; k && i < 4; i++) CHECK_EQ_STR(cut(k, texts[i], 1), want[i]);
+done:
+    b4k_jieba_free(k);
+    b4k_jieba_free(j);
+    b4k_buf_free(&b);
+    b4k_buf_free(&c);
+    b4k_buf_free(&d);
+}
+
+/* the word-list format of version 1 is refused, saying what to do */
+TEST(data_file_version_1)
+{
+    unsigned char v1[300] = "B4KJIEBA\x01";
+    b4k_jieba *k = NULL;
+    b4k_err err = {0};
+    CHECK_EQ_INT(b4k_jieba_load_mem(&k, v1, sizeof v1, "old.b4kj", &err), B4K_EFORMAT);
+    CHECK(strstr(err.msg, "version 1") && strstr(err.msg, "regenerate"));
+    b4k_jieba_free(k);
+}
+
 TEST(malformed_dictionaries)
 {
     const char *bad[] = {"中国\n", "中国 x n\n", "中国 -3 n\n", "中国  3\n", "\xff\xfe 3\n", "\n",
@@ -242,6 +298,8 @@ int main(void)
     if (!mkdtemp(tmpdir)) return 1;
     RUN(toy_dictionary);
     RUN(data_file_round_trip);
+    RUN(data_file_user_words);
+    RUN(data_file_version_1);
     RUN(malformed_dictionaries);
     real = debian();
     if (real) {
