@@ -32,6 +32,12 @@
 # CPM SentencePiece model) | b4k-w2v train --join-pieces; fastText gets the
 # same words.  Without the CPM vocabulary, python3-jieba segments a slice.
 #
+# word2vec.c itself is not built here; test/ref/w2v_ref.c, an independent
+# re-implementation of its training loop (test/data/w2v_ref.sh checks b4k's
+# training loss against it), runs side by side with the same settings, 2
+# threads, for the models in W2V_REF_MODELS (default cbow; its scalar loop is
+# slow for skip-gram): a same-corpus, same-run stand-in for word2vec.c.
+#
 # Env: W2V_EN=FILE.zst, W2V_ZH=FILE.zst replace the corpora (smoke tests),
 #      W2V_MODELS="skipgram cbow", W2V_SKIP_1T=1 skips the 1-thread runs,
 #      W2V_SKIP_ZH=1 skips Chinese, ZH_MODEL=cbow|skipgram (cbow).
@@ -44,6 +50,9 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/b4k-bench-w2v.XXXXXX"); trap 'rm -rf "$W"' EXIT
 Q=$DATA/w2v/questions-words.txt
 # private copies of the binaries: a rebuild in the shared tree must not hit a run
 mkdir -p "$W/bin" && cp "$(command -v b4k-w2v)" "$(command -v b4k-tokenize)" "$W/bin/" && PATH="$W/bin:$PATH"
+REF=
+if [ -n "${W2V_REF_MODELS-cbow}" ] && [ -n "${TOP:-}" ] && [ -f "$TOP/test/ref/w2v_ref.c" ] &&
+   ${CC:-cc} -O2 -o "$W/bin/w2v_ref" "$TOP/test/ref/w2v_ref.c" -lm -lpthread 2> /dev/null; then REF=$W/bin/w2v_ref; fi
 echo "machine load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (shared machine: compare same-run ratios, not absolute times)"
 
 # word2vec.c, shared/ANCHORS.md: 16.9 M words, the settings above, 2 threads
@@ -92,6 +101,13 @@ for M in ${W2V_MODELS:-skipgram cbow}; do
   row "fastText $M" ft_$M 2 "$NW" "$ownf" "$af"
   printf '  %-24s wall %7.1f s  (ANCHORS, 16.9 M words)        own %7d                                  analogy %5.2f%% of all\n' \
     "word2vec.c $M" "${W2C_WALL[$M]}" "${W2C_RATE[$M]}" "${W2C_ACC[$M]}"
+  ar=
+  if [ -n "$REF" ] && [[ " ${W2V_REF_MODELS-cbow} " == *" $M "* ]] &&
+     run ref_$M "$REF" -train "$W/en.txt" -output "$W/ref_$M.vec" -cbow $([ $M = cbow ] && echo 1 || echo 0) \
+       -size 200 -window 5 -negative 5 -sample 1e-4 -min-count 5 -iter 1 -alpha ${W2V_ALPHA:-0.05} -threads 2; then
+    ar=$(acc "$W/ref_$M.vec")
+    row "w2v_ref.c $M (twin)" ref_$M 2 "$NW" "" "$ar"
+  fi
   echo "  ratio b4k/fastText: speed (wall) $(ratio "$(wall ft_$M)" "$(wall b4k_$M)")x," \
        "CPU $(ratio "$(user ft_$M)" "$(user b4k_$M)")x, own rate $(ratio "${own:-0}" "${ownf:-0}")x," \
        "peak memory $(ratio "$(rss b4k_$M)" "$(rss ft_$M)")x," \
@@ -112,6 +128,8 @@ for M in ${W2V_MODELS:-skipgram cbow}; do
   echo "    throughput >= fastText's (same run): wall ${r2}x: $(met "$r2 >= 1"); CPU ${r2c}x: $(met "$r2c >= 1")"
   echo "    analogy within 1 point of the better of word2vec.c (${W2C_ACC[$M]}%) and fastText (${af%% *}%), or above:" \
        "b4k ${ab%% *}% (best - 1 = $(awk "BEGIN { printf \"%.2f\", $best - 1 }")): $(met "${ab%% *} >= $best - 1")"
+  [ -z "$ar" ] || echo "    (same run, same corpus: the word2vec.c-style twin test/ref/w2v_ref.c ${ar%% *}% of all, b4k ${ab%% *}%:" \
+       "$(awk "BEGIN { printf \"%+.2f\", ${ab%% *} - ${ar%% *} }") points)"
   if [ -n "$own1" ]; then
     sp=$(ratio "${own:-0} * 2" "$own1"); spw=$(ratio "$(wall b4k1_$M)" "$(wall b4k_$M)")
     echo "    2-thread speedup >= 1.8x: training rate ${sp}x: $(met "$sp >= 1.8"); whole-run wall ${spw}x"
