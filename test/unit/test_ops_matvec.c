@@ -4,6 +4,7 @@
  * shapes, for f32, f16, bf16 and q8 weights; sgemm path; dot/axpy. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/alloc.h"
 #include "core/cpu.h"
@@ -125,6 +126,51 @@ TEST(dot_axpy)
     }
 }
 
+/* the decoder's attention row: odd head sizes (tails of every width, more
+ * than one 128-wide pass) and key counts, against the _ref twin and an
+ * exact double computation */
+TEST(attn_row)
+{
+    static const int hs[] = { 1, 7, 8, 16, 33, 64, 80, 130, 257 };
+    static const int ss[] = { 1, 2, 15, 16, 17, 200 };
+    for (size_t a = 0; a < sizeof hs / sizeof *hs; a++)
+        for (size_t b = 0; b < sizeof ss / sizeof *ss; b++) {
+            int HS = hs[a], S = ss[b];
+            float *q = malloc(sizeof(float) * HS), *K = malloc(sizeof(float) * S * HS),
+                  *V = malloc(sizeof(float) * S * HS), *o1 = malloc(sizeof(float) * HS),
+                  *o2 = malloc(sizeof(float) * HS), *sc = malloc(sizeof(float) * S);
+            double *p = malloc(sizeof(double) * S);
+            fill(q, HS, 1), fill(K, (size_t)S * HS, 1), fill(V, (size_t)S * HS, 1);
+            if (S == 200) /* a large score range: most exponentials underflow */
+                for (int i = 0; i < HS; i++)
+                    q[i] *= 30;
+            float scale = 1.0f / sqrtf((float)HS);
+            b4k_attn_row_f32(o1, sc, q, K, V, HS, S, scale);
+            b4k_attn_row_f32_ref(o2, sc, q, K, V, HS, S, scale);
+            double mx = -INFINITY, sum = 0, md = 0;
+            for (int s = 0; s < S; s++) {
+                double d = 0;
+                for (int i = 0; i < HS; i++)
+                    d += (double)q[i] * K[(size_t)s * HS + i];
+                p[s] = d * scale;
+                mx = fmax(mx, p[s]);
+            }
+            for (int s = 0; s < S; s++)
+                sum += (p[s] = exp(p[s] - mx));
+            for (int i = 0; i < HS; i++) {
+                double ex = 0;
+                for (int s = 0; s < S; s++)
+                    ex += p[s] / sum * V[(size_t)s * HS + i];
+                md = fmax(md, fmax(fabs(o1[i] - ex), fabs(o2[i] - ex)));
+            }
+            if (md > 2e-5) {
+                printf("  HS=%d S=%d: max |diff| vs exact %.3g\n", HS, S, md);
+                CHECK(0);
+            }
+            free(q), free(K), free(V), free(o1), free(o2), free(sc), free(p);
+        }
+}
+
 TEST(gelu_fast_vs_ref)
 {
     float x[1003], a[1003], b[1003];
@@ -149,6 +195,7 @@ int main(void)
     b4k_rng_seed(&R, 7, 0);
     RUN(kernels_match_ref_and_exact);
     RUN(dot_axpy);
+    RUN(attn_row);
     RUN(gelu_fast_vs_ref);
     return t_done();
 }
