@@ -338,7 +338,10 @@ int b4k_model_open_ex(b4k_model **out, const char *path, unsigned flags, b4k_err
     m->fd = fd; /* kept for pread: checksums, and b4k_model_source */
     m->size = (size_t)st.st_size;
     if (m->size) {
-        m->map = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        /* MAP_POPULATE maps every page at once (reading it in if it is not
+         * cached): ~10x cheaper than the page faults of a first pass */
+        int mf = MAP_PRIVATE | (flags & B4K_MODEL_POPULATE ? MAP_POPULATE : 0);
+        m->map = mmap(NULL, m->size, PROT_READ, mf, fd, 0);
         if (m->map == MAP_FAILED) {
             m->map = NULL;
             b4k_model_free(m);

@@ -48,7 +48,10 @@ enum { B4K_CODEC_RAW = 0, B4K_CODEC_ZSTD = 1 };
 
 enum {
     B4K_MODEL_VERIFY_ALL = 1 << 0, /* verify every checksum at open */
-    B4K_MODEL_NO_VERIFY = 1 << 1   /* never verify raw tensors */
+    B4K_MODEL_NO_VERIFY = 1 << 1,  /* never verify raw tensors */
+    B4K_MODEL_POPULATE = 1 << 2    /* prefault the whole map at open (file
+                                      opens only): the first pass over the
+                                      weights then pays no page faults */
 };
 
 typedef struct b4k_model b4k_model;

@@ -39,8 +39,11 @@ struct b4k_gpt2 {
     int nowned;
     /* arena */
     float *arena;
-    float *x, *xn, *qkv, *att, *fc, *tmp, *scratch, *work;
-    size_t scr_per_thread, mm_scratch;
+    float *x, *xn, *qkv, *att, *fc, *tmp, *scratch;
+    /* per-thread scratch (floats, each part 64-byte aligned): matvec
+     * scratch, attention scores (tmax x ctx), a private (small,C) xn, and
+     * the prefill GEMM's work */
+    size_t scr_per_thread, mm_scratch, att_scratch, xn_scratch;
     float *kv;              /* (slots, L, 2, NH, ctx, HS) */
     spin_bar bar;
 };
@@ -241,27 +244,31 @@ int b4k_gpt2_new(b4k_gpt2 **out, b4k_model *m, const b4k_gpt2_opts *opts, b4k_er
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "cannot start %d threads", g->nthreads);
         goto fail;
     }
-    b4k_blas_set_threads(g->nthreads);
+    /* prefill runs one single-threaded BLAS call per thread of the pool (see
+     * run_big): OpenBLAS's own threads would spin between the calls and
+     * fight the pool's */
+    b4k_blas_set_threads(1);
     g->bar.n = g->nthreads;
 
-    size_t C = (size_t)c->n_embd, T = (size_t)g->tmax, mm = 0;
+    size_t C = (size_t)c->n_embd, T = (size_t)g->tmax, mm = 0, big = 0;
     const b4k_wmat *all[] = { &g->lm, &g->L[0].attn_w, &g->L[0].proj_w, &g->L[0].fc_w,
                               &g->L[0].fcp_w };
-    size_t big = 0;
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
         size_t s = b4k_matmul_scratch(all[i], g->small),
-               b = (b4k_matmul_big_work(all[i], g->tmax, g->nthreads) + 3) / sizeof(float);
+               b = (b4k_matmul_big_work(all[i], g->tmax) + 3) / sizeof(float);
         mm = s > mm ? s : mm;
         big = b > big ? b : big;
     }
-    g->mm_scratch = (mm + 15) & ~(size_t)15;
-    g->scr_per_thread = g->mm_scratch + (((size_t)g->ctx + 15) & ~(size_t)15) +
-                        (size_t)g->small * C;
+#define A16(n) (((size_t)(n) + 15) & ~(size_t)15)
+    g->mm_scratch = A16(mm);
+    g->att_scratch = A16(T * (size_t)g->ctx);
+    g->xn_scratch = A16((size_t)g->small * C);
+    g->scr_per_thread = g->mm_scratch + g->att_scratch + g->xn_scratch + A16(big);
     size_t sizes[] = { T * C, T * C, T * 3 * C, T * C, T * 4 * C, T * C,
-                       g->scr_per_thread * g->nthreads, big + 16 };
+                       g->scr_per_thread * g->nthreads };
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
-        total += (sizes[i] + 15) & ~(size_t)15;
+        total += A16(sizes[i]);
     g->arena = b4k_aligned_alloc(64, total * sizeof(float));
     size_t kvn = (size_t)g->slots * c->n_layer * 2 * C * g->ctx;
     g->kv = b4k_calloc(kvn, sizeof(float)); /* lazily backed by the OS */
@@ -269,12 +276,13 @@ int b4k_gpt2_new(b4k_gpt2 **out, b4k_model *m, const b4k_gpt2_opts *opts, b4k_er
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory for activations / KV cache");
         goto fail;
     }
-    float **ptrs[] = { &g->x, &g->xn, &g->qkv, &g->att, &g->fc, &g->tmp, &g->scratch, &g->work };
+    float **ptrs[] = { &g->x, &g->xn, &g->qkv, &g->att, &g->fc, &g->tmp, &g->scratch };
     float *p = g->arena;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         *ptrs[i] = p;
-        p += (sizes[i] + 15) & ~(size_t)15;
+        p += A16(sizes[i]);
     }
+#undef A16
     *out = g;
     return 0;
 fail:
@@ -396,7 +404,7 @@ static void step_thread(void *ctx, int tid, int nt)
     const b4k_gpt2_config *c = &g->cfg;
     int T = j->T, C = c->n_embd, NH = c->n_head, HS = C / NH;
     float *scr = g->scratch + (size_t)tid * g->scr_per_thread, *asc = scr + g->mm_scratch;
-    float *xn = asc + (((size_t)g->ctx + 15) & ~(size_t)15); /* private (T,C) */
+    float *xn = asc + g->att_scratch; /* private (T,C) */
     for (int t = tid; t < T; t += nt)
         embed_one(g, g->x + (size_t)t * C, j->ids[t], j->pos[t]);
     bar_wait(&g->bar);
@@ -446,76 +454,112 @@ static void run_small(b4k_gpt2 *g, int T, const int *slots, const int *ids, cons
     b4k_pool_run(g->pool, step_thread, &j);
 }
 
-/* ---- large-T forward (prefill): sgemm, op by op ---------------------------- */
+/* ---- large-T forward (prefill): GEMMs, one pool run ------------------------- */
 
-typedef struct gelu_job {
-    const b4k_gpt2 *g;
-    float *x;
-} gelu_job;
+typedef struct big_job {
+    b4k_gpt2 *g;
+    int slot, T, pos0, all;
+    const int *ids;
+    float *logits;
+} big_job;
 
-static void gelu_range(void *p, size_t b, size_t e, int tid)
+/* Causal attention of heads [h0,h1) for T queries at pos0.. against the
+ * cache (which holds positions 0..pos0+T-1 of this layer): per head
+ * P(T,S) = q K^T / sqrt(HS), masked softmax, out = P V; two sgemm. */
+static void big_attention(b4k_gpt2 *g, int slot, int l, int T, int pos0, int h0, int h1,
+                          float *P)
 {
-    gelu_job *j = p;
-    (void)tid;
-    gelu(j->g, j->x + b, e - b);
+    const b4k_gpt2_config *c = &g->cfg;
+    int C = c->n_embd, HS = C / c->n_head, S = pos0 + T;
+    float scale = 1.0f / sqrtf((float)HS);
+    for (int h = h0; h < h1; h++) {
+        const float *K = kv_at(g, slot, l, 0, h), *Vv = kv_at(g, slot, l, 1, h);
+        b4k_sgemm(0, 1, T, S, HS, scale, g->qkv + (size_t)h * HS, 3 * C, K, HS, 0.0f, P, S);
+        for (int t = 0; t < T; t++)
+            b4k_softmax_rows_fwd(P + (size_t)t * S, 1, S, pos0 + t + 1);
+        b4k_sgemm(0, 0, T, HS, S, 1.0f, P, S, Vv, HS, 0.0f, g->att + (size_t)h * HS, C);
+    }
 }
 
-typedef struct lm_job {
-    b4k_gpt2 *g;
-    float *out;
-    const float *x;
-} lm_job;
-
-static void lm_thread(void *p, int tid, int nt)
+/* The whole forward of T tokens on every thread: rows (tokens) split for
+ * the embedding and LayerNorms, output columns for the GEMMs (each thread
+ * one single-threaded GEMM on its columns, then the bias / GELU / residual
+ * on the same columns while they are in cache), heads for the attention.
+ * Seven barriers per layer. */
+static void big_thread(void *ctx, int tid, int nt)
 {
-    lm_job *j = p;
-    float *scr = j->g->scratch + (size_t)tid * j->g->scr_per_thread;
-    mm_part(j->g, j->out, j->g->cfg.vocab, j->x, &j->g->lm, NULL, 1, tid, nt, scr, NULL);
+    big_job *j = ctx;
+    b4k_gpt2 *g = j->g;
+    const b4k_gpt2_config *c = &g->cfg;
+    int T = j->T, C = c->n_embd, NH = c->n_head, HS = C / NH, V = c->vocab;
+    float *scr = g->scratch + (size_t)tid * g->scr_per_thread, *P = scr + g->mm_scratch;
+    float *xn1 = P + g->att_scratch;
+    void *work = xn1 + g->xn_scratch;
+    int t0 = (int)((long long)T * tid / nt), t1 = (int)((long long)T * (tid + 1) / nt);
+    int h0 = NH * tid / nt, h1 = NH * (tid + 1) / nt, r0, r1;
+    for (int t = t0; t < t1; t++)
+        embed_one(g, g->x + (size_t)t * C, j->ids[t], j->pos0 + t);
+    for (int l = 0; l < c->n_layer; l++) {
+        const layer *y = &g->L[l];
+        ln_all(g->xn + (size_t)t0 * C, g->x + (size_t)t0 * C, y->ln1_w, y->ln1_b, t1 - t0, C,
+               c->eps);
+        bar_wait(&g->bar);
+        b4k_matmul_split(3 * C, tid, nt, &r0, &r1);
+        b4k_matmul_big_rows(g->qkv, 3 * C, g->xn, &y->attn_w, y->attn_b, T, r0, r1, work);
+        /* k and v of these columns into the cache, a head's run at a time */
+        for (int r = r0 > C ? r0 : C; r < r1;) {
+            int which = r >= 2 * C, h = (r - C - which * C) / HS, i = (r - C - which * C) % HS;
+            int n = HS - i < r1 - r ? HS - i : r1 - r;
+            float *dst = kv_at(g, j->slot, l, which, h) + (size_t)j->pos0 * HS + i;
+            for (int t = 0; t < T; t++)
+                memcpy(dst + (size_t)t * HS, g->qkv + (size_t)t * 3 * C + r, (size_t)n * sizeof(float));
+            r += n;
+        }
+        bar_wait(&g->bar);
+        big_attention(g, j->slot, l, T, j->pos0, h0, h1, P);
+        bar_wait(&g->bar);
+        b4k_matmul_split(C, tid, nt, &r0, &r1);
+        b4k_matmul_big_rows(g->tmp, C, g->att, &y->proj_w, y->proj_b, T, r0, r1, work);
+        for (int t = 0; t < T; t++)
+            for (int r = r0; r < r1; r++)
+                g->x[(size_t)t * C + r] += g->tmp[(size_t)t * C + r];
+        bar_wait(&g->bar);
+        ln_all(g->xn + (size_t)t0 * C, g->x + (size_t)t0 * C, y->ln2_w, y->ln2_b, t1 - t0, C,
+               c->eps);
+        bar_wait(&g->bar);
+        b4k_matmul_split(4 * C, tid, nt, &r0, &r1);
+        b4k_matmul_big_rows(g->fc, 4 * C, g->xn, &y->fc_w, y->fc_b, T, r0, r1, work);
+        for (int t = 0; t < T; t++)
+            gelu(g, g->fc + (size_t)t * 4 * C + r0, (size_t)(r1 - r0));
+        bar_wait(&g->bar);
+        b4k_matmul_split(C, tid, nt, &r0, &r1);
+        b4k_matmul_big_rows(g->tmp, C, g->fc, &y->fcp_w, y->fcp_b, T, r0, r1, work);
+        for (int t = 0; t < T; t++)
+            for (int r = r0; r < r1; r++)
+                g->x[(size_t)t * C + r] += g->tmp[(size_t)t * C + r];
+        bar_wait(&g->bar);
+    }
+    if (!j->logits)
+        return;
+    b4k_matmul_split(V, tid, nt, &r0, &r1);
+    if (j->all) {
+        ln_all(g->xn + (size_t)t0 * C, g->x + (size_t)t0 * C, g->lnf_w, g->lnf_b, t1 - t0, C,
+               c->eps);
+        bar_wait(&g->bar);
+        b4k_matmul_big_rows(j->logits, V, g->xn, &g->lm, NULL, T, r0, r1, work);
+    } else {
+        /* only the last position's logits: a matvec over the LM head */
+        ln_all(xn1, g->x + (size_t)(T - 1) * C, g->lnf_w, g->lnf_b, 1, C, c->eps);
+        b4k_matmul_rows(j->logits, V, xn1, &g->lm, NULL, 1, r0, r1, scr);
+    }
 }
 
 static void run_big(b4k_gpt2 *g, int slot, const int *ids, int T, int pos0, float *logits,
                     int all)
 {
-    const b4k_gpt2_config *c = &g->cfg;
-    int C = c->n_embd, NH = c->n_head, HS = C / NH;
-    for (int t = 0; t < T; t++)
-        embed_one(g, g->x + (size_t)t * C, ids[t], pos0 + t);
-    for (int l = 0; l < c->n_layer; l++) {
-        const layer *y = &g->L[l];
-        b4k_layernorm_fwd(g->xn, NULL, NULL, g->x, y->ln1_w, y->ln1_b, T, C, c->eps);
-        b4k_matmul_big(g->qkv, g->xn, &y->attn_w, y->attn_b, T, g->work, g->pool);
-        for (int h = 0; h < NH; h++) {
-            float *K = kv_at(g, slot, l, 0, h), *Vv = kv_at(g, slot, l, 1, h);
-            for (int t = 0; t < T; t++) {
-                const float *q = g->qkv + (size_t)t * 3 * C + (size_t)h * HS;
-                memcpy(K + (size_t)(pos0 + t) * HS, q + C, (size_t)HS * sizeof(float));
-                memcpy(Vv + (size_t)(pos0 + t) * HS, q + 2 * C, (size_t)HS * sizeof(float));
-            }
-        }
-        /* kv_at(slot, l, 0, 0) .. heads are ctx*HS apart: pass per-layer base */
-        b4k_attention_cached_fwd(g->att, g->scratch, g->qkv, 3 * C, kv_at(g, slot, l, 0, 0),
-                                 kv_at(g, slot, l, 1, 0), T, C, NH, g->ctx, pos0, g->pool);
-        b4k_matmul_big(g->tmp, g->att, &y->proj_w, y->proj_b, T, g->work, g->pool);
-        b4k_add_fwd(g->x, g->x, g->tmp, (size_t)T * C);
-        b4k_layernorm_fwd(g->xn, NULL, NULL, g->x, y->ln2_w, y->ln2_b, T, C, c->eps);
-        b4k_matmul_big(g->fc, g->xn, &y->fc_w, y->fc_b, T, g->work, g->pool);
-        gelu_job gj = { g, g->fc };
-        b4k_pool_for(g->pool, (size_t)T * 4 * C, gelu_range, &gj);
-        b4k_matmul_big(g->tmp, g->fc, &y->fcp_w, y->fcp_b, T, g->work, g->pool);
-        b4k_add_fwd(g->x, g->x, g->tmp, (size_t)T * C);
-    }
-    if (!logits)
-        return;
-    if (all) {
-        b4k_layernorm_fwd(g->xn, NULL, NULL, g->x, g->lnf_w, g->lnf_b, T, C, c->eps);
-        b4k_matmul_big(logits, g->xn, &g->lm, NULL, T, g->work, g->pool);
-    } else {
-        float *last = g->xn + (size_t)(T - 1) * C;
-        b4k_layernorm_fwd(last, NULL, NULL, g->x + (size_t)(T - 1) * C, g->lnf_w, g->lnf_b, 1,
-                          C, c->eps);
-        lm_job lj = { g, logits, last };
-        b4k_pool_run(g->pool, lm_thread, &lj);
-    }
+    big_job j = { g, slot, T, pos0, all, ids, logits };
+    atomic_store(&g->bar.count, 0);
+    b4k_pool_run(g->pool, big_thread, &j);
 }
 
 /* ---- public forward calls ------------------------------------------------- */

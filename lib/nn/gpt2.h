@@ -18,7 +18,14 @@
  * big matrices are used in place: nothing is copied out of the map.
  *
  * Activations live in one arena allocated at b4k_gpt2_new for at most
- * max_tokens tokens per forward call (longer prefills run in chunks). */
+ * max_tokens tokens per forward call (longer prefills run in chunks).
+ *
+ * Threads: every forward call (a decode step or a prefill chunk) is one run
+ * of the decoder's pool, with barriers between phases; each thread takes a
+ * range of the output columns of every matrix product.  Prefill GEMMs are
+ * single-threaded BLAS calls on those ranges, so b4k_gpt2_new sets
+ * b4k_blas_set_threads(1) for the process.  Results are reproducible for a
+ * given thread count. */
 #ifndef B4K_NN_GPT2_H
 #define B4K_NN_GPT2_H
 

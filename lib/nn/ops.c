@@ -412,20 +412,5 @@ void b4k_attention_cached_fwd(float *out, float *scratch, const float *q, int ld
 void b4k_attention_cached_row(float *out, float *sc, const float *q, const float *K,
                               const float *V, int HS, int S)
 {
-    float scale = 1.0f / sqrtf((float)HS);
-    float mx = -INFINITY;
-    for (int s = 0; s < S; s++) {
-        float v = b4k_dot_f32(q, K + (size_t)s * HS, HS) * scale;
-        sc[s] = v;
-        mx = v > mx ? v : mx;
-    }
-    double sum = 0;
-    for (int s = 0; s < S; s++) {
-        sc[s] = expf(sc[s] - mx);
-        sum += sc[s];
-    }
-    float inv = (float)(1.0 / sum);
-    memset(out, 0, (size_t)HS * sizeof *out);
-    for (int s = 0; s < S; s++)
-        b4k_axpy_f32(out, sc[s] * inv, V + (size_t)s * HS, HS);
+    b4k_attn_row_f32(out, sc, q, K, V, HS, S, 1.0f / sqrtf((float)HS));
 }

@@ -247,45 +247,57 @@ void b4k_wmat_rows_f32(float *out, const b4k_wmat *w, int r0, int r1)
     }
 }
 
-#define BIG_ROWS 512
 /* y = x W^T with W stored bf16 (N,K), x kept to ~16 bits (see matvec.h) */
 #define BIG_BF16 (B4K_GEMM_TB | B4K_GEMM_BBF16 | B4K_GEMM_SPLIT_A)
 
-size_t b4k_matmul_big_work(const b4k_wmat *w, int T, int nthreads)
+/* f16 / q8: rows expanded to f32 per block of at most 4 MB (mostly in cache
+ * for the sgemm that follows) but of at least 128 rows (every sgemm call
+ * packs all of x again), in whole 16-row groups */
+static int big_block_rows(int K)
 {
-    if (w->type == B4K_F32)
-        return 0;
-    if (w->type == B4K_BF16)
-        return b4k_gemm_bf16_work(BIG_BF16, T, w->rows, w->cols, nthreads);
-    return (size_t)BIG_ROWS * w->cols * sizeof(float);
+    int r = ((1 << 20) / (K > 0 ? K : 1)) & ~15;
+    return r < 128 ? 128 : r > 512 ? 512 : r;
 }
 
-void b4k_matmul_big(float *out, const float *x, const b4k_wmat *w, const float *bias, int T,
-                    void *work, b4k_pool *pool)
+size_t b4k_matmul_big_work(const b4k_wmat *w, int T)
 {
-    int N = w->rows, K = w->cols;
-    if (w->type == B4K_BF16) {
-        if (bias)
-            for (int t = 0; t < T; t++)
-                memcpy(out + (size_t)t * N, bias, (size_t)N * sizeof *out);
-        /* work is sized by the caller, so this cannot fail */
-        b4k_gemm_bf16(pool, work, BIG_BF16, T, N, K, 1.0f, x, K, w->data, K, bias ? 1.0f : 0.0f,
-                      out, N);
+    if (w->type == B4K_F32 || T <= 0)
+        return 0;
+    if (w->type == B4K_BF16)
+        return b4k_gemm_bf16_work(BIG_BF16, T, w->rows, w->cols, 1);
+    int br = big_block_rows(w->cols);
+    return (size_t)(br < w->rows ? br : w->rows) * w->cols * sizeof(float);
+}
+
+void b4k_matmul_big_rows(float *out, int ldo, const float *x, const b4k_wmat *w,
+                         const float *bias, int T, int r0, int r1, void *work)
+{
+    int K = w->cols, n = r1 - r0;
+    if (n <= 0 || T <= 0)
         return;
-    }
-    if (w->type == B4K_F32) {
-        b4k_sgemm(0, 1, T, N, K, 1.0f, x, K, (const float *)w->data, K, 0.0f, out, N);
-    } else {
-        for (int r0 = 0; r0 < N; r0 += BIG_ROWS) {
-            int r1 = r0 + BIG_ROWS < N ? r0 + BIG_ROWS : N;
-            b4k_wmat_rows_f32(work, w, r0, r1);
-            b4k_sgemm(0, 1, T, r1 - r0, K, 1.0f, x, K, work, K, 0.0f, out + r0, N);
-        }
-    }
+    /* C = bias, then C += x W^T (as torch's addmm: beta 1 on the bias) */
     if (bias)
-        for (int t = 0; t < T; t++) {
-            float *o = out + (size_t)t * N;
-            for (int n = 0; n < N; n++)
-                o[n] += bias[n];
+        for (int t = 0; t < T; t++)
+            memcpy(out + (size_t)t * ldo + r0, bias + r0, (size_t)n * sizeof *out);
+    float beta = bias ? 1.0f : 0.0f;
+    switch (w->type) {
+    case B4K_BF16:
+        /* work is sized by the caller, so this cannot fail */
+        b4k_gemm_bf16(NULL, work, BIG_BF16, T, n, K, 1.0f, x, K,
+                      (const uint16_t *)w->data + (size_t)r0 * K, K, beta, out + r0, ldo);
+        break;
+    case B4K_F32:
+        b4k_sgemm(0, 1, T, n, K, 1.0f, x, K, (const float *)w->data + (size_t)r0 * K, K, beta,
+                  out + r0, ldo);
+        break;
+    default: {
+        int br = big_block_rows(K);
+        for (int b0 = r0; b0 < r1; b0 += br) {
+            int b1 = b0 + br < r1 ? b0 + br : r1;
+            b4k_wmat_rows_f32(work, w, b0, b1);
+            b4k_sgemm(0, 1, T, b1 - b0, K, 1.0f, x, K, work, K, beta, out + b0, ldo);
         }
+        break;
+    }
+    }
 }

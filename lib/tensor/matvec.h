@@ -22,7 +22,8 @@
  * the bf16 GEMM (tensor/gemm_bf16.h) straight from the stored bf16 rows,
  * with x split hi + lo (SPLIT_A) so that, as in the matvec kernel, only the
  * weights are rounded; f16 and q8 weights are expanded to f32 a block of
- * rows at a time for sgemm (b4k_matmul_big). */
+ * rows at a time for sgemm (b4k_matmul_big_rows, one thread per range of
+ * rows, like b4k_matmul_rows). */
 #ifndef B4K_TENSOR_MATVEC_H
 #define B4K_TENSOR_MATVEC_H
 
@@ -56,13 +57,20 @@ void b4k_matmul_rows_ref(float *out, int ldo, const float *x, const b4k_wmat *w,
 /* Split [0,N) into nthreads chunks aligned to 16 rows; thread tid's chunk. */
 void b4k_matmul_split(int N, int tid, int nthreads, int *r0, int *r1);
 
-/* Whole product for large T: sgemm (OpenBLAS threads) or, for bf16, the
- * bf16 GEMM on pool's threads (pool may be NULL).  work: at least
- * b4k_matmul_big_work(w, T, b4k_pool_size(pool)) bytes, 64-byte aligned
- * (0 for f32; monotone in T). */
-size_t b4k_matmul_big_work(const b4k_wmat *w, int T, int nthreads);
-void b4k_matmul_big(float *out, const float *x, const b4k_wmat *w, const float *bias, int T,
-                    void *work, b4k_pool *pool);
+/* Large T (prefill) on the calling thread, the output columns [r0,r1) (rows
+ * of W): out(T,ldo)[:, r0:r1] = x(T,K) W[r0:r1]^T + bias[r0:r1], bias
+ * first (C = bias, then C += x W^T, as torch's addmm).  Threads split [0,N)
+ * with b4k_matmul_split and each calls this with its own `work` of
+ * b4k_matmul_big_work(w, T) bytes, 64-byte aligned (0 for f32; monotone in
+ * T).  f32: BLAS sgemm, which should then run single-threaded
+ * (b4k_blas_set_threads(1)) so that its threads do not fight the caller's;
+ * bf16: the bf16 GEMM on this thread; f16, q8: blocks of rows expanded to
+ * f32, then sgemm.  Deterministic for a given split; bf16 gives the same
+ * bits for any split, sgemm's may differ in the last bits between splits
+ * (its kernels handle edge columns in another order). */
+size_t b4k_matmul_big_work(const b4k_wmat *w, int T);
+void b4k_matmul_big_rows(float *out, int ldo, const float *x, const b4k_wmat *w,
+                         const float *bias, int T, int r0, int r1, void *work);
 
 /* Dequantise rows [r0,r1) of W into out((r1-r0),K). */
 void b4k_wmat_rows_f32(float *out, const b4k_wmat *w, int r0, int r1);

@@ -73,3 +73,69 @@ void b4k_gelu_tanh_f32_avx2(float *out, const float *x, size_t n)
         out[i] = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
     }
 }
+
+static inline __m256i tail_mask8(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+void b4k_attn_row_f32_avx2(float *out, float *sc, const float *q, const float *K,
+                           const float *V, int HS, int S, float scale);
+void b4k_attn_row_f32_avx2(float *out, float *sc, const float *q, const float *K,
+                           const float *V, int HS, int S, float scale)
+{
+    int nc = (HS + 7) / 8, tail = HS % 8 ? HS % 8 : 8;
+    __m256i tm = tail_mask8(tail), full = _mm256_set1_epi32(-1);
+    for (int s = 0; s < S; s++) {
+        const float *k = K + (size_t)s * HS;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int c = 0; c < nc; c++) {
+            __m256i m = c == nc - 1 ? tm : full;
+            __m256 p = _mm256_mul_ps(_mm256_maskload_ps(q + 8 * c, m), _mm256_maskload_ps(k + 8 * c, m));
+            if (c & 1)
+                a1 = _mm256_add_ps(a1, p);
+            else
+                a0 = _mm256_add_ps(a0, p);
+        }
+        sc[s] = hsum256(_mm256_add_ps(a0, a1)) * scale;
+    }
+    float mx = -INFINITY;
+    for (int s = 0; s < S; s++)
+        mx = sc[s] > mx ? sc[s] : mx;
+    __m256 m = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
+    int s = 0;
+    for (; s + 8 <= S; s += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(sc + s), m));
+        _mm256_storeu_ps(sc + s, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    float tot = hsum256(sum);
+    for (; s < S; s++) {
+        sc[s] = expf(sc[s] - mx);
+        tot += sc[s];
+    }
+    float inv = 1.0f / tot;
+    for (int c0 = 0; c0 < HS; c0 += 64) {
+        int w = HS - c0 < 64 ? HS - c0 : 64, n8 = (w + 7) / 8;
+        __m256i wm = tail_mask8(w % 8 ? w % 8 : 8);
+        __m256 acc[8];
+        for (int c = 0; c < 8; c++)
+            acc[c] = _mm256_setzero_ps();
+        for (int t = 0; t < S; t++) {
+            __m256 p = _mm256_set1_ps(sc[t] * inv);
+            const float *v = V + (size_t)t * HS + c0;
+            for (int c = 0; c < n8; c++)
+                acc[c] = _mm256_fmadd_ps(p, _mm256_maskload_ps(v + 8 * c, c == n8 - 1 ? wm : full), acc[c]);
+        }
+        for (int c = 0; c < n8; c++)
+            _mm256_maskstore_ps(out + c0 + 8 * c, c == n8 - 1 ? wm : full, acc[c]);
+    }
+}

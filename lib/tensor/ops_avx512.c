@@ -1,5 +1,6 @@
 /* AVX-512 versions of tensor/ops.h kernels. */
 #include <immintrin.h>
+#include <math.h>
 
 float b4k_dot_f32_avx512(const float *a, const float *b, int n);
 void b4k_axpy_f32_avx512(float *y, float a, const float *x, int n);
@@ -31,5 +32,95 @@ void b4k_axpy_f32_avx512(float *y, float a, const float *x, int n)
         _mm512_mask_storeu_ps(y + i, m,
                               _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i),
                                               _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+/* expf on 16 lanes (Cephes polynomial, relative error ~2e-7 on [-87, 88];
+ * smaller arguments give ~0, as the softmax needs). */
+static inline __m512 exp512(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+void b4k_attn_row_f32_avx512(float *out, float *sc, const float *q, const float *K,
+                             const float *V, int HS, int S, float scale);
+void b4k_attn_row_f32_avx512(float *out, float *sc, const float *q, const float *K,
+                             const float *V, int HS, int S, float scale)
+{
+    /* scores: q stays in registers when HS <= 128 (GPT-2 64, CPM 80) */
+    if (HS <= 128) {
+        int nc = (HS + 15) / 16;
+        __mmask16 tm = (__mmask16)(HS % 16 ? (1u << (HS % 16)) - 1 : 0xffffu);
+        __m512 qv[8];
+        for (int c = 0; c < 8; c++)
+            qv[c] = c < nc ? _mm512_maskz_loadu_ps(c == nc - 1 ? tm : 0xffff, q + 16 * c)
+                           : _mm512_setzero_ps();
+        for (int s = 0; s < S; s++) {
+            const float *k = K + (size_t)s * HS;
+            __m512 a0 = _mm512_mul_ps(qv[0], _mm512_maskz_loadu_ps(nc == 1 ? tm : 0xffff, k));
+            __m512 a1 = _mm512_setzero_ps();
+            for (int c = 1; c < nc; c++) {
+                __m512 kv = _mm512_maskz_loadu_ps(c == nc - 1 ? tm : 0xffff, k + 16 * c);
+                if (c & 1)
+                    a1 = _mm512_fmadd_ps(qv[c], kv, a1);
+                else
+                    a0 = _mm512_fmadd_ps(qv[c], kv, a0);
+            }
+            sc[s] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) * scale;
+        }
+    } else {
+        for (int s = 0; s < S; s++)
+            sc[s] = b4k_dot_f32_avx512(q, K + (size_t)s * HS, HS) * scale;
+    }
+    /* softmax (unnormalised; 1/sum folded into the mix) */
+    __m512 mv = _mm512_set1_ps(-INFINITY);
+    int s = 0;
+    for (; s + 16 <= S; s += 16)
+        mv = _mm512_max_ps(mv, _mm512_loadu_ps(sc + s));
+    if (s < S)
+        mv = _mm512_mask_max_ps(mv, (__mmask16)((1u << (S - s)) - 1), mv,
+                                _mm512_maskz_loadu_ps((__mmask16)((1u << (S - s)) - 1), sc + s));
+    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mv)), sum = _mm512_setzero_ps();
+    for (s = 0; s + 16 <= S; s += 16) {
+        __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(sc + s), m));
+        _mm512_storeu_ps(sc + s, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (s < S) {
+        __mmask16 tm = (__mmask16)((1u << (S - s)) - 1);
+        __m512 e = _mm512_maskz_mov_ps(tm, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tm, sc + s), m)));
+        _mm512_mask_storeu_ps(sc + s, tm, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    float inv = 1.0f / _mm512_reduce_add_ps(sum);
+    /* out = sum_s p[s] V[s], up to 8 vectors of out in registers per pass */
+    for (int c0 = 0; c0 < HS; c0 += 128) {
+        int w = HS - c0 < 128 ? HS - c0 : 128, nc = (w + 15) / 16;
+        __mmask16 tm = (__mmask16)(w % 16 ? (1u << (w % 16)) - 1 : 0xffffu);
+        __m512 acc[8];
+        for (int c = 0; c < 8; c++)
+            acc[c] = _mm512_setzero_ps();
+        for (int t = 0; t < S; t++) {
+            __m512 p = _mm512_set1_ps(sc[t] * inv);
+            const float *v = V + (size_t)t * HS + c0;
+            for (int c = 0; c < nc; c++)
+                acc[c] = _mm512_fmadd_ps(
+                    p, _mm512_maskz_loadu_ps(c == nc - 1 ? tm : 0xffff, v + 16 * c), acc[c]);
+        }
+        for (int c = 0; c < nc; c++)
+            _mm512_mask_storeu_ps(out + c0 + 16 * c, c == nc - 1 ? tm : 0xffff, acc[c]);
     }
 }

@@ -4,11 +4,13 @@
  * shapes, for f32, f16, bf16 and q8 weights; sgemm path; dot/axpy. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/alloc.h"
 #include "core/cpu.h"
 #include "core/rng.h"
 #include "tensor/dtype.h"
+#include "tensor/gemm_bf16.h"
 #include "tensor/matvec.h"
 #include "tensor/ops.h"
 #include "t.h"
@@ -67,8 +69,12 @@ TEST(kernels_match_ref_and_exact)
                     b4k_matmul_rows(o1, N, x, &w, b, T, r0, r1, scr);
                 }
                 b4k_matmul_rows_ref(o2, N, x, &w, b, T, 0, N, scr);
-                void *work = b4k_aligned_alloc(64, b4k_matmul_big_work(&w, T, 1) + 64);
-                b4k_matmul_big(o3, x, &w, b, T, work, NULL);
+                /* the prefill path, also split as two threads would */
+                void *work = b4k_aligned_alloc(64, b4k_matmul_big_work(&w, T) + 64);
+                for (int tid = 0; tid < 2; tid++) {
+                    b4k_matmul_split(N, tid, 2, &r0, &r1);
+                    b4k_matmul_big_rows(o3, N, x, &w, b, T, r0, r1, work);
+                }
                 double e_fast = 0, e_ref = 0, e_big = 0, bound_ok = 1;
                 for (int t = 0; t < T; t++)
                     for (int n = 0; n < N; n++) {
@@ -125,6 +131,125 @@ TEST(dot_axpy)
     }
 }
 
+/* The prefill path on prefill-sized T and on several blocks of expanded
+ * rows (f16/q8 go through f32 blocks of at most 512 rows): against the
+ * exact product of the stored weights, for 1, 2 and 3 threads' splits; bf16
+ * through our AVX512-BF16 GEMM (fixed k order) gives identical bits for
+ * every split, sgemm identical bits for the same split. */
+TEST(big_rows_prefill_shapes)
+{
+    static const int shapes[][2] = { { 600, 64 }, { 1100, 2048 }, { 45, 3072 }, { 17, 96 } };
+    static const int types[] = { B4K_F32, B4K_F16, B4K_BF16, B4K_Q8 };
+    static const int Ts[] = { 9, 37 };
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+        for (size_t ti = 0; ti < 4; ti++)
+            for (size_t tt = 0; tt < 2; tt++) {
+                int N = shapes[si][0], K = shapes[si][1], type = types[ti], T = Ts[tt];
+                float *src = malloc(sizeof(float) * N * K), *x = malloc(sizeof(float) * T * K),
+                      *b = malloc(sizeof(float) * N), *deq = malloc(sizeof(float) * N * K);
+                fill(src, (size_t)N * K, 0.05f);
+                fill(x, (size_t)T * K, 1.0f);
+                fill(b, (size_t)N, 0.1f);
+                b4k_wmat w;
+                void *d = make(type, src, N, K, &w);
+                b4k_wmat_rows_f32(deq, &w, 0, N);
+                void *work = b4k_aligned_alloc(64, b4k_matmul_big_work(&w, T) + 64);
+                float *o[3];
+                for (int nt = 1; nt <= 3; nt++) {
+                    o[nt - 1] = malloc(sizeof(float) * T * N);
+                    for (int tid = 0; tid < nt; tid++) {
+                        int r0, r1;
+                        b4k_matmul_split(N, tid, nt, &r0, &r1);
+                        b4k_matmul_big_rows(o[nt - 1], N, x, &w, b, T, r0, r1, work);
+                    }
+                }
+                int fixed_k = type == B4K_BF16 && !strcmp(b4k_gemm_bf16_kernel_name(), "avx512bf16");
+                int same = !fixed_k || (!memcmp(o[0], o[1], sizeof(float) * T * N) &&
+                                                !memcmp(o[0], o[2], sizeof(float) * T * N));
+                float *again = malloc(sizeof(float) * T * N);
+                for (int tid = 0; tid < 2; tid++) {
+                    int r0, r1;
+                    b4k_matmul_split(N, tid, 2, &r0, &r1);
+                    b4k_matmul_big_rows(again, N, x, &w, b, T, r0, r1, work);
+                }
+                same = same && !memcmp(again, o[1], sizeof(float) * T * N);
+                free(again);
+                /* bf16: x kept to ~16 bits (gemm_bf16.h) */
+                double rel = (type == B4K_BF16 ? 3.1e-5 : 0) + 2.0 * K * 6e-8 + 1e-6, e = 0;
+                int ok = 1;
+                for (int t = 0; t < T; t++)
+                    for (int n = 0; n < N; n++) {
+                        double ex = b[n], mag = fabs(b[n]);
+                        for (int k = 0; k < K; k++) {
+                            double p = (double)deq[(size_t)n * K + k] * x[(size_t)t * K + k];
+                            ex += p;
+                            mag += fabs(p);
+                        }
+                        for (int i = 0; i < 3; i++) {
+                            double df = fabs(o[i][(size_t)t * N + n] - ex);
+                            e = fmax(e, df / (mag + 1e-6));
+                            if (df > rel * mag + 1e-6)
+                                ok = 0;
+                        }
+                    }
+                if (!ok || !same) {
+                    printf("  N=%d K=%d T=%d %s: rel err %.3g (bound %.3g), splits %s\n", N, K, T,
+                           b4k_dtype_name(type), e, rel, same ? "identical" : "DIFFER");
+                    CHECK(0);
+                }
+                for (int i = 0; i < 3; i++)
+                    free(o[i]);
+                free(src), free(x), free(b), free(deq);
+                b4k_free(work);
+                b4k_free(d);
+            }
+}
+
+/* the decoder's attention row: odd head sizes (tails of every width, more
+ * than one 128-wide pass) and key counts, against the _ref twin and an
+ * exact double computation */
+TEST(attn_row)
+{
+    static const int hs[] = { 1, 7, 8, 16, 33, 64, 80, 130, 257 };
+    static const int ss[] = { 1, 2, 15, 16, 17, 200 };
+    for (size_t a = 0; a < sizeof hs / sizeof *hs; a++)
+        for (size_t b = 0; b < sizeof ss / sizeof *ss; b++) {
+            int HS = hs[a], S = ss[b];
+            float *q = malloc(sizeof(float) * HS), *K = malloc(sizeof(float) * S * HS),
+                  *V = malloc(sizeof(float) * S * HS), *o1 = malloc(sizeof(float) * HS),
+                  *o2 = malloc(sizeof(float) * HS), *sc = malloc(sizeof(float) * S);
+            double *p = malloc(sizeof(double) * S);
+            fill(q, HS, 1), fill(K, (size_t)S * HS, 1), fill(V, (size_t)S * HS, 1);
+            if (S == 200) /* a large score range: most exponentials underflow */
+                for (int i = 0; i < HS; i++)
+                    q[i] *= 30;
+            float scale = 1.0f / sqrtf((float)HS);
+            b4k_attn_row_f32(o1, sc, q, K, V, HS, S, scale);
+            b4k_attn_row_f32_ref(o2, sc, q, K, V, HS, S, scale);
+            double mx = -INFINITY, sum = 0, md = 0;
+            for (int s = 0; s < S; s++) {
+                double d = 0;
+                for (int i = 0; i < HS; i++)
+                    d += (double)q[i] * K[(size_t)s * HS + i];
+                p[s] = d * scale;
+                mx = fmax(mx, p[s]);
+            }
+            for (int s = 0; s < S; s++)
+                sum += (p[s] = exp(p[s] - mx));
+            for (int i = 0; i < HS; i++) {
+                double ex = 0;
+                for (int s = 0; s < S; s++)
+                    ex += p[s] / sum * V[(size_t)s * HS + i];
+                md = fmax(md, fmax(fabs(o1[i] - ex), fabs(o2[i] - ex)));
+            }
+            if (md > 2e-5) {
+                printf("  HS=%d S=%d: max |diff| vs exact %.3g\n", HS, S, md);
+                CHECK(0);
+            }
+            free(q), free(K), free(V), free(o1), free(o2), free(sc), free(p);
+        }
+}
+
 TEST(gelu_fast_vs_ref)
 {
     float x[1003], a[1003], b[1003];
@@ -148,7 +273,9 @@ int main(void)
         return 0;
     b4k_rng_seed(&R, 7, 0);
     RUN(kernels_match_ref_and_exact);
+    RUN(big_rows_prefill_shapes);
     RUN(dot_axpy);
+    RUN(attn_row);
     RUN(gelu_fast_vs_ref);
     return t_done();
 }
