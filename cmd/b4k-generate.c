@@ -52,6 +52,7 @@ enum {
     O_KEEP_GOING,
     O_CTX,
     O_NO_VERIFY,
+    O_NO_MMAP,
     O_PROGRESS,
     O_VOCAB,
     O_MERGES,
@@ -87,6 +88,8 @@ static const b4k_opt opts[] = {
     {"threads", 't', required_argument, "N", "threads for the matrix products (default 2)"},
     {"ctx", O_CTX, required_argument, "N", "KV-cache length (default: the model's context)"},
     {"no-verify", O_NO_VERIFY, no_argument, NULL, "skip tensor checksums (mmap and go)"},
+    {"no-mmap", O_NO_MMAP, no_argument, NULL,
+     "read the weights into (huge-page) memory instead of mapping the file"},
     {"vocab", O_VOCAB, required_argument, "FILE", "GPT-2 encoder.json (if the model has no tokenizer)"},
     {"merges", O_MERGES, required_argument, "FILE", "GPT-2 vocab.bpe (with --vocab)"},
     {"output", 'o', required_argument, "FILE", "write to FILE instead of stdout"},
@@ -476,7 +479,7 @@ int main(int argc, char **argv)
     a.def.end_id = -2; /* the model's */
     a.in.field = "prompt";
     const char *model = NULL, *output = NULL, *templ = NULL, *vocab = NULL, *merges = NULL;
-    int threads = 2, ctx = 0, no_verify = 0, progress = 0, ignore_eos = 0, stats = 0;
+    int threads = 2, ctx = 0, no_verify = 0, no_mmap = 0, progress = 0, ignore_eos = 0, stats = 0;
     char **stops = NULL;
     int nstop = 0;
     const char *arg, *sampling_opt = NULL, *beam_opt = NULL;
@@ -523,6 +526,7 @@ int main(int argc, char **argv)
         case 't': threads = (int)b4k_cli_int("--threads", arg, 1, 1024); break;
         case O_CTX: ctx = (int)b4k_cli_int("--ctx", arg, 1, 1 << 30); break;
         case O_NO_VERIFY: no_verify = 1; break;
+        case O_NO_MMAP: no_mmap = 1; break;
         case O_VOCAB: vocab = arg; break;
         case O_MERGES: merges = arg; break;
         case 'o': output = arg; break;
@@ -557,6 +561,8 @@ int main(int argc, char **argv)
     if (!stat(model, &st) && pages > 0 && psz > 0 &&
         (double)st.st_size <= 0.75 * (double)pages * (double)psz)
         oflags |= B4K_MODEL_POPULATE;
+    if (no_mmap)
+        oflags |= B4K_MODEL_LOAD;
     if (b4k_model_open_ex(&a.model, model, oflags, &err)) {
         b4k_err_locate(&err, model, 0);
         b4k_cli_die(&err);

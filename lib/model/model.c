@@ -316,6 +316,49 @@ int b4k_model_open_mem(b4k_model **out, const void *buf, size_t n, const char *n
     return b4k_model_open_mem_ex(out, buf, n, name, 0, err);
 }
 
+/* B4K_MODEL_LOAD: read the whole file into an anonymous mapping aligned to
+ * 2 MiB and advised MADV_HUGEPAGE (THP in "madvise" mode), so the weights
+ * sit in huge pages rather than 4 KiB page-cache pages.  m->map/map_len
+ * cover the whole (aligned) mapping, freed by munmap. */
+static int load_anon(b4k_model *m, const char *path, b4k_err *err)
+{
+    const size_t hp = (size_t)2 << 20;
+    size_t len = (m->size + hp - 1) & ~(hp - 1);
+    uint8_t *raw = mmap(NULL, len + hp, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+    if (raw == MAP_FAILED)
+        return b4k_err_set(err, B4K_ENOMEM, path, 0, "cannot map %zu bytes: %s", len,
+                           strerror(errno));
+    /* trim to a 2 MiB-aligned window of len bytes */
+    uintptr_t a = ((uintptr_t)raw + hp - 1) & ~(uintptr_t)(hp - 1);
+    uint8_t *p = (uint8_t *)a;
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    if (raw + len + hp > p + len)
+        munmap(p + len, (size_t)(raw + len + hp - (p + len)));
+    m->map = p;
+    m->map_len = len;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, len, MADV_HUGEPAGE); /* advisory: 4 KiB pages still work */
+#endif
+    size_t off = 0;
+    while (off < m->size) {
+        size_t want = m->size - off;
+        if (want > ((size_t)1 << 30))
+            want = (size_t)1 << 30;
+        ssize_t r = pread(m->fd, p + off, want, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return b4k_err_set(err, B4K_EIO, path, 0, "read: %s",
+                               r < 0 ? strerror(errno) : "file shrank");
+        off += (size_t)r;
+    }
+    (void)mprotect(p, len, PROT_READ);
+    m->base = p;
+    return 0;
+}
+
 int b4k_model_open_ex(b4k_model **out, const char *path, unsigned flags, b4k_err *err)
 {
     b4k_model *m;
@@ -337,7 +380,13 @@ int b4k_model_open_ex(b4k_model **out, const char *path, unsigned flags, b4k_err
     }
     m->fd = fd; /* kept for pread: checksums, and b4k_model_source */
     m->size = (size_t)st.st_size;
-    if (m->size) {
+    if (m->size && (flags & B4K_MODEL_LOAD)) {
+        int rc2 = load_anon(m, path, err);
+        if (rc2) {
+            b4k_model_free(m);
+            return rc2;
+        }
+    } else if (m->size) {
         /* MAP_POPULATE maps every page at once (reading it in if it is not
          * cached): ~10x cheaper than the page faults of a first pass */
         int mf = MAP_PRIVATE | (flags & B4K_MODEL_POPULATE ? MAP_POPULATE : 0);

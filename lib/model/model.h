@@ -49,9 +49,15 @@ enum { B4K_CODEC_RAW = 0, B4K_CODEC_ZSTD = 1 };
 enum {
     B4K_MODEL_VERIFY_ALL = 1 << 0, /* verify every checksum at open */
     B4K_MODEL_NO_VERIFY = 1 << 1,  /* never verify raw tensors */
-    B4K_MODEL_POPULATE = 1 << 2    /* prefault the whole map at open (file
+    B4K_MODEL_POPULATE = 1 << 2,   /* prefault the whole map at open (file
                                       opens only): the first pass over the
                                       weights then pays no page faults */
+    B4K_MODEL_LOAD = 1 << 3        /* file opens: read the file into
+                                      anonymous memory (2 MiB-aligned,
+                                      MADV_HUGEPAGE) instead of mapping the
+                                      page cache: fewer TLB misses when
+                                      streaming the weights, at the cost of
+                                      a private copy (RSS anon = file) */
 };
 
 typedef struct b4k_model b4k_model;
