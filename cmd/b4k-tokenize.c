@@ -153,75 +153,6 @@ typedef struct job {
 
 /* ---- output helpers --------------------------------------------------- */
 
-static const char digits2[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-
-/* u in decimal at p; returns the end (two digits a step, from the right) */
-static inline char *put_u(char *p, uint32_t u)
-{
-    if (u < 10) {
-        *p = (char)('0' + u);
-        return p + 1;
-    }
-    int nd = u < 100 ? 2 : u < 1000 ? 3 : u < 10000 ? 4 : u < 100000 ? 5 : u < 1000000 ? 6
-           : u < 10000000 ? 7 : u < 100000000 ? 8 : u < 1000000000 ? 9 : 10;
-    char *e = p + nd, *q = e;
-    while (u >= 100) {
-        uint32_t r = u % 100;
-        u /= 100;
-        q -= 2;
-        memcpy(q, digits2 + 2 * r, 2);
-    }
-    if (u >= 10) {
-        q -= 2;
-        memcpy(q, digits2 + 2 * u, 2);
-    } else {
-        *--q = (char)('0' + u);
-    }
-    return e;
-}
-
-static int put_ids(b4k_buf *b, const int32_t *v, size_t n)
-{
-    if (b4k_buf_reserve(b, n * 12 + 4)) return B4K_ENOMEM;
-    char *p = b->data + b->len;
-    *p++ = '[';
-    for (size_t i = 0; i < n; i++) {
-        if (i) *p++ = ',';
-        if (v[i] < 0) {
-            *p++ = '-';
-            p = put_u(p, (uint32_t)(-(int64_t)v[i]));
-        } else {
-            p = put_u(p, (uint32_t)v[i]);
-        }
-    }
-    *p++ = ']';
-    b->len = (size_t)(p - b->data);
-    b->data[b->len] = 0;
-    return 0;
-}
-
-static int put_offsets(b4k_buf *b, const int32_t *v, size_t n)
-{
-    if (b4k_buf_reserve(b, n * 26 + 4)) return B4K_ENOMEM;
-    char *p = b->data + b->len;
-    *p++ = '[';
-    for (size_t i = 0; i < n; i++) {
-        if (i) *p++ = ',';
-        *p++ = '[';
-        p = put_u(p, (uint32_t)v[2 * i]);
-        *p++ = ',';
-        p = put_u(p, (uint32_t)v[2 * i + 1]);
-        *p++ = ']';
-    }
-    *p++ = ']';
-    b->len = (size_t)(p - b->data);
-    b->data[b->len] = 0;
-    return 0;
-}
-
 static int put_member(b4k_buf *b, const char *key, int *first)
 {
     if (!*first && b4k_buf_putc(b, ',')) return B4K_ENOMEM;
@@ -400,7 +331,7 @@ static int do_line(const cfg *c, worker *w, const char *line, size_t len, const 
         if (put_member(m, "nbest", &first) || b4k_buf_putc(m, '[')) goto nomem;
         for (int k = 0; k < got; k++) {
             w->ntok += w->nb[k].n;
-            if ((k && b4k_buf_putc(m, ',')) || put_ids(m, w->nb[k].ids, w->nb[k].n)) goto nomem;
+            if ((k && b4k_buf_putc(m, ',')) || b4k_jsonl_put_ints(m, w->nb[k].ids, w->nb[k].n)) goto nomem;
         }
         if (b4k_buf_putc(m, ']') || put_member(m, "scores", &first) || b4k_buf_putc(m, '['))
             goto nomem;
@@ -423,7 +354,7 @@ static int do_line(const cfg *c, worker *w, const char *line, size_t len, const 
     b4k_buf *m = rec ? &w->tmp : &w->buf;
     int first = 1;
     if (!rec && b4k_buf_putc(m, '{')) goto nomem;
-    if (put_member(m, "ids", &first) || put_ids(m, o->ids, o->n)) goto nomem;
+    if (put_member(m, "ids", &first) || b4k_jsonl_put_ints(m, o->ids, o->n)) goto nomem;
     if (c->tokens) {
         if (put_member(m, "tokens", &first) || b4k_buf_putc(m, '[')) goto nomem;
         for (size_t i = 0; i < o->n; i++) {
@@ -435,8 +366,8 @@ static int do_line(const cfg *c, worker *w, const char *line, size_t len, const 
         if (b4k_buf_putc(m, ']')) goto nomem;
     }
     if (c->offsets) {
-        if (put_member(m, "segment_ids", &first) || put_ids(m, o->segs, o->n)) goto nomem;
-        if (put_member(m, "offsets", &first) || put_offsets(m, o->offsets, o->n)) goto nomem;
+        if (put_member(m, "segment_ids", &first) || b4k_jsonl_put_ints(m, o->segs, o->n)) goto nomem;
+        if (put_member(m, "offsets", &first) || b4k_jsonl_put_pairs(m, o->offsets, o->n)) goto nomem;
     }
     if (rec ? put_record(&w->buf, rec, len, obj, m, enc_fields) : b4k_buf_putc(m, '}'))
         goto nomem;

@@ -99,6 +99,39 @@ const char *b4k_json_get_str(const json_t *obj, const char *key, size_t *len, co
     return json_string_value(v);
 }
 
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* x in decimal at p (two digits a step, from the right); returns the end */
+static inline char *put_int(char *p, int32_t x)
+{
+    uint32_t u = x < 0 ? (uint32_t)0 - (uint32_t)x : (uint32_t)x;
+    if (x < 0)
+        *p++ = '-';
+    if (u < 10) {
+        *p = (char)('0' + u);
+        return p + 1;
+    }
+    int nd = u < 100 ? 2 : u < 1000 ? 3 : u < 10000 ? 4 : u < 100000 ? 5 : u < 1000000 ? 6
+           : u < 10000000 ? 7 : u < 100000000 ? 8 : u < 1000000000 ? 9 : 10;
+    char *e = p + nd, *q = e;
+    while (u >= 100) {
+        uint32_t r = u % 100;
+        u /= 100;
+        q -= 2;
+        memcpy(q, digits2 + 2 * r, 2);
+    }
+    if (u >= 10) {
+        q -= 2;
+        memcpy(q, digits2 + 2 * u, 2);
+    } else {
+        *--q = (char)('0' + u);
+    }
+    return e;
+}
+
 int b4k_jsonl_put_ints(b4k_buf *out, const int32_t *v, size_t n)
 {
     if (b4k_buf_reserve(out, n * 12 + 2))
@@ -108,17 +141,28 @@ int b4k_jsonl_put_ints(b4k_buf *out, const int32_t *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i)
             *p++ = ',';
-        int64_t x = v[i];
-        char tmp[16], *e = tmp + sizeof tmp, *q = e;
-        uint64_t u = x < 0 ? (uint64_t)-x : (uint64_t)x;
-        do {
-            *--q = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (x < 0)
-            *--q = '-';
-        memcpy(p, q, (size_t)(e - q));
-        p += e - q;
+        p = put_int(p, v[i]);
+    }
+    *p++ = ']';
+    out->len = (size_t)(p - out->data);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+int b4k_jsonl_put_pairs(b4k_buf *out, const int32_t *v, size_t n)
+{
+    if (b4k_buf_reserve(out, n * 26 + 2))
+        return B4K_ENOMEM;
+    char *p = out->data + out->len;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        *p++ = '[';
+        p = put_int(p, v[2 * i]);
+        *p++ = ',';
+        p = put_int(p, v[2 * i + 1]);
+        *p++ = ']';
     }
     *p++ = ']';
     out->len = (size_t)(p - out->data);

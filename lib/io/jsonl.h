@@ -33,6 +33,8 @@ const char *b4k_json_get_str(const json_t *obj, const char *key, size_t *len, co
 
 /* Append the JSON text of an array of ints: [1,2,3]. */
 int b4k_jsonl_put_ints(b4k_buf *out, const int32_t *v, size_t n);
+/* ... and of n pairs v[2i], v[2i+1] as [[a,b],[c,d]] (offsets). */
+int b4k_jsonl_put_pairs(b4k_buf *out, const int32_t *v, size_t n);
 
 /* Splice extra members into the text of a JSON object line: given the
  * original object text `{...}` and `members` (`"k":v,"k2":v2` without braces),

@@ -57,6 +57,19 @@ TEST(buf_json)
     b4k_jsonl_put_ints(&b, v, 4);
     CHECK_EQ_STR(b.data, "[0,-5,2147483647,-2147483648]");
     b4k_buf_reset(&b);
+    /* every digit count, both signs, against printf */
+    char want[64];
+    for (int32_t x = 1, d = 0; d < 10; d++, x = x > 214748364 ? 2147483647 : x * 10 + 7) {
+        int32_t pv[4] = { x, -x, x - 1, 9 };
+        b4k_buf_reset(&b);
+        b4k_jsonl_put_pairs(&b, pv, 2);
+        snprintf(want, sizeof want, "[[%d,%d],[%d,9]]", x, -x, x - 1);
+        CHECK_EQ_STR(b.data, want);
+    }
+    b4k_buf_reset(&b);
+    b4k_jsonl_put_pairs(&b, v, 0);
+    CHECK_EQ_STR(b.data, "[]");
+    b4k_buf_reset(&b);
     b4k_buf_put_i64(&b, -9223372036854775807LL - 1);
     CHECK_EQ_STR(b.data, "-9223372036854775808");
     b4k_buf_free(&b);
