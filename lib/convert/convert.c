@@ -285,63 +285,6 @@ static int plan_passthrough(b4k_cv *cv, const b4k_convert_opts *o, b4k_err *err)
     return 0;
 }
 
-/* Rows [j0, j1) of out (cols, rows) <- in (rows, cols), element size es,
- * for input rows [ia, ib) only: out row j is column j of in.  Tiles of 8
- * columns x 64 rows: each input cache line is read once per tile; the
- * caller keeps j1 - j0 small enough that out fits in cache.  The portable
- * twin of b4k_cv_transpose_f32_avx2. */
-static void transpose_ref(uint8_t *d, const uint8_t *s, size_t rows, size_t cols, size_t ia,
-                          size_t ib, size_t j0, size_t j1, size_t es)
-{
-    for (size_t i0 = ia; i0 < ib; i0 += 64) {
-        size_t i1 = i0 + 64 < ib ? i0 + 64 : ib;
-        for (size_t jb = j0; jb < j1; jb += 8) {
-            size_t je = jb + 8 < j1 ? jb + 8 : j1;
-            if (es == 4 && je - jb == 8) {
-                for (size_t i = i0; i < i1; i++) {
-                    uint32_t v[8];
-                    memcpy(v, s + (i * cols + jb) * 4, 32);
-                    for (size_t j = 0; j < 8; j++)
-                        memcpy(d + ((jb - j0 + j) * rows + i) * 4, &v[j], 4);
-                }
-            } else if (es == 4) { /* constant size: inlined */
-                for (size_t i = i0; i < i1; i++)
-                    for (size_t j = jb; j < je; j++)
-                        memcpy(d + ((j - j0) * rows + i) * 4, s + (i * cols + j) * 4, 4);
-            } else {
-                for (size_t i = i0; i < i1; i++)
-                    for (size_t j = jb; j < je; j++)
-                        memcpy(d + ((j - j0) * rows + i) * es, s + (i * cols + j) * es, es);
-            }
-        }
-    }
-}
-
-static void transpose_rows(void *out, const void *in, size_t rows, size_t cols, size_t j0,
-                           size_t j1, size_t es)
-{
-    uint8_t *d = out;
-    const uint8_t *s = in;
-    if (es == 4 && b4k_cpu_has(B4K_CPU_AVX2)) {
-        size_t r8 = rows / 8 * 8, jend = j0 + (j1 - j0) / 8 * 8;
-        b4k_cv_transpose_f32_avx2(out, in, rows, cols, j0, j1);
-        if (r8 < rows) /* the last rows % 8 input rows, for the 8x8 columns */
-            transpose_ref(d, s, rows, cols, r8, rows, j0, jend, 4);
-        if (jend < j1) /* the last (j1 - j0) % 8 output rows */
-            transpose_ref(d + (jend - j0) * rows * 4, s, rows, cols, 0, rows, jend, j1, 4);
-        return;
-    }
-    transpose_ref(d, s, rows, cols, 0, rows, j0, j1, es);
-}
-
-/* out (cols, rows) <- in (rows, cols), element size es. */
-static void transpose(void *out, const void *in, size_t rows, size_t cols, size_t es)
-{
-    for (size_t j = 0; j < cols; j += 64)
-        transpose_rows((uint8_t *)out + j * rows * es, in, rows, cols, j,
-                       j + 64 < cols ? j + 64 : cols, es);
-}
-
 /* Source tensor as f32 (owned, aligned). */
 static float *to_f32(const b4k_ctensor *t, size_t numel, b4k_err *err)
 {
@@ -416,7 +359,7 @@ static int fill_out_data(const b4k_cv_out *o, const b4k_ctensor *s, void *dst, s
     float *f, *g;
     b4k_shape_numel(o->ndim, o->shape, &numel);
     if (o->dt == s->dtype) { /* same type: a transpose */
-        transpose(dst, s->data, (size_t)o->shape[1], (size_t)o->shape[0],
+        b4k_cv_transpose(dst, s->data, (size_t)o->shape[1], (size_t)o->shape[0],
                   b4k_src_elem_size(s->dtype));
         return 0;
     }
@@ -428,7 +371,7 @@ static int fill_out_data(const b4k_cv_out *o, const b4k_ctensor *s, void *dst, s
             b4k_free(f);
             return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
         }
-        transpose(g, f, (size_t)o->shape[1], (size_t)o->shape[0], 4);
+        b4k_cv_transpose(g, f, (size_t)o->shape[1], (size_t)o->shape[0], 4);
         b4k_free(f);
         f = g;
     }
@@ -588,7 +531,7 @@ static int fill_out_rows(void *ctx, void *dst, size_t r0, size_t nr, b4k_err *er
         src = tdt == s->dtype ? dst : (tmp = b4k_aligned_alloc(64, n * es + 1));
         if (!src)
             goto oom;
-        transpose_rows(src, whole, (size_t)o->shape[1], (size_t)o->shape[0], r0, r0 + nr, es);
+        b4k_cv_transpose_rows(src, whole, (size_t)o->shape[1], (size_t)o->shape[0], r0, r0 + nr, es);
     } else if (s->data && s->fd >= 0) { /* read (and checked) a slice at a time */
         src = tdt == s->dtype ? dst : (tmp = b4k_aligned_alloc(64, n * es + 1));
         if (!src)
@@ -832,61 +775,5 @@ done:
     json_decref(src);
     json_decref(unmapped);
     cv_free(&cv);
-    return rc;
-}
-
-int b4k_convert_export_safetensors(const char *model, const char *out, b4k_err *err)
-{
-    b4k_model *m = NULL;
-    b4k_ctensor *t = NULL;
-    json_t *hdr = NULL, *meta = NULL, *tens;
-    size_t n = 0;
-    b4k_buf text;
-    int rc;
-    b4k_buf_init(&text);
-    if ((rc = b4k_model_open(&m, model, err)))
-        return rc;
-    n = b4k_model_count(m);
-    t = b4k_calloc(n ? n : 1, sizeof *t);
-    hdr = json_copy(b4k_model_header(m));
-    tens = json_object();
-    if (!t || !hdr || !tens || json_object_set_new(hdr, "tensors", tens)) {
-        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        b4k_tensor_view v;
-        int codec;
-        if ((rc = b4k_model_get_at(m, i, &v, err)))
-            goto done;
-        if (v.dtype == B4K_Q8) {
-            rc = b4k_err_set(err, B4K_EUNSUP, model, 0,
-                             "tensor %s is q8, which safetensors cannot hold; convert the "
-                             "original checkpoint with --dtype f32, f16 or bf16",
-                             b4k_model_tensor_name(m, i));
-            goto done;
-        }
-        t[i].name = (char *)b4k_model_tensor_name(m, i);
-        t[i].dtype = v.dtype;
-        t[i].ndim = v.ndim;
-        memcpy(t[i].shape, v.shape, sizeof v.shape);
-        t[i].data = v.data;
-        t[i].nbytes = v.nbytes;
-        b4k_model_stored(m, i, &codec, NULL, NULL);
-        json_object_set_new(tens, t[i].name,
-                            json_pack("{s:s}", "codec", codec == B4K_CODEC_ZSTD ? "zstd" : "raw"));
-    }
-    if (b4k_jsonl_dump(&text, hdr)) {
-        rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
-        goto done;
-    }
-    meta = json_pack("{s:s,s:s}", "format", "pt", "b4k.header", text.data);
-    rc = b4k_safetensors_write(out, t, n, meta, err);
-done:
-    b4k_buf_free(&text);
-    json_decref(meta);
-    json_decref(hdr);
-    b4k_free(t);
-    b4k_model_free(m);
     return rc;
 }

@@ -52,6 +52,11 @@ int b4k_cv_tokenizer(b4k_cv *cv, const char *const *inputs, const b4k_convert_op
 /* Rows [j0, j1) of out (cols, rows) <- in (rows, cols), f32: the whole 8x8
  * blocks only (rows / 8 * 8 input rows, (j1 - j0) / 8 * 8 output rows from
  * j0); the caller does the edges.  transpose_avx2.c. */
+/* Rows [j0, j1) of out (cols, rows) <- in (rows, cols), element size es;
+ * and the whole of it.  transpose.c. */
+void b4k_cv_transpose_rows(void *out, const void *in, size_t rows, size_t cols, size_t j0,
+                           size_t j1, size_t es);
+void b4k_cv_transpose(void *out, const void *in, size_t rows, size_t cols, size_t es);
 void b4k_cv_transpose_f32_avx2(float *out, const float *in, size_t rows, size_t cols, size_t j0,
                                size_t j1);
 

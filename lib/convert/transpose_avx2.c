@@ -1,5 +1,5 @@
 /* AVX2 f32 transpose in 8x8 register blocks for b4k-convert's row producer
- * (the portable twin is transpose_rows in convert.c, which also does the
+ * (the portable twin is transpose_ref in transpose.c, which also does the
  * edges).  Dispatched with b4k_cpu_has(B4K_CPU_AVX2). */
 #include <immintrin.h>
 
