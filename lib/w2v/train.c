@@ -70,6 +70,7 @@ typedef struct trainer {
     int32_t *points;
     tstate **ts;
     int nthreads;
+    int64_t *bound; /* thread i trains on ids [bound[i], bound[i+1]) */
     int stop; /* atomic */
     int ck_rc;
     b4k_err ck_err;
@@ -101,7 +102,7 @@ static int64_t *state_pack(trainer *t, size_t *n)
     int64_t *st = b4k_calloc(k, sizeof *st);
     if (!st)
         return NULL;
-    st[0] = 1; /* state version */
+    st[0] = 2; /* state version: 2 = ranges of equal expected work */
     st[1] = t->nthreads;
     st[2] = t->nids;
     st[3] = t->train_words;
@@ -228,7 +229,8 @@ static void worker(void *ctx, int tid, int nt)
 {
     trainer *t = ctx;
     tstate *s = t->ts[tid];
-    int64_t b = t->nids * tid / nt, e = t->nids * (tid + 1) / nt;
+    (void)nt;
+    int64_t b = t->bound[tid], e = t->bound[tid + 1];
     const float *keep = t->keep;
     if (s->pos < b)
         s->pos = b;
@@ -258,6 +260,41 @@ static void worker(void *ctx, int tid, int nt)
         s->pos = b;
     }
     sync_point(t, s, tid);
+}
+
+/* Cut the id stream into one range per thread.  Equal numbers of ids
+ * leave one thread idle at the end for up to a tenth of the run, because
+ * sub-sampling drops a different share of each range; so the ranges hold
+ * equal expected numbers of kept words instead (each id counts with its
+ * keep probability, plus a little for the draw that drops it).  State
+ * version 1 checkpoints were made with equal counts and resume that way. */
+static void split_work(trainer *t, int equal_counts)
+{
+    int nt = t->nthreads;
+    t->bound[0] = 0;
+    t->bound[nt] = t->nids;
+    if (equal_counts || nt == 1 || !t->keep) {
+        for (int i = 1; i < nt; i++)
+            t->bound[i] = t->nids * i / nt;
+        return;
+    }
+    double total = 0;
+    for (int64_t p = 0; p < t->nids; p++) {
+        uint32_t id = t->ids[p];
+        if (id != EOS)
+            total += 0.05 + t->keep[id];
+    }
+    double acc = 0;
+    int i = 1;
+    for (int64_t p = 0; p < t->nids && i < nt; p++) {
+        uint32_t id = t->ids[p];
+        if (id != EOS)
+            acc += 0.05 + t->keep[id];
+        while (i < nt && acc >= total * i / nt)
+            t->bound[i++] = p + 1;
+    }
+    while (i < nt)
+        t->bound[i++] = t->nids;
 }
 
 static void tstate_free(tstate *s)
@@ -345,7 +382,7 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
         rc = b4k_w2v_ckpt_load(&m, &state, &nstate, o->resume, err);
         if (rc)
             goto fail;
-        if (nstate < STATE_HEAD || state[0] != 1 || state[1] < 1 ||
+        if (nstate < STATE_HEAD || state[0] < 1 || state[0] > 2 || state[1] < 1 ||
             nstate != STATE_HEAD + (size_t)state[1] * STATE_PER_THREAD) {
             rc = b4k_err_set(err, B4K_EFORMAT, o->resume, 0, "bad checkpoint state");
             goto fail;
@@ -448,6 +485,9 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
             t.keep[i] = k >= 1.0 ? 1.0f : (float)k;
         }
     }
+    if (!(t.bound = b4k_malloc_n((size_t)nthreads + 1, sizeof *t.bound)))
+        goto nomem;
+    split_work(&t, state && state[0] == 1);
     if (m->cfg.negative > 0 && !(t.alias = b4k_w2v_alias_build(m->vocab, m->n)))
         goto nomem;
     if (m->cfg.hs) {
@@ -527,6 +567,7 @@ done:
             tstate_free(t.ts[i]);
     b4k_free(t.ts);
     b4k_free(t.keep);
+    b4k_free(t.bound);
     b4k_free(t.alias);
     b4k_free(t.codes);
     b4k_free(t.points);
