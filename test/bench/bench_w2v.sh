@@ -39,7 +39,7 @@
 # slow for skip-gram): a same-corpus, same-run stand-in for word2vec.c.
 #
 # Env: W2V_EN=FILE.zst, W2V_ZH=FILE.zst replace the corpora (smoke tests),
-#      W2V_MODELS="skipgram cbow", W2V_SKIP_1T=1 skips the 1-thread runs,
+#      W2V_MODELS="skipgram cbow", W2V_SKIP_1T=1 skips the 1-thread runs, W2V_SPEEDUP_ROUNDS=N (3) alternating 1-/2-thread pairs,
 #      W2V_SKIP_ZH=1 skips Chinese, ZH_MODEL=cbow|skipgram (cbow).
 set -u
 if [ -z "${DATA:-}" ] || [ ! -f "$DATA/w2v/en-large.txt.zst" ]; then
@@ -112,10 +112,22 @@ for M in ${W2V_MODELS:-skipgram cbow}; do
        "CPU $(ratio "$(user ft_$M)" "$(user b4k_$M)")x, own rate $(ratio "${own:-0}" "${ownf:-0}")x," \
        "peak memory $(ratio "$(rss b4k_$M)" "$(rss ft_$M)")x," \
        "analogy $(awk "BEGIN { printf \"%+.2f\", ${ab%% *} - ${af%% *} }") points (of all)"
-  own1=
-  if [ -z "${W2V_SKIP_1T:-}" ] && run b4k1_$M b4k-w2v train --model $M $S --threads 1 -o "$W/b4k1_$M.b4k" "$W/en.txt"; then
-    own1=$(own_b4k b4k1_$M)
-    row "b4k $M, 1 thread" b4k1_$M 1 "$NW" "$own1" "$(acc "$W/b4k1_$M.b4k")"
+  # 2-thread speed-up: alternating 1-thread / 2-thread pairs (the host is
+  # shared and noisy, so one pair proves little); the median pair counts
+  own1= sps=() spws=()
+  if [ -z "${W2V_SKIP_1T:-}" ]; then
+    for k in $(seq "${W2V_SPEEDUP_ROUNDS:-3}"); do
+      run b4k1_$M b4k-w2v train --model $M $S --threads 1 -o "$W/b4k1_$M.b4k" "$W/en.txt" || break
+      if [ $k = 1 ]; then
+        own1=$(own_b4k b4k1_$M)
+        row "b4k $M, 1 thread" b4k1_$M 1 "$NW" "$own1" "$(acc "$W/b4k1_$M.b4k")"
+      fi
+      run b4k2_$M b4k-w2v train --model $M $S --threads 2 -o "$W/b4k2_$M.b4k" "$W/en.txt" || break
+      o1=$(own_b4k b4k1_$M); o2=$(own_b4k b4k2_$M)
+      sps+=("$(ratio "${o2:-0} * 2" "${o1:-1}")"); spws+=("$(ratio "$(wall b4k1_$M)" "$(wall b4k2_$M)")")
+      echo "  pair $k: 1 thread $o1 words/s, $(wall b4k1_$M) s wall; 2 threads $(calc "${o2:-0} * 2" | cut -d. -f1) words/s," \
+           "$(wall b4k2_$M) s wall: training rate ${sps[-1]}x, whole run ${spws[-1]}x"
+    done
   fi
   # the issue's targets
   best=$(awk -v a="${W2C_ACC[$M]}" -v b="${af%% *}" 'BEGIN { print (a > b ? a : b) }')
@@ -128,11 +140,16 @@ for M in ${W2V_MODELS:-skipgram cbow}; do
   echo "    throughput >= fastText's (same run): wall ${r2}x: $(met "$r2 >= 1"); CPU ${r2c}x: $(met "$r2c >= 1")"
   echo "    analogy within 1 point of the better of word2vec.c (${W2C_ACC[$M]}%) and fastText (${af%% *}%), or above:" \
        "b4k ${ab%% *}% (best - 1 = $(awk "BEGIN { printf \"%.2f\", $best - 1 }")): $(met "${ab%% *} >= $best - 1")"
+  set -- $ab; sb=$2; set -- $af; sf=$2
+  echo "    the same over seen questions (compute-accuracy's \"Total accuracy\" counts only questions whose 4 words are in the top 30,000):" \
+       "b4k ${sb}%, fastText ${sf}%, word2vec.c anchor ${W2C_ACC[$M]}%: $(met "$sb >= ${W2C_ACC[$M]} - 1 && $sb >= $sf - 1")"
   [ -z "$ar" ] || echo "    (same run, same corpus: the word2vec.c-style twin test/ref/w2v_ref.c ${ar%% *}% of all, b4k ${ab%% *}%:" \
        "$(awk "BEGIN { printf \"%+.2f\", ${ab%% *} - ${ar%% *} }") points)"
-  if [ -n "$own1" ]; then
-    sp=$(ratio "${own:-0} * 2" "$own1"); spw=$(ratio "$(wall b4k1_$M)" "$(wall b4k_$M)")
-    echo "    2-thread speedup >= 1.8x: training rate ${sp}x: $(met "$sp >= 1.8"); whole-run wall ${spw}x"
+  if [ ${#sps[@]} -gt 0 ]; then
+    med() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+    sp=$(med "${sps[@]}"); spw=$(med "${spws[@]}")
+    echo "    2-thread speedup >= 1.8x: training rate, median of ${#sps[@]} pairs ${sp}x (pairs: ${sps[*]}): $(met "$sp >= 1.8");" \
+         "whole run ${spw}x (pairs: ${spws[*]}; the vocabulary pass is one thread)"
   else
     echo "    2-thread speedup: not measured (W2V_SKIP_1T)"
   fi
