@@ -295,10 +295,25 @@ TEST(checkpoint_resume_bit_exact)
     CHECK(mid && !same(mid, full));
     CHECK(nstate > 5 && state[4] > 0 && full && state[4] < 3 * full->cfg.train_words);
     CHECK(mid && mid->out && mid->hs);
+    /* state version 2 (ranges of equal expected work); a version-1
+     * checkpoint (equal id counts; the same ranges for one thread)
+     * resumes too, and an unknown version is refused */
+    CHECK(nstate > 0 && state[0] == 2);
+    const char *ck1 = tmp("ck1.b4k"), *ck3 = tmp("ck3.b4k");
+    if (mid && nstate > 0) {
+        state[0] = 1;
+        CHECK_EQ_INT(b4k_w2v_ckpt_save(mid, state, nstate, ck1, &e), 0);
+        state[0] = 3;
+        CHECK_EQ_INT(b4k_w2v_ckpt_save(mid, state, nstate, ck3, &e), 0);
+    }
     b4k_w2v_free(mid);
     b4k_free(state);
     b4k_w2v *res = train(c, B4K_W2V_SKIPGRAM, 1, 5, 1, 3, NULL, 0, ck);
     CHECK(same(full, res));
+    b4k_w2v *res1 = train(c, B4K_W2V_SKIPGRAM, 1, 5, 1, 3, NULL, 0, ck1);
+    CHECK(res1 && same(full, res1));
+    b4k_w2v_free(res1);
+    CHECK(train(c, B4K_W2V_SKIPGRAM, 1, 5, 1, 3, NULL, 0, ck3) == NULL);
     b4k_w2v_free(full);
     b4k_w2v_free(res);
     /* a checkpoint is refused for a different corpus */
