@@ -59,9 +59,12 @@ echo "machine load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (s
 declare -A W2C_RATE=([skipgram]=80000 [cbow]=284000) W2C_ACC=([skipgram]=9.71 [cbow]=7.35) W2C_WALL=([skipgram]=110 [cbow]=31.7)
 
 # run NAME CMD...: time a command, keep its stdout/stderr and time -v output
+# B4K_BENCH_LOCK=FILE: each timed command holds an exclusive flock on FILE
+# (on a machine shared with other jobs that take the same lock)
 run() {
   local name=$1; shift
-  /usr/bin/time -v -o "$W/$name.time" "$@" > "$W/$name.out" 2> "$W/$name.err"
+  local lk=(); [ -z "${B4K_BENCH_LOCK:-}" ] || lk=(flock "$B4K_BENCH_LOCK")
+  "${lk[@]}" /usr/bin/time -v -o "$W/$name.time" "$@" > "$W/$name.out" 2> "$W/$name.err"
   local rc=$?
   [ $rc -eq 0 ] || { echo "  $name failed (exit $rc):"; tail -3 "$W/$name.err" | sed 's/^/    /'; }
   return $rc
