@@ -379,17 +379,65 @@ static long file_pmd_kb(void)
     return kb;
 }
 
+/* fault every page of the map in */
+static void populate(uint8_t *p, size_t n, size_t pg)
+{
+#ifdef MADV_POPULATE_READ
+    if (!madvise(p, n, MADV_POPULATE_READ))
+        return;
+#endif
+    volatile uint8_t sink = 0;
+    for (size_t off = 0; off < n; off += pg)
+        sink ^= p[off];
+    (void)sink;
+}
+
+/* Unmap our pages of the file's first n bytes (0: all), write back and
+ * drop its cached pages there (those no other process maps): the next
+ * faults read them in again. */
+static void drop_cached(b4k_model *m, int fd, size_t n)
+{
+    (void)madvise(m->map, n ? n : m->size, MADV_DONTNEED);
+    (void)fdatasync(fd); /* dirty pages cannot be dropped */
+    (void)posix_fadvise(fd, 0, (off_t)n, POSIX_FADV_DONTNEED);
+}
+
+/* 1 if the file's pages map as huge pages here: the first 2 MiB faults
+ * in as one, or does so once read in again (then the whole file is dropped
+ * from the cache, to be read back in huge pages).  0 when it does not (no
+ * large folios in this file system, THP off, /proc missing), and nothing
+ * else is dropped: a re-read would gain nothing. */
+static int huge_check(b4k_model *m, int fd, size_t hp)
+{
+    long before = file_pmd_kb();
+    if (before < 0)
+        return 0;
+    (void)*(volatile const uint8_t *)m->map;
+    if (file_pmd_kb() > before)
+        return 1;
+    drop_cached(m, fd, hp);
+    (void)*(volatile const uint8_t *)m->map;
+    if (file_pmd_kb() <= before)
+        return 0;
+    drop_cached(m, fd, 0);
+    (void)*(volatile const uint8_t *)m->map; /* mapped again, as on success above */
+    return 1;
+}
+
 /* Map the file read-only at a 2 MiB-aligned address, advised MADV_HUGEPAGE:
  * a page fault on such a mapping reads uncached parts of the file into 2 MiB
  * page-cache folios (filesystems with large folios, e.g. ext4 on Linux
  * 6.16+), which are then mapped by one PMD each -- no copy, and no TLB miss
  * and prefetcher stop per 4 KiB page while the weights stream.
- * B4K_MODEL_HUGE: if the page cache already holds the file in small pages
- * (written or read() recently), write back and drop the cached pages (those
- * no process maps) so that the faults read them in again as huge pages --
- * one re-read from disk, after which every later open maps huge pages.
  * B4K_MODEL_POPULATE: fault every page in at open (after the advice, so the
- * faults can map huge pages). */
+ * faults can map huge pages).
+ * B4K_MODEL_HUGE: if the page cache already holds the file in small pages
+ * (written or read() recently) and huge pages work for it (huge_check),
+ * write back and drop the cached pages (those no process maps) so that the
+ * faults read them in again as huge pages -- one re-read from disk, after
+ * which later opens map huge pages at once.  With POPULATE, also when less
+ * than 90% of the file got mapped in huge pages (process-wide FilePmdMapped
+ * before and after: parts cached in small pages). */
 static int map_file(b4k_model *m, int fd, unsigned flags)
 {
     const size_t hp = (size_t)2 << 20;
@@ -420,28 +468,23 @@ static int map_file(b4k_model *m, int fd, unsigned flags)
     m->map = p;
     m->map_len = m->size;
     m->base = p;
+    int huge = 0;
 #ifdef MADV_HUGEPAGE
-    if (aligned && !madvise(p, m->size, MADV_HUGEPAGE) && (flags & B4K_MODEL_HUGE)) {
-        /* probe: does the first 2 MiB fault in as one huge page? */
-        long before = file_pmd_kb();
-        (void)*(volatile const uint8_t *)p;
-        long after = file_pmd_kb();
-        if (before >= 0 && after >= 0 && after == before) {
-            (void)madvise(p, m->size, MADV_DONTNEED); /* our own mappings */
-            (void)fdatasync(fd);                       /* dirty pages cannot be dropped */
-            (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-        }
-    }
+    if (aligned && !madvise(p, m->size, MADV_HUGEPAGE) && (flags & B4K_MODEL_HUGE))
+        huge = huge_check(m, fd, hp);
 #endif
     if (flags & B4K_MODEL_POPULATE) {
-#ifdef MADV_POPULATE_READ
-        if (!madvise(p, m->size, MADV_POPULATE_READ))
-            return 0;
-#endif
-        volatile uint8_t sink = 0;
-        for (size_t off = 0; off < m->size; off += pg)
-            sink ^= p[off];
-        (void)sink;
+        long before = huge ? file_pmd_kb() : -1;
+        populate(p, m->size, pg);
+        /* all but the tail (and the first 2 MiB, mapped by huge_check)
+         * should now be mapped in 2 MiB pages; if less than 90% is (parts
+         * cached in small pages), read it in again */
+        long want = (long)(((m->size & ~(hp - 1)) - hp) >> 10),
+             after = before >= 0 ? file_pmd_kb() : -1;
+        if (after >= 0 && (after - before) * 10 < want * 9) {
+            drop_cached(m, fd, 0);
+            populate(p, m->size, pg);
+        }
     }
     return 0;
 }
