@@ -555,7 +555,7 @@ int main(int argc, char **argv)
      * to spare: a first pass through a 5 GB map pays ~80k page faults that
      * MAP_POPULATE does in one go (and not inside the prefill). */
     double tload = b4k_now();
-    unsigned oflags = no_verify ? B4K_MODEL_NO_VERIFY : 0;
+    unsigned oflags = (no_verify ? B4K_MODEL_NO_VERIFY : 0) | B4K_MODEL_HUGE;
     struct stat st;
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     if (!stat(model, &st) && pages > 0 && psz > 0 &&

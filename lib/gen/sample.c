@@ -72,12 +72,17 @@ void b4k_sample_penalize(b4k_sampler *s, float *logits, const int *hist, int n,
     }
 }
 
+/* first index of the maximum (NaN never wins over x[0]); the running
+ * maximum stays in a register */
 static int argmax(const float *x, int n)
 {
     int b = 0;
+    float m = x[0];
     for (int i = 1; i < n; i++)
-        if (x[i] > x[b])
+        if (x[i] > m) {
+            m = x[i];
             b = i;
+        }
     return b;
 }
 

@@ -52,12 +52,19 @@ enum {
     B4K_MODEL_POPULATE = 1 << 2,   /* prefault the whole map at open (file
                                       opens only): the first pass over the
                                       weights then pays no page faults */
-    B4K_MODEL_LOAD = 1 << 3        /* file opens: read the file into
+    B4K_MODEL_LOAD = 1 << 3,       /* file opens: read the file into
                                       anonymous memory (2 MiB-aligned,
                                       MADV_HUGEPAGE) instead of mapping the
                                       page cache: fewer TLB misses when
                                       streaming the weights, at the cost of
                                       a private copy (RSS anon = file) */
+    B4K_MODEL_HUGE = 1 << 4        /* file opens of 32 MiB or more: if the
+                                      page cache holds the file in 4 KiB
+                                      pages, drop them (after writeback)
+                                      so that the mapping's faults read the
+                                      file back in 2 MiB pages (model.c
+                                      map_file); the map is always 2 MiB-
+                                      aligned and advised MADV_HUGEPAGE */
 };
 
 typedef struct b4k_model b4k_model;

@@ -394,9 +394,10 @@ static void ln_all(float *out, const float *x, const float *w, const float *b, i
     b4k_layernorm_fwd(out, NULL, NULL, x, w, b, T, C, eps);
 }
 
-/* Five barriers per layer: every thread normalises all T rows itself (a few
- * microseconds) instead of waiting for one thread to do it, and the thread
- * that computed a k/v row stores it in the cache. */
+/* Four barriers per layer: every thread normalises all T rows itself (a few
+ * microseconds) instead of waiting for one thread to do it; each thread
+ * computes q, k and v of its own heads (heads split evenly), stores k and v
+ * in the cache and runs those heads' attention without waiting. */
 static void step_thread(void *ctx, int tid, int nt)
 {
     step_job *j = ctx;
@@ -405,6 +406,7 @@ static void step_thread(void *ctx, int tid, int nt)
     int T = j->T, C = c->n_embd, NH = c->n_head, HS = C / NH;
     float *scr = g->scratch + (size_t)tid * g->scr_per_thread, *asc = scr + g->mm_scratch;
     float *xn = asc + g->att_scratch; /* private (T,C) */
+    int h0 = NH * tid / nt, h1 = NH * (tid + 1) / nt; /* this thread's heads */
     for (int t = tid; t < T; t += nt)
         embed_one(g, g->x + (size_t)t * C, j->ids[t], j->pos[t]);
     bar_wait(&g->bar);
@@ -412,22 +414,25 @@ static void step_thread(void *ctx, int tid, int nt)
         const layer *y = &g->L[l];
         int r0, r1;
         ln_all(xn, g->x, y->ln1_w, y->ln1_b, T, C, c->eps);
-        b4k_matmul_split(3 * C, tid, nt, &r0, &r1);
-        b4k_matmul_rows(g->qkv, 3 * C, xn, &y->attn_w, y->attn_b, T, r0, r1, scr);
-        for (int t = 0; t < T; t++)
-            for (int r = r0 > C ? r0 : C; r < r1; r++) {
-                int which = r >= 2 * C, h = (r - C - which * C) / HS, i = (r - C - which * C) % HS;
-                kv_at(g, j->slots[t], l, which, h)[(size_t)j->pos[t] * HS + i] =
-                    g->qkv[(size_t)t * 3 * C + r];
-            }
-        bar_wait(&g->bar);
-        for (int it = tid; it < T * NH; it += nt) {
-            int t = it / NH, h = it % NH;
-            b4k_attention_cached_row(g->att + (size_t)t * C + (size_t)h * HS, asc,
-                                     g->qkv + (size_t)t * 3 * C + (size_t)h * HS,
-                                     kv_at(g, j->slots[t], l, 0, h), kv_at(g, j->slots[t], l, 1, h),
-                                     HS, j->pos[t] + 1);
+        /* q, k and v of this thread's heads, then their attention: no
+         * barrier between the two */
+        for (int which = 0; which < 3; which++) {
+            int o = which * C;
+            b4k_matmul_rows(g->qkv, 3 * C, xn, &y->attn_w, y->attn_b, T, o + h0 * HS,
+                            o + h1 * HS, scr);
         }
+        for (int t = 0; t < T; t++)
+            for (int which = 0; which < 2; which++)
+                for (int h = h0; h < h1; h++)
+                    memcpy(kv_at(g, j->slots[t], l, which, h) + (size_t)j->pos[t] * HS,
+                           g->qkv + (size_t)t * 3 * C + (size_t)(which + 1) * C + (size_t)h * HS,
+                           (size_t)HS * sizeof(float));
+        for (int t = 0; t < T; t++)
+            for (int h = h0; h < h1; h++)
+                b4k_attention_cached_row(g->att + (size_t)t * C + (size_t)h * HS, asc,
+                                         g->qkv + (size_t)t * 3 * C + (size_t)h * HS,
+                                         kv_at(g, j->slots[t], l, 0, h),
+                                         kv_at(g, j->slots[t], l, 1, h), HS, j->pos[t] + 1);
         bar_wait(&g->bar);
         mm_part(g, g->tmp, C, g->att, &y->proj_w, y->proj_b, T, tid, nt, scr, g->x);
         bar_wait(&g->bar);

@@ -55,12 +55,131 @@ static inline __m512 exp512(__m512 x)
     return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
+/* softmax of sc[0..S) in place, unnormalised: returns 1/sum, folded
+ * into the mix by the caller. */
+static inline float softmax_unnorm(float *sc, int S)
+{
+    __m512 mv = _mm512_set1_ps(-INFINITY);
+    int s = 0;
+    for (; s + 16 <= S; s += 16)
+        mv = _mm512_max_ps(mv, _mm512_loadu_ps(sc + s));
+    if (s < S)
+        mv = _mm512_mask_max_ps(mv, (__mmask16)((1u << (S - s)) - 1), mv,
+                                _mm512_maskz_loadu_ps((__mmask16)((1u << (S - s)) - 1), sc + s));
+    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mv)), sum = _mm512_setzero_ps();
+    for (s = 0; s + 16 <= S; s += 16) {
+        __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(sc + s), m));
+        _mm512_storeu_ps(sc + s, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (s < S) {
+        __mmask16 tm = (__mmask16)((1u << (S - s)) - 1);
+        __m512 e = _mm512_maskz_mov_ps(tm, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tm, sc + s), m)));
+        _mm512_mask_storeu_ps(sc + s, tm, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    return 1.0f / _mm512_reduce_add_ps(sum);
+}
+
+/* Sums of 16 vectors: lane j of the result is the sum of a[j]'s lanes
+ * (a transpose-and-add tree, 45 instructions for 16 sums). */
+static inline __m512 hsum16(const __m512 *a)
+{
+    __m512 u[8], w[4], z[2];
+    for (int i = 0; i < 8; i++)
+        u[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]),
+                             _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+    for (int i = 0; i < 4; i++) {
+        __m512d x = _mm512_castps_pd(u[2 * i]), y = _mm512_castps_pd(u[2 * i + 1]);
+        w[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+    }
+    for (int i = 0; i < 2; i++)
+        z[i] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(w[2 * i], w[2 * i + 1], 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(z[0], z[1], 0x88),
+                         _mm512_shuffle_f32x4(z[0], z[1], 0xdd));
+}
+
+/* HS <= 128 in nc = ceil(HS/16) vectors, nc a constant at each call so
+ * that q, the 16 score accumulators and the output stay in registers:
+ * scores 16 keys at a time (vertical sums, one hsum16 per 16 keys instead
+ * of a horizontal sum per key), then p V with two accumulator sets (even and
+ * odd keys) to halve the FMA latency chain. */
+static inline __attribute__((always_inline)) void
+attn_small(float *out, float *sc, const float *q, const float *K, const float *V, int HS, int S,
+           float scale, const int nc)
+{
+    const __mmask16 tm = (__mmask16)(HS % 16 ? (1u << (HS % 16)) - 1 : 0xffffu);
+#define M(c) ((c) == nc - 1 ? tm : (__mmask16)0xffff)
+    __m512 qv[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < nc; c++)
+        qv[c] = _mm512_maskz_loadu_ps(M(c), q + 16 * c);
+    const __m512 vscale = _mm512_set1_ps(scale);
+    int s = 0;
+    for (; s + 16 <= S; s += 16) {
+        const float *k = K + (size_t)s * HS;
+        __m512 a[16];
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++)
+            a[j] = _mm512_mul_ps(qv[0], _mm512_maskz_loadu_ps(M(0), k + (size_t)j * HS));
+#pragma GCC unroll 8
+        for (int c = 1; c < nc; c++)
+#pragma GCC unroll 16
+            for (int j = 0; j < 16; j++)
+                a[j] = _mm512_fmadd_ps(qv[c], _mm512_maskz_loadu_ps(M(c), k + (size_t)j * HS + 16 * c),
+                                       a[j]);
+        _mm512_storeu_ps(sc + s, _mm512_mul_ps(hsum16(a), vscale));
+    }
+    for (; s < S; s++) {
+        const float *k = K + (size_t)s * HS;
+        __m512 a = _mm512_mul_ps(qv[0], _mm512_maskz_loadu_ps(M(0), k));
+#pragma GCC unroll 8
+        for (int c = 1; c < nc; c++)
+            a = _mm512_fmadd_ps(qv[c], _mm512_maskz_loadu_ps(M(c), k + 16 * c), a);
+        sc[s] = _mm512_reduce_add_ps(a) * scale;
+    }
+    float inv = softmax_unnorm(sc, S);
+    __m512 a0[8], a1[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < nc; c++)
+        a0[c] = a1[c] = _mm512_setzero_ps();
+    int t = 0;
+    for (; t + 2 <= S; t += 2) {
+        __m512 p0 = _mm512_set1_ps(sc[t] * inv), p1 = _mm512_set1_ps(sc[t + 1] * inv);
+        const float *v = V + (size_t)t * HS;
+#pragma GCC unroll 8
+        for (int c = 0; c < nc; c++) {
+            a0[c] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(M(c), v + 16 * c), a0[c]);
+            a1[c] = _mm512_fmadd_ps(p1, _mm512_maskz_loadu_ps(M(c), v + HS + 16 * c), a1[c]);
+        }
+    }
+    if (t < S) {
+        __m512 p0 = _mm512_set1_ps(sc[t] * inv);
+#pragma GCC unroll 8
+        for (int c = 0; c < nc; c++)
+            a0[c] = _mm512_fmadd_ps(p0, _mm512_maskz_loadu_ps(M(c), V + (size_t)t * HS + 16 * c),
+                                    a0[c]);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < nc; c++)
+        _mm512_mask_storeu_ps(out + 16 * c, M(c), _mm512_add_ps(a0[c], a1[c]));
+#undef M
+}
+
 void b4k_attn_row_f32_avx512(float *out, float *sc, const float *q, const float *K,
                              const float *V, int HS, int S, float scale);
 void b4k_attn_row_f32_avx512(float *out, float *sc, const float *q, const float *K,
                              const float *V, int HS, int S, float scale)
 {
-    /* scores: q stays in registers when HS <= 128 (GPT-2 64, CPM 80) */
+    switch ((HS + 15) / 16) { /* GPT-2 64, CPM 80 */
+    case 4: attn_small(out, sc, q, K, V, HS, S, scale, 4); return;
+    case 5: attn_small(out, sc, q, K, V, HS, S, scale, 5); return;
+    case 8: attn_small(out, sc, q, K, V, HS, S, scale, 8); return;
+    default: break;
+    }
+    /* scores: q stays in registers when HS <= 128 */
     if (HS <= 128) {
         int nc = (HS + 15) / 16;
         __mmask16 tm = (__mmask16)(HS % 16 ? (1u << (HS % 16)) - 1 : 0xffffu);
@@ -85,27 +204,7 @@ void b4k_attn_row_f32_avx512(float *out, float *sc, const float *q, const float 
         for (int s = 0; s < S; s++)
             sc[s] = b4k_dot_f32_avx512(q, K + (size_t)s * HS, HS) * scale;
     }
-    /* softmax (unnormalised; 1/sum folded into the mix) */
-    __m512 mv = _mm512_set1_ps(-INFINITY);
-    int s = 0;
-    for (; s + 16 <= S; s += 16)
-        mv = _mm512_max_ps(mv, _mm512_loadu_ps(sc + s));
-    if (s < S)
-        mv = _mm512_mask_max_ps(mv, (__mmask16)((1u << (S - s)) - 1), mv,
-                                _mm512_maskz_loadu_ps((__mmask16)((1u << (S - s)) - 1), sc + s));
-    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mv)), sum = _mm512_setzero_ps();
-    for (s = 0; s + 16 <= S; s += 16) {
-        __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(sc + s), m));
-        _mm512_storeu_ps(sc + s, e);
-        sum = _mm512_add_ps(sum, e);
-    }
-    if (s < S) {
-        __mmask16 tm = (__mmask16)((1u << (S - s)) - 1);
-        __m512 e = _mm512_maskz_mov_ps(tm, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tm, sc + s), m)));
-        _mm512_mask_storeu_ps(sc + s, tm, e);
-        sum = _mm512_add_ps(sum, e);
-    }
-    float inv = 1.0f / _mm512_reduce_add_ps(sum);
+    float inv = softmax_unnorm(sc, S);
     /* out = sum_s p[s] V[s], up to 8 vectors of out in registers per pass */
     for (int c0 = 0; c0 < HS; c0 += 128) {
         int w = HS - c0 < 128 ? HS - c0 : 128, nc = (w + 15) / 16;

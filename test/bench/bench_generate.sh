@@ -22,9 +22,10 @@ T=$(mktemp -d "${B4K_BENCH_TMP:-/tmp}/b4k-bench-gen.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cc -O2 -Ilib -D_GNU_SOURCE test/bench/mkmodel.c lib/libb4k.a -lopenblas -lzstd -ljansson \
   -lpthread -lm -o "$T/mkmodel" || { echo "SKIP: cannot build mkmodel"; exit 0; }
-cc -O2 -mavx2 test/bench/membw.c -lpthread -o "$T/membw" || { echo "SKIP: cannot build membw"; exit 0; }
-BW=$("$T/membw" $TH)
-echo "memory read bandwidth measured now with $TH threads: $BW GB/s (nominal ~30 on an idle machine)"
+cc -O2 -mavx2 -D_GNU_SOURCE test/bench/membw.c -lpthread -o "$T/membw" || { echo "SKIP: cannot build membw"; exit 0; }
+# the limit: read bandwidth from 2 MiB pages (4 KiB pages shown beside it)
+BW=$("$T/membw" $TH huge)
+echo "memory read bandwidth measured now with $TH threads: $BW GB/s from 2 MiB pages, $("$T/membw" $TH) from 4 KiB pages (nominal ~30 on an idle machine)"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared: figures are noisy; ratios from one run)"
 echo "kernels: $(grep -o -m1 -w -E 'avx512_bf16|avx512_vnni|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')(none listed = AVX2 kernels)"
 
@@ -70,15 +71,18 @@ if [ "${B4K_BENCH_CPM:-1}" = 0 ]; then echo "SKIP: CPM 2.6B (B4K_BENCH_CPM=0)"; 
 avail=$(df -Pk "$T" | awk 'NR==2 {print $4}')
 if [ "$avail" -lt 12000000 ]; then echo "SKIP: CPM 2.6B needs ~12 GB free in $T"; exit 0; fi
 echo
-BW=$("$T/membw" $TH)
-echo "memory read bandwidth measured now with $TH threads: $BW GB/s"
+BW=$("$T/membw" $TH huge)
+echo "memory read bandwidth measured now with $TH threads: $BW GB/s from 2 MiB pages, $("$T/membw" $TH) from 4 KiB pages"
 # target (issue 8): decode at >= 80% of the bandwidth limit; "met" is
 # judged against the bandwidth measured just before (the machine is shared)
-printf '%-22s %9s %7s %13s %9s %13s %8s %11s %11s\n' "CPM 2.6B, $TH thr" "decode/s" "GB/s" "limit@30GB/s" "% of 30" "% of measured" ">= 80%" "RSS anon" "RSS file"
+printf '%-22s %9s %7s %13s %9s %13s %8s %11s %11s %11s\n' "CPM 2.6B, $TH thr" "decode/s" "GB/s" "limit@30GB/s" "% of 30" "% of measured" ">= 80%" "RSS anon" "RSS file" "file in 2M"
 cids=$(seq 1 32 | awk '{printf "%s%d", (NR>1?",":""), ($1*104729)%30000}')
 echo "{\"id\":\"cpm\",\"prompt_ids\":[$cids]}" > "$T/c.jsonl"
-# each model twice: mmap'd (the default, no copy) and with --no-mmap
-# (read into MADV_HUGEPAGE memory: no TLB miss per 4 KiB page of weights)
+# each model twice: mmap'd (the default, no copy: the page cache, read
+# back in 2 MiB folios where the file system allows, mapped by PMD; "file in
+# 2M" shows how much) and with --no-mmap (read into MADV_HUGEPAGE anonymous
+# memory); without huge pages every 4 KiB page of weights costs a TLB miss
+# and stops the hardware prefetcher.  The membw probe reads 4 KiB pages.
 for dt in bf16 q8; do
   "$T/mkmodel" "$T/cpm-$dt.b4k" cpm 32 2560 32 30000 1024 $dt 1 || { echo "mkmodel failed"; break; }
   bytes=$(stat -c %s "$T/cpm-$dt.b4k")
@@ -87,20 +91,23 @@ for dt in bf16 q8; do
     mopt=; lab="b4k $dt"; [ $mode = no-mmap ] && { mopt=--no-mmap; lab="b4k $dt --no-mmap"; }
     bin/b4k-generate -m "$T/cpm-$dt.b4k" --no-verify -t $TH $mopt \
       --temperature 0 --ignore-eos -n 24 "$T/c.jsonl" > "$T/out" &
-    pid=$!; anon=0; file=0
+    pid=$!; anon=0; file=0; pmd=0
     # peak anonymous (heap, KV cache) and file-backed (the mmap'd weights) RSS
     while kill -0 $pid 2>/dev/null; do
       read -r a f < <(awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print a+0, f+0}' /proc/$pid/status 2>/dev/null)
       [ "${a:-0}" -gt $anon ] && anon=$a; [ "${f:-0}" -gt $file ] && file=$f
+      # file pages mapped in 2 MiB pages (page-cache huge folios, model.c map_file)
+      h=$(awk '/^FilePmdMapped/ {print $2}' /proc/$pid/smaps_rollup 2>/dev/null)
+      [ "${h:-0}" -gt $pmd ] && pmd=$h
       sleep 0.2
     done
     wait $pid
     d=$(field tokens_per_s < "$T/out")
     # every weight is read once per token: bytes per token ~ the file size
-    awk -v d="$d" -v b="$bytes" -v bw="$BW" -v an="$anon" -v fi="$file" -v dt="$lab" 'BEGIN {
+    awk -v d="$d" -v b="$bytes" -v bw="$BW" -v an="$anon" -v fi="$file" -v pm="$pmd" -v dt="$lab" 'BEGIN {
       gbs = d * b / 1e9; lim = 30e9 / b;
-      printf "%-22s %9.2f %7.1f %13.2f %8.0f%% %12.0f%% %8s %9.0fMB %9.0fMB\n", dt, d, gbs, lim,
-        100 * d / lim, 100 * gbs / bw, (gbs >= 0.8 * bw ? "yes" : "NO"), an / 1024, fi / 1024 }'
+      printf "%-22s %9.2f %7.1f %13.2f %8.0f%% %12.0f%% %8s %9.0fMB %9.0fMB %9.0fMB\n", dt, d, gbs, lim,
+        100 * d / lim, 100 * gbs / bw, (gbs >= 0.8 * bw ? "yes" : "NO"), an / 1024, fi / 1024, pm / 1024 }'
   done
   rm -f "$T/cpm-$dt.b4k"
 done

@@ -726,10 +726,48 @@ TEST(checked_tensors)
     rmdir(dir);
 }
 
+/* A file of 32 MiB or more maps at a 2 MiB-aligned address; with
+ * B4K_MODEL_HUGE the page cache may be dropped and read back (model.c
+ * map_file): the bytes must read back the same, every time. */
+TEST(file_huge_map)
+{
+    char path[] = "/tmp/b4k-test-model-XXXXXX";
+    int fd = mkstemp(path);
+    b4k_err e;
+    size_t n = (size_t)9 << 20; /* 36 MiB of f32 */
+    int64_t shape[1] = {(int64_t)n};
+    float *f = b4k_malloc_n(n, sizeof *f);
+    close(fd);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    for (size_t i = 0; i < n; i++)
+        f[i] = (float)(i % 1000003) * 0.25f;
+    b4k_mw *w = b4k_mw_new("x");
+    CHECK_EQ_INT(b4k_mw_add(w, "big", B4K_F32, 1, shape, f, B4K_CODEC_RAW, &e), 0);
+    CHECK_EQ_INT(b4k_mw_write(w, path, &e), 0);
+    b4k_mw_free(w);
+    static const unsigned fl[] = { B4K_MODEL_HUGE | B4K_MODEL_VERIFY_ALL,
+                                   B4K_MODEL_HUGE | B4K_MODEL_POPULATE, 0 };
+    for (int k = 0; k < 3; k++) {
+        b4k_model *m = NULL;
+        b4k_tensor_view v;
+        CHECK_EQ_INT(b4k_model_open_ex(&m, path, fl[k], &e), 0);
+        if (!m)
+            continue;
+        CHECK_EQ_INT(b4k_model_get(m, "big", &v, &e), 0);
+        CHECK(v.nbytes == n * sizeof *f && !memcmp(v.data, f, n * sizeof *f));
+        b4k_model_free(m);
+    }
+    b4k_free(f);
+    unlink(path);
+}
+
 int main(void)
 {
     RUN(roundtrip_raw_and_zstd);
     RUN(file_roundtrip_mmap);
+    RUN(file_huge_map);
     RUN(validation);
     RUN(lazy_checksum);
     RUN(row_tensors);

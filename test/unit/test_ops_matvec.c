@@ -210,7 +210,7 @@ TEST(big_rows_prefill_shapes)
  * exact double computation */
 TEST(attn_row)
 {
-    static const int hs[] = { 1, 7, 8, 16, 33, 64, 80, 130, 257 };
+    static const int hs[] = { 1, 7, 8, 16, 33, 50, 64, 80, 120, 128, 130, 257 };
     static const int ss[] = { 1, 2, 15, 16, 17, 200 };
     for (size_t a = 0; a < sizeof hs / sizeof *hs; a++)
         for (size_t b = 0; b < sizeof ss / sizeof *ss; b++) {
