@@ -2,6 +2,7 @@
 #include "core/err.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 void *b4k_malloc(size_t n) { return malloc(n ? n : 1); }
@@ -37,6 +38,19 @@ void *b4k_aligned_alloc(size_t align, size_t n)
         align = sizeof(void *);
     if (posix_memalign(&p, align, n ? n : 1))
         return NULL;
+    return p;
+}
+
+void *b4k_alloc_huge(size_t n)
+{
+    const size_t H = (size_t)2 << 20;
+    if (n < H)
+        return b4k_aligned_alloc(64, n);
+    void *p = b4k_aligned_alloc(H, n);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        (void)madvise(p, n & ~(H - 1), MADV_HUGEPAGE); /* advisory */
+#endif
     return p;
 }
 

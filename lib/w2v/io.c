@@ -29,7 +29,7 @@ int b4k_w2v_new(b4k_w2v **out, b4k_w2v_vocab *vocab, int dim, b4k_err *err)
     m->dim = dim;
     m->cfg.dim = dim;
     if (b4k_mul_ok(m->n ? m->n : 1, (size_t)dim * sizeof(float), &nel) ||
-        !(m->in = b4k_aligned_alloc(64, nel))) {
+        !(m->in = b4k_alloc_huge(nel))) {
         b4k_w2v_free(m);
         return b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory (%zu x %d vectors)", m->n,
                            dim);
@@ -390,7 +390,7 @@ static int read_b4k(b4k_w2v **out, b4k_model *bm, int64_t **state, size_t *nstat
         b4k_tensor_view ov;
         if ((rc = b4k_model_get_checked(bm, outs[q], B4K_F32, 2, sh2, &ov, err)))
             goto fail;
-        if (!(*dst[q] = b4k_aligned_alloc(64, ov.nbytes))) {
+        if (!(*dst[q] = b4k_alloc_huge(ov.nbytes))) {
             rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory");
             goto fail;
         }

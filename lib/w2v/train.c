@@ -446,9 +446,9 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
         b4k_rng_seed(&r, o->cfg.seed, 0xC0FFEEull << 20);
         for (size_t i = 0; i < nel; i++)
             m->in[i] = (b4k_rng_float(&r) - 0.5f) / (float)m->dim;
-        if (o->cfg.negative > 0 && !(m->out = b4k_aligned_alloc(64, nel * sizeof(float))))
+        if (o->cfg.negative > 0 && !(m->out = b4k_alloc_huge(nel * sizeof(float))))
             goto nomem;
-        if (o->cfg.hs && !(m->hs = b4k_aligned_alloc(64, nel * sizeof(float))))
+        if (o->cfg.hs && !(m->hs = b4k_alloc_huge(nel * sizeof(float))))
             goto nomem;
         if (m->out)
             memset(m->out, 0, nel * sizeof(float));

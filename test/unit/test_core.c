@@ -46,6 +46,28 @@ TEST(alloc_overflow)
     free(p);
 }
 
+TEST(alloc_huge)
+{
+    /* small: 64-byte aligned; from 2 MiB: 2 MiB aligned; both writable
+     * end to end and freed by b4k_free */
+    size_t sizes[] = {0, 100, ((size_t)2 << 20) - 4, (size_t)2 << 20, ((size_t)5 << 20) + 12};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+        unsigned char *q = b4k_alloc_huge(n);
+        CHECK(q != NULL);
+        if (!q)
+            continue;
+        size_t align = n >= ((size_t)2 << 20) ? (size_t)2 << 20 : 64;
+        CHECK(((uintptr_t)q & (align - 1)) == 0);
+        if (n) {
+            memset(q, 0xA5, n);
+            CHECK(q[0] == 0xA5 && q[n - 1] == 0xA5);
+        }
+        b4k_free(q);
+    }
+    CHECK(b4k_alloc_huge((size_t)-1 - 4096) == NULL);
+}
+
 TEST(buf_json)
 {
     b4k_buf b;
@@ -369,6 +391,7 @@ int main(void)
 {
     RUN(err_format);
     RUN(alloc_overflow);
+    RUN(alloc_huge);
     RUN(buf_json);
     RUN(utf8);
     RUN(pool);
