@@ -1,12 +1,10 @@
 /* b4k-tokenize: text lines or JSONL in, JSONL with token ids out.
  *
- * Lines are read in batches; a batch is cut into chunks that the threads
- * (each with its own b4k_tok_out scratch) take one after another, each
- * chunk with its own output buffer; main reads the next batch and writes
- * the chunks of the previous one in input order meanwhile, so memory stays
- * flat however long the stream is.  See man/b4k-tokenize.1. */
+ * The input is cut into chunks of whole lines that the threads (each with
+ * its own b4k_tok_out scratch) encode as they come, each chunk into its own
+ * output; the chunks are written in input order (cmd/b4k-tokenize/pipe.c),
+ * so memory stays flat however long the stream is.  See man/b4k-tokenize.1. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +12,10 @@
 #include <unistd.h>
 
 #include "b4k.h"
+#include "b4k-tokenize/pipe.h"
 #include "cli.h"
 #include "core/alloc.h"
 #include "core/buf.h"
-#include "core/threads.h"
 #include "core/utf8.h"
 #include "io/jsonl.h"
 #include "io/stream.h"
@@ -67,7 +65,7 @@ static const b4k_opt opts[] = {
     {"strict", O_STRICT, no_argument, NULL, "invalid UTF-8 is an error (default: U+FFFD)"},
     {"keep-going", O_KEEP_GOING, no_argument, NULL,
      "write {\"error\":...,\"line\":N} for a bad record and go on"},
-    {"batch", O_BATCH, required_argument, "N", "lines per parallel batch (default 4096)"},
+    {"batch", O_BATCH, required_argument, "N", "lines per chunk at most (default 4096)"},
     {"progress", O_PROGRESS, no_argument, NULL, "show progress on stderr"},
     {"model", O_MODEL, required_argument, "FILE", "SentencePiece .model, or a converted .b4k model with one embedded (spm, cpm)"},
     {"nbest", O_NBEST, required_argument, "N",
@@ -93,63 +91,24 @@ typedef struct cfg {
     int nbest_out; /* issue 4: --nbest N without --sample */
 } cfg;
 
-/* One batch of input lines, copied out of the stream buffer. */
-typedef struct batch {
-    char *text;          /* all lines, each NUL-terminated */
-    size_t len, cap;
-    size_t *off, *lens;  /* (n) */
-    long *lineno;        /* (n) */
-    size_t n, ncap;
-    const char *file;    /* points at fname */
-    char fname[1024];
-} batch;
-
 typedef struct worker {
     b4k_tok_out out;
-    b4k_buf buf;       /* output of this thread's slice */
+    b4k_buf buf;       /* output of the chunk being encoded (the chunk's) */
     b4k_buf tmp;       /* members being built */
     b4k_buf text;      /* decoded text */
     int32_t *ids;      /* decode input */
     size_t idcap;
-    size_t *ends;      /* end offset in buf of each line of the slice */
-    size_t ecap;
-    size_t first;      /* first line index of the slice */
-    size_t nlines;
-    long err_at;       /* index of the first failing line in the batch, -1 */
-    b4k_err err;
     size_t ntok;
-    size_t nerr;       /* bad records written as error records */
     b4k_tok_out *nb;   /* --nbest outputs */
     float *nbs;        /* their scores */
     char pad[128];     /* no false sharing: the threads' workers sit side by
                         * side, written per token (out.n, buf.len, ntok) */
 } worker;
 
-/* A piece of a batch and its output.  Threads take the chunks of a batch
- * one after another (dynamic scheduling: a thread the scheduler holds back
- * takes fewer), and main writes them in order. */
-#define CHUNKS_PER_THREAD 8
-
-typedef struct chunk {
-    size_t begin, end; /* lines */
-    b4k_buf buf;       /* their output */
-    size_t *ends;      /* end offset in buf of each line */
-    size_t ecap;
-    size_t nlines;     /* lines done (all, unless err_at >= 0) */
-    long err_at;       /* index of the failing line in the batch, -1 */
-    b4k_err err;
-    size_t ntok, nerr;
-} chunk;
-
-typedef struct job {
+typedef struct encoder {
     const cfg *c;
-    batch *b;
     worker *w;         /* (threads) */
-    chunk *ch;         /* (nch) */
-    size_t nch;
-    size_t next;       /* the next chunk to take (atomic) */
-    int stop;          /* a chunk failed: take no more (atomic) */
-} job;
+} encoder;
 
 /* ---- output helpers --------------------------------------------------- */
 
@@ -380,212 +339,57 @@ done:
     return rc;
 }
 
-static void run_slice(void *ctx, size_t begin, size_t end, int tid)
+/* Encode the lines of one chunk (tk_encode_fn). */
+static void encode_chunk(void *ctx, int tid, tk_chunk *k)
 {
-    job *j = ctx;
-    worker *w = &j->w[tid];
-    batch *b = j->b;
+    const encoder *en = ctx;
+    worker *w = &en->w[tid];
+    b4k_buf saved = w->buf; /* the chunk's output, for do_line to fill */
+    w->buf = k->out;
     b4k_buf_reset(&w->buf);
-    w->first = begin;
-    w->nlines = 0;
-    w->err_at = -1;
-    if (end - begin > w->ecap && B4K_GROW(w->ends, w->ecap, end - begin)) {
-        w->err_at = (long)begin;
-        b4k_err_set(&w->err, B4K_ENOMEM, b->file, b->lineno[begin], "out of memory");
-        return;
+    w->ntok = 0;
+    if (k->nlines > k->ecap && B4K_GROW(k->ends, k->ecap, k->nlines)) {
+        k->err_at = 0;
+        b4k_err_set(&k->err, B4K_ENOMEM, k->file, k->lineno, "out of memory");
+        goto out;
     }
-    for (size_t i = begin; i < end; i++) {
+    char *p = k->text, *end = k->text + k->len;
+    for (size_t i = 0; i < k->nlines; i++) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        p[len] = 0;
+        long lineno = k->lineno + (long)i;
         size_t mark = w->buf.len;
         b4k_err e;
         b4k_err_clear(&e);
-        int rc = do_line(j->c, w, b->text + b->off[i], b->lens[i], b->file, b->lineno[i], &e);
+        int rc = do_line(en->c, w, p, len, k->file, lineno, &e);
+        p += len + 1;
         if (rc) {
             w->buf.len = mark;
             if (w->buf.data) w->buf.data[mark] = 0;
-            if (!j->c->keep_going || rc == B4K_ENOMEM) {
-                w->err_at = (long)i;
-                w->err = e;
-                return;
+            if (!en->c->keep_going || rc == B4K_ENOMEM) {
+                k->err_at = (long)i;
+                k->err = e;
+                goto out;
             }
-            w->nerr++;
+            k->nerr++;
             b4k_buf_puts(&w->buf, "{\"error\":");
             char msg[600];
             snprintf(msg, sizeof msg, "%s", e.msg);
             b4k_buf_put_json_str(&w->buf, msg, strlen(msg));
-            b4k_buf_printf(&w->buf, ",\"line\":%ld}", b->lineno[i]);
-            e.line = b->lineno[i];
-            b4k_err_locate(&e, b->file, b->lineno[i]);
+            b4k_buf_printf(&w->buf, ",\"line\":%ld}", lineno);
             /* the warning itself is printed by the main thread */
         }
         b4k_buf_putc(&w->buf, '\n');
-        w->ends[w->nlines++] = w->buf.len;
+        k->ends[k->ndone++] = w->buf.len;
     }
+out:
+    k->ntok = w->ntok;
+    k->out = w->buf;
+    w->buf = saved;
 }
 
 /* ---- main ------------------------------------------------------------- */
-
-static int batch_add(batch *b, const char *line, size_t len, long lineno)
-{
-    if (B4K_GROW(b->text, b->cap, b->len + len + 1)) return B4K_ENOMEM;
-    if (b->n + 1 > b->ncap) {
-        size_t c1 = b->ncap, c2 = b->ncap;
-        if (B4K_GROW(b->off, b->ncap, b->n + 1) || B4K_GROW(b->lens, c1, b->n + 1) ||
-            B4K_GROW(b->lineno, c2, b->n + 1))
-            return B4K_ENOMEM;
-        if (c1 < b->ncap) b->ncap = c1;
-        if (c2 < b->ncap) b->ncap = c2;
-    }
-    memcpy(b->text + b->len, line, len);
-    b->text[b->len + len] = 0;
-    b->off[b->n] = b->len;
-    b->lens[b->n] = len;
-    b->lineno[b->n] = lineno;
-    b->n++;
-    b->len += len + 1;
-    return 0;
-}
-
-/* Input across all files, one batch at a time; a batch never spans files.
- * A file that cannot be opened or read ends the input: the lines read before
- * it are still encoded and written, then main reports r->err (exit 1). */
-typedef struct reader {
-    char **paths;
-    int npaths, next;
-    b4k_stream *s;
-    size_t max_lines, max_bytes, bytes;
-    int failed;
-    b4k_err err;
-} reader;
-
-static void read_batch(reader *r, batch *b)
-{
-    b->n = b->len = 0;
-    for (;;) {
-        if (r->failed) return;
-        if (!r->s) {
-            if (r->next >= r->npaths) return;
-            const char *path = r->paths[r->next++];
-            if (b4k_stream_open(&r->s, path, &r->err)) {
-                r->s = NULL;
-                r->failed = 1;
-                return;
-            }
-            snprintf(b->fname, sizeof b->fname, "%s", b4k_stream_name(r->s));
-            b->file = b->fname;
-        }
-        while (b->n < r->max_lines && b->len < r->max_bytes) {
-            char *line;
-            size_t len;
-            int g = b4k_stream_getline(r->s, &line, &len, &r->err);
-            if (g < 0) { /* keep the lines before it */
-                b4k_stream_close(r->s);
-                r->s = NULL;
-                r->failed = 1;
-                return;
-            }
-            if (g == 0) {
-                b4k_stream_close(r->s);
-                r->s = NULL;
-                break;
-            }
-            if (batch_add(b, line, len, b4k_stream_lineno(r->s))) b4k_cli_dief("out of memory");
-            r->bytes += len + 1;
-        }
-        if (b->n) return;
-    }
-}
-
-/* Encoding of one batch runs on its own thread (plus the pool), so that the
- * main thread reads the next batch and writes the previous one meanwhile. */
-typedef struct compute {
-    pthread_t th;
-    b4k_pool *pool;
-    job j;
-    int running;
-} compute;
-
-static size_t first_line_at(const batch *b, size_t pos)
-{
-    size_t lo = 0, hi = b->n; /* first i with off[i] >= pos */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (b->off[mid] < pos) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-}
-
-static void swap_out(worker *w, chunk *k)
-{
-    b4k_buf tb = w->buf;
-    w->buf = k->buf;
-    k->buf = tb;
-    size_t *te = w->ends, tc = w->ecap;
-    w->ends = k->ends;
-    w->ecap = k->ecap;
-    k->ends = te;
-    k->ecap = tc;
-}
-
-static void run_chunks(void *ctx, int tid, int nt)
-{
-    (void)nt;
-    job *j = ctx;
-    worker *w = &j->w[tid];
-    for (;;) {
-        if (__atomic_load_n(&j->stop, __ATOMIC_RELAXED)) return;
-        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
-        if (i >= j->nch) return;
-        chunk *k = &j->ch[i];
-        if (k->begin >= k->end) continue;
-        swap_out(w, k); /* the chunk's buffers, for run_slice to fill */
-        w->ntok = w->nerr = 0;
-        run_slice(ctx, k->begin, k->end, tid);
-        swap_out(w, k);
-        k->nlines = w->nlines;
-        k->err_at = w->err_at;
-        k->err = w->err;
-        k->ntok = w->ntok;
-        k->nerr = w->nerr;
-        if (k->err_at >= 0) __atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED);
-    }
-}
-
-static void *compute_main(void *p)
-{
-    compute *c = p;
-    b4k_pool_run(c->pool, run_chunks, &c->j);
-    return NULL;
-}
-
-/* Cut the batch into chunks of about the same number of bytes (line counts
- * balance badly: titles, blank lines and long paragraphs alternate); with
- * one thread, one chunk.  Output order does not depend on the threads. */
-static void compute_start(compute *c, int nt)
-{
-    job *j = &c->j;
-    const batch *b = j->b;
-    size_t nch = j->nch;
-    if (nt == 1) nch = 1;
-    for (size_t i = 0; i < j->nch; i++) {
-        chunk *k = &j->ch[i];
-        k->begin = i == 0 ? 0 : i >= nch ? b->n : first_line_at(b, b->len / nch * i);
-        k->end = i + 1 >= nch ? b->n : first_line_at(b, b->len / nch * (i + 1));
-        k->nlines = 0;
-        k->err_at = -1;
-        k->ntok = k->nerr = 0;
-    }
-    j->next = 0;
-    j->stop = 0;
-    if (pthread_create(&c->th, NULL, compute_main, c)) b4k_cli_dief("cannot start a thread");
-    c->running = 1;
-}
-
-static void compute_wait(compute *c)
-{
-    if (c->running) pthread_join(c->th, NULL);
-    c->running = 0;
-}
-
 
 /* A .b4k model (magic "B4K\0") rather than a SentencePiece .model. */
 static int is_b4k(const char *path)
@@ -719,107 +523,52 @@ int main(int argc, char **argv)
     }
 
     FILE *out = b4k_cli_output_open(outpath); /* atomic; stdout for none or "-" */
-    b4k_pool *pool = threads > 1 ? b4k_pool_new(threads) : NULL;
-    if (threads > 1 && !pool) b4k_cli_dief("cannot start %d threads", threads);
-    int nt = b4k_pool_size(pool);
-    /* two sets of batch + chunk outputs: one being encoded while the other
-     * is read into / written out */
-    worker *ws[2];
-    batch bs[2];
-    compute cs[2];
-    memset(bs, 0, sizeof bs);
-    memset(cs, 0, sizeof cs);
-    for (int k = 0; k < 2; k++) {
-        /* one set of per-thread scratch for both: a batch is only encoded
-         * once the one before has been (its output is in its chunks), and
-         * the scratch (word caches) stays warm from batch to batch */
-        ws[k] = k ? ws[0] : b4k_calloc((size_t)nt, sizeof *ws[k]);
-        if (!ws[k]) b4k_cli_dief("out of memory");
-        for (int i = 0; i < nt && !k; i++) {
-            b4k_tok_out_init(&ws[k][i].out);
-            b4k_buf_init(&ws[k][i].buf);
-            b4k_buf_init(&ws[k][i].tmp);
-            b4k_buf_init(&ws[k][i].text);
-        }
-        cs[k].pool = pool;
-        size_t nch = nt == 1 ? 1 : (size_t)nt * CHUNKS_PER_THREAD;
-        chunk *ch = b4k_calloc(nch, sizeof *ch);
-        if (!ch) b4k_cli_dief("out of memory");
-        for (size_t i = 0; i < nch; i++) b4k_buf_init(&ch[i].buf);
-        cs[k].j = (job){&c, &bs[k], ws[k], ch, nch, 0, 0};
+    /* per-thread scratch, warm (word caches) from chunk to chunk */
+    worker *ws = b4k_calloc((size_t)threads, sizeof *ws);
+    if (!ws) b4k_cli_dief("out of memory");
+    for (int i = 0; i < threads; i++) {
+        b4k_tok_out_init(&ws[i].out);
+        b4k_buf_init(&ws[i].buf);
+        b4k_buf_init(&ws[i].tmp);
+        b4k_buf_init(&ws[i].text);
     }
+    encoder en = {&c, ws};
     b4k_progress prog;
     b4k_progress_init(&prog, progress);
     char *stdin_path[] = {"-"};
-    reader rd = {optind < argc ? argv + optind : stdin_path, optind < argc ? argc - optind : 1,
-                 0, NULL, batch_lines, (size_t)16 << 20, 0, 0, {0}};
-    size_t total_lines = 0, total_tok = 0, total_err = 0;
-    int rc = 0, cur = 0;
-    read_batch(&rd, &bs[cur]);
-    if (bs[cur].n) compute_start(&cs[cur], nt);
-    while (bs[cur].n) {
-        int nxt = 1 - cur;
-        read_batch(&rd, &bs[nxt]);
-        compute_wait(&cs[cur]);
-        if (bs[nxt].n) compute_start(&cs[nxt], nt);
-        for (size_t t = 0; t < cs[cur].j.nch; t++) {
-            chunk *x = &cs[cur].j.ch[t];
-            size_t upto = x->nlines;
-            if (upto && fwrite(x->buf.data, 1, x->ends[upto - 1], out) != x->ends[upto - 1])
-                b4k_cli_dief("write error: %s", strerror(errno));
-            total_tok += x->ntok;
-            total_err += x->nerr;
-            x->ntok = x->nerr = 0;
-            if (x->err_at >= 0) {
-                fflush(out);
-                compute_wait(&cs[nxt]);
-                b4k_cli_die(&x->err);
-            }
-        }
-        total_lines += bs[cur].n;
-        b4k_progress_update(&prog, 0, "%zu lines, %.1f MB, %zu tokens", total_lines,
-                            rd.bytes / 1e6, total_tok);
-        cur = nxt;
+    tk_pipe pp = {.paths = optind < argc ? argv + optind : stdin_path,
+                  .npaths = optind < argc ? argc - optind : 1,
+                  .threads = threads, .max_lines = batch_lines,
+                  .encode = encode_chunk, .ctx = &en, .out = out, .prog = &prog};
+    int prc = tk_pipe_run(&pp, &err);
+    if (prc == TK_ENCODE_ERROR) { /* every line before it is written */
+        fflush(out);
+        b4k_cli_die(&err);
     }
-    size_t total_bytes = rd.bytes;
-    b4k_progress_update(&prog, 1, "%zu lines, %.1f MB, %zu tokens", total_lines,
-                        total_bytes / 1e6, total_tok);
+    b4k_progress_update(&prog, 1, "%zu lines, %.1f MB, %zu tokens", pp.lines, pp.bytes / 1e6,
+                        pp.tokens);
     b4k_progress_end(&prog);
-    if (rd.failed) { /* every line before the bad input is written (-o FILE: discarded) */
+    if (prc == TK_READ_ERROR) { /* every line before the bad input is written (-o FILE: discarded) */
         if (fflush(out) || ferror(out))
             b4k_cli_dief("write error: %s", strerror(errno));
-        b4k_cli_die(&rd.err);
+        b4k_cli_die(&err);
     }
-    if (total_err)
-        b4k_cli_warn("%zu bad record%s written as {\"error\":...} (--keep-going)", total_err,
-                     total_err == 1 ? "" : "s");
-    for (int k = 0; k < 2; k++) {
-        worker *w = k ? NULL : ws[k];
-        for (int i = 0; i < nt && w; i++) {
-            b4k_tok_out_free(&w[i].out);
-            b4k_buf_free(&w[i].buf);
-            b4k_buf_free(&w[i].tmp);
-            b4k_buf_free(&w[i].text);
-            free(w[i].ids);
-            free(w[i].ends);
-            for (int q = 0; w[i].nb && q < c.nbest_out; q++) b4k_tok_out_free(&w[i].nb[q]);
-            free(w[i].nb);
-            free(w[i].nbs);
-        }
-        free(w);
-        for (size_t i = 0; i < cs[k].j.nch; i++) {
-            b4k_buf_free(&cs[k].j.ch[i].buf);
-            free(cs[k].j.ch[i].ends);
-        }
-        free(cs[k].j.ch);
-        free(bs[k].text);
-        free(bs[k].off);
-        free(bs[k].lens);
-        free(bs[k].lineno);
+    if (pp.errors)
+        b4k_cli_warn("%zu bad record%s written as {\"error\":...} (--keep-going)", pp.errors,
+                     pp.errors == 1 ? "" : "s");
+    for (int i = 0; i < threads; i++) {
+        b4k_tok_out_free(&ws[i].out);
+        b4k_buf_free(&ws[i].buf);
+        b4k_buf_free(&ws[i].tmp);
+        b4k_buf_free(&ws[i].text);
+        free(ws[i].ids);
+        for (int q = 0; ws[i].nb && q < c.nbest_out; q++) b4k_tok_out_free(&ws[i].nb[q]);
+        free(ws[i].nb);
+        free(ws[i].nbs);
     }
-    b4k_pool_free(pool);
+    free(ws);
     b4k_tok_free(tok);
     b4k_cli_free(&cli);
     b4k_cli_output_commit(out);
-    return b4k_cli_finish(rc);
+    return b4k_cli_finish(0);
 }

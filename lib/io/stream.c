@@ -221,8 +221,10 @@ int b4k_stream_read(b4k_stream *s, void *buf, size_t n, size_t *got, b4k_err *er
     while (done < n && !s->eof) {
         size_t k;
         int rc = fill(s, (char *)buf + done, n - done, &k, err);
-        if (rc)
+        if (rc) {
+            *got = done; /* what came before the error is good */
             return rc;
+        }
         done += k;
     }
     *got = done;

@@ -26,8 +26,9 @@ void b4k_stream_close(b4k_stream *s); /* NULL ok; does not close stdin */
  * A final line without '\n' is returned as a line. */
 int b4k_stream_getline(b4k_stream *s, char **line, size_t *len, b4k_err *err);
 
-/* Raw (decompressed) bytes.  *got < n only at end of input.  Do not mix with
- * getline on the same stream. */
+/* Raw (decompressed) bytes.  *got < n only at end of input, or on an error,
+ * where *got bytes before it were still stored.  Do not mix with getline on
+ * the same stream. */
 int b4k_stream_read(b4k_stream *s, void *buf, size_t n, size_t *got, b4k_err *err);
 
 /* Number of the line most recently returned (1-based), 0 before the first. */

@@ -98,4 +98,4 @@ for n in 10 100; do
   stream $(( n * 1000000 )) | /usr/bin/time -f "%M" -o "$tmp/rss" "$BIN/b4k-tokenize" -t 2 -v "$V/bert-base-chinese-vocab.txt" > /dev/null
   echo "  $n MB in: peak RSS $(( $(cat "$tmp/rss") / 1024 )) MB"
 done
-echo "  (flat: memory is bounded by two batches of 4096 lines or 16 MB, not by the stream)"
+echo "  (flat: memory is bounded by the chunks in flight, 8 a thread (up to 64) of some 64 KB of text, not by the stream)"

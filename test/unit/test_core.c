@@ -260,6 +260,29 @@ TEST(stream_plain_and_zstd)
     b4k_stream_close(s);
 }
 
+/* b4k_stream_read: what came before an error is handed out (got), so a
+ * reader of raw bytes loses no line before a corrupt frame. */
+TEST(stream_read_error_keeps_data)
+{
+    const char *one = "first frame\nwhole\n", *two = "second frame, cut\n";
+    char z[512];
+    size_t n1 = ZSTD_compress(z, sizeof z, one, strlen(one), 3);
+    CHECK(!ZSTD_isError(n1));
+    size_t n2 = ZSTD_compress(z + n1, sizeof z - n1, two, strlen(two), 3);
+    CHECK(!ZSTD_isError(n2));
+    b4k_stream *s;
+    b4k_err e;
+    CHECK_EQ_INT(b4k_stream_open_mem(&s, z, n1 + n2 - 3, "cut.zst", &e), 0);
+    char buf[256];
+    size_t got = 12345;
+    CHECK(b4k_stream_read(s, buf, sizeof buf, &got, &e) < 0);
+    /* all of the first frame, perhaps some of the cut one (a raw block) */
+    CHECK(got >= strlen(one) && got < strlen(one) + strlen(two));
+    CHECK(!memcmp(buf, one, strlen(one)));
+    CHECK(strstr(e.msg, "truncated") != NULL);
+    b4k_stream_close(s);
+}
+
 TEST(stream_long_lines)
 {
     size_t n = 5u << 20;
@@ -398,6 +421,7 @@ int main(void)
     RUN(rng);
     RUN(rng_two_counters);
     RUN(stream_plain_and_zstd);
+    RUN(stream_read_error_keeps_data);
     RUN(stream_long_lines);
     RUN(jsonl);
     RUN(atomic_file);
