@@ -310,6 +310,12 @@ static void tstate_free(tstate *s)
     b4k_free(s);
 }
 
+/* n bytes on 64-byte lines that no other block shares */
+static void *private_lines(size_t n)
+{
+    return b4k_aligned_alloc(64, (n + 63) & ~(size_t)63);
+}
+
 static tstate *tstate_new(const b4k_w2v_config *c, uint64_t seed, int tid)
 {
     tstate *s = b4k_aligned_alloc(64, (sizeof(tstate) + 63) & ~(size_t)63);
@@ -320,12 +326,14 @@ static tstate *tstate_new(const b4k_w2v_config *c, uint64_t seed, int tid)
     b4k_rng_seed(&s->rng, seed, (uint64_t)tid);
     s->alpha = (float)c->alpha;
     size_t mmax = 2 * (size_t)c->window, nmax = 1 + (size_t)c->negative + B4K_W2V_MAX_CODE;
-    s->sen = b4k_malloc_n(MAX_SENTENCE, sizeof *s->sen);
-    s->C = b4k_malloc_n(mmax, sizeof *s->C);
-    s->T = b4k_malloc_n(nmax, sizeof *s->T);
-    s->lab = b4k_malloc_n(nmax, sizeof *s->lab);
-    s->scratch = b4k_aligned_alloc(64, (mmax * c->dim + 2 * mmax * nmax + 2 * (size_t)c->dim +
-                                        2 * nmax + 16) * sizeof(float));
+    /* every thread's scratch on cache lines of its own (small blocks from
+     * malloc sit side by side, and these are written for every word) */
+    s->sen = private_lines(MAX_SENTENCE * sizeof *s->sen);
+    s->C = private_lines(mmax * sizeof *s->C);
+    s->T = private_lines(nmax * sizeof *s->T);
+    s->lab = private_lines(nmax * sizeof *s->lab);
+    s->scratch = private_lines((mmax * c->dim + 2 * mmax * nmax + 2 * (size_t)c->dim +
+                                2 * nmax + 16) * sizeof(float));
     if (!s->sen || !s->C || !s->T || !s->lab || !s->scratch) {
         tstate_free(s);
         return NULL;
