@@ -27,6 +27,24 @@ typedef struct spin_bar {
     atomic_int sleepers;
 } spin_bar;
 
+/* Dynamic split of the row-split decode phases (proj, fc, fcp, LM head):
+ * the rows are cut into chunks of about WQ_BYTES, and thread i owns the
+ * chunks [front,back) of an even share; it takes them from the front (one
+ * sequential stream, as with a static split), and when its share is done
+ * it takes chunks from the back of another thread's share.  A thread that
+ * is slowed down (the VM's other tenants, a late wake-up) is helped instead
+ * of waited for at the next barrier.  Every chunk is computed alone by the
+ * same kernel (x converted once per phase, b4k_matmul_rows_more), so the
+ * results do not depend on who computes what.  One share per thread and
+ * per kind of phase (WQ_*), each on a cache line of its own; front in the
+ * low 32 bits of fb, back in the high. */
+enum { WQ_PROJ, WQ_FC, WQ_FCP, WQ_LM, WQ_N };
+#define WQ_BYTES (48 << 10) /* weight bytes of a chunk of rows */
+
+typedef struct wq_share {
+    _Alignas(64) _Atomic uint64_t fb;
+} wq_share;
+
 struct b4k_gpt2 {
     b4k_gpt2_config cfg;
     b4k_model *model;
@@ -46,6 +64,7 @@ struct b4k_gpt2 {
     size_t scr_per_thread, mm_scratch, att_scratch, xn_scratch;
     float *kv;              /* (slots, L, 2, NH, ctx, HS) */
     spin_bar bar;
+    wq_share *wq;           /* (WQ_N, nthreads) */
 };
 
 const b4k_gpt2_config *b4k_gpt2_cfg(const b4k_gpt2 *g) { return &g->cfg; }
@@ -272,7 +291,8 @@ int b4k_gpt2_new(b4k_gpt2 **out, b4k_model *m, const b4k_gpt2_opts *opts, b4k_er
     g->arena = b4k_aligned_alloc(64, total * sizeof(float));
     size_t kvn = (size_t)g->slots * c->n_layer * 2 * C * g->ctx;
     g->kv = b4k_calloc(kvn, sizeof(float)); /* lazily backed by the OS */
-    if (!g->arena || !g->kv) {
+    g->wq = b4k_aligned_alloc(64, (size_t)WQ_N * g->nthreads * sizeof *g->wq);
+    if (!g->arena || !g->kv || !g->wq) {
         rc = b4k_err_set(err, B4K_ENOMEM, NULL, 0, "out of memory for activations / KV cache");
         goto fail;
     }
@@ -301,6 +321,7 @@ void b4k_gpt2_free(b4k_gpt2 *g)
     b4k_free(g->L);
     b4k_free(g->arena);
     b4k_free(g->kv);
+    b4k_free(g->wq);
     b4k_free(g);
 }
 
@@ -375,29 +396,82 @@ typedef struct step_job {
     int lrow0, lrows; /* rows of xn that get logits */
 } step_job;
 
-static void mm_part(b4k_gpt2 *g, float *out, int ldo, const float *x, const b4k_wmat *w,
-                    const float *bias, int T, int tid, int nt, float *scr, float *resid)
-{
-    int r0, r1;
-    b4k_matmul_split(w->rows, tid, nt, &r0, &r1);
-    b4k_matmul_rows(out, ldo, x, w, bias, T, r0, r1, scr);
-    if (resid)
-        for (int t = 0; t < T; t++)
-            for (int r = r0; r < r1; r++)
-                resid[(size_t)t * ldo + r] += out[(size_t)t * ldo + r];
-    (void)g;
-}
-
 static void ln_all(float *out, const float *x, const float *w, const float *b, int T, int C,
                    float eps)
 {
     b4k_layernorm_fwd(out, NULL, NULL, x, w, b, T, C, eps);
 }
 
+/* Rows in a chunk of w for the dynamic split: about WQ_BYTES, whole
+ * 16-row groups. */
+static int wq_rows(const b4k_wmat *w)
+{
+    size_t K = (size_t)w->cols, rb = w->type == B4K_F32 ? 4 * K : w->type == B4K_Q8 ? K : 2 * K;
+    int r = (int)(WQ_BYTES / rb) & ~15;
+    return r < 16 ? 16 : r;
+}
+
+/* Set this thread's share of the chunks of w for phase kind k.  Called
+ * before the barrier that starts the phase: nobody touches the share
+ * between the barrier that ended its last use and that one. */
+static void wq_init(b4k_gpt2 *g, int k, const b4k_wmat *w, int tid, int nt)
+{
+    int cr = wq_rows(w);
+    long long nch = (w->rows + cr - 1) / cr;
+    uint64_t f = (uint64_t)(nch * tid / nt), b = (uint64_t)(nch * (tid + 1) / nt);
+    atomic_store_explicit(&g->wq[k * nt + tid].fb, f | b << 32, memory_order_relaxed);
+}
+
+/* The next chunk for thread tid, or -1 when all are taken. */
+static int wq_next(b4k_gpt2 *g, int k, int tid, int nt)
+{
+    wq_share *s = g->wq + (size_t)k * nt;
+    /* own share, from the front: the owner alone moves the front, so a
+     * fetch_add; it may pass the back, which then only says "empty" */
+    uint64_t v = atomic_fetch_add_explicit(&s[tid].fb, 1, memory_order_relaxed);
+    if ((uint32_t)v < (uint32_t)(v >> 32))
+        return (int)(uint32_t)v;
+    for (int i = 1; i < nt; i++) {
+        wq_share *o = &s[(tid + i) % nt];
+        v = atomic_load_explicit(&o->fb, memory_order_relaxed);
+        while ((uint32_t)v < (uint32_t)(v >> 32))
+            if (atomic_compare_exchange_weak_explicit(&o->fb, &v, v - ((uint64_t)1 << 32),
+                                                      memory_order_relaxed,
+                                                      memory_order_relaxed))
+                return (int)(v >> 32) - 1;
+    }
+    return -1;
+}
+
+/* out = x w^T + bias over the chunks of phase kind k this thread gets; then
+ * resid += out (if resid) or GELU (if act) on those rows. */
+static void mm_dyn(b4k_gpt2 *g, int k, float *out, int ldo, const float *x, const b4k_wmat *w,
+                   const float *bias, int T, int tid, int nt, float *scr, float *resid, int act)
+{
+    int cr = wq_rows(w), ch, first = 1;
+    while ((ch = wq_next(g, k, tid, nt)) >= 0) {
+        int r0 = ch * cr, r1 = r0 + cr < w->rows ? r0 + cr : w->rows;
+        if (first)
+            b4k_matmul_rows(out, ldo, x, w, bias, T, r0, r1, scr);
+        else
+            b4k_matmul_rows_more(out, ldo, x, w, bias, T, r0, r1, scr);
+        first = 0;
+        for (int t = 0; t < T; t++) {
+            float *o = out + (size_t)t * ldo;
+            if (resid)
+                for (int r = r0; r < r1; r++)
+                    resid[(size_t)t * ldo + r] += o[r];
+            if (act)
+                gelu(g, o + r0, (size_t)(r1 - r0));
+        }
+    }
+}
+
 /* Four barriers per layer: every thread normalises all T rows itself (a few
  * microseconds) instead of waiting for one thread to do it; each thread
  * computes q, k and v of its own heads (heads split evenly), stores k and v
- * in the cache and runs those heads' attention without waiting. */
+ * in the cache and runs those heads' attention without waiting.  The other
+ * matrix products are split dynamically (wq_share). */
 static void step_thread(void *ctx, int tid, int nt)
 {
     step_job *j = ctx;
@@ -412,14 +486,19 @@ static void step_thread(void *ctx, int tid, int nt)
     bar_wait(&g->bar);
     for (int l = 0; l < c->n_layer; l++) {
         const layer *y = &g->L[l];
-        int r0, r1;
         ln_all(xn, g->x, y->ln1_w, y->ln1_b, T, C, c->eps);
         /* q, k and v of this thread's heads, then their attention: no
-         * barrier between the two */
+         * barrier between the two.  A static split, so that q, k and v are
+         * one stream of rows each (a dynamic split by heads, three short
+         * streams a head, measured no faster) */
         for (int which = 0; which < 3; which++) {
             int o = which * C;
-            b4k_matmul_rows(g->qkv, 3 * C, xn, &y->attn_w, y->attn_b, T, o + h0 * HS,
-                            o + h1 * HS, scr);
+            if (which == 0)
+                b4k_matmul_rows(g->qkv, 3 * C, xn, &y->attn_w, y->attn_b, T, o + h0 * HS,
+                                o + h1 * HS, scr);
+            else
+                b4k_matmul_rows_more(g->qkv, 3 * C, xn, &y->attn_w, y->attn_b, T, o + h0 * HS,
+                                     o + h1 * HS, scr);
         }
         for (int t = 0; t < T; t++)
             for (int which = 0; which < 2; which++)
@@ -433,21 +512,24 @@ static void step_thread(void *ctx, int tid, int nt)
                                          g->qkv + (size_t)t * 3 * C + (size_t)h * HS,
                                          kv_at(g, j->slots[t], l, 0, h),
                                          kv_at(g, j->slots[t], l, 1, h), HS, j->pos[t] + 1);
+        wq_init(g, WQ_PROJ, &y->proj_w, tid, nt);
         bar_wait(&g->bar);
-        mm_part(g, g->tmp, C, g->att, &y->proj_w, y->proj_b, T, tid, nt, scr, g->x);
+        mm_dyn(g, WQ_PROJ, g->tmp, C, g->att, &y->proj_w, y->proj_b, T, tid, nt, scr, g->x, 0);
+        wq_init(g, WQ_FC, &y->fc_w, tid, nt);
         bar_wait(&g->bar);
         ln_all(xn, g->x, y->ln2_w, y->ln2_b, T, C, c->eps);
-        b4k_matmul_split(4 * C, tid, nt, &r0, &r1);
-        b4k_matmul_rows(g->fc, 4 * C, xn, &y->fc_w, y->fc_b, T, r0, r1, scr);
-        for (int t = 0; t < T; t++)
-            gelu(g, g->fc + (size_t)t * 4 * C + r0, (size_t)(r1 - r0));
+        mm_dyn(g, WQ_FC, g->fc, 4 * C, xn, &y->fc_w, y->fc_b, T, tid, nt, scr, NULL, 1);
+        wq_init(g, WQ_FCP, &y->fcp_w, tid, nt);
         bar_wait(&g->bar);
-        mm_part(g, g->tmp, C, g->fc, &y->fcp_w, y->fcp_b, T, tid, nt, scr, g->x);
+        mm_dyn(g, WQ_FCP, g->tmp, C, g->fc, &y->fcp_w, y->fcp_b, T, tid, nt, scr, g->x, 0);
+        if (l + 1 == c->n_layer && j->logits)
+            wq_init(g, WQ_LM, &g->lm, tid, nt);
         bar_wait(&g->bar);
     }
     if (j->logits) {
         ln_all(xn, g->x + (size_t)j->lrow0 * C, g->lnf_w, g->lnf_b, j->lrows, C, c->eps);
-        mm_part(g, j->logits, c->vocab, xn, &g->lm, NULL, j->lrows, tid, nt, scr, NULL);
+        mm_dyn(g, WQ_LM, j->logits, c->vocab, xn, &g->lm, NULL, j->lrows, tid, nt, scr, NULL,
+               0);
     }
 }
 

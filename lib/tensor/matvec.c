@@ -87,8 +87,8 @@ void b4k_mv_scratch_layout(const b4k_wmat *w, int T, float *scratch, uint16_t **
     }
 }
 
-void b4k_matmul_rows_ref(float *out, int ldo, const float *x, const b4k_wmat *w,
-                         const float *bias, int T, int r0, int r1, float *scratch)
+static void rows_ref(float *out, int ldo, const float *x, const b4k_wmat *w,
+                     const float *bias, int T, int r0, int r1, float *scratch, int prep)
 {
     int K = w->cols;
     uint16_t *hi = NULL, *lo = NULL;
@@ -96,7 +96,9 @@ void b4k_matmul_rows_ref(float *out, int ldo, const float *x, const b4k_wmat *w,
     float *d = NULL;
     int ldd = 0;
     b4k_mv_scratch_layout(w, T, scratch, &hi, &lo, &q, &d, &ldd);
-    if (w->type == B4K_BF16)
+    if (!prep)
+        ;
+    else if (w->type == B4K_BF16)
         b4k_mv_prep_bf16(hi, lo, x, (size_t)T * K);
     else if (w->type == B4K_Q8)
         b4k_mv_prep_q8(q, d, ldd, x, T, K);
@@ -144,8 +146,14 @@ void b4k_matmul_rows_ref(float *out, int ldo, const float *x, const b4k_wmat *w,
     }
 }
 
-void b4k_matmul_rows(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
-                     int T, int r0, int r1, float *scratch)
+void b4k_matmul_rows_ref(float *out, int ldo, const float *x, const b4k_wmat *w,
+                         const float *bias, int T, int r0, int r1, float *scratch)
+{
+    rows_ref(out, ldo, x, w, bias, T, r0, r1, scratch, 1);
+}
+
+static void rows(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                 int T, int r0, int r1, float *scratch, int prep)
 {
     if (r1 <= r0)
         return;
@@ -172,26 +180,38 @@ void b4k_matmul_rows(float *out, int ldo, const float *x, const b4k_wmat *w, con
         break;
     case B4K_BF16:
         if (b4k_cpu_has(B4K_CPU_AVX512BF16)) {
-            b4k_mv_bf16_avx512bf16(out, ldo, x, w, bias, T, r0, r1, scratch);
+            b4k_mv_bf16_avx512bf16(out, ldo, x, w, bias, T, r0, r1, scratch, prep);
             return;
         }
         if (b4k_cpu_has(B4K_CPU_AVX2)) {
-            b4k_mv_bf16_avx2(out, ldo, x, w, bias, T, r0, r1, scratch);
+            b4k_mv_bf16_avx2(out, ldo, x, w, bias, T, r0, r1, scratch, prep);
             return;
         }
         break;
     case B4K_Q8:
         if (b4k_cpu_has(B4K_CPU_AVX512VNNI)) {
-            b4k_mv_q8_vnni(out, ldo, x, w, bias, T, r0, r1, scratch);
+            b4k_mv_q8_vnni(out, ldo, x, w, bias, T, r0, r1, scratch, prep);
             return;
         }
         if (b4k_cpu_has(B4K_CPU_AVX2)) {
-            b4k_mv_q8_avx2(out, ldo, x, w, bias, T, r0, r1, scratch);
+            b4k_mv_q8_avx2(out, ldo, x, w, bias, T, r0, r1, scratch, prep);
             return;
         }
         break;
     }
-    b4k_matmul_rows_ref(out, ldo, x, w, bias, T, r0, r1, scratch);
+    rows_ref(out, ldo, x, w, bias, T, r0, r1, scratch, prep);
+}
+
+void b4k_matmul_rows(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
+                     int T, int r0, int r1, float *scratch)
+{
+    rows(out, ldo, x, w, bias, T, r0, r1, scratch, 1);
+}
+
+void b4k_matmul_rows_more(float *out, int ldo, const float *x, const b4k_wmat *w,
+                          const float *bias, int T, int r0, int r1, float *scratch)
+{
+    rows(out, ldo, x, w, bias, T, r0, r1, scratch, 0);
 }
 
 const char *b4k_matmul_kernel_name(int type)

@@ -50,6 +50,12 @@ size_t b4k_matmul_scratch(const b4k_wmat *w, int T);
  * scratch: b4k_matmul_scratch floats, private to the calling thread. */
 void b4k_matmul_rows(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
                      int T, int r0, int r1, float *scratch);
+/* As b4k_matmul_rows, but x is not converted again: scratch must hold it
+ * as left by an earlier b4k_matmul_rows call with the same x, T and a
+ * matrix of the same type and cols (one thread working through several
+ * ranges of rows of one product: the conversion is done once). */
+void b4k_matmul_rows_more(float *out, int ldo, const float *x, const b4k_wmat *w,
+                          const float *bias, int T, int r0, int r1, float *scratch);
 /* The portable reference (same arithmetic as the fast kernels, scalar). */
 void b4k_matmul_rows_ref(float *out, int ldo, const float *x, const b4k_wmat *w,
                          const float *bias, int T, int r0, int r1, float *scratch);

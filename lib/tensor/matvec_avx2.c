@@ -121,10 +121,10 @@ static inline float dot_bf16(const uint16_t *w, const float *eo, int K)
 }
 
 void b4k_mv_bf16_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
-                      int T, int r0, int r1, float *scratch)
+                      int T, int r0, int r1, float *scratch, int prep)
 {
     int K = w->cols;
-    for (int t = 0; t < T; t++)
+    for (int t = 0; prep && t < T; t++)
         prep_eo(scratch + (size_t)t * K, x + (size_t)t * K, K);
     const uint16_t *W = w->data;
     for (int r = r0; r < r1; r++) {
@@ -212,7 +212,7 @@ static void prep_q8(int8_t *q, float *d, int ldd, const float *x, int T, int K)
 }
 
 void b4k_mv_q8_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
-                    int T, int r0, int r1, float *scratch)
+                    int T, int r0, int r1, float *scratch, int prep)
 {
     int K = w->cols, nb = K / B4K_Q8_BLOCK;
     uint16_t *hi = NULL, *lo = NULL;
@@ -220,7 +220,8 @@ void b4k_mv_q8_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, cons
     float *d = NULL;
     int ldd = 0;
     b4k_mv_scratch_layout(w, T, scratch, &hi, &lo, &q, &d, &ldd);
-    prep_q8(q, d, ldd, x, T, K);
+    if (prep)
+        prep_q8(q, d, ldd, x, T, K);
     const int8_t *W = w->data;
     for (int r = r0; r < r1; r++) {
         const int8_t *wr = W + (size_t)r * K;

@@ -51,7 +51,7 @@ static inline float dot_bf16(const uint16_t *w, const uint16_t *h, const uint16_
 }
 
 void b4k_mv_bf16_avx512bf16(float *out, int ldo, const float *x, const b4k_wmat *w,
-                            const float *bias, int T, int r0, int r1, float *scratch)
+                            const float *bias, int T, int r0, int r1, float *scratch, int prep)
 {
     int K = w->cols;
     uint16_t *hi = NULL, *lo = NULL;
@@ -59,7 +59,8 @@ void b4k_mv_bf16_avx512bf16(float *out, int ldo, const float *x, const b4k_wmat 
     float *d = NULL;
     int ldd = 0;
     b4k_mv_scratch_layout(w, T, scratch, &hi, &lo, &q, &d, &ldd);
-    prep_bf16(hi, lo, x, (size_t)T * K);
+    if (prep)
+        prep_bf16(hi, lo, x, (size_t)T * K);
     const uint16_t *W = w->data;
     for (int r = r0; r < r1; r++) {
         const uint16_t *wr = W + (size_t)r * K;
@@ -139,7 +140,7 @@ static inline float dot_q8(const int8_t *wr, const uint16_t *sc, const int8_t *x
 }
 
 void b4k_mv_q8_vnni(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
-                    int T, int r0, int r1, float *scratch)
+                    int T, int r0, int r1, float *scratch, int prep)
 {
     int K = w->cols, nb = K / B4K_Q8_BLOCK;
     uint16_t *hi = NULL, *lo = NULL;
@@ -147,7 +148,8 @@ void b4k_mv_q8_vnni(float *out, int ldo, const float *x, const b4k_wmat *w, cons
     float *d = NULL;
     int ldd = 0;
     b4k_mv_scratch_layout(w, T, scratch, &hi, &lo, &q, &d, &ldd);
-    prep_q8(q, d, ldd, x, T, K);
+    if (prep)
+        prep_q8(q, d, ldd, x, T, K);
     __m512i idx[8];
     for (int p = 0; p < 8; p++) {
         __m256i lo8 = _mm256_set1_epi32(2 * p), hi8 = _mm256_set1_epi32(2 * p + 1);

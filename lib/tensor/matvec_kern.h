@@ -15,17 +15,17 @@ void b4k_mv_f32_avx512(float *out, int ldo, const float *x, const b4k_wmat *w,
 void b4k_mv_f16_avx512(float *out, int ldo, const float *x, const b4k_wmat *w,
                        const float *bias, int T, int r0, int r1);
 void b4k_mv_bf16_avx512bf16(float *out, int ldo, const float *x, const b4k_wmat *w,
-                            const float *bias, int T, int r0, int r1, float *scratch);
+                            const float *bias, int T, int r0, int r1, float *scratch, int prep);
 void b4k_mv_q8_vnni(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
-                    int T, int r0, int r1, float *scratch);
+                    int T, int r0, int r1, float *scratch, int prep);
 
 void b4k_mv_f32_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
                      int T, int r0, int r1);
 void b4k_mv_f16_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
                      int T, int r0, int r1);
 void b4k_mv_bf16_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
-                      int T, int r0, int r1, float *scratch);
+                      int T, int r0, int r1, float *scratch, int prep);
 void b4k_mv_q8_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
-                    int T, int r0, int r1, float *scratch);
+                    int T, int r0, int r1, float *scratch, int prep);
 
 #endif
