@@ -402,6 +402,15 @@ static void ln_all(float *out, const float *x, const float *w, const float *b, i
     b4k_layernorm_fwd(out, NULL, NULL, x, w, b, T, C, eps);
 }
 
+/* x[t][r] += y[t][r] for the T rows (leading dimension ld) and the
+ * columns [r0,r1) that this thread computed: the residual add. */
+static void add_cols(float *x, const float *y, int ld, int T, int r0, int r1)
+{
+    for (int t = 0; t < T; t++)
+        for (int r = r0; r < r1; r++)
+            x[(size_t)t * ld + r] += y[(size_t)t * ld + r];
+}
+
 /* Rows in a chunk of w for the dynamic split: about WQ_BYTES, whole
  * 16-row groups. */
 static int wq_rows(const b4k_wmat *w)
@@ -456,14 +465,11 @@ static void mm_dyn(b4k_gpt2 *g, int k, float *out, int ldo, const float *x, cons
         else
             b4k_matmul_rows_more(out, ldo, x, w, bias, T, r0, r1, scr);
         first = 0;
-        for (int t = 0; t < T; t++) {
-            float *o = out + (size_t)t * ldo;
-            if (resid)
-                for (int r = r0; r < r1; r++)
-                    resid[(size_t)t * ldo + r] += o[r];
-            if (act)
-                gelu(g, o + r0, (size_t)(r1 - r0));
-        }
+        if (resid)
+            add_cols(resid, out, ldo, T, r0, r1);
+        if (act)
+            for (int t = 0; t < T; t++)
+                gelu(g, out + (size_t)t * ldo + r0, (size_t)(r1 - r0));
     }
 }
 
@@ -607,9 +613,7 @@ static void big_thread(void *ctx, int tid, int nt)
         bar_wait(&g->bar);
         b4k_matmul_split(C, tid, nt, &r0, &r1);
         b4k_matmul_big_rows(g->tmp, C, g->att, &y->proj_w, y->proj_b, T, r0, r1, work);
-        for (int t = 0; t < T; t++)
-            for (int r = r0; r < r1; r++)
-                g->x[(size_t)t * C + r] += g->tmp[(size_t)t * C + r];
+        add_cols(g->x, g->tmp, C, T, r0, r1);
         bar_wait(&g->bar);
         ln_all(g->xn + (size_t)t0 * C, g->x + (size_t)t0 * C, y->ln2_w, y->ln2_b, t1 - t0, C,
                c->eps);
@@ -621,9 +625,7 @@ static void big_thread(void *ctx, int tid, int nt)
         bar_wait(&g->bar);
         b4k_matmul_split(C, tid, nt, &r0, &r1);
         b4k_matmul_big_rows(g->tmp, C, g->fc, &y->fcp_w, y->fcp_b, T, r0, r1, work);
-        for (int t = 0; t < T; t++)
-            for (int r = r0; r < r1; r++)
-                g->x[(size_t)t * C + r] += g->tmp[(size_t)t * C + r];
+        add_cols(g->x, g->tmp, C, T, r0, r1);
         bar_wait(&g->bar);
     }
     if (!j->logits)
