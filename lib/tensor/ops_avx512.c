@@ -173,37 +173,21 @@ void b4k_attn_row_f32_avx512(float *out, float *sc, const float *q, const float 
 void b4k_attn_row_f32_avx512(float *out, float *sc, const float *q, const float *K,
                              const float *V, int HS, int S, float scale)
 {
-    switch ((HS + 15) / 16) { /* GPT-2 64, CPM 80 */
+    /* HS <= 128 (GPT-2 64, CPM 80): q, scores and output in registers,
+     * the vector count a constant in each copy */
+    switch ((HS + 15) / 16) {
+    case 1: attn_small(out, sc, q, K, V, HS, S, scale, 1); return;
+    case 2: attn_small(out, sc, q, K, V, HS, S, scale, 2); return;
+    case 3: attn_small(out, sc, q, K, V, HS, S, scale, 3); return;
     case 4: attn_small(out, sc, q, K, V, HS, S, scale, 4); return;
     case 5: attn_small(out, sc, q, K, V, HS, S, scale, 5); return;
+    case 6: attn_small(out, sc, q, K, V, HS, S, scale, 6); return;
+    case 7: attn_small(out, sc, q, K, V, HS, S, scale, 7); return;
     case 8: attn_small(out, sc, q, K, V, HS, S, scale, 8); return;
     default: break;
     }
-    /* scores: q stays in registers when HS <= 128 */
-    if (HS <= 128) {
-        int nc = (HS + 15) / 16;
-        __mmask16 tm = (__mmask16)(HS % 16 ? (1u << (HS % 16)) - 1 : 0xffffu);
-        __m512 qv[8];
-        for (int c = 0; c < 8; c++)
-            qv[c] = c < nc ? _mm512_maskz_loadu_ps(c == nc - 1 ? tm : 0xffff, q + 16 * c)
-                           : _mm512_setzero_ps();
-        for (int s = 0; s < S; s++) {
-            const float *k = K + (size_t)s * HS;
-            __m512 a0 = _mm512_mul_ps(qv[0], _mm512_maskz_loadu_ps(nc == 1 ? tm : 0xffff, k));
-            __m512 a1 = _mm512_setzero_ps();
-            for (int c = 1; c < nc; c++) {
-                __m512 kv = _mm512_maskz_loadu_ps(c == nc - 1 ? tm : 0xffff, k + 16 * c);
-                if (c & 1)
-                    a1 = _mm512_fmadd_ps(qv[c], kv, a1);
-                else
-                    a0 = _mm512_fmadd_ps(qv[c], kv, a0);
-            }
-            sc[s] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) * scale;
-        }
-    } else {
-        for (int s = 0; s < S; s++)
-            sc[s] = b4k_dot_f32_avx512(q, K + (size_t)s * HS, HS) * scale;
-    }
+    for (int s = 0; s < S; s++)
+        sc[s] = b4k_dot_f32_avx512(q, K + (size_t)s * HS, HS) * scale;
     float inv = softmax_unnorm(sc, S);
     /* out = sum_s p[s] V[s], up to 8 vectors of out in registers per pass */
     for (int c0 = 0; c0 < HS; c0 += 128) {
