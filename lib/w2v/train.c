@@ -318,7 +318,7 @@ static void *private_lines(size_t n)
 
 static tstate *tstate_new(const b4k_w2v_config *c, uint64_t seed, int tid)
 {
-    tstate *s = b4k_aligned_alloc(64, (sizeof(tstate) + 63) & ~(size_t)63);
+    tstate *s = private_lines(sizeof(tstate));
     if (!s)
         return NULL;
     memset(s, 0, sizeof *s);

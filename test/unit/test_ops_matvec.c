@@ -72,10 +72,11 @@ TEST(kernels_match_ref_and_exact)
                 /* chunks of rows, x converted once (b4k_matmul_rows_more):
                  * the same bits as the two ranges */
                 float *o4 = calloc((size_t)T * N, sizeof(float));
-                for (int c0 = 0; c0 < N; c0 += 16)
+                CHECK(o4 != NULL);
+                for (int c0 = 0; o4 && c0 < N; c0 += 16)
                     (c0 ? b4k_matmul_rows_more : b4k_matmul_rows)(o4, N, x, &w, b, T, c0,
                                                                   c0 + 16 < N ? c0 + 16 : N, scr);
-                CHECK(!memcmp(o1, o4, sizeof(float) * T * N));
+                CHECK(o4 && !memcmp(o1, o4, sizeof(float) * T * N));
                 free(o4);
                 /* the prefill path, also split as two threads would */
                 void *work = b4k_aligned_alloc(64, b4k_matmul_big_work(&w, T) + 64);
