@@ -87,11 +87,134 @@ static inline float hsum256(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
+/* exp(sc - max) in place; returns 1 / their sum */
+static float softmax_unnorm(float *sc, int S)
+{
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    int s = 0;
+    for (; s + 8 <= S; s += 8)
+        mv = _mm256_max_ps(mv, _mm256_loadu_ps(sc + s));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    float mx = _mm_cvtss_f32(h);
+    for (; s < S; s++)
+        mx = sc[s] > mx ? sc[s] : mx;
+    __m256 m = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
+    for (s = 0; s + 8 <= S; s += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(sc + s), m));
+        _mm256_storeu_ps(sc + s, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    float tot = hsum256(sum);
+    for (; s < S; s++) {
+        sc[s] = expf(sc[s] - mx);
+        tot += sc[s];
+    }
+    return 1.0f / tot;
+}
+
+/* The four lane sums of a, b, c, d. */
+static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d)
+{
+    __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+}
+
+/* HS <= 80 in nc = ceil(HS/8) vectors, nc a constant at each call so that q
+ * (up to 10 registers) stays in registers: scores 4 keys per pass with
+ * vertical sums and one hadd tree per 4 keys (the per-key loop below reloads
+ * q and sums horizontally per key), then p V from plain loads, with two
+ * accumulator sets (even and odd keys) while they fit in 16 registers. Only
+ * the last vector of a row is a masked load, and only when HS % 8 != 0. */
+static inline __attribute__((always_inline)) void
+attn_small(float *out, float *sc, const float *q, const float *K, const float *V, int HS, int S,
+           float scale, const int nc)
+{
+    const int tail = HS % 8;
+    const __m256i tm = tail_mask8(tail ? tail : 8);
+#define LD(p, c) ((c) == nc - 1 && tail ? _mm256_maskload_ps((p), tm) : _mm256_loadu_ps(p))
+    __m256 qv[10];
+#pragma GCC unroll 10
+    for (int c = 0; c < nc; c++)
+        qv[c] = LD(q + 8 * c, c);
+    const __m128 vscale = _mm_set1_ps(scale);
+    int s = 0;
+    for (; s + 4 <= S; s += 4) {
+        const float *k = K + (size_t)s * HS;
+        __m256 a[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            a[j] = _mm256_mul_ps(qv[0], LD(k + (size_t)j * HS, 0));
+#pragma GCC unroll 10
+        for (int c = 1; c < nc; c++)
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                a[j] = _mm256_fmadd_ps(qv[c], LD(k + (size_t)j * HS + 8 * c, c), a[j]);
+        _mm_storeu_ps(sc + s, _mm_mul_ps(hsum4(a[0], a[1], a[2], a[3]), vscale));
+    }
+    for (; s < S; s++) {
+        const float *k = K + (size_t)s * HS;
+        __m256 a = _mm256_mul_ps(qv[0], LD(k, 0));
+#pragma GCC unroll 10
+        for (int c = 1; c < nc; c++)
+            a = _mm256_fmadd_ps(qv[c], LD(k + 8 * c, c), a);
+        sc[s] = hsum256(a) * scale;
+    }
+    float inv = softmax_unnorm(sc, S);
+    const int two = nc <= 5;
+    __m256 a0[10], a1[10];
+#pragma GCC unroll 10
+    for (int c = 0; c < nc; c++)
+        a0[c] = a1[c] = _mm256_setzero_ps();
+    int t = 0;
+    if (two)
+        for (; t + 2 <= S; t += 2) {
+            __m256 p0 = _mm256_set1_ps(sc[t] * inv), p1 = _mm256_set1_ps(sc[t + 1] * inv);
+            const float *v = V + (size_t)t * HS;
+#pragma GCC unroll 10
+            for (int c = 0; c < nc; c++) {
+                a0[c] = _mm256_fmadd_ps(p0, LD(v + 8 * c, c), a0[c]);
+                a1[c] = _mm256_fmadd_ps(p1, LD(v + HS + 8 * c, c), a1[c]);
+            }
+        }
+    for (; t < S; t++) {
+        __m256 p0 = _mm256_set1_ps(sc[t] * inv);
+        const float *v = V + (size_t)t * HS;
+#pragma GCC unroll 10
+        for (int c = 0; c < nc; c++)
+            a0[c] = _mm256_fmadd_ps(p0, LD(v + 8 * c, c), a0[c]);
+    }
+#pragma GCC unroll 10
+    for (int c = 0; c < nc; c++) {
+        __m256 r = two ? _mm256_add_ps(a0[c], a1[c]) : a0[c];
+        if (c == nc - 1 && tail)
+            _mm256_maskstore_ps(out + 8 * c, tm, r);
+        else
+            _mm256_storeu_ps(out + 8 * c, r);
+    }
+#undef LD
+}
+
 void b4k_attn_row_f32_avx2(float *out, float *sc, const float *q, const float *K,
                            const float *V, int HS, int S, float scale);
 void b4k_attn_row_f32_avx2(float *out, float *sc, const float *q, const float *K,
                            const float *V, int HS, int S, float scale)
 {
+    /* HS <= 80 (GPT-2 64, CPM 80): the register-resident copies */
+    switch ((HS + 7) / 8) {
+    case 1: attn_small(out, sc, q, K, V, HS, S, scale, 1); return;
+    case 2: attn_small(out, sc, q, K, V, HS, S, scale, 2); return;
+    case 3: attn_small(out, sc, q, K, V, HS, S, scale, 3); return;
+    case 4: attn_small(out, sc, q, K, V, HS, S, scale, 4); return;
+    case 5: attn_small(out, sc, q, K, V, HS, S, scale, 5); return;
+    case 6: attn_small(out, sc, q, K, V, HS, S, scale, 6); return;
+    case 7: attn_small(out, sc, q, K, V, HS, S, scale, 7); return;
+    case 8: attn_small(out, sc, q, K, V, HS, S, scale, 8); return;
+    case 9: attn_small(out, sc, q, K, V, HS, S, scale, 9); return;
+    case 10: attn_small(out, sc, q, K, V, HS, S, scale, 10); return;
+    default: break;
+    }
     int nc = (HS + 7) / 8, tail = HS % 8 ? HS % 8 : 8;
     __m256i tm = tail_mask8(tail), full = _mm256_set1_epi32(-1);
     for (int s = 0; s < S; s++) {
@@ -107,22 +230,7 @@ void b4k_attn_row_f32_avx2(float *out, float *sc, const float *q, const float *K
         }
         sc[s] = hsum256(_mm256_add_ps(a0, a1)) * scale;
     }
-    float mx = -INFINITY;
-    for (int s = 0; s < S; s++)
-        mx = sc[s] > mx ? sc[s] : mx;
-    __m256 m = _mm256_set1_ps(mx), sum = _mm256_setzero_ps();
-    int s = 0;
-    for (; s + 8 <= S; s += 8) {
-        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(sc + s), m));
-        _mm256_storeu_ps(sc + s, e);
-        sum = _mm256_add_ps(sum, e);
-    }
-    float tot = hsum256(sum);
-    for (; s < S; s++) {
-        sc[s] = expf(sc[s] - mx);
-        tot += sc[s];
-    }
-    float inv = 1.0f / tot;
+    float inv = softmax_unnorm(sc, S);
     for (int c0 = 0; c0 < HS; c0 += 64) {
         int w = HS - c0 < 64 ? HS - c0 : 64, n8 = (w + 7) / 8;
         __m256i wm = tail_mask8(w % 8 ? w % 8 : 8);
