@@ -5,6 +5,15 @@
 
 #include "tensor/matvec_kern.h"
 
+/* Software prefetch distance in bytes of weights, one prefetch per 64-byte
+ * line: on a Zen 3 (AVX2 only) the hardware prefetcher alone leaves a
+ * streaming matvec at ~19.5 GB/s on one thread against ~21 for a plain read;
+ * with these distances bf16 reads at 22.7 and q8 at 25.8 (test/bench
+ * kernels, 200 MB matrix in 2 MiB pages; q8 gains from 2 KiB, bf16 peaks at
+ * 1 KiB and loses beyond 2 KiB). */
+#define PF_BF16 1024
+#define PF_Q8 2048
+
 static inline float hsum256(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -96,6 +105,7 @@ static inline float dot_bf16(const uint16_t *w, const float *eo, int K)
            a3 = _mm256_setzero_ps();
     int k = 0;
     for (; k + 32 <= K; k += 32) {
+        _mm_prefetch((const char *)(w + k) + PF_BF16, _MM_HINT_T0);
         __m256i v0 = _mm256_loadu_si256((const __m256i *)(w + k));
         __m256i v1 = _mm256_loadu_si256((const __m256i *)(w + k + 16));
         a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)),
@@ -159,6 +169,10 @@ static inline float dot_q8(const int8_t *wr, const uint16_t *sc, const int8_t *x
         _mm256_store_ps(s8, _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sc + b))),
                                           _mm256_loadu_ps(xd + b)));
         const int8_t *w = wr + 32 * b, *x = xq + 32 * b;
+        _mm_prefetch((const char *)w + PF_Q8, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PF_Q8 + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PF_Q8 + 128, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PF_Q8 + 192, _MM_HINT_T0);
         acc0 = q8_block(w, x, _mm256_broadcast_ss(s8 + 0), acc0);
         acc1 = q8_block(w + 32, x + 32, _mm256_broadcast_ss(s8 + 1), acc1);
         acc2 = q8_block(w + 64, x + 64, _mm256_broadcast_ss(s8 + 2), acc2);
