@@ -233,6 +233,14 @@ const char *b4k_matmul_kernel_name(int type)
 
 void b4k_wmat_rows_f32(float *out, const b4k_wmat *w, int r0, int r1)
 {
+    if (w->type != B4K_F32 && b4k_cpu_has(B4K_CPU_AVX2))
+        b4k_wmat_rows_f32_avx2(out, w, r0, r1);
+    else
+        b4k_wmat_rows_f32_ref(out, w, r0, r1);
+}
+
+void b4k_wmat_rows_f32_ref(float *out, const b4k_wmat *w, int r0, int r1)
+{
     size_t K = (size_t)w->cols, n = (size_t)(r1 - r0) * K;
     switch (w->type) {
     case B4K_F32:
@@ -279,11 +287,21 @@ static int big_block_rows(int K)
     return r < 128 ? 128 : r > 512 ? 512 : r;
 }
 
+/* bf16 weights go through our bf16 GEMM only where the CPU has AVX512-BF16;
+ * elsewhere that GEMM is an sgemm fallback that emulates its rounding of x
+ * (converting x and B per 256 columns, single-threaded, ~30% slower than
+ * f32 on a Zen 3), so they take the f16/q8 path instead: rows expanded to
+ * f32 exactly, x unrounded (as the AVX2 decode kernel does) */
+static int big_bf16_gemm(const b4k_wmat *w)
+{
+    return w->type == B4K_BF16 && b4k_cpu_has(B4K_CPU_AVX512BF16);
+}
+
 size_t b4k_matmul_big_work(const b4k_wmat *w, int T)
 {
     if (w->type == B4K_F32 || T <= 0)
         return 0;
-    if (w->type == B4K_BF16)
+    if (big_bf16_gemm(w))
         return b4k_gemm_bf16_work(BIG_BF16, T, w->rows, w->cols, 1);
     int br = big_block_rows(w->cols);
     return (size_t)(br < w->rows ? br : w->rows) * w->cols * sizeof(float);
@@ -300,7 +318,7 @@ void b4k_matmul_big_rows(float *out, int ldo, const float *x, const b4k_wmat *w,
         for (int t = 0; t < T; t++)
             memcpy(out + (size_t)t * ldo + r0, bias + r0, (size_t)n * sizeof *out);
     float beta = bias ? 1.0f : 0.0f;
-    switch (w->type) {
+    switch (big_bf16_gemm(w) ? B4K_BF16 : w->type == B4K_F32 ? B4K_F32 : -1) {
     case B4K_BF16:
         /* work is sized by the caller, so this cannot fail */
         b4k_gemm_bf16(NULL, work, BIG_BF16, T, n, K, 1.0f, x, K,

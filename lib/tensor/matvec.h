@@ -80,6 +80,7 @@ void b4k_matmul_big_rows(float *out, int ldo, const float *x, const b4k_wmat *w,
 
 /* Dequantise rows [r0,r1) of W into out((r1-r0),K). */
 void b4k_wmat_rows_f32(float *out, const b4k_wmat *w, int r0, int r1);
+void b4k_wmat_rows_f32_ref(float *out, const b4k_wmat *w, int r0, int r1);
 
 /* bf16 <-> f32 scalars (RNE), inline for the kernels. */
 static inline float b4k_mv_bf2f(uint16_t b)

@@ -246,3 +246,44 @@ void b4k_mv_q8_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, cons
                 dot_q8(wr, sc, q + (size_t)t * K, d + (size_t)t * ldd, nb) + b;
     }
 }
+
+/* Rows r0..r1 of a bf16, f16 or q8 matrix as f32 (exact, as the scalar
+ * b4k_wmat_rows_f32_ref), for the prefill's sgemm. */
+void b4k_wmat_rows_f32_avx2(float *out, const b4k_wmat *w, int r0, int r1)
+{
+    size_t K = (size_t)w->cols, n = (size_t)(r1 - r0) * K, i = 0;
+    const uint16_t *h = (const uint16_t *)w->data + (size_t)r0 * K;
+    switch (w->type) {
+    case B4K_BF16:
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(
+                                          _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(h + i))), 16)));
+        for (; i < n; i++)
+            out[i] = b4k_mv_bf2f(h[i]);
+        break;
+    case B4K_F16:
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+        for (; i < n; i++)
+            out[i] = _cvtsh_ss(h[i]);
+        break;
+    default: {
+        size_t nb = K / B4K_Q8_BLOCK;
+        for (int r = r0; r < r1; r++) {
+            const int8_t *q = (const int8_t *)w->data + (size_t)r * K;
+            const uint16_t *sc = w->scales + (size_t)r * nb;
+            float *o = out + (size_t)(r - r0) * K;
+            for (size_t b = 0; b < nb; b++) {
+                __m256 dd = _mm256_set1_ps(_cvtsh_ss(sc[b]));
+                const int8_t *qb = q + b * B4K_Q8_BLOCK;
+                for (int j = 0; j < B4K_Q8_BLOCK; j += 8)
+                    _mm256_storeu_ps(o + b * B4K_Q8_BLOCK + j,
+                                     _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+                                                       _mm_loadl_epi64((const __m128i *)(qb + j)))),
+                                                   dd));
+            }
+        }
+        break;
+    }
+    }
+}

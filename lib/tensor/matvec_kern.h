@@ -25,6 +25,7 @@ void b4k_mv_f16_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, con
                      int T, int r0, int r1);
 void b4k_mv_bf16_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
                       int T, int r0, int r1, float *scratch, int prep);
+void b4k_wmat_rows_f32_avx2(float *out, const b4k_wmat *w, int r0, int r1);
 void b4k_mv_q8_avx2(float *out, int ldo, const float *x, const b4k_wmat *w, const float *bias,
                     int T, int r0, int r1, float *scratch, int prep);
 

@@ -214,6 +214,37 @@ TEST(big_rows_prefill_shapes)
             }
 }
 
+/* rows expanded to f32 for the prefill's sgemm: the dispatched copy gives
+ * the bits of the scalar _ref (the conversion is exact), on odd row ranges
+ * and lengths (tails of every width) */
+TEST(rows_f32_match_ref)
+{
+    static const int shapes[][2] = { { 7, 96 }, { 5, 33 }, { 3, 7 }, { 40, 768 } };
+    static const int types[] = { B4K_F32, B4K_F16, B4K_BF16, B4K_Q8 };
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+        for (size_t ti = 0; ti < 4; ti++) {
+            int N = shapes[si][0], K = shapes[si][1], type = types[ti];
+            if (type == B4K_Q8 && K % 32)
+                continue;
+            float *src = malloc(sizeof(float) * N * K), *a = malloc(sizeof(float) * N * K),
+                  *r = malloc(sizeof(float) * N * K);
+            fill(src, (size_t)N * K, 3.0f);
+            src[0] = 1e-40f, src[(size_t)N * K - 1] = -7e4f; /* subnormal, f16 overflow */
+            b4k_wmat w;
+            void *d = make(type, src, N, K, &w);
+            for (int r0 = 0; r0 < N; r0 += 2) {
+                int r1 = r0 + 3 < N ? r0 + 3 : N;
+                b4k_wmat_rows_f32(a, &w, r0, r1);
+                b4k_wmat_rows_f32_ref(r, &w, r0, r1);
+                if (memcmp(a, r, sizeof(float) * (size_t)(r1 - r0) * K)) {
+                    printf("  type %d N=%d K=%d rows %d..%d differ\n", type, N, K, r0, r1);
+                    CHECK(0);
+                }
+            }
+            free(src), free(a), free(r), b4k_free(d);
+        }
+}
+
 /* the decoder's attention row: odd head sizes (tails of every width, more
  * than one 128-wide pass) and key counts, against the _ref twin and an
  * exact double computation */
@@ -283,6 +314,7 @@ int main(void)
     b4k_rng_seed(&R, 7, 0);
     RUN(kernels_match_ref_and_exact);
     RUN(big_rows_prefill_shapes);
+    RUN(rows_f32_match_ref);
     RUN(dot_axpy);
     RUN(attn_row);
     RUN(gelu_fast_vs_ref);
