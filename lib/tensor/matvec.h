@@ -70,9 +70,10 @@ void b4k_matmul_split(int N, int tid, int nthreads, int *r0, int *r1);
  * b4k_matmul_big_work(w, T) bytes, 64-byte aligned (0 for f32; monotone in
  * T).  f32: BLAS sgemm, which should then run single-threaded
  * (b4k_blas_set_threads(1)) so that its threads do not fight the caller's;
- * bf16: the bf16 GEMM on this thread; f16, q8: blocks of rows expanded to
- * f32, then sgemm.  Deterministic for a given split; bf16 gives the same
- * bits for any split, sgemm's may differ in the last bits between splits
+ * bf16 on a CPU with AVX512-BF16: the bf16 GEMM on this thread; f16, q8
+ * (and bf16 elsewhere): blocks of rows expanded to f32, then sgemm.
+ * Deterministic for a given split; the bf16 GEMM gives the same bits for
+ * any split, sgemm's may differ in the last bits between splits
  * (its kernels handle edge columns in another order). */
 size_t b4k_matmul_big_work(const b4k_wmat *w, int T);
 void b4k_matmul_big_rows(float *out, int ldo, const float *x, const b4k_wmat *w,
