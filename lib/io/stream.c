@@ -29,6 +29,8 @@ struct b4k_stream {
     long lineno;
     size_t max_line;
     size_t consumed, total;
+    int ranged;             /* b4k_stream_open_range: at most `left` more bytes */
+    size_t left;
 };
 
 static int src_read(b4k_stream *s, void *dst, size_t n, size_t *got, b4k_err *err)
@@ -41,7 +43,11 @@ static int src_read(b4k_stream *s, void *dst, size_t n, size_t *got, b4k_err *er
         s->mem_pos += k;
         *got = k;
     } else {
-        *got = fread(dst, 1, n, s->fp);
+        if (s->ranged && n > s->left)
+            n = s->left;
+        *got = n ? fread(dst, 1, n, s->fp) : 0;
+        if (s->ranged)
+            s->left -= *got;
         if (*got < n && ferror(s->fp))
             return b4k_err_set(err, B4K_EIO, s->name, 0, "read error: %s", strerror(errno));
     }
@@ -62,6 +68,8 @@ static int stream_init(b4k_stream *s, b4k_err *err)
     s->zin = b4k_malloc(s->zin_cap);
     if (!s->buf || !s->zin)
         return b4k_err_set(err, B4K_ENOMEM, s->name, 0, "out of memory");
+    if (s->ranged) /* a byte range of a plain file: no sniffing */
+        return 0;
     /* sniff the zstd magic; the sniffed bytes stay in zin either way */
     size_t got = 0;
     while (s->zin_len < 4 && !s->src_eof) {
@@ -102,6 +110,38 @@ int b4k_stream_open(b4k_stream **out, const char *path, b4k_err *err)
         struct stat st;
         if (fstat(fileno(s->fp), &st) == 0 && S_ISREG(st.st_mode))
             s->total = (size_t)st.st_size;
+    }
+    int rc = stream_init(s, err);
+    if (rc) {
+        b4k_stream_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int b4k_stream_open_range(b4k_stream **out, const char *path, size_t off, size_t len,
+                          b4k_err *err)
+{
+    *out = NULL;
+    b4k_stream *s = b4k_calloc(1, sizeof *s);
+    if (!s)
+        return b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
+    snprintf(s->name, sizeof s->name, "%s", path);
+    s->fp = fopen(path, "rb");
+    if (!s->fp) {
+        int rc = b4k_err_set(err, B4K_EIO, path, 0, "cannot open: %s", strerror(errno));
+        free(s);
+        return rc;
+    }
+    s->own_fp = 1;
+    s->ranged = 1;
+    s->left = len;
+    s->total = len;
+    if (fseeko(s->fp, (off_t)off, SEEK_SET)) {
+        int rc = b4k_err_set(err, B4K_EIO, path, 0, "cannot seek: %s", strerror(errno));
+        b4k_stream_close(s);
+        return rc;
     }
     int rc = stream_init(s, err);
     if (rc) {

@@ -14,6 +14,10 @@ typedef struct b4k_stream b4k_stream;
 
 /* Open path ("-" = stdin).  Returns 0 or a B4K_E* code with err filled. */
 int b4k_stream_open(b4k_stream **out, const char *path, b4k_err *err);
+/* Bytes [off, off+len) of a plain (uncompressed) file, read as they are:
+ * no zstd sniffing; line numbers count from 1 at off. */
+int b4k_stream_open_range(b4k_stream **out, const char *path, size_t off, size_t len,
+                          b4k_err *err);
 /* Read from a caller-owned buffer (copied on open); name is used in errors. */
 int b4k_stream_open_mem(b4k_stream **out, const void *data, size_t n, const char *name,
                         b4k_err *err);

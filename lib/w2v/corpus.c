@@ -268,3 +268,43 @@ int b4k_w2v_scan_mem(const void *data, size_t n, const char *name, const b4k_w2v
     b4k_buf_free(&s.word);
     return rc;
 }
+
+int b4k_w2v_scan_range(const char *path, size_t off, size_t len, const b4k_w2v_scan_opts *o,
+                       b4k_w2v_token_fn fn, void *ctx, b4k_w2v_scan_stats *st, b4k_err *err)
+{
+    scan s;
+    b4k_stream *in;
+    scan_init(&s, o, fn, ctx, st);
+    int rc = b4k_stream_open_range(&in, path, off, len, err);
+    if (rc)
+        return rc;
+    rc = scan_stream(&s, in, err);
+    b4k_stream_close(in);
+    b4k_buf_free(&s.word);
+    return rc;
+}
+
+int b4k_w2v_scan_mode(const char *path, const b4k_w2v_scan_opts *o, b4k_err *err)
+{
+    if (o->jsonl >= 0)
+        return o->jsonl;
+    b4k_stream *in;
+    int rc = b4k_stream_open(&in, path, err);
+    if (rc)
+        return rc;
+    if (o->max_line)
+        b4k_stream_set_max_line(in, o->max_line);
+    char *line;
+    size_t len;
+    int mode = -1;
+    for (int k = 0; k < 1000 && mode < 0 && (rc = b4k_stream_getline(in, &line, &len, err)) == 1;
+         k++) {
+        size_t i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+            i++;
+        if (i < len)
+            mode = line[i] == '{';
+    }
+    b4k_stream_close(in);
+    return rc < 0 ? rc : mode < 0 ? B4K_EFORMAT : mode;
+}

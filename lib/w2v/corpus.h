@@ -28,6 +28,7 @@ typedef struct b4k_w2v_scan_stats {
     int64_t lines, tokens, truncated;
     size_t bytes_done, bytes_total; /* of the current file, for progress */
     int file;                       /* index of the current file */
+    int par_threads;                /* threads of the first pass (w2v/encode.c) */
 } b4k_w2v_scan_stats;
 
 /* Called for each token (tok != NULL) and at the end of each non-empty
@@ -37,6 +38,16 @@ typedef int (*b4k_w2v_token_fn)(void *ctx, const char *tok, size_t len);
 
 int b4k_w2v_scan(const char *const *paths, int npaths, const b4k_w2v_scan_opts *o,
                  b4k_w2v_token_fn fn, void *ctx, b4k_w2v_scan_stats *st, b4k_err *err);
+
+/* Bytes [off, off+len) of a plain file, which start and end at line starts,
+ * in the mode o->jsonl (0 or 1, not -1): a piece of the parallel first pass
+ * (w2v/encode.c).  Line numbers in errors count from the range's start. */
+int b4k_w2v_scan_range(const char *path, size_t off, size_t len, const b4k_w2v_scan_opts *o,
+                       b4k_w2v_token_fn fn, void *ctx, b4k_w2v_scan_stats *st, b4k_err *err);
+/* The mode b4k_w2v_scan would read path in: o->jsonl if set, else 1 if the
+ * first non-blank line (of the first 1000) starts with '{', 0 if not;
+ * B4K_EFORMAT if those lines are all blank, or a stream error code. */
+int b4k_w2v_scan_mode(const char *path, const b4k_w2v_scan_opts *o, b4k_err *err);
 
 /* Scan one in-memory buffer (fuzzing, tests); name is used in errors. */
 int b4k_w2v_scan_mem(const void *data, size_t n, const char *name, const b4k_w2v_scan_opts *o,

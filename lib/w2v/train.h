@@ -39,6 +39,9 @@ typedef struct b4k_w2v_train_opts {
     /* called from the calling thread only, at least every ~10000 words */
     void (*progress)(void *ctx, const b4k_w2v_progress *p);
     void *progress_ctx;
+    /* with threads > 1, plain files of this many bytes or more in all are
+     * counted in parallel (w2v/encode.c); 0 = 8 MiB (tests set it low) */
+    size_t par_scan_min;
 } b4k_w2v_train_opts;
 
 typedef struct b4k_w2v_train_stats {

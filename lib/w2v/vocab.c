@@ -64,6 +64,13 @@ void b4k_w2v_vocab_free(b4k_w2v_vocab *v)
 }
 
 size_t b4k_w2v_vocab_size(const b4k_w2v_vocab *v) { return v->n; }
+
+void b4k_w2v_vocab_swap(b4k_w2v_vocab *a, b4k_w2v_vocab *b)
+{
+    b4k_w2v_vocab t = *a;
+    *a = *b;
+    *b = t;
+}
 size_t b4k_w2v_vocab_live(const b4k_w2v_vocab *v) { return v->live; }
 void b4k_w2v_vocab_set_prune_limit(b4k_w2v_vocab *v, size_t limit) { v->prune_limit = limit; }
 int b4k_w2v_vocab_pruned(const b4k_w2v_vocab *v) { return v->prunes; }

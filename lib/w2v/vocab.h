@@ -40,6 +40,8 @@ int64_t b4k_w2v_vocab_total(const b4k_w2v_vocab *v);
 void b4k_w2v_vocab_set_prune_limit(b4k_w2v_vocab *v, size_t limit);
 /* Number of prune rounds done so far. */
 int b4k_w2v_vocab_pruned(const b4k_w2v_vocab *v);
+/* Exchange the contents of a and b. */
+void b4k_w2v_vocab_swap(b4k_w2v_vocab *a, b4k_w2v_vocab *b);
 
 /* Sort, keep words with count >= min_count, then the max_vocab most frequent
  * (0 = all).  If map != NULL, *map gets a malloc'd array of size

@@ -4,12 +4,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/rng.h"
 #include "t.h"
 #include "w2v/corpus.h"
+#include "w2v/encode.h"
+#include "w2v/vocab.h"
 #include "w2v/query.h"
 #include "w2v/train.h"
 
@@ -198,6 +201,145 @@ static int same(const b4k_w2v *a, const b4k_w2v *b)
 {
     return a && b && a->n == b->n && a->dim == b->dim &&
            !memcmp(a->in, b->in, a->n * a->dim * sizeof(float));
+}
+
+/* the parallel first pass (encode.c): for 2 and 3 threads the vocabulary
+ * (words, counts, order) and the id stream equal the serial pass's, over
+ * several files cut anywhere (blank lines, long lines, a last line without
+ * '\n', CJK --chars, JSONL); it falls back to the serial pass for a zstd
+ * file; an error is reported with the serial pass's file:line */
+static int encode_case(const char *const *paths, int np, int threads, int chars,
+                       b4k_w2v_vocab **vout, uint32_t **ids, int64_t *nids, size_t *mb,
+                       b4k_w2v_scan_stats *st, b4k_err *err)
+{
+    b4k_w2v_train_opts o;
+    b4k_w2v_train_defaults(&o, B4K_W2V_SKIPGRAM);
+    o.threads = threads;
+    o.scan.chars = chars;
+    o.cfg.min_count = 2;
+    o.par_scan_min = 1;
+    o.tmpdir = tmpdir;
+    int64_t tw = 0;
+    memset(st, 0, sizeof *st);
+    *vout = b4k_w2v_vocab_new();
+    return b4k_w2v_encode(paths, np, &o, *vout, 0, ids, mb, nids, &tw, st, err);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
+}
+
+TEST(parallel_first_pass)
+{
+    b4k_rng r;
+    b4k_rng_seed(&r, 3, 0);
+    static const char *cjk[] = { "\xe4\xb8\x80", "\xe4\xba\x8c", "\xe5\xa4\xa7", "\xe4\xba\xba" };
+    for (int kind = 0; kind < 3; kind++) { /* words, CJK --chars, JSONL */
+        const char *paths[3] = { tmp("p0.txt"), tmp("p1.txt"), tmp("p2.txt") };
+        for (int f = 0; f < 3; f++) {
+            FILE *fp = fopen(paths[f], "wb");
+            int lines = f == 1 ? 3 : 400;
+            for (int l = 0; l < lines; l++) {
+                int n = (int)(b4k_rng_u64(&r) % 30), blank = b4k_rng_u64(&r) % 9 == 0;
+                if (f == 1 && l == 1)
+                    n = 3000; /* a long line */
+                if (kind == 2)
+                    fputs(blank ? "" : "{\"tokens\":[", fp);
+                for (int i = 0; i < n && !blank; i++) {
+                    unsigned k = (unsigned)(b4k_rng_u64(&r) % 97);
+                    k = k * k / 97; /* skewed counts */
+                    if (kind == 1)
+                        fprintf(fp, "%sw%u%s%s", i ? " " : "", k % 7, cjk[k % 4], cjk[(k / 4) % 4]);
+                    else if (kind == 2)
+                        fprintf(fp, "%s\"w%u\"", i ? "," : "", k);
+                    else
+                        fprintf(fp, "%sw%u", i ? (k % 5 ? " " : "\t ") : "", k);
+                }
+                if (kind == 2 && !blank)
+                    fputs("]}", fp);
+                if (!(f == 2 && l == lines - 1)) /* the last line has no '\n' */
+                    fputc('\n', fp);
+            }
+            fclose(fp);
+        }
+        b4k_w2v_vocab *v[4];
+        uint32_t *ids[4];
+        int64_t nids[4];
+        size_t mb[4];
+        b4k_w2v_scan_stats st[4];
+        b4k_err err;
+        for (int t = 1; t <= 3; t++)
+            CHECK_EQ_INT(encode_case(paths, 3, t, kind == 1, &v[t], &ids[t], &nids[t], &mb[t],
+                                     &st[t], &err), 0);
+        CHECK_EQ_INT(st[1].par_threads, 0);
+        for (int t = 2; t <= 3; t++) {
+            CHECK_EQ_INT(st[t].par_threads, t);
+            CHECK_EQ_INT(st[t].lines, st[1].lines);
+            CHECK_EQ_INT(st[t].tokens, st[1].tokens);
+            CHECK_EQ_INT(nids[t], nids[1]);
+            CHECK(nids[t] == nids[1] && !memcmp(ids[t], ids[1], (size_t)nids[1] * 4));
+            CHECK_EQ_INT(b4k_w2v_vocab_size(v[t]), b4k_w2v_vocab_size(v[1]));
+            for (size_t i = 0; i < b4k_w2v_vocab_size(v[1]) && i < b4k_w2v_vocab_size(v[t]); i++) {
+                size_t la, lb;
+                const char *a = b4k_w2v_vocab_word(v[1], i, &la), *b = b4k_w2v_vocab_word(v[t], i, &lb);
+                CHECK(la == lb && !memcmp(a, b, la));
+                CHECK(b4k_w2v_vocab_count(v[1], i) == b4k_w2v_vocab_count(v[t], i));
+            }
+        }
+        printf("  kind %d: %lld lines, %lld tokens, %zu words, %lld ids: same for 1, 2, 3 threads\n",
+               kind, (long long)st[1].lines, (long long)st[1].tokens, b4k_w2v_vocab_size(v[1]),
+               (long long)nids[1]);
+        for (int t = 1; t <= 3; t++) {
+            munmap(ids[t], mb[t]);
+            b4k_w2v_vocab_free(v[t]);
+        }
+    }
+    /* a bad JSONL line late in a file: the serial pass's message and line */
+    {
+        char big[64000];
+        size_t o = 0;
+        for (int l = 0; l < 2000; l++)
+            o += (size_t)snprintf(big + o, sizeof big - o, "{\"tokens\":[\"a%d\",\"b\"]}\n", l % 13);
+        snprintf(big + o, sizeof big - o, "{\"tokens\":[\"a\",]}\n");
+        write_text(tmp("bad.jsonl"), big);
+        const char *p1[1] = { tmp("bad.jsonl") };
+        b4k_w2v_vocab *v;
+        uint32_t *ids;
+        int64_t n;
+        size_t mb;
+        b4k_w2v_scan_stats st;
+        b4k_err e1, e2;
+        memset(&e1, 0, sizeof e1), memset(&e2, 0, sizeof e2);
+        CHECK(encode_case(p1, 1, 1, 0, &v, &ids, &n, &mb, &st, &e1) != 0);
+        b4k_w2v_vocab_free(v);
+        CHECK(encode_case(p1, 1, 2, 0, &v, &ids, &n, &mb, &st, &e2) != 0);
+        b4k_w2v_vocab_free(v);
+        CHECK_EQ_INT(e1.line, 2001);
+        CHECK_EQ_INT(e2.line, e1.line);
+        CHECK_EQ_STR(e2.msg, e1.msg);
+    }
+    /* a zstd file among plain ones: the serial pass */
+    {
+        write_text(tmp("z.txt"), "a b c a b a\n");
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "zstd -q -f %s -o %s", tmp("z.txt"), tmp("z.txt.zst"));
+        if (system(cmd) == 0) {
+            const char *pz[2] = { tmp("p0.txt"), tmp("z.txt.zst") };
+            b4k_w2v_vocab *v;
+            uint32_t *ids;
+            int64_t n;
+            size_t mb;
+            b4k_w2v_scan_stats st;
+            b4k_err e;
+            CHECK_EQ_INT(encode_case(pz, 2, 2, 0, &v, &ids, &n, &mb, &st, &e), 0);
+            CHECK_EQ_INT(st.par_threads, 0);
+            munmap(ids, mb);
+            b4k_w2v_vocab_free(v);
+        }
+    }
 }
 
 TEST(train_deterministic)
@@ -503,6 +645,7 @@ int main(void)
     RUN(vocab_order_and_limits);
     RUN(scan_text_jsonl_chars);
     RUN(scan_join_pieces);
+    RUN(parallel_first_pass);
     RUN(train_deterministic);
     RUN(train_learns_topics);
     RUN(checkpoint_resume_bit_exact);
