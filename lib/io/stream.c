@@ -89,29 +89,41 @@ static int stream_init(b4k_stream *s, b4k_err *err)
     return 0;
 }
 
-int b4k_stream_open(b4k_stream **out, const char *path, b4k_err *err)
+/* A file ("-" = stdin unless ranged); ranged: bytes [off, off+len) only. */
+static int open_file(b4k_stream **out, const char *path, int ranged, size_t off, size_t len,
+                     b4k_err *err)
 {
     *out = NULL;
     b4k_stream *s = b4k_calloc(1, sizeof *s);
     if (!s)
         return b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
-    if (!strcmp(path, "-")) {
+    int rc;
+    if (!ranged && !strcmp(path, "-")) {
         s->fp = stdin;
         snprintf(s->name, sizeof s->name, "<stdin>");
     } else {
         snprintf(s->name, sizeof s->name, "%s", path);
         s->fp = fopen(path, "rb");
         if (!s->fp) {
-            int rc = b4k_err_set(err, B4K_EIO, path, 0, "cannot open: %s", strerror(errno));
+            rc = b4k_err_set(err, B4K_EIO, path, 0, "cannot open: %s", strerror(errno));
             free(s);
             return rc;
         }
         s->own_fp = 1;
         struct stat st;
-        if (fstat(fileno(s->fp), &st) == 0 && S_ISREG(st.st_mode))
+        if (ranged) {
+            s->ranged = 1;
+            s->left = s->total = len;
+            if (fseeko(s->fp, (off_t)off, SEEK_SET)) {
+                rc = b4k_err_set(err, B4K_EIO, path, 0, "cannot seek: %s", strerror(errno));
+                b4k_stream_close(s);
+                return rc;
+            }
+        } else if (fstat(fileno(s->fp), &st) == 0 && S_ISREG(st.st_mode)) {
             s->total = (size_t)st.st_size;
+        }
     }
-    int rc = stream_init(s, err);
+    rc = stream_init(s, err);
     if (rc) {
         b4k_stream_close(s);
         return rc;
@@ -120,36 +132,15 @@ int b4k_stream_open(b4k_stream **out, const char *path, b4k_err *err)
     return 0;
 }
 
+int b4k_stream_open(b4k_stream **out, const char *path, b4k_err *err)
+{
+    return open_file(out, path, 0, 0, 0, err);
+}
+
 int b4k_stream_open_range(b4k_stream **out, const char *path, size_t off, size_t len,
                           b4k_err *err)
 {
-    *out = NULL;
-    b4k_stream *s = b4k_calloc(1, sizeof *s);
-    if (!s)
-        return b4k_err_set(err, B4K_ENOMEM, path, 0, "out of memory");
-    snprintf(s->name, sizeof s->name, "%s", path);
-    s->fp = fopen(path, "rb");
-    if (!s->fp) {
-        int rc = b4k_err_set(err, B4K_EIO, path, 0, "cannot open: %s", strerror(errno));
-        free(s);
-        return rc;
-    }
-    s->own_fp = 1;
-    s->ranged = 1;
-    s->left = len;
-    s->total = len;
-    if (fseeko(s->fp, (off_t)off, SEEK_SET)) {
-        int rc = b4k_err_set(err, B4K_EIO, path, 0, "cannot seek: %s", strerror(errno));
-        b4k_stream_close(s);
-        return rc;
-    }
-    int rc = stream_init(s, err);
-    if (rc) {
-        b4k_stream_close(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
+    return open_file(out, path, 1, off, len, err);
 }
 
 int b4k_stream_open_mem(b4k_stream **out, const void *data, size_t n, const char *name,

@@ -254,34 +254,34 @@ int b4k_w2v_scan(const char *const *paths, int npaths, const b4k_w2v_scan_opts *
     return 0;
 }
 
-int b4k_w2v_scan_mem(const void *data, size_t n, const char *name, const b4k_w2v_scan_opts *o,
-                     b4k_w2v_token_fn fn, void *ctx, b4k_w2v_scan_stats *st, b4k_err *err)
+/* Scan an opened stream (rc: its opening's result) and close it. */
+static int scan_opened(b4k_stream *in, int rc, const b4k_w2v_scan_opts *o, b4k_w2v_token_fn fn,
+                       void *ctx, b4k_w2v_scan_stats *st, b4k_err *err)
 {
-    scan s;
-    b4k_stream *in;
-    scan_init(&s, o, fn, ctx, st);
-    int rc = b4k_stream_open_mem(&in, data, n, name, err);
     if (rc)
         return rc;
+    scan s;
+    scan_init(&s, o, fn, ctx, st);
     rc = scan_stream(&s, in, err);
     b4k_stream_close(in);
     b4k_buf_free(&s.word);
     return rc;
 }
 
+int b4k_w2v_scan_mem(const void *data, size_t n, const char *name, const b4k_w2v_scan_opts *o,
+                     b4k_w2v_token_fn fn, void *ctx, b4k_w2v_scan_stats *st, b4k_err *err)
+{
+    b4k_stream *in = NULL;
+    int rc = b4k_stream_open_mem(&in, data, n, name, err);
+    return scan_opened(in, rc, o, fn, ctx, st, err);
+}
+
 int b4k_w2v_scan_range(const char *path, size_t off, size_t len, const b4k_w2v_scan_opts *o,
                        b4k_w2v_token_fn fn, void *ctx, b4k_w2v_scan_stats *st, b4k_err *err)
 {
-    scan s;
-    b4k_stream *in;
-    scan_init(&s, o, fn, ctx, st);
+    b4k_stream *in = NULL;
     int rc = b4k_stream_open_range(&in, path, off, len, err);
-    if (rc)
-        return rc;
-    rc = scan_stream(&s, in, err);
-    b4k_stream_close(in);
-    b4k_buf_free(&s.word);
-    return rc;
+    return scan_opened(in, rc, o, fn, ctx, st, err);
 }
 
 int b4k_w2v_scan_mode(const char *path, const b4k_w2v_scan_opts *o, b4k_err *err)
