@@ -14,7 +14,9 @@
 
 #define MR B4K_GBF_MR
 #define NR B4K_GBF_NR
-#define FB_COLS 256 /* fallback: B converted this many columns at a time */
+#define FB_COLS 128 /* fallback: B converted this many columns at a time; the pool's
+                      * threads take whole chunks, so the bits do not depend on
+                      * the thread count */
 
 static inline float bf2f(uint16_t b)
 {
@@ -78,11 +80,14 @@ static size_t fast_per_thread(int flags, int M, int N, int K)
     return b4k_gbf_thread_work(flags, M, N, kp < B4K_GBF_KCP ? kp : B4K_GBF_KCP);
 }
 
-size_t b4k_gbf_fallback_work(int M, int N, int K)
+/* x (A) converted once, then one B chunk per thread */
+static size_t fb_work(int M, int N, int K, int nthreads)
 {
     size_t nb = N < FB_COLS ? (size_t)N : FB_COLS;
-    return ((size_t)M * K + nb * K) * sizeof(float) + 64;
+    return ((size_t)M * K + nb * K * (size_t)nthreads) * sizeof(float) + 64;
 }
+
+size_t b4k_gbf_fallback_work(int M, int N, int K) { return fb_work(M, N, K, 1); }
 
 size_t b4k_gemm_bf16_work(int flags, int M, int N, int K, int nthreads)
 {
@@ -90,7 +95,7 @@ size_t b4k_gemm_bf16_work(int flags, int M, int N, int K, int nthreads)
         return 0;
     if (nthreads < 1)
         nthreads = 1;
-    return use_fast() ? fast_per_thread(flags, M, N, K) * nthreads : b4k_gbf_fallback_work(M, N, K);
+    return use_fast() ? fast_per_thread(flags, M, N, K) * nthreads : fb_work(M, N, K, nthreads);
 }
 
 /* ---- reference ------------------------------------------------------------------ */
@@ -150,30 +155,81 @@ void b4k_gemm_bf16_ref(int flags, int M, int N, int K, float alpha, const float 
 
 /* ---- sgemm fallback -------------------------------------------------------------- */
 
-void b4k_gbf_fallback(void *work, int flags, int M, int N, int K, float alpha, const float *A,
-                     int lda, const void *B, int ldb, float beta, float *C, int ldc)
+typedef struct fbjob {
+    int flags, M, N, K, nch;
+    float alpha, beta;
+    const float *A;
+    int lda;
+    const void *B;
+    int ldb;
+    float *C;
+    int ldc;
+    float *a, *b; /* A converted; the threads' B chunks (FB_COLS * K each) */
+} fbjob;
+
+/* rows [r0, r1) of A as stored, rounded as the fast kernel reads them */
+static void fb_conv_a(const fbjob *j, int r0, int r1)
 {
-    int ta = flags & B4K_GEMM_TA ? 1 : 0, tb = flags & B4K_GEMM_TB ? 1 : 0;
-    int split = flags & B4K_GEMM_SPLIT_A;
-    float *a = work, *b = a + (size_t)M * K;
-    int ar = ta ? K : M, ac = ta ? M : K; /* stored shape of A */
-    for (int r = 0; r < ar; r++)
+    int ta = j->flags & B4K_GEMM_TA ? 1 : 0, split = j->flags & B4K_GEMM_SPLIT_A;
+    int ac = ta ? j->M : j->K; /* stored shape of A: (ta ? K : M) rows of ac */
+    for (int r = r0; r < r1; r++)
         for (int i = 0; i < ac; i++) {
-            float x = A[(size_t)r * lda + i], h = rnd(x);
-            a[(size_t)r * ac + i] = split ? h + rnd(x - h) : h;
+            float x = j->A[(size_t)r * j->lda + i], h = rnd(x);
+            j->a[(size_t)r * ac + i] = split ? h + rnd(x - h) : h;
         }
-    for (int n0 = 0; n0 < N; n0 += FB_COLS) {
-        int nb = N - n0 < FB_COLS ? N - n0 : FB_COLS;
+}
+
+static void fb_conv_a_fn(void *ctx, int t, int nt)
+{
+    const fbjob *j = ctx;
+    int ar = j->flags & B4K_GEMM_TA ? j->K : j->M;
+    fb_conv_a(j, (int)((long)ar * t / nt), (int)((long)ar * (t + 1) / nt));
+}
+
+/* chunks [c0, c1) of FB_COLS columns, B converted into b */
+static void fb_chunks(const fbjob *j, int c0, int c1, float *b)
+{
+    int ta = j->flags & B4K_GEMM_TA ? 1 : 0, tb = j->flags & B4K_GEMM_TB ? 1 : 0, K = j->K;
+    for (int c = c0; c < c1; c++) {
+        int n0 = c * FB_COLS, nb = j->N - n0 < FB_COLS ? j->N - n0 : FB_COLS;
         if (tb) /* rows of B are columns of op(B): both walks contiguous */
             for (int n = 0; n < nb; n++)
                 for (int k = 0; k < K; k++)
-                    b[(size_t)n * K + k] = get_b(flags, B, ldb, k, n0 + n);
+                    b[(size_t)n * K + k] = get_b(j->flags, j->B, j->ldb, k, n0 + n);
         else
             for (int k = 0; k < K; k++)
                 for (int n = 0; n < nb; n++)
-                    b[(size_t)k * nb + n] = get_b(flags, B, ldb, k, n0 + n);
-        b4k_sgemm(ta, tb, M, nb, K, alpha, a, ta ? M : K, b, tb ? K : nb, beta, C + n0, ldc);
+                    b[(size_t)k * nb + n] = get_b(j->flags, j->B, j->ldb, k, n0 + n);
+        b4k_sgemm(ta, tb, j->M, nb, K, j->alpha, j->a, ta ? j->M : K, b, tb ? K : nb, j->beta,
+                  j->C + n0, j->ldc);
     }
+}
+
+static void fb_chunks_fn(void *ctx, int t, int nt)
+{
+    const fbjob *j = ctx;
+    size_t per = (size_t)(j->N < FB_COLS ? j->N : FB_COLS) * j->K;
+    fb_chunks(j, (int)((long)j->nch * t / nt), (int)((long)j->nch * (t + 1) / nt), j->b + per * t);
+}
+
+static void fb_run(b4k_pool *pool, void *work, int flags, int M, int N, int K, float alpha,
+                   const float *A, int lda, const void *B, int ldb, float beta, float *C, int ldc)
+{
+    fbjob j = { flags, M, N, K, (N + FB_COLS - 1) / FB_COLS, alpha, beta, A, lda, B, ldb, C, ldc,
+                work, (float *)work + (size_t)M * K };
+    if (b4k_pool_size(pool) == 1) {
+        fb_conv_a(&j, 0, flags & B4K_GEMM_TA ? K : M);
+        fb_chunks(&j, 0, j.nch, j.b);
+        return;
+    }
+    b4k_pool_run(pool, fb_conv_a_fn, &j);
+    b4k_pool_run(pool, fb_chunks_fn, &j);
+}
+
+void b4k_gbf_fallback(void *work, int flags, int M, int N, int K, float alpha, const float *A,
+                     int lda, const void *B, int ldb, float beta, float *C, int ldc)
+{
+    fb_run(NULL, work, flags, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------- */
@@ -208,13 +264,13 @@ int b4k_gemm_bf16(b4k_pool *pool, void *work, int flags, int M, int N, int K, fl
     int nt = b4k_pool_size(pool), fast = use_fast();
     void *own = NULL;
     if (!work) {
-        size_t need = fast ? fast_per_thread(flags, M, N, K) * nt : b4k_gbf_fallback_work(M, N, K);
+        size_t need = fast ? fast_per_thread(flags, M, N, K) * nt : fb_work(M, N, K, nt);
         work = own = b4k_aligned_alloc(64, need);
         if (!own)
             return B4K_ENOMEM;
     }
     if (!fast) {
-        b4k_gbf_fallback(work, flags, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        fb_run(pool, work, flags, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
         struct run r = { { flags, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, b4k_gbf_kcp(K) },
                          work, fast_per_thread(flags, M, N, K) };

@@ -43,7 +43,9 @@ size_t b4k_gbf_thread_work(int flags, int mrows, int ncols, int kcp);
 void b4k_gbf_rect_avx512bf16(const b4k_gbf_job *j, int m0, int m1, int n0, int n1, void *work);
 
 /* The f32 + sgemm path for CPUs without AVX512-BF16 (work: fallback_work
- * bytes); exposed for the unit test. */
+ * bytes), on the calling thread; exposed for the unit test.  b4k_gemm_bf16
+ * runs the same code over its pool: x converted by row ranges, then whole
+ * 128-column chunks of B per thread (so the bits match this one's). */
 size_t b4k_gbf_fallback_work(int M, int N, int K);
 void b4k_gbf_fallback(void *work, int flags, int M, int N, int K, float alpha, const float *A,
                       int lda, const void *B, int ldb, float beta, float *C, int ldc);
