@@ -156,25 +156,19 @@ void b4k_gemm_bf16_ref(int flags, int M, int N, int K, float alpha, const float 
 /* ---- sgemm fallback -------------------------------------------------------------- */
 
 typedef struct fbjob {
-    int flags, M, N, K, nch;
-    float alpha, beta;
-    const float *A;
-    int lda;
-    const void *B;
-    int ldb;
-    float *C;
-    int ldc;
-    float *a, *b; /* A converted; the threads' B chunks (FB_COLS * K each) */
+    b4k_gbf_job g; /* the product (kcp unused) */
+    int nch;       /* chunks of FB_COLS columns */
+    float *a, *b;  /* A converted; the threads' B chunks (FB_COLS * K each) */
 } fbjob;
 
 /* rows [r0, r1) of A as stored, rounded as the fast kernel reads them */
 static void fb_conv_a(const fbjob *j, int r0, int r1)
 {
-    int ta = j->flags & B4K_GEMM_TA ? 1 : 0, split = j->flags & B4K_GEMM_SPLIT_A;
-    int ac = ta ? j->M : j->K; /* stored shape of A: (ta ? K : M) rows of ac */
+    int ta = j->g.flags & B4K_GEMM_TA ? 1 : 0, split = j->g.flags & B4K_GEMM_SPLIT_A;
+    int ac = ta ? j->g.M : j->g.K; /* stored shape of A: (ta ? K : M) rows of ac */
     for (int r = r0; r < r1; r++)
         for (int i = 0; i < ac; i++) {
-            float x = j->A[(size_t)r * j->lda + i], h = rnd(x);
+            float x = j->g.A[(size_t)r * j->g.lda + i], h = rnd(x);
             j->a[(size_t)r * ac + i] = split ? h + rnd(x - h) : h;
         }
 }
@@ -182,40 +176,40 @@ static void fb_conv_a(const fbjob *j, int r0, int r1)
 static void fb_conv_a_fn(void *ctx, int t, int nt)
 {
     const fbjob *j = ctx;
-    int ar = j->flags & B4K_GEMM_TA ? j->K : j->M;
+    int ar = j->g.flags & B4K_GEMM_TA ? j->g.K : j->g.M;
     fb_conv_a(j, (int)((long)ar * t / nt), (int)((long)ar * (t + 1) / nt));
 }
 
 /* chunks [c0, c1) of FB_COLS columns, B converted into b */
 static void fb_chunks(const fbjob *j, int c0, int c1, float *b)
 {
-    int ta = j->flags & B4K_GEMM_TA ? 1 : 0, tb = j->flags & B4K_GEMM_TB ? 1 : 0, K = j->K;
+    int ta = j->g.flags & B4K_GEMM_TA ? 1 : 0, tb = j->g.flags & B4K_GEMM_TB ? 1 : 0, K = j->g.K;
     for (int c = c0; c < c1; c++) {
-        int n0 = c * FB_COLS, nb = j->N - n0 < FB_COLS ? j->N - n0 : FB_COLS;
+        int n0 = c * FB_COLS, nb = j->g.N - n0 < FB_COLS ? j->g.N - n0 : FB_COLS;
         if (tb) /* rows of B are columns of op(B): both walks contiguous */
             for (int n = 0; n < nb; n++)
                 for (int k = 0; k < K; k++)
-                    b[(size_t)n * K + k] = get_b(j->flags, j->B, j->ldb, k, n0 + n);
+                    b[(size_t)n * K + k] = get_b(j->g.flags, j->g.B, j->g.ldb, k, n0 + n);
         else
             for (int k = 0; k < K; k++)
                 for (int n = 0; n < nb; n++)
-                    b[(size_t)k * nb + n] = get_b(j->flags, j->B, j->ldb, k, n0 + n);
-        b4k_sgemm(ta, tb, j->M, nb, K, j->alpha, j->a, ta ? j->M : K, b, tb ? K : nb, j->beta,
-                  j->C + n0, j->ldc);
+                    b[(size_t)k * nb + n] = get_b(j->g.flags, j->g.B, j->g.ldb, k, n0 + n);
+        b4k_sgemm(ta, tb, j->g.M, nb, K, j->g.alpha, j->a, ta ? j->g.M : K, b, tb ? K : nb, j->g.beta,
+                  j->g.C + n0, j->g.ldc);
     }
 }
 
 static void fb_chunks_fn(void *ctx, int t, int nt)
 {
     const fbjob *j = ctx;
-    size_t per = (size_t)(j->N < FB_COLS ? j->N : FB_COLS) * j->K;
+    size_t per = (size_t)(j->g.N < FB_COLS ? j->g.N : FB_COLS) * j->g.K;
     fb_chunks(j, (int)((long)j->nch * t / nt), (int)((long)j->nch * (t + 1) / nt), j->b + per * t);
 }
 
 static void fb_run(b4k_pool *pool, void *work, int flags, int M, int N, int K, float alpha,
                    const float *A, int lda, const void *B, int ldb, float beta, float *C, int ldc)
 {
-    fbjob j = { flags, M, N, K, (N + FB_COLS - 1) / FB_COLS, alpha, beta, A, lda, B, ldb, C, ldc,
+    fbjob j = { { flags, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, 0 }, (N + FB_COLS - 1) / FB_COLS,
                 work, (float *)work + (size_t)M * K };
     if (b4k_pool_size(pool) == 1) {
         fb_conv_a(&j, 0, flags & B4K_GEMM_TA ? K : M);
