@@ -175,6 +175,15 @@ static int json_line(scan *s, const char *p, size_t n, const char *file, long li
     return end_sentence(s);
 }
 
+/* The first byte of a line that is not a space, tab or CR (len if none). */
+static size_t first_byte(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        i++;
+    return i;
+}
+
 static int scan_stream(scan *s, b4k_stream *in, b4k_err *err)
 {
     char *line;
@@ -188,18 +197,13 @@ static int scan_stream(scan *s, b4k_stream *in, b4k_err *err)
         s->st->lines++;
         if ((s->st->lines & 1023) == 0)
             s->st->bytes_done = b4k_stream_consumed(in);
+        size_t i = first_byte(line, len);
         if (mode < 0) {
-            size_t i = 0;
-            while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-                i++;
             if (i == len)
                 continue;
             mode = line[i] == '{';
         }
         if (mode == 1) {
-            size_t i = 0;
-            while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-                i++;
             if (i == len)
                 continue;
             rc = json_line(s, line, len, name, b4k_stream_lineno(in), err);
@@ -299,9 +303,7 @@ int b4k_w2v_scan_mode(const char *path, const b4k_w2v_scan_opts *o, b4k_err *err
     int mode = -1;
     for (int k = 0; k < 1000 && mode < 0 && (rc = b4k_stream_getline(in, &line, &len, err)) == 1;
          k++) {
-        size_t i = 0;
-        while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-            i++;
+        size_t i = first_byte(line, len);
         if (i < len)
             mode = line[i] == '{';
     }

@@ -120,8 +120,7 @@ static void par_progress(void *ctx, const b4k_w2v_progress *p)
     q.tokens = 0;
     for (int t = 0; t < j->nt; t++)
         q.tokens += t == 0 ? p->tokens : __atomic_load_n(&j->th[t].pub, __ATOMIC_RELAXED);
-    /* thread 0's share of its span stands for the whole */
-    q.bytes_total = p->bytes_total;
+    /* bytes: thread 0's share of its span stands for the whole */
     j->o->progress(j->o->progress_ctx, &q);
 }
 
