@@ -22,7 +22,12 @@
 #define MAX_SENTENCE 1000
 #define SYNC_WORDS 10000
 #define STATE_HEAD 6
-#define STATE_PER_THREAD 12
+#define STATE_VERSION 3
+#define STATE_PER_THREAD 14    /* version 3 */
+#define STATE_PER_THREAD_V2 12 /* versions 1 and 2 */
+/* ids per chunk of work that a thread takes at a time (fewer on small
+ * corpora: at least 8 chunks per thread) */
+#define CHUNK_IDS 65536
 
 void b4k_w2v_train_defaults(b4k_w2v_train_opts *o, int model)
 {
@@ -46,12 +51,13 @@ void b4k_w2v_train_defaults(b4k_w2v_train_opts *o, int model)
 typedef struct tstate {
     b4k_rng rng;
     int64_t epoch, pos, word_count, last_word_count;
+    int64_t region, j, end; /* the chunk in hand: region, number there, end id */
     float alpha;
     double loss;
     int64_t nloss;
     /* published at each sync point (for checkpoints) */
     pthread_mutex_t mu;
-    int64_t pub[STATE_PER_THREAD];
+    int64_t pub[STATE_PER_THREAD_V2];
     /* scratch */
     uint32_t *sen;
     float **C, **T, *lab, *scratch;
@@ -70,7 +76,18 @@ typedef struct trainer {
     int32_t *points;
     tstate **ts;
     int nthreads;
-    int64_t *bound; /* thread i trains on ids [bound[i], bound[i+1]) */
+    /* The work (split_work): the ids are cut into one region per thread,
+     * of equal expected work, and each region into chunks: region r holds
+     * chunks [rlo[r], rlo[r+1]), chunk c ids [cb[c], cb[c+1]).  Region r's
+     * chunk c of epoch e is its number j = e * len + c - rlo[r].  Thread r
+     * takes region r's numbers from the front; when they are gone it takes
+     * from the back of the region with the most left (if steal).  So the
+     * threads train far-apart parts of the corpus, as with fixed ranges,
+     * and none waits at the end for one that the host ran slower.  front
+     * and back are under mu, as is every hand-over (take_chunk). */
+    int64_t *cb, *rlo, *front, *back;
+    int version, steal;
+    pthread_mutex_t mu;
     int stop; /* atomic */
     int ck_rc;
     b4k_err ck_err;
@@ -93,27 +110,38 @@ static void publish(tstate *s)
     int32_t ab;
     memcpy(&ab, &a, sizeof ab);
     s->pub[8] = ab;
+    s->pub[9] = s->end;
+    s->pub[10] = s->region;
+    s->pub[11] = s->j;
     pthread_mutex_unlock(&s->mu);
 }
 
 static int64_t *state_pack(trainer *t, size_t *n)
 {
-    size_t k = STATE_HEAD + (size_t)t->nthreads * STATE_PER_THREAD;
+    size_t per = t->version >= 3 ? STATE_PER_THREAD : STATE_PER_THREAD_V2;
+    size_t k = STATE_HEAD + (size_t)t->nthreads * per;
     int64_t *st = b4k_calloc(k, sizeof *st);
     if (!st)
         return NULL;
-    st[0] = 2; /* state version: 2 = ranges of equal expected work */
+    st[0] = t->version;
     st[1] = t->nthreads;
     st[2] = t->nids;
     st[3] = t->train_words;
     int64_t done = 0;
+    pthread_mutex_lock(&t->mu);
     for (int i = 0; i < t->nthreads; i++) {
         tstate *s = t->ts[i];
+        int64_t *p = st + STATE_HEAD + i * per;
         pthread_mutex_lock(&s->mu);
-        memcpy(st + STATE_HEAD + i * STATE_PER_THREAD, s->pub, sizeof s->pub);
+        memcpy(p, s->pub, sizeof s->pub);
         done += s->pub[3];
         pthread_mutex_unlock(&s->mu);
+        if (per > STATE_PER_THREAD_V2) {
+            p[12] = t->front[i];
+            p[13] = t->back[i];
+        }
     }
+    pthread_mutex_unlock(&t->mu);
     st[4] = done;
     *n = k;
     return st;
@@ -225,16 +253,48 @@ static void train_sentence(trainer *t, tstate *s, int L)
     }
 }
 
+/* Take the next chunk of work; 0 when there is none left.  The chunk and
+ * the thread's position are published under t->mu, with front and back,
+ * so a checkpoint (state_pack) sees every chunk in a thread's hands, done,
+ * or still in a region, never in between. */
+static int take_chunk(trainer *t, tstate *s, int tid)
+{
+    int r = tid;
+    int64_t j = -1;
+    pthread_mutex_lock(&t->mu);
+    if (t->front[r] < t->back[r]) {
+        j = t->front[r]++;
+    } else if (t->steal) {
+        int64_t most = 0;
+        for (int q = 0; q < t->nthreads; q++)
+            if (t->back[q] - t->front[q] > most) {
+                most = t->back[q] - t->front[q];
+                r = q;
+            }
+        if (most > 0)
+            j = --t->back[r];
+    }
+    if (j >= 0) {
+        int64_t len = t->rlo[r + 1] - t->rlo[r], c = t->rlo[r] + j % len;
+        s->region = r;
+        s->j = j;
+        s->epoch = j / len;
+        s->pos = t->cb[c];
+        s->end = t->cb[c + 1];
+        publish(s);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return j >= 0;
+}
+
 static void worker(void *ctx, int tid, int nt)
 {
     trainer *t = ctx;
     tstate *s = t->ts[tid];
     (void)nt;
-    int64_t b = t->bound[tid], e = t->bound[tid + 1];
     const float *keep = t->keep;
-    if (s->pos < b)
-        s->pos = b;
-    while (s->epoch < t->cfg->iter) {
+    while (s->pos < s->end || take_chunk(t, s, tid)) {
+        int64_t e = s->end;
         while (s->pos < e) {
             if (s->word_count - s->last_word_count >= SYNC_WORDS) {
                 sync_point(t, s, tid);
@@ -256,45 +316,148 @@ static void worker(void *ctx, int tid, int nt)
             }
             train_sentence(t, s, L);
         }
-        s->epoch++;
-        s->pos = b;
     }
     sync_point(t, s, tid);
 }
 
-/* Cut the id stream into one range per thread.  Equal numbers of ids
- * leave one thread idle at the end for up to a tenth of the run, because
- * sub-sampling drops a different share of each range; so the ranges hold
- * equal expected numbers of kept words instead (each id counts with its
- * keep probability, plus a little for the draw that drops it).  State
- * version 1 checkpoints were made with equal counts and resume that way. */
-static void split_work(trainer *t, int equal_counts)
+/* Cut the ids into one region per thread and the regions into chunks
+ * (see trainer).  Equal numbers of ids per region would leave one thread
+ * with up to a tenth more to do, because sub-sampling drops a different
+ * share of each; so regions hold equal expected numbers of kept words
+ * (each id counted with its keep probability, plus a little for the draw
+ * that drops it).  On one thread a region is one chunk, so that each epoch
+ * is one plain pass over the ids.  version is the checkpoint's state
+ * version, or 0 for a new run.  Versions 1 (equal id counts) and 2 were
+ * made with one fixed range per thread: one chunk per region, no
+ * stealing. */
+static int split_work(trainer *t, int version)
 {
     int nt = t->nthreads;
-    t->bound[0] = 0;
-    t->bound[nt] = t->nids;
-    if (equal_counts || nt == 1 || !t->keep) {
+    int64_t n = t->nids, iter = t->cfg->iter;
+    t->version = version ? version : STATE_VERSION;
+    t->steal = t->version >= 3;
+    int64_t *b = b4k_malloc_n((size_t)nt + 1, sizeof *b);
+    t->rlo = b4k_malloc_n((size_t)nt + 1, sizeof *t->rlo);
+    t->front = b4k_calloc((size_t)nt, sizeof *t->front);
+    t->back = b4k_calloc((size_t)nt, sizeof *t->back);
+    if (!b || !t->rlo || !t->front || !t->back) {
+        b4k_free(b);
+        return B4K_ENOMEM;
+    }
+    b[0] = 0;
+    b[nt] = n;
+    if (t->version == 1 || nt == 1 || !t->keep) {
         for (int i = 1; i < nt; i++)
-            t->bound[i] = t->nids * i / nt;
-        return;
+            b[i] = n * i / nt;
+    } else {
+        double total = 0, acc = 0;
+        for (int64_t p = 0; p < n; p++)
+            if (t->ids[p] != EOS)
+                total += 0.05 + t->keep[t->ids[p]];
+        int i = 1;
+        for (int64_t p = 0; p < n && i < nt; p++) {
+            if (t->ids[p] != EOS)
+                acc += 0.05 + t->keep[t->ids[p]];
+            while (i < nt && acc >= total * i / nt)
+                b[i++] = p + 1;
+        }
+        while (i < nt)
+            b[i++] = n;
     }
-    double total = 0;
-    for (int64_t p = 0; p < t->nids; p++) {
-        uint32_t id = t->ids[p];
-        if (id != EOS)
-            total += 0.05 + t->keep[id];
+    int64_t size[1024 + 1], k = 0; /* (threads <= 1024: check_cfg) */
+    for (int r = 0; r < nt; r++) {
+        int64_t L = b[r + 1] - b[r];
+        size[r] = !t->steal || nt == 1 ? L : L / 8 > CHUNK_IDS ? CHUNK_IDS : L / 8;
+        size[r] = size[r] < 1 ? 1 : size[r];
+        t->rlo[r] = k;
+        k += t->steal ? (L + size[r] - 1) / size[r] : 1;
     }
-    double acc = 0;
-    int i = 1;
-    for (int64_t p = 0; p < t->nids && i < nt; p++) {
-        uint32_t id = t->ids[p];
-        if (id != EOS)
-            acc += 0.05 + t->keep[id];
-        while (i < nt && acc >= total * i / nt)
-            t->bound[i++] = p + 1;
+    t->rlo[nt] = k;
+    if (!(t->cb = b4k_malloc_n((size_t)k + 1, sizeof *t->cb))) {
+        b4k_free(b);
+        return B4K_ENOMEM;
     }
-    while (i < nt)
-        t->bound[i++] = t->nids;
+    for (int r = 0; r < nt; r++) {
+        for (int64_t c = t->rlo[r]; c < t->rlo[r + 1]; c++) {
+            int64_t e = b[r] + (c - t->rlo[r]) * size[r];
+            t->cb[c] = e < b[r + 1] ? e : b[r + 1];
+        }
+        t->back[r] = iter * (t->rlo[r + 1] - t->rlo[r]);
+    }
+    t->cb[k] = n;
+    b4k_free(b);
+    return 0;
+}
+
+/* A thread's place from a checkpoint's state p (which split_work's version
+ * read): 0, or -1 if it does not fit the work of this run. */
+static int restore_thread(trainer *t, tstate *s, int tid, const int64_t *p)
+{
+    int64_t iter = t->cfg->iter;
+    s->epoch = p[0];
+    s->pos = p[1];
+    s->word_count = p[2];
+    s->last_word_count = p[3];
+    for (int q = 0; q < 4; q++)
+        s->rng.s[q] = (uint64_t)p[4 + q];
+    int32_t ab = (int32_t)p[8];
+    memcpy(&s->alpha, &ab, sizeof ab);
+    if (s->word_count < s->last_word_count || s->last_word_count < 0)
+        return -1;
+    if (!t->steal) {
+        /* versions 1 and 2: thread tid trains range tid in each epoch,
+         * epoch == iter when it is done */
+        if (s->epoch < 0 || s->epoch > iter || s->pos < 0 || s->pos > t->cb[tid + 1])
+            return -1;
+        t->front[tid] = s->epoch < iter ? s->epoch + 1 : iter;
+        s->region = s->epoch < iter ? tid : -1;
+        s->j = s->epoch;
+        s->end = s->epoch < iter ? t->cb[tid + 1] : 0;
+        s->pos = s->epoch < iter ? (s->pos < t->cb[tid] ? t->cb[tid] : s->pos) : 0;
+    } else {
+        s->end = p[9];
+        s->region = p[10];
+        s->j = p[11];
+        int64_t len = t->rlo[tid + 1] - t->rlo[tid];
+        t->front[tid] = p[12];
+        t->back[tid] = p[13];
+        if (p[12] < 0 || p[12] > p[13] || p[13] > iter * len)
+            return -1;
+        if (s->region == -1) {
+            if (s->pos != 0 || s->end != 0)
+                return -1;
+        } else {
+            if (s->region < 0 || s->region >= t->nthreads)
+                return -1;
+            int r = (int)s->region;
+            len = t->rlo[r + 1] - t->rlo[r];
+            if (s->j < 0 || s->j >= iter * len)
+                return -1;
+            int64_t c = t->rlo[r] + s->j % len;
+            if (s->end != t->cb[c + 1] || s->pos < t->cb[c] || s->pos > s->end)
+                return -1;
+            s->epoch = s->j / len;
+        }
+    }
+    publish(s);
+    return 0;
+}
+
+/* After restore_thread for all: no chunk in two places (two threads' hands,
+ * or a thread's hands and its region's untaken numbers). */
+static int restored_work_ok(const trainer *t)
+{
+    for (int i = 0; i < t->nthreads; i++) {
+        const tstate *s = t->ts[i];
+        if (s->region < 0)
+            continue;
+        if (s->j >= t->front[s->region] && s->j < t->back[s->region])
+            return 0;
+        for (int q = 0; q < i; q++)
+            if (t->ts[q]->region == s->region && t->ts[q]->j == s->j)
+                return 0;
+    }
+    return 1;
 }
 
 static void tstate_free(tstate *s)
@@ -324,6 +487,7 @@ static tstate *tstate_new(const b4k_w2v_config *c, uint64_t seed, int tid)
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
     b4k_rng_seed(&s->rng, seed, (uint64_t)tid);
+    s->region = -1;
     s->alpha = (float)c->alpha;
     size_t mmax = 2 * (size_t)c->window, nmax = 1 + (size_t)c->negative + B4K_W2V_MAX_CODE;
     /* every thread's scratch on cache lines of its own (small blocks from
@@ -376,6 +540,7 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
     b4k_w2v_scan_stats sst;
     int rc;
     memset(&t, 0, sizeof t);
+    pthread_mutex_init(&t.mu, NULL);
     memset(&sst, 0, sizeof sst);
     memset(st, 0, sizeof *st);
     *out = NULL;
@@ -390,8 +555,10 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
         rc = b4k_w2v_ckpt_load(&m, &state, &nstate, o->resume, err);
         if (rc)
             goto fail;
-        if (nstate < STATE_HEAD || state[0] < 1 || state[0] > 2 || state[1] < 1 ||
-            nstate != STATE_HEAD + (size_t)state[1] * STATE_PER_THREAD) {
+        if (nstate < STATE_HEAD || state[0] < 1 || state[0] > STATE_VERSION || state[1] < 1 ||
+            state[1] > 1024 ||
+            nstate != STATE_HEAD + (size_t)state[1] * (state[0] >= 3 ? STATE_PER_THREAD
+                                                                      : STATE_PER_THREAD_V2)) {
             rc = b4k_err_set(err, B4K_EFORMAT, o->resume, 0, "bad checkpoint state");
             goto fail;
         }
@@ -493,9 +660,8 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
             t.keep[i] = k >= 1.0 ? 1.0f : (float)k;
         }
     }
-    if (!(t.bound = b4k_malloc_n((size_t)nthreads + 1, sizeof *t.bound)))
+    if (split_work(&t, state ? (int)state[0] : 0))
         goto nomem;
-    split_work(&t, state && state[0] == 1);
     if (m->cfg.negative > 0 && !(t.alias = b4k_w2v_alias_build(m->vocab, m->n)))
         goto nomem;
     if (m->cfg.hs) {
@@ -521,18 +687,16 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
         if (!(t.ts[i] = tstate_new(&m->cfg, m->cfg.seed, i)))
             goto nomem;
     if (state) {
-        for (int i = 0; i < nthreads; i++) {
-            tstate *s = t.ts[i];
-            const int64_t *p = state + STATE_HEAD + i * STATE_PER_THREAD;
-            s->epoch = p[0];
-            s->pos = p[1];
-            s->word_count = p[2];
-            s->last_word_count = p[3];
-            for (int q = 0; q < 4; q++)
-                s->rng.s[q] = (uint64_t)p[4 + q];
-            int32_t ab = (int32_t)p[8];
-            memcpy(&s->alpha, &ab, sizeof ab);
-            publish(s);
+        size_t per = state[0] >= 3 ? STATE_PER_THREAD : STATE_PER_THREAD_V2;
+        for (int i = 0; i < nthreads; i++)
+            if (restore_thread(&t, t.ts[i], i, state + STATE_HEAD + i * per)) {
+                rc = b4k_err_set(err, B4K_EFORMAT, o->resume, 0,
+                                 "bad checkpoint state (thread %d's position)", i);
+                goto fail;
+            }
+        if (!restored_work_ok(&t) || state[4] < 0 || state[4] > t.total) {
+            rc = b4k_err_set(err, B4K_EFORMAT, o->resume, 0, "bad checkpoint state");
+            goto fail;
         }
         t.done = state[4];
     }
@@ -560,6 +724,7 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
     }
     st->kernel = b4k_w2v_kern_best()->name;
     st->checkpoints = t.ckpts;
+    st->words_done = t.done;
     st->threads = nthreads;
     rc = 0;
     *out = m;
@@ -575,7 +740,11 @@ done:
             tstate_free(t.ts[i]);
     b4k_free(t.ts);
     b4k_free(t.keep);
-    b4k_free(t.bound);
+    b4k_free(t.cb);
+    b4k_free(t.rlo);
+    b4k_free(t.front);
+    b4k_free(t.back);
+    pthread_mutex_destroy(&t.mu);
     b4k_free(t.alias);
     b4k_free(t.codes);
     b4k_free(t.points);

@@ -51,6 +51,8 @@ typedef struct b4k_w2v_train_stats {
     const char *kernel;
     int checkpoints;
     int threads;       /* threads used (from the checkpoint when resuming) */
+    int64_t words_done; /* corpus words trained, over all epochs and threads
+                           (iter * train_words at the end of a whole run) */
 } b4k_w2v_train_stats;
 
 /* Defaults: skip-gram, dim 100, window 5, negative 5, no hs, sample 1e-3,

@@ -170,6 +170,8 @@ static void make_corpus(const char *path, int lines)
     fclose(fp);
 }
 
+static b4k_w2v_train_stats last_st; /* the last train()'s stats */
+
 static b4k_w2v *train(const char *corpus, int model, int hs, int neg, int threads,
                       uint64_t seed, const char *ckpt, int64_t every, const char *resume)
 {
@@ -187,10 +189,10 @@ static b4k_w2v *train(const char *corpus, int model, int hs, int neg, int thread
     o.resume = resume;
     o.tmpdir = tmpdir;
     b4k_w2v *m = NULL;
-    b4k_w2v_train_stats st;
     b4k_err e;
     const char *paths[1] = {corpus};
-    if (b4k_w2v_train(&m, paths, 1, &o, &st, &e)) {
+    memset(&last_st, 0, sizeof last_st);
+    if (b4k_w2v_train(&m, paths, 1, &o, &last_st, &e)) {
         printf("  train failed: %s\n", e.msg);
         return NULL;
     }
@@ -423,8 +425,12 @@ TEST(train_learns_topics)
 
 TEST(checkpoint_resume_bit_exact)
 {
-    const char *c = tmp("corpus.txt");
-    const char *ck = tmp("ck.b4k");
+    char c[512], ck[512], ck1[512], ck2[512], ck4[512]; /* (tmp() keeps 4 names) */
+    snprintf(c, sizeof c, "%s", tmp("corpus.txt"));
+    snprintf(ck, sizeof ck, "%s", tmp("ck.b4k"));
+    snprintf(ck1, sizeof ck1, "%s", tmp("ck1.b4k"));
+    snprintf(ck2, sizeof ck2, "%s", tmp("ck2.b4k"));
+    snprintf(ck4, sizeof ck4, "%s", tmp("ck4.b4k"));
     unlink(ck);
     /* full run that also leaves its last checkpoint behind */
     b4k_w2v *full = train(c, B4K_W2V_SKIPGRAM, 1, 5, 1, 3, ck, 8000, NULL);
@@ -439,25 +445,29 @@ TEST(checkpoint_resume_bit_exact)
     CHECK(mid && !same(mid, full));
     CHECK(nstate > 5 && state[4] > 0 && full && state[4] < 3 * full->cfg.train_words);
     CHECK(mid && mid->out && mid->hs);
-    /* state version 2 (ranges of equal expected work); a version-1
-     * checkpoint (equal id counts; the same ranges for one thread)
-     * resumes too, and an unknown version is refused */
-    CHECK(nstate > 0 && state[0] == 2);
-    const char *ck1 = tmp("ck1.b4k"), *ck3 = tmp("ck3.b4k");
-    if (mid && nstate > 0) {
+    /* state version 3 (regions of chunks, 14 values per thread);
+     * checkpoints of versions 1 and 2 (one fixed range per thread, 12
+     * values; for one thread the whole corpus, the same work) resume too,
+     * and an unknown version is refused */
+    CHECK(nstate == 6 + 14 && state[0] == 3);
+    if (mid && nstate == 6 + 14) {
         state[0] = 1;
-        CHECK_EQ_INT(b4k_w2v_ckpt_save(mid, state, nstate, ck1, &e), 0);
-        state[0] = 3;
-        CHECK_EQ_INT(b4k_w2v_ckpt_save(mid, state, nstate, ck3, &e), 0);
+        CHECK_EQ_INT(b4k_w2v_ckpt_save(mid, state, 6 + 12, ck1, &e), 0);
+        state[0] = 2;
+        CHECK_EQ_INT(b4k_w2v_ckpt_save(mid, state, 6 + 12, ck2, &e), 0);
+        state[0] = 4;
+        CHECK_EQ_INT(b4k_w2v_ckpt_save(mid, state, nstate, ck4, &e), 0);
     }
     b4k_w2v_free(mid);
     b4k_free(state);
     b4k_w2v *res = train(c, B4K_W2V_SKIPGRAM, 1, 5, 1, 3, NULL, 0, ck);
     CHECK(same(full, res));
-    b4k_w2v *res1 = train(c, B4K_W2V_SKIPGRAM, 1, 5, 1, 3, NULL, 0, ck1);
-    CHECK(res1 && same(full, res1));
-    b4k_w2v_free(res1);
-    CHECK(train(c, B4K_W2V_SKIPGRAM, 1, 5, 1, 3, NULL, 0, ck3) == NULL);
+    for (int v = 1; v <= 2; v++) {
+        b4k_w2v *r = train(c, B4K_W2V_SKIPGRAM, 1, 5, 1, 3, NULL, 0, v == 1 ? ck1 : ck2);
+        CHECK(r && same(full, r));
+        b4k_w2v_free(r);
+    }
+    CHECK(train(c, B4K_W2V_SKIPGRAM, 1, 5, 1, 3, NULL, 0, ck4) == NULL);
     b4k_w2v_free(full);
     b4k_w2v_free(res);
     /* a checkpoint is refused for a different corpus */
@@ -466,6 +476,55 @@ TEST(checkpoint_resume_bit_exact)
     b4k_w2v *bad = train(c2, B4K_W2V_SKIPGRAM, 1, 5, 1, 3, NULL, 0, ck);
     CHECK(bad == NULL);
     make_corpus(c, 400);
+}
+
+/* Threads take chunks of work in turn (train.c): whatever the thread
+ * count, and across a checkpoint taken while other threads train, every
+ * corpus word is trained iter times, no chunk lost or taken twice. */
+TEST(chunks_cover_the_work)
+{
+    const char *c = tmp("corpus-big.txt");
+    make_corpus(c, 4000);
+    for (int th = 1; th <= 3; th++) {
+        b4k_w2v *m = train(c, B4K_W2V_CBOW, 0, 5, th, 3, NULL, 0, NULL);
+        CHECK(m && last_st.train_words > 40000);
+        CHECK(last_st.words_done == 3 * last_st.train_words);
+        if (last_st.words_done != 3 * last_st.train_words)
+            printf("  %d threads: %lld words trained, %lld expected\n", th,
+                   (long long)last_st.words_done, 3 * (long long)last_st.train_words);
+        b4k_w2v_free(m);
+    }
+    const char *ck = tmp("ck-2t.b4k");
+    unlink(ck);
+    b4k_w2v *a = train(c, B4K_W2V_CBOW, 0, 5, 2, 3, ck, 25000, NULL);
+    int64_t tw = last_st.train_words;
+    CHECK(a && last_st.checkpoints >= 2);
+    b4k_w2v_free(a);
+    b4k_w2v *mid = NULL;
+    int64_t *state = NULL;
+    size_t nstate = 0;
+    b4k_err e;
+    CHECK_EQ_INT(b4k_w2v_ckpt_load(&mid, &state, &nstate, ck, &e), 0);
+    CHECK(nstate == 6 + 2 * 14 && state[0] == 3 && state[1] == 2);
+    if (nstate == 6 + 2 * 14) {
+        /* the run is part done; thread 0 has taken chunks of its region */
+        CHECK(state[4] > 0 && state[4] < 3 * tw && state[6 + 12] > 0);
+        b4k_w2v *r = train(c, B4K_W2V_CBOW, 0, 5, 1, 3, NULL, 0, ck);
+        CHECK(r && last_st.threads == 2 && last_st.words_done == 3 * tw);
+        b4k_w2v_free(r);
+        /* positions that do not fit the chunks are refused */
+        const char *bad = tmp("ck-bad.b4k");
+        int64_t keep = state[6 + 1];
+        state[6 + 1] = state[6 + 9] + 1; /* thread 0 past its chunk's end */
+        CHECK_EQ_INT(b4k_w2v_ckpt_save(mid, state, nstate, bad, &e), 0);
+        CHECK(train(c, B4K_W2V_CBOW, 0, 5, 1, 3, NULL, 0, bad) == NULL);
+        state[6 + 1] = keep;
+        state[6 + 14 + 11] = 1 << 30; /* thread 1's chunk beyond the work */
+        CHECK_EQ_INT(b4k_w2v_ckpt_save(mid, state, nstate, bad, &e), 0);
+        CHECK(train(c, B4K_W2V_CBOW, 0, 5, 1, 3, NULL, 0, bad) == NULL);
+    }
+    b4k_w2v_free(mid);
+    b4k_free(state);
 }
 
 TEST(round_trips)
@@ -651,6 +710,7 @@ int main(void)
     RUN(train_deterministic);
     RUN(train_learns_topics);
     RUN(checkpoint_resume_bit_exact);
+    RUN(chunks_cover_the_work);
     RUN(round_trips);
     RUN(reader_errors);
     RUN(nearest_analogy_brute_force);
