@@ -107,7 +107,7 @@ asan:
 	  B4K_BUILD=build-asan B4K_BIN=build-asan/bin bash test/run.sh --quick
 
 # libFuzzer targets (clang), for real fuzzing sessions:
-#   make fuzz && build-fuzz/fuzz/fuzz_jsonl test/fuzz/corpus/jsonl
+#   make fuzz && build-fuzz/fuzz/fuzz_stream test/fuzz/corpus/stream
 fuzz:
 	$(MAKE) BUILD=build-fuzz BIN=build-fuzz/bin CC=clang CFLAGS="-O1 -g" \
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libb4k.a
