@@ -19,7 +19,7 @@ enum {
     O_MODEL = B4K_OPT_LONG, O_DIM, O_WINDOW, O_NEG, O_HS, O_SAMPLE, O_MINCOUNT, O_MAXVOCAB,
     O_ITER, O_ALPHA, O_SEED, O_CHARS, O_JSONL, O_TEXT, O_PROGRESS, O_CKPT, O_CKPT_EVERY,
     O_RESUME, O_SAVE_OUT, O_MAXTOK, O_MAXLINE, O_TMPDIR, O_FORMAT, O_MFMT, O_RESTRICT,
-    O_METHOD, O_PER_PAIR, O_ICASE, O_CASE, O_ANALOGY, O_SIM, O_BATCH, O_KEEP, O_PIECES
+    O_METHOD, O_PER_PAIR, O_SHARE, O_ICASE, O_CASE, O_ANALOGY, O_SIM, O_BATCH, O_KEEP, O_PIECES
 };
 
 static const char *g_synopsis_train = "[OPTIONS] -o MODEL [CORPUS...]";
@@ -91,6 +91,8 @@ static const b4k_opt train_opts[] = {
     {"hs", O_HS, no_argument, NULL, "also train a hierarchical softmax (Huffman tree)"},
     {"per-pair", O_PER_PAIR, no_argument, NULL,
      "skip-gram: word2vec.c's update order (negatives per word pair, slower)"},
+    {"share-negatives", O_SHARE, required_argument, "B",
+     "cbow: B consecutive words share one draw of negatives (1 = off)"},
     {"sample", O_SAMPLE, required_argument, "T", "sub-sample words above frequency T (1e-3)"},
     {"min-count", O_MINCOUNT, required_argument, "N", "drop words seen fewer than N times (5)"},
     {"max-vocab", O_MAXVOCAB, required_argument, "N", "keep the N most frequent words (all)"},
@@ -171,6 +173,9 @@ static int cmd_train(int argc, char **argv)
         case O_NEG: o.cfg.negative = (int)b4k_cli_int("--negative", arg, 0, 1000); break;
         case O_HS: o.cfg.hs = 1; break;
         case O_PER_PAIR: o.cfg.per_pair = 1; break;
+        case O_SHARE:
+            o.cfg.share_negatives = (int)b4k_cli_int("--share-negatives", arg, 1, B4K_W2V_MAX_SHARE);
+            break;
         case O_SAMPLE: o.cfg.sample = b4k_cli_double("--sample", arg, 0, 1); break;
         case O_MINCOUNT: o.cfg.min_count = b4k_cli_int("--min-count", arg, 1, INT64_MAX); break;
         case O_MAXVOCAB: o.cfg.max_vocab = b4k_cli_int("--max-vocab", arg, 1, INT32_MAX); break;

@@ -180,9 +180,9 @@ long long b4k_cli_int(const char *opt, const char *s, long long lo, long long hi
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (!*s || *end || errno)
-        b4k_cli_usage("invalid number for --%s: '%s'", opt, s);
+        b4k_cli_usage("invalid number for %s: '%s'", opt, s);
     if (v < lo || v > hi)
-        b4k_cli_usage("--%s must be between %lld and %lld, got %lld", opt, lo, hi, v);
+        b4k_cli_usage("%s must be between %lld and %lld, got %lld", opt, lo, hi, v);
     return v;
 }
 
@@ -192,9 +192,9 @@ double b4k_cli_double(const char *opt, const char *s, double lo, double hi)
     errno = 0;
     double v = strtod(s, &end);
     if (!*s || *end || errno || isnan(v))
-        b4k_cli_usage("invalid number for --%s: '%s'", opt, s);
+        b4k_cli_usage("invalid number for %s: '%s'", opt, s);
     if (v < lo || v > hi)
-        b4k_cli_usage("--%s must be between %g and %g, got %g", opt, lo, hi, v);
+        b4k_cli_usage("%s must be between %g and %g, got %g", opt, lo, hi, v);
     return v;
 }
 

@@ -380,6 +380,9 @@ static int read_b4k(b4k_w2v **out, b4k_model *bm, int64_t **state, size_t *nstat
     m->cfg.seed = (uint64_t)cfg_num(c, "seed");
     m->cfg.chars = (int)cfg_num(c, "chars");
     m->cfg.per_pair = (int)cfg_num(c, "per_pair");
+    m->cfg.share_negatives = (int)cfg_num(c, "share_negatives");
+    if (m->cfg.share_negatives < 0 || m->cfg.share_negatives > B4K_W2V_MAX_SHARE)
+        m->cfg.share_negatives = 1; /* (only training reads it; a resume re-checks) */
     m->cfg.train_words = (int64_t)cfg_num(c, "train_words");
     int64_t sh2[2] = {V, D};
     const char *outs[2] = {"output", "hs"};
@@ -529,13 +532,15 @@ int b4k_w2v_write_bin(const b4k_w2v *m, FILE *fp, b4k_err *err)
 static json_t *config_json(const b4k_w2v *m)
 {
     const b4k_w2v_config *c = &m->cfg;
-    return json_pack("{s:s,s:I,s:I,s:i,s:i,s:i,s:i,s:I,s:I,s:f,s:f,s:I,s:b,s:b,s:I}", "model",
+    return json_pack("{s:s,s:I,s:I,s:i,s:i,s:i,s:i,s:I,s:I,s:f,s:f,s:I,s:b,s:b,s:i,s:I}", "model",
                      c->model == B4K_W2V_CBOW ? "cbow" : "skipgram", "vocab_size",
                      (json_int_t)m->n, "dim", (json_int_t)m->dim, "window", c->window,
                      "negative", c->negative, "hs", c->hs, "iter", c->iter, "min_count",
                      (json_int_t)c->min_count, "max_vocab", (json_int_t)c->max_vocab, "sample",
                      c->sample, "alpha", c->alpha, "seed", (json_int_t)c->seed, "chars",
-                     c->chars, "per_pair", c->per_pair, "train_words", (json_int_t)c->train_words);
+                     c->chars, "per_pair", c->per_pair, "share_negatives",
+                     c->share_negatives > 1 ? c->share_negatives : 1, "train_words",
+                     (json_int_t)c->train_words);
 }
 
 static int save_common(const b4k_w2v *m, const char *arch, int with_output, const int64_t *state,

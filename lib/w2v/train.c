@@ -61,6 +61,11 @@ typedef struct tstate {
     /* scratch */
     uint32_t *sen;
     float **C, **T, *lab, *scratch;
+    /* CBOW with shared negatives: the pending centres' contexts (CB[b],
+     * mb[b] rows), words (wp) and output rows (P); the draw (wn, N) */
+    float ***CB, **P, **N;
+    int *mb;
+    uint32_t *wp, *wn;
 } tstate;
 
 typedef struct trainer {
@@ -215,12 +220,61 @@ static int targets(const trainer *t, tstate *s, uint32_t w, int d)
     return n;
 }
 
+/* CBOW with --share-negatives: the B pending centres, one draw of
+ * negatives for all */
+static void flush_shared(trainer *t, tstate *s, int B)
+{
+    const b4k_w2v_config *c = t->cfg;
+    int d = c->dim;
+    uint32_t V = (uint32_t)t->m->n;
+    for (int j = 0; j < c->negative; j++) {
+        s->wn[j] = b4k_w2v_alias_draw(t->alias, V, &s->rng);
+        s->N[j] = t->m->out + (size_t)s->wn[j] * d;
+    }
+    for (int b = 0; b < B; b++)
+        s->P[b] = t->m->out + (size_t)s->wp[b] * d;
+    s->loss += b4k_w2v_update_cbow_shared(s->CB, s->mb, B, s->P, s->wp, s->N, s->wn, c->negative,
+                                          d, s->alpha, s->scratch);
+    s->nloss += (int64_t)B * (1 + c->negative);
+}
+
+static void train_sentence_shared(trainer *t, tstate *s, int L)
+{
+    const b4k_w2v_config *c = t->cfg;
+    int d = c->dim, win = c->window, B = 0;
+    float *in = t->m->in;
+    const uint32_t *sen = s->sen;
+    for (int i = 0; i < L; i++) {
+        int b = win > 1 ? (int)(((b4k_rng_u64(&s->rng) >> 32) * (uint64_t)win) >> 32) : 0;
+        int span = win - b;
+        int lo = i - span < 0 ? 0 : i - span, hi = i + span >= L ? L - 1 : i + span;
+        int m = 0;
+        for (int p = lo; p <= hi; p++)
+            if (p != i)
+                s->CB[B][m++] = in + (size_t)sen[p] * d;
+        if (!m)
+            continue;
+        s->mb[B] = m;
+        s->wp[B] = sen[i];
+        if (++B == c->share_negatives) {
+            flush_shared(t, s, B);
+            B = 0;
+        }
+    }
+    if (B)
+        flush_shared(t, s, B);
+}
+
 static void train_sentence(trainer *t, tstate *s, int L)
 {
     const b4k_w2v_config *c = t->cfg;
     int d = c->dim, win = c->window;
     float *in = t->m->in;
     const uint32_t *sen = s->sen;
+    if (c->share_negatives > 1) {
+        train_sentence_shared(t, s, L);
+        return;
+    }
     for (int i = 0; i < L; i++) {
         int b = win > 1 ? (int)(((b4k_rng_u64(&s->rng) >> 32) * (uint64_t)win) >> 32) : 0;
         int span = win - b;
@@ -470,6 +524,15 @@ static void tstate_free(tstate *s)
     b4k_free(s->T);
     b4k_free(s->lab);
     b4k_free(s->scratch);
+    if (s->CB)
+        for (int b = 0; b < B4K_W2V_MAX_SHARE; b++)
+            b4k_free(s->CB[b]);
+    b4k_free(s->CB);
+    b4k_free(s->P);
+    b4k_free(s->N);
+    b4k_free(s->mb);
+    b4k_free(s->wp);
+    b4k_free(s->wn);
     b4k_free(s);
 }
 
@@ -496,11 +559,27 @@ static tstate *tstate_new(const b4k_w2v_config *c, uint64_t seed, int tid)
     s->C = private_lines(mmax * sizeof *s->C);
     s->T = private_lines(nmax * sizeof *s->T);
     s->lab = private_lines(nmax * sizeof *s->lab);
+    size_t B = c->share_negatives > 1 ? (size_t)c->share_negatives : 1;
     s->scratch = private_lines((mmax * c->dim + 2 * mmax * nmax + 2 * (size_t)c->dim +
-                                2 * nmax + 16) * sizeof(float));
+                                2 * nmax + 16 + B * (2 * (size_t)c->dim + nmax)) * sizeof(float));
     if (!s->sen || !s->C || !s->T || !s->lab || !s->scratch) {
         tstate_free(s);
         return NULL;
+    }
+    if (B > 1) {
+        s->CB = b4k_calloc(B4K_W2V_MAX_SHARE, sizeof *s->CB);
+        s->P = private_lines(B * sizeof *s->P);
+        s->N = private_lines(nmax * sizeof *s->N);
+        s->mb = private_lines(B * sizeof *s->mb);
+        s->wp = private_lines(B * sizeof *s->wp);
+        s->wn = private_lines(nmax * sizeof *s->wn);
+        int ok = s->CB && s->P && s->N && s->mb && s->wp && s->wn;
+        for (size_t b = 0; ok && b < B; b++)
+            ok = (s->CB[b] = private_lines(mmax * sizeof **s->CB)) != NULL;
+        if (!ok) {
+            tstate_free(s);
+            return NULL;
+        }
     }
     publish(s);
     return s;
@@ -519,6 +598,12 @@ static int check_cfg(const b4k_w2v_config *c, int threads, b4k_err *err)
     if (c->negative == 0 && !c->hs)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0,
                            "nothing to train: --negative 0 needs --hs");
+    if (c->share_negatives < 0 || c->share_negatives > B4K_W2V_MAX_SHARE)
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "--share-negatives must be in 1..%d",
+                           B4K_W2V_MAX_SHARE);
+    if (c->share_negatives > 1 && (c->model != B4K_W2V_CBOW || c->hs || c->negative == 0))
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0,
+                           "--share-negatives is for CBOW with negative sampling (no --hs)");
     if (c->iter < 1)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0, "--iter must be >= 1");
     if (threads < 1 || threads > 1024)

@@ -77,6 +77,14 @@ double b4k_w2v_update(float *const *C, int m, float *const *T, const float *lab,
 /* CBOW: mean of C, trained against T; scratch >= 2*d + 2*n floats. */
 double b4k_w2v_update_cbow(float *const *C, int m, float *const *T, const float *lab, int n,
                            int d, float alpha, float *scratch);
+/* CBOW for B <= B4K_W2V_MAX_SHARE centre words that share k negatives:
+ * Cb[b] (mb[b] rows) the contexts of centre b, P[b] its output row (of word
+ * wp[b]), N[j] the negatives' output rows (of words wn[j]); a negative that
+ * is centre b's own word is skipped for b.  All products come from the
+ * values before the update.  scratch >= B * (2 * d + k + 1) floats. */
+double b4k_w2v_update_cbow_shared(float **const *Cb, const int *mb, int B, float *const *P,
+                                  const uint32_t *wp, float *const *N, const uint32_t *wn, int k,
+                                  int d, float alpha, float *scratch);
 /* The sigmoid the trainer uses (table with linear interpolation). */
 float b4k_w2v_sigmoid(float x);
 

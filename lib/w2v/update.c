@@ -112,3 +112,57 @@ double b4k_w2v_update_cbow(float *const *C, int m, float *const *T, const float 
         K->comb(C[j], 1, &one, 0, &ep, 1, d);
     return loss;
 }
+
+double b4k_w2v_update_cbow_shared(float **const *Cb, const int *mb, int B, float *const *P,
+                                  const uint32_t *wp, float *const *N, const uint32_t *wn, int k,
+                                  int d, float alpha, float *scratch)
+{
+    pthread_once(&sig_once, sig_init);
+    const b4k_w2v_kern *K = kern;
+    float *H = scratch;                 /* (B,d) mean contexts */
+    float *E = H + (size_t)B * d;       /* (B,d) the contexts' gradient */
+    float *S = E + (size_t)B * d;       /* (B,k) products, then gradients */
+    float *Sp = S + (size_t)B * k;      /* (B) the same for the positives */
+    const float *Hp[B4K_W2V_MAX_SHARE];
+    const float *const *Nc = (const float *const *)N;
+    double loss = 0;
+    for (int b = 0; b < B; b++) {
+        float inv = 1.0f / (float)mb[b];
+        Hp[b] = H + (size_t)b * d;
+        K->comb(H + (size_t)b * d, 0, &inv, 0, (const float *const *)Cb[b], mb[b], d);
+        const float *pb = P[b];
+        K->dots(Sp + b, Hp + b, 1, &pb, 1, d);
+    }
+    if (k)
+        K->dots(S, Hp, B, Nc, k, d);
+    for (int b = 0; b < B; b++) {
+        float f = Sp[b];
+        Sp[b] = alpha * (1.0f - sig_lookup(sig_tab, f));
+        loss -= logsig(f);
+        for (int j = 0; j < k; j++) {
+            float x = S[b * k + j];
+            if (wn[j] == wp[b]) {
+                S[b * k + j] = 0.0f;
+                continue;
+            }
+            S[b * k + j] = -alpha * sig_lookup(sig_tab, x);
+            loss -= logsig(-x);
+        }
+        float *e = E + (size_t)b * d;
+        const float *pb = P[b];
+        K->comb(e, 0, Sp + b, 0, &pb, 1, d);
+        if (k)
+            K->comb(e, 1, S + b * k, 1, Nc, k, d);
+    }
+    for (int j = 0; j < k; j++)
+        K->comb(N[j], 1, S + j, k, Hp, B, d);
+    for (int b = 0; b < B; b++)
+        K->comb(P[b], 1, Sp + b, 0, Hp + b, 1, d);
+    static const float one = 1.0f;
+    for (int b = 0; b < B; b++) {
+        const float *ep = E + (size_t)b * d;
+        for (int i = 0; i < mb[b]; i++)
+            K->comb(Cb[b][i], 1, &one, 0, &ep, 1, d);
+    }
+    return loss;
+}

@@ -21,6 +21,8 @@ enum {
     B4K_W2V_FMT_BIN = 3   /* word2vec binary: "V D\n" then "word " + D f32 LE [+ "\n"] */
 };
 
+#define B4K_W2V_MAX_SHARE 64 /* the largest share_negatives */
+
 typedef struct b4k_w2v_config {
     int model, dim, window, negative, hs, iter;
     int64_t min_count, max_vocab;
@@ -28,6 +30,8 @@ typedef struct b4k_w2v_config {
     uint64_t seed;
     int chars;
     int per_pair;        /* skip-gram: negatives per (centre, context) pair, not per window */
+    int share_negatives; /* CBOW: consecutive centre words that share one draw of
+                            negatives (0 or 1: each its own, as word2vec.c) */
     int64_t train_words; /* in-vocabulary tokens of the corpus */
 } b4k_w2v_config;
 

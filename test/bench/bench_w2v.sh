@@ -44,7 +44,9 @@
 #
 # Env: W2V_EN=FILE.zst, W2V_ZH=FILE.zst replace the corpora (smoke tests),
 #      W2V_MODELS="skipgram cbow", W2V_SKIP_1T=1 skips the 1-thread runs, W2V_SPEEDUP_ROUNDS=N (3) alternating 1-/2-thread pairs,
-#      W2V_SKIP_ZH=1 skips Chinese, ZH_MODEL=cbow|skipgram (cbow).
+#      W2V_SKIP_ZH=1 skips Chinese, ZH_MODEL=cbow|skipgram (cbow),
+#      W2V_SHARE=B (4) adds a CBOW row with --share-negatives B (not the default;
+#      the targets are checked on the default run), empty skips it.
 set -u
 if [ -z "${DATA:-}" ] || [ ! -f "$DATA/w2v/en-large.txt.zst" ]; then
   echo "SKIP: w2v bench: ../shared/data/w2v/en-large.txt.zst not found"; exit 0; fi
@@ -119,6 +121,11 @@ for M in ${W2V_MODELS:-skipgram cbow}; do
        -size 200 -window 5 -negative 5 -sample 1e-4 -min-count 5 -iter 1 -alpha ${W2V_ALPHA:-0.05} -threads 2; then
     ar=$(acc "$W/ref_$M.vec")
     row "w2v_ref.c $M (twin)" ref_$M 2 "$NW" "" "$ar"
+  fi
+  # not the default: CBOW with --share-negatives (W2V_SHARE, default 4; empty = skip)
+  if [ $M = cbow ] && [ -n "${W2V_SHARE-4}" ] &&
+     run b4ks_$M b4k-w2v train --model $M $S --share-negatives ${W2V_SHARE-4} --threads 2 -o "$W/b4ks_$M.b4k" "$W/en.txt"; then
+    row "b4k $M --share-neg ${W2V_SHARE-4}" b4ks_$M 2 "$NW" "$(own_b4k b4ks_$M)" "$(acc "$W/b4ks_$M.b4k")"
   fi
   echo "  ratio b4k/fastText: speed (wall) $(ratio "$(wall ft_$M)" "$(wall b4k_$M)")x," \
        "CPU $(ratio "$(user ft_$M)" "$(user b4k_$M)")x, own rate $(ratio "${own:-0}" "${ownf:-0}")x," \

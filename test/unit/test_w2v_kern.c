@@ -180,6 +180,83 @@ TEST(update_cbow_hand)
             CHECK_NEAR(Tp[k][i], T[k][i] + g[k] * h[i], 1e-6);
 }
 
+/* CBOW with shared negatives (--share-negatives): 3 centres, 3 negatives,
+ * against a double-precision brute force of the same formulas: every
+ * product from the values before the update; a context row shared by two
+ * centres gets both gradients; a negative that is a centre's own word is
+ * skipped for that centre, and its row also takes the positive's update. */
+TEST(update_cbow_shared_brute)
+{
+    enum { V = 6, D = 7, B = 3, K = 3 };
+    float in[V][D], out[V][D];
+    double rin[V][D], rout[V][D];
+    b4k_rng r;
+    b4k_rng_seed(&r, 42, 0);
+    for (int v = 0; v < V; v++)
+        for (int i = 0; i < D; i++) {
+            in[v][i] = (float)(b4k_rng_float(&r) - 0.5);
+            out[v][i] = (float)(b4k_rng_float(&r) - 0.5);
+            rin[v][i] = in[v][i];
+            rout[v][i] = out[v][i];
+        }
+    static const int ctx[B][3] = {{0, 2, -1}, {1, 3, 4}, {2, 5, -1}};
+    int mb[B] = {2, 3, 2};
+    uint32_t wp[B] = {1, 2, 4}, wn[K] = {4, 0, 3};
+    float alpha = 0.1f;
+    /* reference */
+    double H[B][D], gp[B], gn[B][K], E[B][D];
+    for (int b = 0; b < B; b++) {
+        for (int i = 0; i < D; i++) {
+            H[b][i] = 0;
+            for (int c = 0; c < mb[b]; c++)
+                H[b][i] += rin[ctx[b][c]][i] / mb[b];
+        }
+        double f = 0;
+        for (int i = 0; i < D; i++)
+            f += H[b][i] * rout[wp[b]][i];
+        gp[b] = alpha * (1 - sig(f));
+        for (int j = 0; j < K; j++) {
+            double x = 0;
+            for (int i = 0; i < D; i++)
+                x += H[b][i] * rout[wn[j]][i];
+            gn[b][j] = wn[j] == wp[b] ? 0 : -alpha * sig(x);
+        }
+        for (int i = 0; i < D; i++) {
+            E[b][i] = gp[b] * rout[wp[b]][i];
+            for (int j = 0; j < K; j++)
+                E[b][i] += gn[b][j] * rout[wn[j]][i];
+        }
+    }
+    double nout[V][D], nin[V][D];
+    memcpy(nout, rout, sizeof nout);
+    memcpy(nin, rin, sizeof nin);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < D; i++) {
+            nout[wp[b]][i] += gp[b] * H[b][i];
+            for (int j = 0; j < K; j++)
+                nout[wn[j]][i] += gn[b][j] * H[b][i];
+            for (int c = 0; c < mb[b]; c++)
+                nin[ctx[b][c]][i] += E[b][i];
+        }
+    /* b4k */
+    float *cb[B][3], **Cb[B], *P[B], *N[K], scratch[B * (2 * D + K + 1)];
+    for (int b = 0; b < B; b++) {
+        for (int c = 0; c < mb[b]; c++)
+            cb[b][c] = in[ctx[b][c]];
+        Cb[b] = cb[b];
+        P[b] = out[wp[b]];
+    }
+    for (int j = 0; j < K; j++)
+        N[j] = out[wn[j]];
+    double loss = b4k_w2v_update_cbow_shared(Cb, mb, B, P, wp, N, wn, K, D, alpha, scratch);
+    CHECK(loss > 0 && isfinite(loss));
+    for (int v = 0; v < V; v++)
+        for (int i = 0; i < D; i++) {
+            CHECK_NEAR(in[v][i], nin[v][i], 1e-6);
+            CHECK_NEAR(out[v][i], nout[v][i], 1e-6);
+        }
+}
+
 /* brute force: optimal weighted code length by repeated min-pair merging */
 static int64_t brute_cost(const int64_t *c, size_t n)
 {
@@ -404,6 +481,7 @@ int main(void)
     RUN(sigmoid_table);
     RUN(update_skipgram_hand);
     RUN(update_cbow_hand);
+    RUN(update_cbow_shared_brute);
     RUN(huffman_vs_brute_force);
     RUN(huffman_vs_reference_tree);
     return t_done();
