@@ -220,6 +220,21 @@ static int targets(const trainer *t, tstate *s, uint32_t w, int d)
     return n;
 }
 
+/* The input rows of centre i's context words into C: a window shrunk at
+ * random (word2vec.c's b), clipped to the sentence.  Returns their number. */
+static int window_rows(tstate *s, float *in, const uint32_t *sen, int L, int i, int win, int d,
+                       float **C)
+{
+    int b = win > 1 ? (int)(((b4k_rng_u64(&s->rng) >> 32) * (uint64_t)win) >> 32) : 0;
+    int span = win - b;
+    int lo = i - span < 0 ? 0 : i - span, hi = i + span >= L ? L - 1 : i + span;
+    int m = 0;
+    for (int p = lo; p <= hi; p++)
+        if (p != i)
+            C[m++] = in + (size_t)sen[p] * d;
+    return m;
+}
+
 /* CBOW with --share-negatives: the B pending centres, one draw of
  * negatives for all */
 static void flush_shared(trainer *t, tstate *s, int B)
@@ -245,13 +260,7 @@ static void train_sentence_shared(trainer *t, tstate *s, int L)
     float *in = t->m->in;
     const uint32_t *sen = s->sen;
     for (int i = 0; i < L; i++) {
-        int b = win > 1 ? (int)(((b4k_rng_u64(&s->rng) >> 32) * (uint64_t)win) >> 32) : 0;
-        int span = win - b;
-        int lo = i - span < 0 ? 0 : i - span, hi = i + span >= L ? L - 1 : i + span;
-        int m = 0;
-        for (int p = lo; p <= hi; p++)
-            if (p != i)
-                s->CB[B][m++] = in + (size_t)sen[p] * d;
+        int m = window_rows(s, in, sen, L, i, win, d, s->CB[B]);
         if (!m)
             continue;
         s->mb[B] = m;
@@ -276,13 +285,7 @@ static void train_sentence(trainer *t, tstate *s, int L)
         return;
     }
     for (int i = 0; i < L; i++) {
-        int b = win > 1 ? (int)(((b4k_rng_u64(&s->rng) >> 32) * (uint64_t)win) >> 32) : 0;
-        int span = win - b;
-        int lo = i - span < 0 ? 0 : i - span, hi = i + span >= L ? L - 1 : i + span;
-        int m = 0;
-        for (int p = lo; p <= hi; p++)
-            if (p != i)
-                s->C[m++] = in + (size_t)sen[p] * d;
+        int m = window_rows(s, in, sen, L, i, win, d, s->C);
         if (!m)
             continue;
         if (c->model == B4K_W2V_SKIPGRAM && c->per_pair) {
