@@ -382,7 +382,7 @@ static int read_b4k(b4k_w2v **out, b4k_model *bm, int64_t **state, size_t *nstat
     m->cfg.per_pair = (int)cfg_num(c, "per_pair");
     m->cfg.share_negatives = (int)cfg_num(c, "share_negatives");
     if (m->cfg.share_negatives < 0 || m->cfg.share_negatives > B4K_W2V_MAX_SHARE)
-        m->cfg.share_negatives = 1; /* (only training reads it; a resume re-checks) */
+        m->cfg.share_negatives = -1; /* refused by a resume (check_cfg); queries ignore it */
     m->cfg.train_words = (int64_t)cfg_num(c, "train_words");
     int64_t sh2[2] = {V, D};
     const char *outs[2] = {"output", "hs"};

@@ -602,8 +602,8 @@ static int check_cfg(const b4k_w2v_config *c, int threads, b4k_err *err)
         return b4k_err_set(err, B4K_EINVAL, NULL, 0,
                            "nothing to train: --negative 0 needs --hs");
     if (c->share_negatives < 0 || c->share_negatives > B4K_W2V_MAX_SHARE)
-        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "--share-negatives must be in 1..%d",
-                           B4K_W2V_MAX_SHARE);
+        return b4k_err_set(err, B4K_EINVAL, NULL, 0, "--share-negatives must be in 1..%d (got %d)",
+                           B4K_W2V_MAX_SHARE, c->share_negatives);
     if (c->share_negatives > 1 && (c->model != B4K_W2V_CBOW || c->hs || c->negative == 0))
         return b4k_err_set(err, B4K_EINVAL, NULL, 0,
                            "--share-negatives is for CBOW with negative sampling (no --hs)");
