@@ -1,7 +1,7 @@
 /* word2vec training driver: tables, Hogwild threads, checkpoints.  The
  * corpus encoding is in encode.c, the negative sampler in alias.c, the
  * Huffman tree in huffman.c, the dense math in update.c and kern*.c. */
-#include "w2v/train.h"
+#include "w2v/trainer.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,16 +18,8 @@
 #include "w2v/encode.h"
 #include "w2v/kern.h"
 
-#define EOS B4K_W2V_EOS
 #define MAX_SENTENCE 1000
 #define SYNC_WORDS 10000
-#define STATE_HEAD 6
-#define STATE_VERSION 3
-#define STATE_PER_THREAD 14    /* version 3 */
-#define STATE_PER_THREAD_V2 12 /* versions 1 and 2 */
-/* ids per chunk of work that a thread takes at a time (fewer on small
- * corpora: at least 8 chunks per thread) */
-#define CHUNK_IDS 65536
 
 void b4k_w2v_train_defaults(b4k_w2v_train_opts *o, int model)
 {
@@ -48,110 +40,6 @@ void b4k_w2v_train_defaults(b4k_w2v_train_opts *o, int model)
 
 /* ---- training threads ---- */
 
-typedef struct tstate {
-    b4k_rng rng;
-    int64_t epoch, pos, word_count, last_word_count;
-    int64_t region, j, end; /* the chunk in hand: region, number there, end id */
-    float alpha;
-    double loss;
-    int64_t nloss;
-    /* published at each sync point (for checkpoints) */
-    pthread_mutex_t mu;
-    int64_t pub[STATE_PER_THREAD_V2];
-    /* scratch */
-    uint32_t *sen;
-    float **C, **T, *lab, *scratch;
-    /* CBOW with shared negatives: the pending centres' contexts (CB[b],
-     * mb[b] rows), words (wp) and output rows (P); the draw (wn, N) */
-    float ***CB, **P, **N;
-    int *mb;
-    uint32_t *wp, *wn;
-} tstate;
-
-typedef struct trainer {
-    const b4k_w2v_train_opts *o;
-    const b4k_w2v_config *cfg;
-    b4k_w2v *m;
-    const uint32_t *ids;
-    int64_t nids, train_words, total;
-    int64_t done; /* atomic */
-    float *keep;
-    b4k_w2v_alias *alias;
-    uint8_t *codes, *lens;
-    int32_t *points;
-    tstate **ts;
-    int nthreads;
-    /* The work (split_work): the ids are cut into one region per thread,
-     * of equal expected work, and each region into chunks: region r holds
-     * chunks [rlo[r], rlo[r+1]), chunk c ids [cb[c], cb[c+1]).  Region r's
-     * chunk c of epoch e is its number j = e * len + c - rlo[r].  Thread r
-     * takes region r's numbers from the front; when they are gone it takes
-     * from the back of the region with the most left (if steal).  So the
-     * threads train far-apart parts of the corpus, as with fixed ranges,
-     * and none waits at the end for one that the host ran slower.  front
-     * and back are under mu, as is every hand-over (take_chunk). */
-    int64_t *cb, *rlo, *front, *back;
-    int version, steal;
-    pthread_mutex_t mu;
-    int stop; /* atomic */
-    int ck_rc;
-    b4k_err ck_err;
-    int ckpts;
-    int64_t next_ck;
-    double t0;
-    b4k_w2v_train_stats *st;
-} trainer;
-
-static void publish(tstate *s)
-{
-    pthread_mutex_lock(&s->mu);
-    s->pub[0] = s->epoch;
-    s->pub[1] = s->pos;
-    s->pub[2] = s->word_count;
-    s->pub[3] = s->last_word_count;
-    for (int i = 0; i < 4; i++)
-        s->pub[4 + i] = (int64_t)s->rng.s[i];
-    float a = s->alpha;
-    int32_t ab;
-    memcpy(&ab, &a, sizeof ab);
-    s->pub[8] = ab;
-    s->pub[9] = s->end;
-    s->pub[10] = s->region;
-    s->pub[11] = s->j;
-    pthread_mutex_unlock(&s->mu);
-}
-
-static int64_t *state_pack(trainer *t, size_t *n)
-{
-    size_t per = t->version >= 3 ? STATE_PER_THREAD : STATE_PER_THREAD_V2;
-    size_t k = STATE_HEAD + (size_t)t->nthreads * per;
-    int64_t *st = b4k_calloc(k, sizeof *st);
-    if (!st)
-        return NULL;
-    st[0] = t->version;
-    st[1] = t->nthreads;
-    st[2] = t->nids;
-    st[3] = t->train_words;
-    int64_t done = 0;
-    pthread_mutex_lock(&t->mu);
-    for (int i = 0; i < t->nthreads; i++) {
-        tstate *s = t->ts[i];
-        int64_t *p = st + STATE_HEAD + i * per;
-        pthread_mutex_lock(&s->mu);
-        memcpy(p, s->pub, sizeof s->pub);
-        done += s->pub[3];
-        pthread_mutex_unlock(&s->mu);
-        if (per > STATE_PER_THREAD_V2) {
-            p[12] = t->front[i];
-            p[13] = t->back[i];
-        }
-    }
-    pthread_mutex_unlock(&t->mu);
-    st[4] = done;
-    *n = k;
-    return st;
-}
-
 static void sync_point(trainer *t, tstate *s, int tid)
 {
     int64_t delta = s->word_count - s->last_word_count;
@@ -161,7 +49,7 @@ static void sync_point(trainer *t, tstate *s, int tid)
     if (a < t->cfg->alpha * 1e-4)
         a = t->cfg->alpha * 1e-4;
     s->alpha = (float)a;
-    publish(s);
+    b4k_w2v_work_publish(s);
     if (tid != 0)
         return;
     if (t->o->progress) {
@@ -177,7 +65,7 @@ static void sync_point(trainer *t, tstate *s, int tid)
     if (t->o->checkpoint && t->o->checkpoint_every > 0 && done >= t->next_ck &&
         done < t->total) {
         size_t n;
-        int64_t *st = state_pack(t, &n);
+        int64_t *st = b4k_w2v_work_pack(t, &n);
         int rc = st ? b4k_w2v_ckpt_save(t->m, st, n, t->o->checkpoint, &t->ck_err)
                     : b4k_err_set(&t->ck_err, B4K_ENOMEM, NULL, 0, "out of memory");
         b4k_free(st);
@@ -310,47 +198,13 @@ static void train_sentence(trainer *t, tstate *s, int L)
     }
 }
 
-/* Take the next chunk of work; 0 when there is none left.  The chunk and
- * the thread's position are published under t->mu, with front and back,
- * so a checkpoint (state_pack) sees every chunk in a thread's hands, done,
- * or still in a region, never in between. */
-static int take_chunk(trainer *t, tstate *s, int tid)
-{
-    int r = tid;
-    int64_t j = -1;
-    pthread_mutex_lock(&t->mu);
-    if (t->front[r] < t->back[r]) {
-        j = t->front[r]++;
-    } else if (t->steal) {
-        int64_t most = 0;
-        for (int q = 0; q < t->nthreads; q++)
-            if (t->back[q] - t->front[q] > most) {
-                most = t->back[q] - t->front[q];
-                r = q;
-            }
-        if (most > 0)
-            j = --t->back[r];
-    }
-    if (j >= 0) {
-        int64_t len = t->rlo[r + 1] - t->rlo[r], c = t->rlo[r] + j % len;
-        s->region = r;
-        s->j = j;
-        s->epoch = j / len;
-        s->pos = t->cb[c];
-        s->end = t->cb[c + 1];
-        publish(s);
-    }
-    pthread_mutex_unlock(&t->mu);
-    return j >= 0;
-}
-
 static void worker(void *ctx, int tid, int nt)
 {
     trainer *t = ctx;
     tstate *s = t->ts[tid];
     (void)nt;
     const float *keep = t->keep;
-    while (s->pos < s->end || take_chunk(t, s, tid)) {
+    while (s->pos < s->end || b4k_w2v_work_take(t, s, tid)) {
         int64_t e = s->end;
         while (s->pos < e) {
             if (s->word_count - s->last_word_count >= SYNC_WORDS) {
@@ -375,146 +229,6 @@ static void worker(void *ctx, int tid, int nt)
         }
     }
     sync_point(t, s, tid);
-}
-
-/* Cut the ids into one region per thread and the regions into chunks
- * (see trainer).  Equal numbers of ids per region would leave one thread
- * with up to a tenth more to do, because sub-sampling drops a different
- * share of each; so regions hold equal expected numbers of kept words
- * (each id counted with its keep probability, plus a little for the draw
- * that drops it).  On one thread a region is one chunk, so that each epoch
- * is one plain pass over the ids.  version is the checkpoint's state
- * version, or 0 for a new run.  Versions 1 (equal id counts) and 2 were
- * made with one fixed range per thread: one chunk per region, no
- * stealing. */
-static int split_work(trainer *t, int version)
-{
-    int nt = t->nthreads;
-    int64_t n = t->nids, iter = t->cfg->iter;
-    t->version = version ? version : STATE_VERSION;
-    t->steal = t->version >= 3;
-    int64_t *b = b4k_malloc_n((size_t)nt + 1, sizeof *b);
-    t->rlo = b4k_malloc_n((size_t)nt + 1, sizeof *t->rlo);
-    t->front = b4k_calloc((size_t)nt, sizeof *t->front);
-    t->back = b4k_calloc((size_t)nt, sizeof *t->back);
-    if (!b || !t->rlo || !t->front || !t->back) {
-        b4k_free(b);
-        return B4K_ENOMEM;
-    }
-    b[0] = 0;
-    b[nt] = n;
-    if (t->version == 1 || nt == 1 || !t->keep) {
-        for (int i = 1; i < nt; i++)
-            b[i] = n * i / nt;
-    } else {
-        double total = 0, acc = 0;
-        for (int64_t p = 0; p < n; p++)
-            if (t->ids[p] != EOS)
-                total += 0.05 + t->keep[t->ids[p]];
-        int i = 1;
-        for (int64_t p = 0; p < n && i < nt; p++) {
-            if (t->ids[p] != EOS)
-                acc += 0.05 + t->keep[t->ids[p]];
-            while (i < nt && acc >= total * i / nt)
-                b[i++] = p + 1;
-        }
-        while (i < nt)
-            b[i++] = n;
-    }
-    int64_t size[1024 + 1], k = 0; /* (threads <= 1024: check_cfg) */
-    for (int r = 0; r < nt; r++) {
-        int64_t L = b[r + 1] - b[r];
-        size[r] = !t->steal || nt == 1 ? L : L / 8 > CHUNK_IDS ? CHUNK_IDS : L / 8;
-        size[r] = size[r] < 1 ? 1 : size[r];
-        t->rlo[r] = k;
-        k += t->steal ? (L + size[r] - 1) / size[r] : 1;
-    }
-    t->rlo[nt] = k;
-    if (!(t->cb = b4k_malloc_n((size_t)k + 1, sizeof *t->cb))) {
-        b4k_free(b);
-        return B4K_ENOMEM;
-    }
-    for (int r = 0; r < nt; r++) {
-        for (int64_t c = t->rlo[r]; c < t->rlo[r + 1]; c++) {
-            int64_t e = b[r] + (c - t->rlo[r]) * size[r];
-            t->cb[c] = e < b[r + 1] ? e : b[r + 1];
-        }
-        t->back[r] = iter * (t->rlo[r + 1] - t->rlo[r]);
-    }
-    t->cb[k] = n;
-    b4k_free(b);
-    return 0;
-}
-
-/* A thread's place from a checkpoint's state p (which split_work's version
- * read): 0, or -1 if it does not fit the work of this run. */
-static int restore_thread(trainer *t, tstate *s, int tid, const int64_t *p)
-{
-    int64_t iter = t->cfg->iter;
-    s->epoch = p[0];
-    s->pos = p[1];
-    s->word_count = p[2];
-    s->last_word_count = p[3];
-    for (int q = 0; q < 4; q++)
-        s->rng.s[q] = (uint64_t)p[4 + q];
-    int32_t ab = (int32_t)p[8];
-    memcpy(&s->alpha, &ab, sizeof ab);
-    if (s->word_count < s->last_word_count || s->last_word_count < 0)
-        return -1;
-    if (!t->steal) {
-        /* versions 1 and 2: thread tid trains range tid in each epoch,
-         * epoch == iter when it is done */
-        if (s->epoch < 0 || s->epoch > iter || s->pos < 0 || s->pos > t->cb[tid + 1])
-            return -1;
-        t->front[tid] = s->epoch < iter ? s->epoch + 1 : iter;
-        s->region = s->epoch < iter ? tid : -1;
-        s->j = s->epoch;
-        s->end = s->epoch < iter ? t->cb[tid + 1] : 0;
-        s->pos = s->epoch < iter ? (s->pos < t->cb[tid] ? t->cb[tid] : s->pos) : 0;
-    } else {
-        s->end = p[9];
-        s->region = p[10];
-        s->j = p[11];
-        int64_t len = t->rlo[tid + 1] - t->rlo[tid];
-        t->front[tid] = p[12];
-        t->back[tid] = p[13];
-        if (p[12] < 0 || p[12] > p[13] || p[13] > iter * len)
-            return -1;
-        if (s->region == -1) {
-            if (s->pos != 0 || s->end != 0)
-                return -1;
-        } else {
-            if (s->region < 0 || s->region >= t->nthreads)
-                return -1;
-            int r = (int)s->region;
-            len = t->rlo[r + 1] - t->rlo[r];
-            if (s->j < 0 || s->j >= iter * len)
-                return -1;
-            int64_t c = t->rlo[r] + s->j % len;
-            if (s->end != t->cb[c + 1] || s->pos < t->cb[c] || s->pos > s->end)
-                return -1;
-            s->epoch = s->j / len;
-        }
-    }
-    publish(s);
-    return 0;
-}
-
-/* After restore_thread for all: no chunk in two places (two threads' hands,
- * or a thread's hands and its region's untaken numbers). */
-static int restored_work_ok(const trainer *t)
-{
-    for (int i = 0; i < t->nthreads; i++) {
-        const tstate *s = t->ts[i];
-        if (s->region < 0)
-            continue;
-        if (s->j >= t->front[s->region] && s->j < t->back[s->region])
-            return 0;
-        for (int q = 0; q < i; q++)
-            if (t->ts[q]->region == s->region && t->ts[q]->j == s->j)
-                return 0;
-    }
-    return 1;
 }
 
 static void tstate_free(tstate *s)
@@ -584,7 +298,7 @@ static tstate *tstate_new(const b4k_w2v_config *c, uint64_t seed, int tid)
             return NULL;
         }
     }
-    publish(s);
+    b4k_w2v_work_publish(s);
     return s;
 }
 
@@ -748,7 +462,7 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
             t.keep[i] = k >= 1.0 ? 1.0f : (float)k;
         }
     }
-    if (split_work(&t, state ? (int)state[0] : 0))
+    if (b4k_w2v_work_split(&t, state ? (int)state[0] : 0))
         goto nomem;
     if (m->cfg.negative > 0 && !(t.alias = b4k_w2v_alias_build(m->vocab, m->n)))
         goto nomem;
@@ -777,12 +491,12 @@ int b4k_w2v_train(b4k_w2v **out, const char *const *paths, int npaths,
     if (state) {
         size_t per = state[0] >= 3 ? STATE_PER_THREAD : STATE_PER_THREAD_V2;
         for (int i = 0; i < nthreads; i++)
-            if (restore_thread(&t, t.ts[i], i, state + STATE_HEAD + i * per)) {
+            if (b4k_w2v_work_restore(&t, t.ts[i], i, state + STATE_HEAD + i * per)) {
                 rc = b4k_err_set(err, B4K_EFORMAT, o->resume, 0,
                                  "bad checkpoint state (thread %d's position)", i);
                 goto fail;
             }
-        if (!restored_work_ok(&t) || state[4] < 0 || state[4] > t.total) {
+        if (!b4k_w2v_work_restored_ok(&t) || state[4] < 0 || state[4] > t.total) {
             rc = b4k_err_set(err, B4K_EFORMAT, o->resume, 0, "bad checkpoint state");
             goto fail;
         }
