@@ -54,7 +54,7 @@ typedef struct trainer {
     int32_t *points;
     tstate **ts;
     int nthreads;
-    /* The work (split_work): the ids are cut into one region per thread,
+    /* The work (work.c): the ids are cut into one region per thread,
      * of equal expected work, and each region into chunks: region r holds
      * chunks [rlo[r], rlo[r+1]), chunk c ids [cb[c], cb[c+1]).  Region r's
      * chunk c of epoch e is its number j = e * len + c - rlo[r].  Thread r
@@ -62,7 +62,7 @@ typedef struct trainer {
      * from the back of the region with the most left (if steal).  So the
      * threads train far-apart parts of the corpus, as with fixed ranges,
      * and none waits at the end for one that the host ran slower.  front
-     * and back are under mu, as is every hand-over (take_chunk). */
+     * and back are under mu, as is every hand-over (b4k_w2v_work_take). */
     int64_t *cb, *rlo, *front, *back;
     int version, steal;
     pthread_mutex_t mu;

@@ -59,8 +59,8 @@ int64_t *b4k_w2v_work_pack(trainer *t, size_t *n)
 
 /* Take the next chunk of work; 0 when there is none left.  The chunk and
  * the thread's position are published under t->mu, with front and back,
- * so a checkpoint (b4k_w2v_work_pack) sees every chunk in a thread's hands, done,
- * or still in a region, never in between. */
+ * so a checkpoint (b4k_w2v_work_pack) sees every chunk in a thread's
+ * hands, done, or still in a region, never in between. */
 int b4k_w2v_work_take(trainer *t, tstate *s, int tid)
 {
     int r = tid;
@@ -89,6 +89,14 @@ int b4k_w2v_work_take(trainer *t, tstate *s, int tid)
     }
     pthread_mutex_unlock(&t->mu);
     return j >= 0;
+}
+
+/* ids per chunk of a region of L ids: the whole region without stealing
+ * or on one thread, else L / 8 up to CHUNK_IDS; at least 1 */
+static int64_t chunk_ids(const trainer *t, int64_t L)
+{
+    int64_t size = !t->steal || t->nthreads == 1 ? L : L / 8 > CHUNK_IDS ? CHUNK_IDS : L / 8;
+    return size < 1 ? 1 : size;
 }
 
 /* Cut the ids into one region per thread and the regions into chunks
@@ -135,13 +143,11 @@ int b4k_w2v_work_split(trainer *t, int version)
         while (i < nt)
             b[i++] = n;
     }
-    int64_t size[1024 + 1], k = 0; /* (threads <= 1024: check_cfg) */
+    int64_t k = 0;
     for (int r = 0; r < nt; r++) {
-        int64_t L = b[r + 1] - b[r];
-        size[r] = !t->steal || nt == 1 ? L : L / 8 > CHUNK_IDS ? CHUNK_IDS : L / 8;
-        size[r] = size[r] < 1 ? 1 : size[r];
+        int64_t L = b[r + 1] - b[r], size = chunk_ids(t, L);
         t->rlo[r] = k;
-        k += t->steal ? (L + size[r] - 1) / size[r] : 1;
+        k += t->steal ? (L + size - 1) / size : 1;
     }
     t->rlo[nt] = k;
     if (!(t->cb = b4k_malloc_n((size_t)k + 1, sizeof *t->cb))) {
@@ -149,8 +155,9 @@ int b4k_w2v_work_split(trainer *t, int version)
         return B4K_ENOMEM;
     }
     for (int r = 0; r < nt; r++) {
+        int64_t size = chunk_ids(t, b[r + 1] - b[r]);
         for (int64_t c = t->rlo[r]; c < t->rlo[r + 1]; c++) {
-            int64_t e = b[r] + (c - t->rlo[r]) * size[r];
+            int64_t e = b[r] + (c - t->rlo[r]) * size;
             t->cb[c] = e < b[r + 1] ? e : b[r + 1];
         }
         t->back[r] = iter * (t->rlo[r + 1] - t->rlo[r]);
@@ -160,8 +167,8 @@ int b4k_w2v_work_split(trainer *t, int version)
     return 0;
 }
 
-/* A thread's place from a checkpoint's state p (which b4k_w2v_work_split's version
- * read): 0, or -1 if it does not fit the work of this run. */
+/* A thread's place from a checkpoint's state p (whose version
+ * b4k_w2v_work_split was given): 0, or -1 if it does not fit this run. */
 int b4k_w2v_work_restore(trainer *t, tstate *s, int tid, const int64_t *p)
 {
     int64_t iter = t->cfg->iter;
@@ -214,8 +221,8 @@ int b4k_w2v_work_restore(trainer *t, tstate *s, int tid, const int64_t *p)
     return 0;
 }
 
-/* After b4k_w2v_work_restore for all: no chunk in two places (two threads' hands,
- * or a thread's hands and its region's untaken numbers). */
+/* After b4k_w2v_work_restore for all threads: no chunk in two places (two
+ * threads' hands, or a thread's hands and its region's untaken numbers). */
 int b4k_w2v_work_restored_ok(const trainer *t)
 {
     for (int i = 0; i < t->nthreads; i++) {
